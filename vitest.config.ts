@@ -3,9 +3,10 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 30_000,
+    globalSetup: ['test/support/global-setup.ts'],
+    testTimeout: 60_000,
     hookTimeout: 120_000,
-    // Integration tests share one DynamoDB Local and one SQS emulator per worker; two cores here.
+    // Two cores here; the emulators take one of them under load.
     maxWorkers: 2,
   },
 });

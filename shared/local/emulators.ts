@@ -54,8 +54,9 @@ export async function startDynamoLocal(options: DynamoLocalOptions = {}): Promis
     port,
     sharedDb: true,
     ...(options.dataDir ? { path: options.dataDir } : {}),
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: 'pipe',
   });
+  child.stdout?.resume(); // drain the banner so the pipe never fills
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);

@@ -1,0 +1,73 @@
+/**
+ * Configuration of the Lambda functions, read from the environment the CDK construct sets.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SqsDispatcher } from '../../shared/queue/dispatcher.js';
+import type { PoolRouting } from '../../shared/runs/lifecycle.js';
+import { Store } from '../../shared/store/store.js';
+import { DEFAULT_TICK_CONFIG, type TickConfig } from '../../shared/tick/tick.js';
+
+export const ENV = {
+  table: 'PUNCTUAL_TABLE',
+  shards: 'PUNCTUAL_SHARDS',
+  retentionDays: 'PUNCTUAL_RETENTION_DAYS',
+  pools: 'PUNCTUAL_POOLS',
+  bus: 'PUNCTUAL_EVENT_BUS',
+  pool: 'PUNCTUAL_POOL',
+  lookahead: 'PUNCTUAL_LOOKAHEAD_MS',
+  budget: 'PUNCTUAL_TICK_BUDGET_MS',
+} as const;
+
+export interface PoolQueues {
+  queueUrl: string;
+  dlqUrl: string;
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set (the Scheduler construct sets it)`);
+  return value;
+}
+
+export function poolRouting(pools: Record<string, PoolQueues>): PoolRouting {
+  return {
+    queueUrl: (pool) => pools[pool]?.queueUrl,
+    dlqUrl: (pool) => pools[pool]?.dlqUrl,
+  };
+}
+
+export interface AwsClients {
+  dynamo: DynamoDBClient;
+  sqs: SQSClient;
+  eventBridge: EventBridgeClient;
+  lambda: LambdaClient;
+}
+
+export function createClients(): AwsClients {
+  return { dynamo: new DynamoDBClient({}), sqs: new SQSClient({}), eventBridge: new EventBridgeClient({}), lambda: new LambdaClient({}) };
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv, clients: AwsClients) {
+  const pools = JSON.parse(required(env, ENV.pools)) as Record<string, PoolQueues>;
+  const store = new Store(clients.dynamo, {
+    tableName: required(env, ENV.table),
+    shards: Number(env[ENV.shards] ?? 4),
+    retentionDays: Number(env[ENV.retentionDays] ?? 30),
+  });
+  const tick: TickConfig = {
+    ...DEFAULT_TICK_CONFIG,
+    ...(env[ENV.lookahead] ? { lookaheadMs: Number(env[ENV.lookahead]) } : {}),
+    ...(env[ENV.budget] ? { budgetMs: Number(env[ENV.budget]) } : {}),
+  };
+  return {
+    store,
+    dispatcher: new SqsDispatcher(clients.sqs),
+    pools: poolRouting(pools),
+    busName: env[ENV.bus],
+    pool: env[ENV.pool] ?? 'default',
+    tick,
+  };
+}

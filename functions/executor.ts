@@ -1,0 +1,80 @@
+/**
+ * The executor Lambda: one per pool, on the pool's SQS queue (batch size 1, ReportBatchItemFailures).
+ * Each record is one attempt of one run; shared/runs/execute decides everything. A record whose
+ * processing throws (DynamoDB or SQS unavailable) is reported as a batch item failure, so SQS delivers
+ * it again after the visibility timeout and, after maxReceiveCount, moves it to the DLQ.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { type ExecuteDeps, type ExecuteOutcome, executeMessage } from '../shared/runs/execute.js';
+import type { Log } from '../shared/runs/lifecycle.js';
+import { builtinHandlers } from '../shared/targets/handlers.js';
+import { invokeTarget } from '../shared/targets/index.js';
+import { configFromEnv, createClients } from './commons/config.js';
+import { asLog, createLogger, createMetrics, PowertoolsSignals } from './commons/powertools.js';
+
+export interface ExecutorHandlerDeps extends ExecuteDeps {
+  pool: string;
+  /** Called with each record's outcome (the local runtime's live view and the tests listen here). */
+  onOutcome?: (outcome: ExecuteOutcome, record: SQSRecord) => void;
+}
+
+/** The executor's handler over explicit dependencies: Lambda below, and the local runtime, use it. */
+export function createExecutorHandler(deps: ExecutorHandlerDeps) {
+  return async (event: SQSEvent, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<SQSBatchResponse> => {
+    const processor = new BatchProcessor(EventType.SQS);
+    const recordHandler = async (record: SQSRecord) => {
+      const outcome = await executeMessage(deps, record.body, {
+        pool: deps.pool,
+        remainingMs: () => context.getRemainingTimeInMillis(),
+      });
+      deps.onOutcome?.(outcome, record);
+      return outcome;
+    };
+    try {
+      return await processPartialResponse(event, recordHandler, processor, {
+        context: context as Context,
+        // Items are independent runs; a failed item must not fail the others.
+        throwOnFullBatchFailure: false,
+      });
+    } finally {
+      await deps.signals.flush();
+    }
+  };
+}
+
+const logger = createLogger('punctual-executor');
+const metrics = createMetrics('punctual-executor');
+let lambdaHandler: ReturnType<typeof createExecutorHandler> | undefined;
+
+function lambda() {
+  if (!lambdaHandler) {
+    const clients = createClients();
+    const config = configFromEnv(process.env, clients);
+    const handlers = builtinHandlers();
+    const log: Log = asLog(logger);
+    lambdaHandler = createExecutorHandler({
+      store: config.store,
+      dispatcher: config.dispatcher,
+      pools: config.pools,
+      signals: new PowertoolsSignals(metrics, logger, clients.eventBridge, config.busName),
+      log,
+      pool: config.pool,
+      clock: Date.now,
+      invoke: (target, context, signal) =>
+        invokeTarget(target, context, {
+          clients: { lambda: clients.lambda, sqs: clients.sqs, eventBridge: clients.eventBridge },
+          handlers,
+          signal,
+        }),
+    });
+  }
+  return lambdaHandler;
+}
+
+export const handler = middy((event: SQSEvent, context: Context) => lambda()(event, context))
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics));

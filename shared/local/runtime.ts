@@ -1,0 +1,412 @@
+/**
+ * The local runtime: the same tick and executor handlers as in Lambda, on DynamoDB Local and the SQS
+ * emulator. It creates the table and the queues with the settings the CDK stack uses, fires the tick on
+ * an interval (EventBridge's role) and polls each pool's queue like Lambda's SQS event source mapping:
+ * `concurrency` pollers per pool, batch size 1, partial batch responses, visibility timeout, redrive.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { createExecutorHandler } from '../../functions/executor.js';
+import { createTickHandler } from '../../functions/tick.js';
+import type { JobsFile, PoolDefinition } from '../jobs/types.js';
+import { putJob } from '../ops/jobs.js';
+import { SqsDispatcher } from '../queue/dispatcher.js';
+import type { ExecuteOutcome } from '../runs/execute.js';
+import { type Log, type PoolRouting, silentLog } from '../runs/lifecycle.js';
+import { RecordingSignals } from '../signals.js';
+import type { RunItem } from '../store/model.js';
+import { Store } from '../store/store.js';
+import { ensureTable } from '../store/table.js';
+import { builtinHandlers, type HandlerRegistry } from '../targets/handlers.js';
+import { invokeTarget } from '../targets/index.js';
+import { DEFAULT_TICK_CONFIG, type TickConfig, type TickFaults, type TickReport } from '../tick/tick.js';
+import { errorMessage } from '../util.js';
+import {
+  type Emulator,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  localDynamoClient,
+  localSqsClient,
+  startDynamoLocal,
+  startSqsEmulator,
+} from './emulators.js';
+
+/** A queue's visibility timeout is six times its function's timeout (AWS's guidance for SQS sources). */
+export const VISIBILITY_FACTOR = 6;
+/** Receives before SQS moves a message that keeps failing to the DLQ. */
+export const MAX_RECEIVE_COUNT = 5;
+
+export const DEFAULT_POOL: PoolDefinition = { concurrency: 2, timeout: 300_000, memorySize: 512 };
+
+export interface LocalRuntimeOptions {
+  /** Jobs (and pools) to put when the runtime starts. */
+  jobs?: JobsFile;
+  /** Tick interval, ms (EventBridge's rate(1 minute) is 60 000). */
+  tickMs?: number;
+  /** Keep DynamoDB Local's data on disk here; in memory when omitted. */
+  dataDir?: string;
+  /** Reuse running emulators instead of starting new ones (tests share one per file). */
+  endpoints?: { dynamo: string; sqs: string };
+  /** Names of the table and queues; unique per runtime by default so runtimes can share emulators. */
+  name?: string;
+  shards?: number;
+  tick?: Partial<TickConfig>;
+  faults?: TickFaults;
+  handlers?: HandlerRegistry;
+  log?: Log;
+  clock?: () => number;
+  /** Called for every message an executor handled. */
+  onOutcome?: (outcome: ExecuteOutcome, pool: string) => void;
+  onTick?: (report: TickReport) => void;
+  /** Written once ready, so `punctual --local` finds this runtime. */
+  stateFile?: string;
+}
+
+export interface LocalPool extends PoolDefinition {
+  name: string;
+  queueUrl: string;
+  dlqUrl: string;
+  dlqArn: string;
+}
+
+export interface LocalState {
+  pid: number;
+  startedAt: string;
+  dynamoEndpoint: string;
+  sqsEndpoint: string;
+  region: string;
+  tableName: string;
+  shards: number;
+  pools: Record<string, { queueUrl: string; dlqUrl: string; dlqArn: string; concurrency: number; timeout: number }>;
+}
+
+/** Lookahead for a tick interval: the interval plus a quarter of it (at least a second), ≤ 900 s. */
+export function lookaheadFor(tickMs: number): number {
+  return Math.min(900_000, tickMs + Math.max(1_000, Math.round(tickMs / 4)));
+}
+
+export class LocalRuntime {
+  readonly signals: RecordingSignals;
+  readonly store: Store;
+  readonly dispatcher: SqsDispatcher;
+  readonly routing: PoolRouting;
+  readonly tickConfig: TickConfig;
+  private stopping = false;
+  private loops: Promise<void>[] = [];
+  private tickTimer: NodeJS.Timeout | undefined;
+  private ticksInFlight = 0;
+  private readonly tickHandler: ReturnType<typeof createTickHandler>;
+  private readonly executors = new Map<string, ReturnType<typeof createExecutorHandler>>();
+  readonly inFlight = new Map<string, number>();
+
+  private constructor(
+    readonly options: LocalRuntimeOptions,
+    readonly dynamo: DynamoDBClient,
+    readonly sqs: SQSClient,
+    readonly state: LocalState,
+    readonly pools: LocalPool[],
+    private readonly owned: Emulator[],
+  ) {
+    const clock = options.clock ?? Date.now;
+    const log = options.log ?? silentLog;
+    this.signals = new RecordingSignals(clock);
+    this.store = new Store(dynamo, { tableName: state.tableName, shards: state.shards });
+    this.dispatcher = new SqsDispatcher(sqs);
+    const byName = new Map(pools.map((pool) => [pool.name, pool]));
+    this.routing = { queueUrl: (pool) => byName.get(pool)?.queueUrl, dlqUrl: (pool) => byName.get(pool)?.dlqUrl };
+    const tickMs = options.tickMs ?? 60_000;
+    this.tickConfig = {
+      ...DEFAULT_TICK_CONFIG,
+      lookaheadMs: lookaheadFor(tickMs),
+      budgetMs: Math.max(1_000, Math.round(tickMs * 0.75)),
+      ...options.tick,
+    };
+    const deps = { store: this.store, dispatcher: this.dispatcher, signals: this.signals, pools: this.routing, log };
+    this.tickHandler = createTickHandler({
+      ...deps,
+      config: this.tickConfig,
+      clock,
+      ...(options.faults ? { faults: options.faults } : {}),
+    });
+    const handlers = options.handlers ?? builtinHandlers();
+    // Lambda and EventBridge targets have no emulator here: their clients point at no endpoint and a
+    // job using them fails with the SDK's error (recorded, retried, DLQ'd like any failure).
+    const lambda = new LambdaClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    const eventBridge = new EventBridgeClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    for (const pool of pools) {
+      this.executors.set(
+        pool.name,
+        createExecutorHandler({
+          ...deps,
+          pool: pool.name,
+          clock,
+          invoke: (target, context, signal) =>
+            invokeTarget(target, context, { clients: { lambda, sqs, eventBridge }, handlers, signal }),
+          onOutcome: (outcome, record) => {
+            this.listeners.get(record.messageId)?.(outcome);
+            options.onOutcome?.(outcome, pool.name);
+          },
+        }),
+      );
+    }
+  }
+
+  /** Starts (or joins) the emulators, creates the table and queues, puts the jobs. Does not tick yet. */
+  static async start(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+    const owned: Emulator[] = [];
+    try {
+      let endpoints = options.endpoints;
+      if (!endpoints) {
+        const [dynamo, sqs] = await Promise.all([
+          startDynamoLocal(options.dataDir ? { dataDir: options.dataDir } : {}),
+          startSqsEmulator(),
+        ]);
+        owned.push(dynamo, sqs);
+        endpoints = { dynamo: dynamo.endpoint, sqs: sqs.endpoint };
+      }
+      const dynamo = localDynamoClient(endpoints.dynamo);
+      const sqs = localSqsClient(endpoints.sqs);
+      const name = options.name ?? (options.dataDir ? 'punctual' : `punctual-${randomUUID().slice(0, 8)}`);
+      await ensureTable(dynamo, name);
+      const poolDefs: Record<string, PoolDefinition> = { default: DEFAULT_POOL, ...options.jobs?.pools };
+      const pools = await Promise.all(
+        Object.entries(poolDefs).map(([poolName, def]) => createPoolQueues(sqs, name, poolName, def)),
+      );
+      const state: LocalState = {
+        pid: process.pid,
+        startedAt: new Date().toISOString(),
+        dynamoEndpoint: endpoints.dynamo,
+        sqsEndpoint: endpoints.sqs,
+        region: LOCAL_REGION,
+        tableName: name,
+        shards: options.shards ?? 4,
+        pools: Object.fromEntries(
+          pools.map((pool) => [
+            pool.name,
+            { queueUrl: pool.queueUrl, dlqUrl: pool.dlqUrl, dlqArn: pool.dlqArn, concurrency: pool.concurrency, timeout: pool.timeout },
+          ]),
+        ),
+      };
+      const runtime = new LocalRuntime(options, dynamo, sqs, state, pools, owned);
+      const now = (options.clock ?? Date.now)();
+      for (const job of options.jobs?.jobs ?? []) {
+        await putJob(runtime.store, job, now, { pools: pools.map((pool) => pool.name) });
+      }
+      if (options.stateFile) {
+        await mkdir(dirname(options.stateFile), { recursive: true });
+        await writeFile(options.stateFile, `${JSON.stringify(state, null, 2)}\n`);
+      }
+      return runtime;
+    } catch (error) {
+      await Promise.all(owned.map((emulator) => emulator.stop()));
+      throw error;
+    }
+  }
+
+  /** One tick, now. */
+  tick(): Promise<TickReport> {
+    return this.tickHandler({}, undefined);
+  }
+
+  /** Starts the tick interval and the pollers. */
+  run(): void {
+    const tickMs = this.options.tickMs ?? 60_000;
+    const fire = () => {
+      if (this.stopping) return;
+      // EventBridge fires whether or not the last tick ended; two in flight at most keeps a slow
+      // emulator from piling ticks up, and overlapping ticks are harmless by construction.
+      if (this.ticksInFlight < 2) {
+        this.ticksInFlight += 1;
+        this.tick()
+          .then((report) => this.options.onTick?.(report))
+          .catch((error) => this.options.log?.error('tick failed', { error: errorMessage(error) }))
+          .finally(() => {
+            this.ticksInFlight -= 1;
+          });
+      }
+    };
+    fire();
+    this.tickTimer = setInterval(fire, tickMs);
+    for (const pool of this.pools) {
+      for (let i = 0; i < pool.concurrency; i++) this.loops.push(this.poll(pool));
+    }
+  }
+
+  /** One poller: Lambda's event source mapping for one concurrent invocation, batch size 1. */
+  private async poll(pool: LocalPool): Promise<void> {
+    while (!this.stopping) {
+      let messages: Message[] = [];
+      try {
+        const result = await this.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: pool.queueUrl,
+            MaxNumberOfMessages: 1,
+            WaitTimeSeconds: 1,
+            AttributeNames: ['All'],
+          }),
+        );
+        messages = result.Messages ?? [];
+      } catch (error) {
+        if (this.stopping) return;
+        this.options.log?.warn('receive failed', { pool: pool.name, error: errorMessage(error) });
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        continue;
+      }
+      for (const message of messages) await this.deliver(pool, message);
+    }
+  }
+
+  /** Hands one received message to the pool's executor handler and settles it as the ESM would. */
+  private async deliver(pool: LocalPool, message: Message): Promise<ExecuteOutcome | 'error'> {
+    const handler = this.executors.get(pool.name)!;
+    this.inFlight.set(pool.name, (this.inFlight.get(pool.name) ?? 0) + 1);
+    const started = Date.now();
+    let outcome: ExecuteOutcome | 'error' = 'error';
+    const unsubscribe = this.listen(message.MessageId ?? '', (value) => {
+      outcome = value;
+    });
+    try {
+      const response = await handler(toSqsEvent(message, pool), {
+        getRemainingTimeInMillis: () => pool.timeout - (Date.now() - started),
+      });
+      const failed = response.batchItemFailures.some((item) => item.itemIdentifier === message.MessageId);
+      // As the event source mapping does: delete what succeeded; a reported failure stays in the
+      // queue and comes back after its visibility timeout (and to the DLQ after maxReceiveCount).
+      if (!failed) await this.sqs.send(new DeleteMessageCommand({ QueueUrl: pool.queueUrl, ReceiptHandle: message.ReceiptHandle }));
+      else outcome = 'error';
+    } catch (error) {
+      this.options.log?.error('executor invocation failed', { pool: pool.name, error: errorMessage(error) });
+    } finally {
+      unsubscribe();
+      this.inFlight.set(pool.name, (this.inFlight.get(pool.name) ?? 1) - 1);
+    }
+    return outcome;
+  }
+
+  private readonly listeners = new Map<string, (outcome: ExecuteOutcome) => void>();
+
+  private listen(messageId: string, fn: (outcome: ExecuteOutcome) => void): () => void {
+    this.listeners.set(messageId, fn);
+    return () => this.listeners.delete(messageId);
+  }
+
+  /**
+   * Receives and handles every message visible now in a pool's queue, one at a time, until it is empty
+   * (tests drive the executor step by step with it). Returns the outcomes in order.
+   */
+  async drain(poolName = 'default', options: { max?: number } = {}): Promise<(ExecuteOutcome | 'error')[]> {
+    const pool = this.pools.find((candidate) => candidate.name === poolName);
+    if (!pool) throw new Error(`no pool ${poolName}`);
+    const outcomes: (ExecuteOutcome | 'error')[] = [];
+    const max = options.max ?? 10_000;
+    while (outcomes.length < max) {
+      const { Messages } = await this.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: pool.queueUrl, MaxNumberOfMessages: Math.min(10, max - outcomes.length), WaitTimeSeconds: 0, AttributeNames: ['All'] }),
+      );
+      if (!Messages?.length) break;
+      for (const message of Messages) outcomes.push(await this.deliver(pool, message));
+    }
+    return outcomes;
+  }
+
+  /** Every run record in the table (tests and `--report`). */
+  async allRuns(): Promise<RunItem[]> {
+    const runs: RunItem[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.store.doc.send(
+        new ScanCommand({
+          TableName: this.state.tableName,
+          FilterExpression: '#type = :run',
+          ExpressionAttributeNames: { '#type': 'type' },
+          ExpressionAttributeValues: { ':run': 'run' },
+          ExclusiveStartKey: start,
+          ConsistentRead: true,
+        }),
+      );
+      runs.push(...((page.Items ?? []) as RunItem[]));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return runs.sort((a, b) => a.scheduledAt.localeCompare(b.scheduledAt) || a.runId.localeCompare(b.runId));
+  }
+
+  /** Queue depths (visible, in flight, delayed) of each pool's queue and DLQ. */
+  async queueDepths(): Promise<Record<string, { queue: number; inFlight: number; delayed: number; dlq: number }>> {
+    const out: Record<string, { queue: number; inFlight: number; delayed: number; dlq: number }> = {};
+    for (const pool of this.pools) {
+      const attrs = async (url: string) =>
+        (await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }))).Attributes ?? {};
+      const [queue, dlq] = await Promise.all([attrs(pool.queueUrl), attrs(pool.dlqUrl)]);
+      out[pool.name] = {
+        queue: Number(queue.ApproximateNumberOfMessages ?? 0),
+        inFlight: Number(queue.ApproximateNumberOfMessagesNotVisible ?? 0),
+        delayed: Number(queue.ApproximateNumberOfMessagesDelayed ?? 0),
+        dlq: Number(dlq.ApproximateNumberOfMessages ?? 0),
+      };
+    }
+    return out;
+  }
+
+  /** Stops ticking, lets the pollers finish the message in hand, stops owned emulators. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    await Promise.allSettled(this.loops);
+    for (let i = 0; i < 100 && this.ticksInFlight > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    this.dynamo.destroy();
+    this.sqs.destroy();
+    await Promise.all(this.owned.map((emulator) => emulator.stop()));
+    if (this.options.stateFile) await rm(this.options.stateFile, { force: true });
+  }
+}
+
+async function createPoolQueues(sqs: SQSClient, prefix: string, name: string, def: PoolDefinition): Promise<LocalPool> {
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-${name}-dlq`, Attributes: { MessageRetentionPeriod: '1209600' } }));
+  const dlqUrl = dlq.QueueUrl!;
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
+  const dlqArn = Attributes!.QueueArn!;
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: `${prefix}-${name}`,
+      Attributes: {
+        VisibilityTimeout: String(Math.ceil((def.timeout * VISIBILITY_FACTOR) / 1000)),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: MAX_RECEIVE_COUNT }),
+      },
+    }),
+  );
+  return { ...def, name, queueUrl: queue.QueueUrl!, dlqUrl, dlqArn };
+}
+
+function toSqsEvent(message: Message, pool: LocalPool): SQSEvent {
+  const record: SQSRecord = {
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: message.Attributes?.ApproximateReceiveCount ?? '1',
+      SentTimestamp: message.Attributes?.SentTimestamp ?? String(Date.now()),
+      SenderId: 'local',
+      ApproximateFirstReceiveTimestamp: message.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:${LOCAL_REGION}:000000000000:${pool.name}`,
+    awsRegion: LOCAL_REGION,
+  };
+  return { Records: [record] };
+}

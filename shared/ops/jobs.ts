@@ -1,0 +1,231 @@
+/**
+ * Operations on jobs (SPEC §4): put, describe, list, pause, resume, delete, trigger. The CLI and the
+ * CDK custom resource call these; `now` is a parameter like everywhere in shared/.
+ */
+import { parseJob } from '../jobs/index.js';
+import type { JobDefinition } from '../jobs/types.js';
+import { type ConflictError, InvalidJobError, JobNotFoundError, PunctualError } from '../errors.js';
+import { sendAttempt, type RunDeps } from '../runs/lifecycle.js';
+import { nextSlot, slotsBetween } from '../schedule/index.js';
+import { decodeJob, scheduleOf } from '../store/decode.js';
+import { iso, type JobItem, type RunItem, type RunStatus, runIdFor } from '../store/model.js';
+import type { Store } from '../store/store.js';
+
+export type OpsDeps = RunDeps;
+
+export interface PutResult {
+  job: JobItem;
+  created: boolean;
+  /** What changed, in words, for the CLI (`schedule`, `target`, `enabled: paused → running`). */
+  changes: string[];
+  warnings: string[];
+}
+
+/** Rate anchors fall on whole seconds (one second is the schedule floor). */
+function ceilSecond(ms: number): number {
+  return Math.ceil(ms / 1000) * 1000;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Creates or updates a job. An update keeps the anchor (cadence) unless the schedule, time zone or
+ * window changed, keeps the cursor (no slot is handled twice or lost), and keeps a pause unless the
+ * definition's own `enabled` changed.
+ */
+export async function putJob(store: Store, input: unknown, now: number, options: { pools?: string[] } = {}): Promise<PutResult> {
+  const definition = parseJob(input);
+  if (options.pools && !options.pools.includes(definition.pool)) {
+    throw new InvalidJobError(
+      [{ path: 'pool', value: definition.pool, message: `no such pool; this deployment has ${options.pools.join(', ')}` }],
+      `job "${definition.id}"`,
+    );
+  }
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const raw = await store.getJobRaw(definition.id);
+    const result = raw ? await updateJob(store, raw, definition, now) : await createJob(store, definition, now);
+    if (result) return result;
+  }
+  throw new PunctualError(`job "${definition.id}" kept changing while it was written; try again`);
+}
+
+async function createJob(store: Store, definition: JobDefinition, now: number): Promise<PutResult | undefined> {
+  const startAt = definition.startAt ? Date.parse(definition.startAt) : undefined;
+  const anchor = startAt ?? ceilSecond(now);
+  // The first slot is the anchor itself for a new rate job (it starts now), or the first slot after
+  // now; history before creation is never replayed (that is what backfill is for).
+  const cursor = startAt === undefined ? anchor - 1 : Math.max(now, startAt - 1);
+  const schedule = scheduleOf(definition, iso(anchor));
+  const next = nextSlot(schedule, cursor);
+  const item: JobItem = {
+    pk: `JOB#${definition.id}`,
+    sk: 'JOB',
+    type: 'job',
+    jobId: definition.id,
+    definition,
+    anchor: iso(anchor),
+    cursor: iso(cursor),
+    version: 1,
+    enabled: definition.enabled,
+    consecutiveFailures: 0,
+    counts: {},
+    createdAt: iso(now),
+    updatedAt: iso(now),
+    ...(next !== undefined ? { nextRunAt: iso(next) } : {}),
+    ...(next !== undefined && definition.enabled ? { dueAt: iso(next), dueShard: store.shardOf(definition.id) } : {}),
+    ...(definition.enabled ? {} : { note: 'declared disabled', pausedAt: iso(now) }),
+  };
+  if (!(await store.createJob(item))) return undefined;
+  return { job: item, created: true, changes: ['created'], warnings: next === undefined ? ['the schedule names no future slot'] : [] };
+}
+
+async function updateJob(store: Store, raw: Record<string, unknown>, definition: JobDefinition, now: number): Promise<PutResult | undefined> {
+  const existing = raw as unknown as JobItem;
+  const decoded = decodeJob(raw);
+  const before = decoded.ok ? decoded.job.definition : undefined;
+  const changes: string[] = [];
+  for (const field of Object.keys({ ...definition, ...(before ?? {}) }) as (keyof JobDefinition)[]) {
+    if (!sameJson(before?.[field], definition[field])) changes.push(field);
+  }
+  const timing = ['schedule', 'timezone', 'startAt', 'endAt'].some((field) => changes.includes(field));
+  const anchor = timing || !decoded.ok ? (definition.startAt ? Date.parse(definition.startAt) : ceilSecond(now)) : Date.parse(existing.anchor);
+  const previousCursor = typeof existing.cursor === 'string' && !Number.isNaN(Date.parse(existing.cursor)) ? Date.parse(existing.cursor) : now;
+  // A new schedule starts from now: slots the old one would have had are not owed by the new one.
+  const cursor = timing ? Math.max(previousCursor, now, definition.startAt ? Date.parse(definition.startAt) - 1 : -Infinity) : previousCursor;
+  const schedule = scheduleOf(definition, iso(anchor));
+  const next = nextSlot(schedule, cursor);
+  let enabled = typeof existing.enabled === 'boolean' ? existing.enabled : definition.enabled;
+  if (before && before.enabled !== definition.enabled) enabled = definition.enabled;
+  const version = typeof existing.version === 'number' ? existing.version : 0;
+  const item: JobItem = {
+    ...existing,
+    definition,
+    anchor: iso(anchor),
+    cursor: iso(cursor),
+    version: version + 1,
+    enabled,
+    counts: existing.counts ?? {},
+    consecutiveFailures: typeof existing.consecutiveFailures === 'number' ? existing.consecutiveFailures : 0,
+    updatedAt: iso(now),
+  };
+  delete item.invalid;
+  delete item.nextRunAt;
+  delete item.dueAt;
+  delete item.dueShard;
+  if (next !== undefined) item.nextRunAt = iso(next);
+  if (next !== undefined && enabled) {
+    item.dueAt = iso(next);
+    item.dueShard = store.shardOf(definition.id);
+  }
+  if (enabled) {
+    delete item.note;
+    delete item.pausedAt;
+  } else if (!item.note) {
+    item.note = 'declared disabled';
+    item.pausedAt = iso(now);
+  }
+  if (!(await store.replaceJob(item, version))) return undefined;
+  if (!decoded.ok) changes.push('repaired (was invalid)');
+  return { job: item, created: false, changes, warnings: next === undefined ? ['the schedule names no future slot'] : [] };
+}
+
+export interface JobDescription {
+  job: JobItem;
+  definition?: JobDefinition;
+  invalid?: string;
+  lastRuns: RunItem[];
+  nextSlots: string[];
+  counts: Partial<Record<RunStatus, number>>;
+}
+
+/** SPEC §4 describe: definition, state, the last 10 runs, the next 10 slots, counters by status. */
+export async function describeJob(store: Store, jobId: string, now: number): Promise<JobDescription> {
+  const raw = await store.getJobRaw(jobId);
+  if (!raw) throw new JobNotFoundError(jobId);
+  const decoded = decodeJob(raw);
+  const job = raw as unknown as JobItem;
+  const { items: lastRuns } = await store.queryRuns(jobId, { limit: 10, newestFirst: true });
+  if (!decoded.ok) return { job, invalid: decoded.error, lastRuns, nextSlots: [], counts: job.counts ?? {} };
+  const from = Math.max(now, Date.parse(job.cursor));
+  const nextSlots = job.enabled ? slotsBetween(decoded.job.schedule, from, Number.MAX_SAFE_INTEGER, 10).map(iso) : [];
+  return {
+    job,
+    definition: decoded.job.definition,
+    ...(job.invalid ? { invalid: job.invalid.error } : {}),
+    lastRuns,
+    nextSlots,
+    counts: job.counts ?? {},
+  };
+}
+
+/** Every job item, sorted by id (invalid ones included, flagged). */
+export async function listJobs(store: Store): Promise<JobItem[]> {
+  const jobs: JobItem[] = [];
+  for await (const raw of store.scanJobs()) jobs.push(raw as unknown as JobItem);
+  return jobs.sort((a, b) => String(a.jobId).localeCompare(String(b.jobId)));
+}
+
+async function requireJob(store: Store, jobId: string): Promise<JobItem> {
+  const raw = await store.getJobRaw(jobId);
+  if (!raw) throw new JobNotFoundError(jobId);
+  return raw as unknown as JobItem;
+}
+
+/** Pauses a job: out of the due index, with a note. A paused job stays paused (idempotent). */
+export async function pauseJob(store: Store, jobId: string, now: number, note = 'paused by operator'): Promise<JobItem> {
+  const job = await requireJob(store, jobId);
+  if (job.enabled) await store.setEnabled(jobId, false, { now, note });
+  return requireJob(store, jobId);
+}
+
+/**
+ * Resumes a job. The cadence keeps its anchor. Slots that passed while paused are recorded
+ * skipped(paused) by the tick, or, with `replay`, handed to the job's catch-up policy.
+ */
+export async function resumeJob(store: Store, jobId: string, now: number, options: { replay?: boolean } = {}): Promise<JobItem> {
+  const job = await requireJob(store, jobId);
+  if (job.enabled) return job;
+  const decoded = decodeJob(job as unknown as Record<string, unknown>);
+  if (!decoded.ok) throw new PunctualError(`job "${jobId}" is invalid (${decoded.error}); fix it with \`punctual jobs put\``);
+  const next = nextSlot(decoded.job.schedule, Date.parse(job.cursor));
+  await store.setEnabled(jobId, true, {
+    now,
+    ...(next !== undefined ? { nextRunAt: next } : {}),
+    ...(options.replay ? {} : { skipUntil: now }),
+  });
+  return requireJob(store, jobId);
+}
+
+export async function deleteJob(store: Store, jobId: string): Promise<void> {
+  if (!(await store.deleteJob(jobId))) throw new JobNotFoundError(jobId);
+}
+
+/** A manual run `jobId@manual-<now>`: runs once, now; never touches the schedule (SPEC §4). */
+export async function triggerJob(deps: OpsDeps, jobId: string, now: number): Promise<RunItem> {
+  const raw = await deps.store.getJobRaw(jobId);
+  if (!raw) throw new JobNotFoundError(jobId);
+  const decoded = decodeJob(raw);
+  if (!decoded.ok) throw new PunctualError(`job "${jobId}" is invalid (${decoded.error}); fix it with \`punctual jobs put\``);
+  const run = deps.store.newRun(
+    {
+      runId: runIdFor(jobId, now, true),
+      jobId,
+      scheduledAt: iso(now),
+      manual: true,
+      status: 'dispatched',
+      definition: decoded.job.definition,
+      jobVersion: decoded.job.item.version,
+      dispatchedAt: iso(now),
+      openShard: deps.store.openShard(jobId),
+      openUntil: iso(now + 60_000),
+    },
+    now,
+  );
+  if (!(await deps.store.createRun(run))) throw new PunctualError(`run ${run.runId} exists already; trigger again`);
+  await sendAttempt(deps, run, 1, 0);
+  return run;
+}
+
+export type { ConflictError };

@@ -1,0 +1,128 @@
+/**
+ * Operations on runs (SPEC §4): show, list, replay, backfill.
+ */
+import { PunctualError, RunNotFoundError } from '../errors.js';
+import { reopenForReplay } from '../runs/execute.js';
+import { sendAttempt } from '../runs/lifecycle.js';
+import { slotsBetween } from '../schedule/index.js';
+import { decodeJob } from '../store/decode.js';
+import { iso, parseRunId, type RunItem, type RunStatus, runIdFor } from '../store/model.js';
+import type { Store } from '../store/store.js';
+import { JobNotFoundError } from '../errors.js';
+import { mapLimit } from '../util.js';
+import { listJobs, type OpsDeps } from './jobs.js';
+
+export async function showRun(store: Store, runId: string): Promise<RunItem> {
+  if (!parseRunId(runId)) {
+    throw new PunctualError(`"${runId}" is not a run id: run ids look like nightly-report@2026-12-01T02:00:00.000Z`);
+  }
+  const run = await store.getRun(runId);
+  if (!run) throw new RunNotFoundError(runId);
+  return run;
+}
+
+export interface RunFilter {
+  jobId?: string;
+  status?: RunStatus;
+  /** ISO time: runs scheduled at or after it. */
+  since?: string;
+  limit?: number;
+}
+
+/** Runs newest first, across jobs when no job is named (one query per job: jobs are few). */
+export async function listRuns(store: Store, filter: RunFilter): Promise<RunItem[]> {
+  const limit = filter.limit ?? 50;
+  const jobIds = filter.jobId ? [filter.jobId] : (await listJobs(store)).map((job) => job.jobId);
+  if (filter.jobId && !(await store.getJobRaw(filter.jobId))) {
+    // Runs outlive a deleted job until their TTL: still list them, but say so if there are none.
+    const { items } = await store.queryRuns(filter.jobId, { limit: 1 });
+    if (!items.length) throw new JobNotFoundError(filter.jobId);
+  }
+  const perJob = await mapLimit(jobIds, 8, async (jobId) => {
+    const out: RunItem[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await store.queryRuns(jobId, { limit: 100, newestFirst: true, ...(filter.since ? { since: filter.since } : {}), ...(start ? { start } : {}) });
+      for (const run of page.items) if (!filter.status || run.status === filter.status) out.push(run);
+      start = page.next;
+    } while (start && out.length < limit);
+    return out;
+  });
+  return perJob
+    .flat()
+    .sort((a, b) => b.scheduledAt.localeCompare(a.scheduledAt))
+    .slice(0, limit);
+}
+
+const REPLAYABLE: readonly RunStatus[] = ['missed', 'skipped', 'failed', 'cancelled'];
+
+/** Replays an ended run under its own id; the record keeps the history of its attempts. */
+export async function replayRun(deps: OpsDeps, runId: string, now: number): Promise<RunItem> {
+  const run = await showRun(deps.store, runId);
+  if (!REPLAYABLE.includes(run.status)) {
+    throw new PunctualError(`run ${runId} is ${run.status}; only ${REPLAYABLE.join(', ')} runs can be replayed`);
+  }
+  const reopened = await reopenForReplay(deps, run, now, 60_000);
+  if (!reopened) throw new PunctualError(`run ${runId} changed while it was being replayed; look again with \`punctual runs show\``);
+  await sendAttempt(deps, reopened, reopened.attempt + 1, 0, true);
+  return reopened;
+}
+
+export interface BackfillResult {
+  slots: number;
+  created: number;
+  existing: number;
+}
+
+/** Most slots one backfill may create unless the caller raises it. */
+export const DEFAULT_BACKFILL_LIMIT = 1000;
+
+/**
+ * Runs every slot of a past window as an ordinary run (`jobId@slot`). Idempotent: a slot that already
+ * has a record keeps it. Bounded: a window with more than `limit` slots is refused before anything is written.
+ */
+export async function backfill(
+  deps: OpsDeps,
+  jobId: string,
+  window: { from: number; to: number },
+  now: number,
+  options: { limit?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<BackfillResult> {
+  if (!(window.from < window.to)) throw new PunctualError(`--from ${iso(window.from)} must be before --to ${iso(window.to)}`);
+  if (window.to > now) throw new PunctualError(`--to ${iso(window.to)} is in the future; backfill covers past slots only`);
+  const raw = await deps.store.getJobRaw(jobId);
+  if (!raw) throw new JobNotFoundError(jobId);
+  const decoded = decodeJob(raw);
+  if (!decoded.ok) throw new PunctualError(`job "${jobId}" is invalid (${decoded.error})`);
+  const limit = options.limit ?? DEFAULT_BACKFILL_LIMIT;
+  const slots = slotsBetween(decoded.job.schedule, window.from - 1, window.to, limit + 1);
+  if (slots.length > limit) {
+    throw new PunctualError(`the window holds more than ${limit} slots of "${jobId}"; narrow it or raise --limit`);
+  }
+  const result: BackfillResult = { slots: slots.length, created: 0, existing: 0 };
+  let done = 0;
+  await mapLimit(slots, 8, async (slot) => {
+    const run = deps.store.newRun(
+      {
+        runId: runIdFor(jobId, slot),
+        jobId,
+        scheduledAt: iso(slot),
+        backfill: true,
+        status: 'dispatched',
+        definition: decoded.job.definition,
+        jobVersion: decoded.job.item.version,
+        dispatchedAt: iso(now),
+        openShard: deps.store.openShard(jobId),
+        openUntil: iso(now + 60_000),
+      },
+      now,
+    );
+    if (await deps.store.createRun(run)) {
+      await sendAttempt(deps, run, 1, 0);
+      result.created += 1;
+    } else result.existing += 1;
+    done += 1;
+    options.onProgress?.(done, slots.length);
+  });
+  return result;
+}

@@ -1,0 +1,67 @@
+/**
+ * Sends run messages to a pool's queue. `SendMessageBatch` takes 10 entries a call; an entry can fail on
+ * its own (the call succeeds with a `Failed` list), and the caller must not advance a job whose slot was
+ * not sent (SPEC §2, claim protocol step 3).
+ */
+import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { chunk, mapLimit } from '../util.js';
+import type { RunMessage } from './messages.js';
+
+/** SQS's per-message delay ceiling (DelaySeconds ≤ 900). */
+export const MAX_DELAY_SECONDS = 900;
+
+export interface OutgoingMessage {
+  body: RunMessage;
+  delaySeconds: number;
+}
+
+export interface SendResult {
+  /** Run ids whose message was not accepted. */
+  failed: { runId: string; error: string }[];
+}
+
+export interface Dispatcher {
+  send(queueUrl: string, messages: OutgoingMessage[]): Promise<SendResult>;
+  /** One raw body (DLQ records, poison messages). */
+  sendRaw(queueUrl: string, body: string, delaySeconds?: number): Promise<void>;
+}
+
+/** `DelaySeconds` for a slot: never early (ceil), never above SQS's limit. */
+export function delayFor(slot: number, now: number): number {
+  return Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((slot - now) / 1000)));
+}
+
+export class SqsDispatcher implements Dispatcher {
+  constructor(private readonly sqs: SQSClient) {}
+
+  async send(queueUrl: string, messages: OutgoingMessage[]): Promise<SendResult> {
+    const failed: SendResult['failed'] = [];
+    await mapLimit(chunk(messages, 10), 4, async (batch) => {
+      try {
+        const result = await this.sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: queueUrl,
+            // Ids only need to be unique within one call: m0…m9.
+            Entries: batch.map((message, i) => ({
+              Id: `m${i}`,
+              MessageBody: JSON.stringify(message.body),
+              DelaySeconds: message.delaySeconds,
+            })),
+          }),
+        );
+        for (const entry of result.Failed ?? []) {
+          const index = Number(entry.Id?.slice(1));
+          const runId = batch[index]?.body.runId ?? entry.Id ?? '?';
+          failed.push({ runId, error: `${entry.Code ?? 'Failed'}: ${entry.Message ?? ''}`.trim() });
+        }
+      } catch (error) {
+        for (const message of batch) failed.push({ runId: message.body.runId, error: (error as Error).message });
+      }
+    });
+    return { failed };
+  }
+
+  async sendRaw(queueUrl: string, body: string, delaySeconds = 0): Promise<void> {
+    await this.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, DelaySeconds: delaySeconds }));
+  }
+}

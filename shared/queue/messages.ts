@@ -1,0 +1,54 @@
+/**
+ * The SQS message that carries one attempt of one run from the tick (or a retry, a replay, a release of a
+ * held run) to the executor. Small on purpose: the run record holds the definition; the message names it.
+ */
+import { z } from 'zod';
+
+export const RunMessageSchema = z
+  .object({
+    v: z.literal(1),
+    runId: z.string().min(3).max(400),
+    jobId: z.string().min(1).max(128),
+    scheduledAt: z.string().datetime({ offset: false }),
+    /** The attempt this message is for (1 = first). The executor starts it only if the run is at attempt − 1. */
+    attempt: z.number().int().min(1),
+    /** Set on replays and on the messages the executor sends to the DLQ, so a redrive replays the run. */
+    replay: z.boolean().optional(),
+    /** DLQ only: why the run failed, for a person reading the queue. */
+    failedAt: z.string().optional(),
+    lastError: z.string().optional(),
+    attempts: z.number().int().optional(),
+    poolName: z.string().optional(),
+  })
+  .strict();
+
+export type RunMessage = z.infer<typeof RunMessageSchema>;
+
+/** Body the executor puts on the DLQ for a message it could not read (SPEC §7: it never blocks the pool). */
+export interface PoisonMessage {
+  v: 1;
+  poison: true;
+  error: string;
+  body: string;
+  receivedAt: string;
+}
+
+export type ParsedMessage = { ok: true; message: RunMessage } | { ok: false; error: string };
+
+export function parseRunMessage(body: string): ParsedMessage {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (error) {
+    return { ok: false, error: `message body is not JSON: ${(error as Error).message}` };
+  }
+  const result = RunMessageSchema.safeParse(json);
+  if (!result.success) {
+    const first = result.error.issues
+      .slice(0, 5)
+      .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
+      .join('; ');
+    return { ok: false, error: `message body is not a punctual run message: ${first}` };
+  }
+  return { ok: true, message: result.data };
+}

@@ -1,0 +1,235 @@
+/**
+ * The executor's work for one SQS message: start the run at most once, run its target under a deadline,
+ * record the outcome. Returns what happened; throws only on infrastructure errors (DynamoDB, SQS), which
+ * the handler reports as a batch item failure so SQS delivers the message again.
+ */
+import type { Target } from '../jobs/types.js';
+import { parseRunMessage } from '../queue/messages.js';
+import { iso, isScheduledRun, isTerminal, type RunItem } from '../store/model.js';
+import type { RunContext, TargetResult } from '../targets/types.js';
+import { errorMessage } from '../util.js';
+import { attemptsLeft, endRun, type RunDeps, releaseHeldRun, scheduleRetry } from './lifecycle.js';
+
+export type ExecuteOutcome =
+  | 'poisoned'
+  | 'unknown-run'
+  | 'duplicate'
+  | 'succeeded'
+  | 'failed'
+  | 'retrying'
+  | 'skipped'
+  | 'queued'
+  | 'missed'
+  | 'cancelled'
+  | 'recovered';
+
+export type InvokeTarget = (target: Target, context: RunContext, signal: AbortSignal) => Promise<TargetResult>;
+
+export interface ExecuteDeps extends RunDeps {
+  invoke: InvokeTarget;
+  clock: () => number;
+}
+
+export interface ExecuteOptions {
+  /** The pool this executor serves (its DLQ takes unreadable messages). */
+  pool: string;
+  /** Time left before the function is stopped, ms (Lambda's getRemainingTimeInMillis). */
+  remainingMs: () => number;
+  /** Kept free between the target's deadline and the function's own timeout, to record the outcome. */
+  safetyMarginMs?: number;
+  /** How late a retry message may be before the sweep re-sends it. */
+  graceMs?: number;
+}
+
+const DEFAULT_SAFETY_MARGIN_MS = 5_000;
+const DEFAULT_GRACE_MS = 60_000;
+
+export async function executeMessage(deps: ExecuteDeps, body: string, options: ExecuteOptions): Promise<ExecuteOutcome> {
+  const parsed = parseRunMessage(body);
+  if (!parsed.ok) {
+    await quarantine(deps, body, parsed.error, options.pool);
+    return 'poisoned';
+  }
+  const message = parsed.message;
+  let run = await deps.store.getRun(message.runId);
+  if (!run) {
+    deps.log.warn('message names a run that does not exist; dropped', { runId: message.runId });
+    return 'unknown-run';
+  }
+  const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+  let now = deps.clock();
+
+  if (message.replay && (run.status === 'failed' || run.status === 'missed' || run.status === 'skipped' || run.status === 'cancelled')) {
+    const reopened = await reopenForReplay(deps, run, now, graceMs);
+    if (!reopened) return 'duplicate';
+    run = reopened;
+  }
+  if (isTerminal(run.status)) return 'duplicate';
+  if (run.status === 'running') {
+    if (run.leaseUntil && Date.parse(run.leaseUntil) < now && message.attempt === run.attempt) {
+      // The executor that started this attempt stopped without recording it (crash, timeout).
+      await recoverExpired(deps, run, now, graceMs);
+      return 'recovered';
+    }
+    return 'duplicate';
+  }
+  if (message.attempt !== run.attempt + 1) return 'duplicate';
+
+  const definition = run.definition;
+  const job = await deps.store.getJobRaw(run.jobId);
+  if (!job) return (await endRun(deps, run, 'cancelled', 'job-deleted', now)) ? 'cancelled' : 'duplicate';
+  if (job.enabled === false && !run.manual) {
+    return (await endRun(deps, run, 'cancelled', 'job-paused', now)) ? 'cancelled' : 'duplicate';
+  }
+  const firstAttempt = run.attempt === (run.attemptBase ?? 0);
+  if (firstAttempt && isScheduledRun(run) && now - Date.parse(run.scheduledAt) > definition.startingDeadline) {
+    return (await endRun(deps, run, 'missed', 'deadline', now)) ? 'missed' : 'duplicate';
+  }
+
+  const exclusive = firstAttempt && isScheduledRun(run) && definition.overlap !== 'allow';
+  const budget = Math.max(1_000, options.remainingMs() - (options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS));
+  const deadlineMs = Math.min(definition.target.timeout, budget);
+  const leaseUntil = now + deadlineMs + (options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS);
+  const started = await deps.store.startRun(run, ['dispatched', 'retrying', 'queued'], {
+    exclusive,
+    leaseUntil,
+    now,
+    attempt: message.attempt,
+  });
+  if (!started.ok) {
+    if (started.refused === 'run') return 'duplicate';
+    if (started.refused === 'no-job') return (await endRun(deps, run, 'cancelled', 'job-deleted', now)) ? 'cancelled' : 'duplicate';
+    return handleOverlap(deps, run, now);
+  }
+
+  const startedAt = now;
+  const running: RunItem = {
+    ...run,
+    status: 'running',
+    attempt: message.attempt,
+    startedAt: run.startedAt ?? iso(startedAt),
+    leaseUntil: iso(leaseUntil),
+    attempts: [...(run.attempts ?? []), { attempt: message.attempt, startedAt: iso(startedAt), status: 'running' }],
+  };
+  if (firstAttempt) deps.signals.metric('StartLag', startedAt - Date.parse(run.scheduledAt), 'Milliseconds');
+  deps.log.info('run started', { jobId: run.jobId, runId: run.runId, attempt: message.attempt });
+
+  const result = await runTarget(deps, running, deadlineMs);
+  now = deps.clock();
+  deps.signals.metric('RunDuration', now - startedAt, 'Milliseconds');
+  if (result.ok) {
+    await endRun(deps, running, 'succeeded', 'ok', now, { from: ['running'], attemptStatus: 'succeeded' });
+    deps.log.info('run succeeded', { jobId: run.jobId, runId: run.runId, detail: result.detail, durationMs: now - startedAt });
+    return 'succeeded';
+  }
+  deps.log.warn('attempt failed', { jobId: run.jobId, runId: run.runId, attempt: message.attempt, error: result.error });
+  if (result.retryable && attemptsLeft(running) > 0) {
+    await scheduleRetry(deps, running, now, { error: result.error, attemptStatus: 'failed', from: ['running'], graceMs });
+    return 'retrying';
+  }
+  await endRun(deps, running, 'failed', result.timedOut ? 'timeout' : 'error', now, {
+    from: ['running'],
+    attemptStatus: 'failed',
+    error: result.error,
+  });
+  return 'failed';
+}
+
+type TargetOutcome = { ok: true; detail?: string } | { ok: false; error: string; retryable: boolean; timedOut: boolean };
+
+async function runTarget(deps: ExecuteDeps, run: RunItem, deadlineMs: number): Promise<TargetOutcome> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`timed out after ${deadlineMs}ms`)), deadlineMs);
+  try {
+    const context: RunContext = {
+      jobId: run.jobId,
+      runId: run.runId,
+      scheduledAt: run.scheduledAt,
+      attempt: run.attempt,
+      manual: run.manual ?? false,
+      payload: run.definition.payload ?? null,
+    };
+    const result = await deps.invoke(run.definition.target, context, controller.signal);
+    if (controller.signal.aborted) return { ok: false, error: `timed out after ${deadlineMs}ms`, retryable: true, timedOut: true };
+    return { ok: true, ...(result.detail ? { detail: result.detail } : {}) };
+  } catch (error) {
+    const timedOut = controller.signal.aborted || (error as { timedOut?: boolean })?.timedOut === true;
+    const retryable = (error as { retryable?: boolean })?.retryable !== false;
+    return {
+      ok: false,
+      error: timedOut ? `timed out after ${deadlineMs}ms` : errorMessage(error).slice(0, 2000),
+      retryable: timedOut || retryable,
+      timedOut,
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Another run of the job is running and the job does not allow overlap. */
+async function handleOverlap(deps: ExecuteDeps, run: RunItem, now: number): Promise<ExecuteOutcome> {
+  if (run.definition.overlap === 'queue' && (await deps.store.holdRun(run.jobId, run.runId, now))) {
+    const held = await deps.store.transitionRun(
+      run.runId,
+      ['dispatched', 'queued'],
+      {
+        status: 'queued',
+        openShard: deps.store.openShard(run.jobId),
+        // Held at most until its starting deadline; the sweep records it missed(deadline) after that.
+        openUntil: iso(Date.parse(run.scheduledAt) + run.definition.startingDeadline),
+      },
+      { attempt: run.attempt, now },
+    );
+    if (held) {
+      // The running one may have ended between our start attempt and the hold: check, and release if so.
+      const job = await deps.store.getJob(run.jobId);
+      if (job && (!job.running || job.running.size === 0)) {
+        await releaseHeldRun(deps, run.jobId, run.runId);
+      }
+      return 'queued';
+    }
+    await deps.store.releaseHeld(run.jobId, run.runId);
+    return 'duplicate';
+  }
+  return (await endRun(deps, run, 'skipped', 'overlap', now, { from: ['dispatched', 'queued'] })) ? 'skipped' : 'duplicate';
+}
+
+/** A run left `running` past its lease: its executor is gone. Retry if attempts are left, else failed(lost). */
+export async function recoverExpired(deps: RunDeps, run: RunItem, now: number, graceMs: number): Promise<boolean> {
+  const error = `executor stopped during attempt ${run.attempt} (lease expired at ${run.leaseUntil})`;
+  if (attemptsLeft(run) > 0) {
+    return Boolean(await scheduleRetry(deps, run, now, { error, attemptStatus: 'lost', from: ['running'], graceMs }));
+  }
+  return Boolean(await endRun(deps, run, 'failed', 'lost', now, { from: ['running'], attemptStatus: 'lost', error }));
+}
+
+/** A replay (CLI or DLQ redrive) reopens an ended run under its own id with a fresh retry budget. */
+export async function reopenForReplay(deps: RunDeps, run: RunItem, now: number, graceMs: number): Promise<RunItem | undefined> {
+  return deps.store.transitionRun(
+    run.runId,
+    [run.status],
+    {
+      status: 'dispatched',
+      reason: undefined,
+      finishedAt: undefined,
+      dispatchedAt: iso(now),
+      replays: (run.replays ?? 0) + 1,
+      attemptBase: run.attempt,
+      openShard: deps.store.openShard(run.jobId),
+      openUntil: iso(now + graceMs),
+    },
+    { attempt: run.attempt, now },
+  );
+}
+
+/** An unreadable message goes to the pool's DLQ with the reason, and is acknowledged (SPEC §7). */
+async function quarantine(deps: ExecuteDeps, body: string, error: string, pool: string): Promise<void> {
+  const dlqUrl = deps.pools.dlqUrl(pool);
+  deps.signals.metric('PoisonMessages', 1);
+  deps.log.error('unreadable message moved to the DLQ', { pool, error, body: body.slice(0, 500) });
+  if (!dlqUrl) throw new Error(`${error} (and pool "${pool}" has no DLQ configured)`);
+  await deps.dispatcher.sendRaw(
+    dlqUrl,
+    JSON.stringify({ v: 1, poison: true, error, body: body.slice(0, 200_000), receivedAt: iso(deps.clock()) }),
+  );
+}

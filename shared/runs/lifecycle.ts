@@ -1,0 +1,247 @@
+/**
+ * How a run moves once it exists, shared by the executor (normal path) and the tick's sweep (recovery
+ * path): send an attempt, schedule a retry, end it. Every step is a conditional write on the run record,
+ * so the two paths can race without a run ending twice.
+ */
+import type { Dispatcher } from '../queue/dispatcher.js';
+import { delayFor, MAX_DELAY_SECONDS } from '../queue/dispatcher.js';
+import type { RunMessage } from '../queue/messages.js';
+import type { EventType, MetricName, Signals } from '../signals.js';
+import { iso, OPEN_STATUSES, type RunItem, type RunReason, type RunStatus } from '../store/model.js';
+import { Store } from '../store/store.js';
+
+export interface Log {
+  debug(message: string, extra?: Record<string, unknown>): void;
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Where each pool's messages go. */
+export interface PoolRouting {
+  queueUrl(pool: string): string | undefined;
+  dlqUrl(pool: string): string | undefined;
+}
+
+export interface RunDeps {
+  store: Store;
+  dispatcher: Dispatcher;
+  signals: Signals;
+  pools: PoolRouting;
+  log: Log;
+}
+
+const STATUS_METRIC: Partial<Record<RunStatus, MetricName>> = {
+  succeeded: 'RunsSucceeded',
+  failed: 'RunsFailed',
+  missed: 'RunsMissed',
+  skipped: 'RunsSkipped',
+  cancelled: 'RunsCancelled',
+};
+
+const STATUS_EVENT: Partial<Record<RunStatus, EventType>> = {
+  succeeded: 'Run Succeeded',
+  failed: 'Run Failed',
+  missed: 'Run Missed',
+  skipped: 'Run Skipped',
+  cancelled: 'Run Cancelled',
+};
+
+export function runEventDetail(run: RunItem): Record<string, unknown> {
+  return {
+    jobId: run.jobId,
+    runId: run.runId,
+    scheduledAt: run.scheduledAt,
+    status: run.status,
+    reason: run.reason,
+    attempt: run.attempt,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+    lastError: run.lastError,
+    pool: run.definition.pool,
+  };
+}
+
+/** Metric and event of a run that reached a terminal state (the tick counts its own missed records). */
+export function signalTerminal(signals: Signals, run: RunItem): void {
+  const metric = STATUS_METRIC[run.status];
+  if (metric) signals.metric(metric, 1);
+  const event = STATUS_EVENT[run.status];
+  if (event) signals.event(event, runEventDetail(run));
+}
+
+export function messageFor(run: RunItem, attempt: number, replay = false): RunMessage {
+  return {
+    v: 1,
+    runId: run.runId,
+    jobId: run.jobId,
+    scheduledAt: run.scheduledAt,
+    attempt,
+    ...(replay ? { replay: true } : {}),
+  };
+}
+
+/** Sends one attempt's message to the run's pool queue. Throws when the pool has no queue. */
+export async function sendAttempt(deps: RunDeps, run: RunItem, attempt: number, delaySeconds: number, replay = false) {
+  const queueUrl = deps.pools.queueUrl(run.definition.pool);
+  if (!queueUrl) throw new Error(`pool "${run.definition.pool}" has no queue`);
+  const { failed } = await deps.dispatcher.send(queueUrl, [
+    { body: messageFor(run, attempt, replay), delaySeconds: Math.min(MAX_DELAY_SECONDS, Math.max(0, delaySeconds)) },
+  ]);
+  if (failed.length) throw new Error(`send failed for ${run.runId}: ${failed[0]?.error}`);
+}
+
+/** Backoff before attempt n+1 (n ≥ 1): backoff × 2^(n−1), capped at an hour. */
+export function retryDelayMs(backoffMs: number, attemptsMade: number): number {
+  return Math.min(3_600_000, backoffMs * 2 ** Math.max(0, attemptsMade - 1));
+}
+
+/** Attempts left in the current budget (a replay starts a fresh budget). */
+export function attemptsLeft(run: RunItem): number {
+  return run.definition.retry.maxAttempts - (run.attempt - (run.attemptBase ?? 0));
+}
+
+/**
+ * Ends a run in a terminal state if it is still in one of `from` (at `attempt`), then tells the job,
+ * the metrics and the bus. Returns the ended run, or undefined when someone else moved it first.
+ */
+export async function endRun(
+  deps: RunDeps,
+  run: RunItem,
+  status: RunStatus,
+  reason: RunReason,
+  now: number,
+  options: { from?: readonly RunStatus[]; error?: string; attemptStatus?: 'succeeded' | 'failed' | 'lost'; durationMs?: number } = {},
+): Promise<RunItem | undefined> {
+  const from = options.from ?? OPEN_STATUSES;
+  const attempts = options.attemptStatus ? closeAttempt(run, options.attemptStatus, now, options.error) : undefined;
+  const ended = await deps.store.transitionRun(
+    run.runId,
+    from,
+    Store.terminal(status, reason, now, {
+      ...(options.error !== undefined ? { lastError: options.error } : {}),
+      ...(attempts ? { attempts } : {}),
+    }),
+    { attempt: run.attempt, now },
+  );
+  if (!ended) return undefined;
+  signalTerminal(deps.signals, ended);
+  const startLagMs = ended.startedAt ? Date.parse(ended.startedAt) - Date.parse(ended.scheduledAt) : undefined;
+  const outcome = await deps.store.recordOutcome(
+    ended.jobId,
+    {
+      runId: ended.runId,
+      status,
+      reason,
+      scheduledAt: ended.scheduledAt,
+      at: iso(now),
+      ...(startLagMs !== undefined ? { startLagMs } : {}),
+    },
+    { failed: status === 'failed', terminal: true, pauseAfterFailures: ended.definition.pauseAfterFailures, now },
+  );
+  if (outcome?.paused) {
+    deps.signals.event('Job Paused', { jobId: ended.jobId, reason: `${outcome.consecutiveFailures} failed runs in a row`, runId: ended.runId });
+    deps.log.warn('job paused after failed runs', { jobId: ended.jobId, consecutiveFailures: outcome.consecutiveFailures });
+  }
+  if (status === 'failed') await sendToDlq(deps, ended, now);
+  if (outcome?.held && outcome.held !== ended.runId) await releaseHeldRun(deps, ended.jobId, outcome.held);
+  return ended;
+}
+
+/** Marks the open attempt of a run with its outcome; returns the new attempts list. */
+export function closeAttempt(run: RunItem, status: 'succeeded' | 'failed' | 'lost', now: number, error?: string) {
+  const attempts = [...(run.attempts ?? [])];
+  const last = attempts[attempts.length - 1];
+  if (last && last.status === 'running' && last.attempt === run.attempt) {
+    attempts[attempts.length - 1] = {
+      ...last,
+      status,
+      finishedAt: iso(now),
+      durationMs: now - Date.parse(last.startedAt),
+      ...(error !== undefined ? { error } : {}),
+    };
+  }
+  return attempts;
+}
+
+/**
+ * A failed run's message goes to its pool's DLQ, readable (run id, job, last error, attempts) and
+ * redrivable: the body is a replay message, so moving it back to the queue runs the run once more.
+ */
+export async function sendToDlq(deps: RunDeps, run: RunItem, now: number): Promise<void> {
+  const dlqUrl = deps.pools.dlqUrl(run.definition.pool);
+  if (!dlqUrl) {
+    deps.log.error('no DLQ for pool; failed run not copied there', { runId: run.runId, pool: run.definition.pool });
+    return;
+  }
+  const body: RunMessage = {
+    ...messageFor(run, run.attempt + 1, true),
+    failedAt: iso(now),
+    lastError: (run.lastError ?? '').slice(0, 4000),
+    attempts: run.attempt,
+    poolName: run.definition.pool,
+  };
+  try {
+    await deps.dispatcher.sendRaw(dlqUrl, JSON.stringify(body));
+  } catch (error) {
+    deps.log.error('could not copy failed run to DLQ', { runId: run.runId, error: String(error) });
+  }
+}
+
+/** Sends the held run (overlap `queue`) now that the run before it has ended. */
+export async function releaseHeldRun(deps: RunDeps, jobId: string, heldRunId: string): Promise<void> {
+  if (!(await deps.store.releaseHeld(jobId, heldRunId))) return;
+  const held = await deps.store.getRun(heldRunId);
+  if (!held || held.status !== 'queued') return;
+  try {
+    await sendAttempt(deps, held, held.attempt + 1, 0);
+  } catch (error) {
+    // The sweep finds it at its deadline (openUntil) if this send is lost.
+    deps.log.warn('could not release held run', { runId: heldRunId, error: String(error) });
+  }
+}
+
+/**
+ * After a failed attempt with attempts left: the run waits in `retrying` and a new message is sent with
+ * the backoff as its delay (up to SQS's 15 minutes; a longer backoff is re-sent by the sweep when due).
+ * A new message, not a visibility change, so retries never count towards the queue's maxReceiveCount.
+ */
+export async function scheduleRetry(
+  deps: RunDeps,
+  run: RunItem,
+  now: number,
+  options: { error: string; attemptStatus: 'failed' | 'lost'; from: readonly RunStatus[]; graceMs: number },
+): Promise<RunItem | undefined> {
+  const waitMs = retryDelayMs(run.definition.retry.backoff, run.attempt - (run.attemptBase ?? 0));
+  const nextAttemptAt = now + waitMs;
+  const updated = await deps.store.transitionRun(
+    run.runId,
+    options.from,
+    {
+      status: 'retrying',
+      lastError: options.error,
+      attempts: closeAttempt(run, options.attemptStatus, now, options.error),
+      nextAttemptAt: iso(nextAttemptAt),
+      leaseUntil: undefined,
+      openShard: deps.store.openShard(run.jobId),
+      openUntil: iso(nextAttemptAt + options.graceMs),
+    },
+    { attempt: run.attempt, now },
+  );
+  if (!updated) return undefined;
+  await deps.store.recordOutcome(
+    run.jobId,
+    { runId: run.runId, status: 'retrying', scheduledAt: run.scheduledAt, at: iso(now) },
+    { failed: false, terminal: false, pauseAfterFailures: 0, now },
+  );
+  if (waitMs <= MAX_DELAY_SECONDS * 1000) {
+    try {
+      await sendAttempt(deps, updated, updated.attempt + 1, delayFor(nextAttemptAt, now));
+    } catch (error) {
+      deps.log.warn('retry message not sent; the sweep re-sends it', { runId: run.runId, error: String(error) });
+    }
+  }
+  return updated;
+}

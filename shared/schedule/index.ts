@@ -1,0 +1,16 @@
+/** The schedule engine: expressions, slots and the catch-up plan. Pure functions of (definition, now). */
+export { describeSchedule } from './describe.js';
+export { parseSchedule } from './parse.js';
+export { planSlots } from './plan.js';
+export { nextSlot, previousSlot, slotsBetween } from './slots.js';
+export type {
+  AtSchedule,
+  CatchUpPolicy,
+  CronSchedule,
+  Plan,
+  PlanInput,
+  PlanMissReason,
+  RateSchedule,
+  Schedule,
+  ScheduleOptions,
+} from './types.js';

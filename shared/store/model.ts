@@ -1,0 +1,208 @@
+/**
+ * The DynamoDB data model: one table, readable in the console.
+ *
+ *   pk = JOB#<jobId>   sk = JOB                      the job: definition + scheduling state
+ *   pk = JOB#<jobId>   sk = RUN#<ISO time>[#manual]  one run record per slot (or manual trigger)
+ *
+ * Two sparse GSIs:
+ *   due   (dueShard, dueAt)   — present on a job only while it is enabled, valid and has a next slot.
+ *                              The tick queries `dueAt <= horizon` with no lower bound, so an overdue job
+ *                              is always found again.
+ *   open  (openShard, openUntil) — present on a run only while it is not terminal; `openUntil` is when
+ *                              the sweep should look at it if nothing else has (delivery overdue, lease
+ *                              expired, retry overdue, held run past its deadline).
+ * Shards (`hash(jobId) mod N`) spread both indexes over partitions.
+ * Times are ISO-8601 UTC strings with milliseconds (`toISOString()`), so they sort as text.
+ */
+import { createHash } from 'node:crypto';
+import type { JobDefinition } from '../jobs/types.js';
+
+export const DUE_INDEX = 'due';
+export const OPEN_INDEX = 'open';
+export const DEFAULT_SHARDS = 4;
+/** Run records (and the TTL attribute `expiresAt`, epoch seconds) are kept 30 days by default. */
+export const DEFAULT_RETENTION_DAYS = 30;
+
+export type RunStatus =
+  | 'dispatched'
+  | 'queued'
+  | 'running'
+  | 'retrying'
+  | 'succeeded'
+  | 'failed'
+  | 'missed'
+  | 'skipped'
+  | 'cancelled';
+
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'missed', 'skipped', 'cancelled'];
+export const OPEN_STATUSES: readonly RunStatus[] = ['dispatched', 'queued', 'running', 'retrying'];
+
+export function isTerminal(status: RunStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/**
+ * Why a run ended the way it did. README "Run statuses and reasons" explains each one.
+ */
+export type RunReason =
+  | 'ok'
+  | 'error'
+  | 'timeout'
+  | 'lost'
+  | 'coalesced'
+  | 'catch-up-limit'
+  | 'catch-up-skip'
+  | 'deadline'
+  | 'overlap'
+  | 'paused'
+  | 'job-paused'
+  | 'job-deleted'
+  | 'job-invalid';
+
+export interface Lease {
+  token: string;
+  until: string;
+}
+
+export interface LastOutcome {
+  runId: string;
+  status: RunStatus;
+  reason?: RunReason;
+  scheduledAt: string;
+  startLagMs?: number;
+  at: string;
+}
+
+/** The job item: what the user declared plus what the scheduler tracks. */
+export interface JobItem {
+  pk: string;
+  sk: 'JOB';
+  type: 'job';
+  jobId: string;
+  definition: JobDefinition;
+  /** Rate schedules count slots from here; kept across edits unless the schedule changes. */
+  anchor: string;
+  /** The last slot the tick has handled (dispatched or recorded); slots after it are still to come. */
+  cursor: string;
+  /** The next slot after `cursor`; absent when the schedule has ended. */
+  nextRunAt?: string;
+  /** Due index keys: set only while the job is enabled, valid and has a next slot. */
+  dueShard?: number;
+  dueAt?: string;
+  version: number;
+  enabled: boolean;
+  note?: string;
+  pausedAt?: string;
+  lease?: Lease;
+  /** Run ids started and not yet ended (overlap control). */
+  running?: Set<string>;
+  /** With overlap `queue`: the run held until the running one ends (at most one). */
+  held?: string;
+  /** Set by resume: slots up to here passed while paused and are recorded skipped(paused). */
+  skipUntil?: string;
+  lastOutcome?: LastOutcome;
+  consecutiveFailures: number;
+  /** Runs by terminal status, kept by the executor and the tick. */
+  counts?: Partial<Record<RunStatus, number>>;
+  /** Set when the stored item or its schedule cannot be read; the job is out of the due index. */
+  invalid?: { error: string; at: string };
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface AttemptRecord {
+  attempt: number;
+  startedAt: string;
+  finishedAt?: string;
+  status: 'running' | 'succeeded' | 'failed' | 'lost';
+  error?: string;
+  durationMs?: number;
+}
+
+/** A run record: the fate of one slot (or manual trigger). The source of truth, not the queue. */
+export interface RunItem {
+  pk: string;
+  sk: string;
+  type: 'run';
+  runId: string;
+  jobId: string;
+  scheduledAt: string;
+  manual?: boolean;
+  /** Created by `runs backfill`: a past slot run on purpose, exempt from the starting deadline and overlap. */
+  backfill?: boolean;
+  status: RunStatus;
+  reason?: RunReason;
+  /** The definition the slot was claimed with (SPEC §4: editing a job never changes claimed slots). */
+  definition: JobDefinition;
+  jobVersion: number;
+  /** The attempt in progress or last made (0 before the first start). */
+  attempt: number;
+  attempts: AttemptRecord[];
+  dispatchedAt?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  nextAttemptAt?: string;
+  lastError?: string;
+  /** Running lease: a run still `running` after this is taken to be lost. */
+  leaseUntil?: string;
+  replays?: number;
+  /** Attempts made before the last replay: the retry budget counts from here. */
+  attemptBase?: number;
+  openShard?: string;
+  openUntil?: string;
+  expiresAt: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function jobKey(jobId: string): { pk: string; sk: 'JOB' } {
+  return { pk: `JOB#${jobId}`, sk: 'JOB' };
+}
+
+/** Run id `jobId@<ISO>` (scheduled) or `jobId@manual-<ISO>` (manual trigger): the idempotency key. */
+export function runIdFor(jobId: string, scheduledAt: number, manual = false): string {
+  const iso = new Date(scheduledAt).toISOString();
+  return manual ? `${jobId}@manual-${iso}` : `${jobId}@${iso}`;
+}
+
+export interface ParsedRunId {
+  jobId: string;
+  scheduledAt: string;
+  manual: boolean;
+}
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+export function parseRunId(runId: string): ParsedRunId | undefined {
+  const at = runId.lastIndexOf('@');
+  if (at <= 0) return undefined;
+  const jobId = runId.slice(0, at);
+  let rest = runId.slice(at + 1);
+  const manual = rest.startsWith('manual-');
+  if (manual) rest = rest.slice('manual-'.length);
+  if (!ISO.test(rest) || Number.isNaN(Date.parse(rest))) return undefined;
+  return { jobId, scheduledAt: rest, manual };
+}
+
+export function runKey(runId: string): { pk: string; sk: string } | undefined {
+  const parsed = parseRunId(runId);
+  if (!parsed) return undefined;
+  return { pk: `JOB#${parsed.jobId}`, sk: `RUN#${parsed.scheduledAt}${parsed.manual ? '#manual' : ''}` };
+}
+
+/** Stable shard of a job: the first 4 bytes of SHA-1(jobId) mod shards. */
+export function shardOf(jobId: string, shards: number): number {
+  return createHash('sha1').update(jobId).digest().readUInt32BE(0) % shards;
+}
+
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/**
+ * Whether the starting deadline and the overlap policy apply to a run's first attempt: they guard the
+ * schedule, so they apply to scheduled slots, not to runs an operator asked for (manual, backfill, replay).
+ */
+export function isScheduledRun(run: Pick<RunItem, 'manual' | 'backfill' | 'replays'>): boolean {
+  return !run.manual && !run.backfill && !run.replays;
+}

@@ -1,0 +1,707 @@
+/**
+ * The DynamoDB adapter of the job and run stores. Every state change is a conditional write: the
+ * conditions, not a lock, are what make overlapping ticks and duplicate deliveries harmless.
+ */
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  ScanCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { JobDefinition } from '../jobs/types.js';
+import {
+  DEFAULT_RETENTION_DAYS,
+  DEFAULT_SHARDS,
+  DUE_INDEX,
+  iso,
+  type JobItem,
+  jobKey,
+  type LastOutcome,
+  OPEN_INDEX,
+  type RunItem,
+  type RunReason,
+  type RunStatus,
+  runKey,
+  shardOf,
+} from './model.js';
+
+export interface StoreConfig {
+  tableName: string;
+  /** Shards of the due and open indexes. Changing it needs every job re-put (the shard is stored). */
+  shards?: number;
+  retentionDays?: number;
+}
+
+export type RawItem = Record<string, unknown>;
+
+export interface Page<T> {
+  items: T[];
+  next?: Record<string, unknown>;
+}
+
+/** What changes on a run record, written with `SET` (undefined values are `REMOVE`d). */
+export type RunPatch = Partial<Omit<RunItem, 'pk' | 'sk' | 'type' | 'runId' | 'jobId'>>;
+
+export function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException';
+}
+
+
+const KEYWORDS = new Set([
+  'SET', 'REMOVE', 'ADD', 'DELETE', 'AND', 'OR', 'NOT', 'IN', 'BETWEEN',
+  'if_not_exists', 'list_append', 'attribute_exists', 'attribute_not_exists', 'attribute_type', 'size', 'begins_with', 'contains',
+]);
+
+/**
+ * Rewrites every bare attribute name of an expression as `#name`, so no attribute can collide with one of
+ * DynamoDB's 573 reserved words (`cursor`, `status`, `name`, … are among them).
+ */
+export function aliasNames(expression: string, names: Record<string, string>): string {
+  return expression.replace(/(?<![#:\w])([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\()/g, (match, word: string) => {
+    if (KEYWORDS.has(word)) return match;
+    names[`#${word}`] = word;
+    return `#${word}`;
+  });
+}
+
+type Expressions = {
+  UpdateExpression?: string;
+  ConditionExpression?: string;
+  KeyConditionExpression?: string;
+  FilterExpression?: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, unknown>;
+};
+
+/** Applies {@link aliasNames} to every expression of a command input and drops unused names and values. */
+export function aliased<T extends Expressions>(input: T): T {
+  const names: Record<string, string> = { ...input.ExpressionAttributeNames };
+  const out = { ...input };
+  for (const key of ['UpdateExpression', 'ConditionExpression', 'KeyConditionExpression', 'FilterExpression'] as const) {
+    if (out[key]) out[key] = aliasNames(out[key], names);
+  }
+  // DynamoDB refuses a name the expressions do not use, so keep only those that appear.
+  const text = [out.UpdateExpression, out.ConditionExpression, out.KeyConditionExpression, out.FilterExpression].join(' ');
+  const used = Object.fromEntries(Object.entries(names).filter(([alias]) => new RegExp(`${alias}(?![\\w])`).test(text)));
+  out.ExpressionAttributeNames = Object.keys(used).length ? used : undefined;
+  if (out.ExpressionAttributeValues) {
+    const values = Object.entries(out.ExpressionAttributeValues).filter(([key]) => new RegExp(`${key}(?![\\w])`).test(text));
+    out.ExpressionAttributeValues = values.length ? Object.fromEntries(values) : undefined;
+  }
+  return out;
+}
+
+export class Store {
+  readonly doc: DynamoDBDocumentClient;
+  readonly tableName: string;
+  readonly shards: number;
+  readonly retentionDays: number;
+
+  constructor(client: DynamoDBClient, config: StoreConfig) {
+    this.doc = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
+    });
+    this.tableName = config.tableName;
+    this.shards = config.shards ?? DEFAULT_SHARDS;
+    this.retentionDays = config.retentionDays ?? DEFAULT_RETENTION_DAYS;
+  }
+
+  shardOf(jobId: string): number {
+    return shardOf(jobId, this.shards);
+  }
+
+  expiresAt(now: number): number {
+    return Math.floor(now / 1000) + this.retentionDays * 86_400;
+  }
+
+  // ── jobs ──────────────────────────────────────────────────────────────────────────────────────────
+
+  /** The job item as stored, unchecked: it may have been edited by hand. */
+  async getJobRaw(jobId: string, consistent = true): Promise<RawItem | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: jobKey(jobId), ConsistentRead: consistent }),
+    );
+    return Item;
+  }
+
+  async getJob(jobId: string): Promise<JobItem | undefined> {
+    return (await this.getJobRaw(jobId)) as JobItem | undefined;
+  }
+
+  /** Creates a job; false when one with this id exists. */
+  async createJob(item: JobItem): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand(aliased({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' })),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Replaces a job item if its version is still `expectedVersion`; false when it changed meanwhile. */
+  async replaceJob(item: JobItem, expectedVersion: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand(aliased({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: '#version = :expected',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':expected': expectedVersion },
+        })),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async deleteJob(jobId: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new DeleteCommand(aliased({ TableName: this.tableName, Key: jobKey(jobId), ConditionExpression: 'attribute_exists(pk)' })),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Every job item (raw), page by page. Jobs are few next to runs; a filtered scan is fine here. */
+  async *scanJobs(): AsyncGenerator<RawItem> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new ScanCommand(aliased({
+          TableName: this.tableName,
+          FilterExpression: 'sk = :job',
+          ExpressionAttributeValues: { ':job': 'JOB' },
+          ExclusiveStartKey: start,
+        })),
+      );
+      for (const item of page.Items ?? []) yield item;
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+
+  /** Due jobs of one shard: `dueAt <= horizon`, no lower bound, oldest first. */
+  async queryDue(shard: number, horizon: number, limit: number, start?: Record<string, unknown>): Promise<Page<RawItem>> {
+    const page = await this.doc.send(
+      new QueryCommand(aliased({
+        TableName: this.tableName,
+        IndexName: DUE_INDEX,
+        KeyConditionExpression: 'dueShard = :shard AND dueAt <= :horizon',
+        ExpressionAttributeValues: { ':shard': shard, ':horizon': iso(horizon) },
+        Limit: limit,
+        ExclusiveStartKey: start,
+      })),
+    );
+    return { items: page.Items ?? [], next: page.LastEvaluatedKey };
+  }
+
+  /**
+   * Step 1 of the claim protocol: take a lease on the job if nobody changed it since it was read and no
+   * live lease is held. False when another tick (or an edit) got there first.
+   */
+  async claimJob(jobId: string, expect: { version: number; nextRunAt: string }, token: string, leaseUntil: number, now: number) {
+    try {
+      await this.doc.send(
+        new UpdateCommand(aliased({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'SET #lease = :lease',
+          ConditionExpression:
+            '#version = :version AND nextRunAt = :next AND enabled = :true AND (attribute_not_exists(#lease) OR #lease.#until < :now)',
+          ExpressionAttributeNames: { '#lease': 'lease', '#version': 'version', '#until': 'until' },
+          ExpressionAttributeValues: {
+            ':lease': { token, until: iso(leaseUntil) },
+            ':version': expect.version,
+            ':next': expect.nextRunAt,
+            ':true': true,
+            ':now': iso(now),
+          },
+        })),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Step 4: move the job to its next slot, bump the version and drop the lease, only if our lease is
+   * still the one held. `next` undefined: the schedule has ended and the job leaves the due index.
+   */
+  async advanceJob(
+    jobId: string,
+    token: string,
+    change: { cursor: number; next: number | undefined; skipUntilDone: boolean; counts: Partial<Record<RunStatus, number>>; now: number },
+  ): Promise<boolean> {
+    const names: Record<string, string> = { '#lease': 'lease', '#version': 'version', '#token': 'token', '#counts': 'counts' };
+    const values: Record<string, unknown> = { ':token': token, ':cursor': iso(change.cursor), ':one': 1, ':now': iso(change.now) };
+    const sets = ['cursor = :cursor', 'updatedAt = :now'];
+    const removes = ['#lease'];
+    if (change.next === undefined) {
+      removes.push('nextRunAt', 'dueAt', 'dueShard');
+    } else {
+      sets.push('nextRunAt = :next', 'dueAt = :next', 'dueShard = :shard');
+      values[':next'] = iso(change.next);
+      values[':shard'] = this.shardOf(jobId);
+    }
+    if (change.skipUntilDone) removes.push('skipUntil');
+    const adds = ['#version :one'];
+    for (const [status, n] of Object.entries(change.counts)) {
+      if (!n) continue;
+      names[`#c_${status}`] = status;
+      values[`:c_${status}`] = n;
+      adds.push(`#counts.#c_${status} :c_${status}`);
+    }
+    try {
+      await this.withCounts(jobId, () => this.doc.send(
+        new UpdateCommand(aliased({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')} ADD ${adds.join(', ')}`,
+          ConditionExpression: '#lease.#token = :token',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        })),
+      ));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * `ADD counts.x` needs the `counts` map to exist. Jobs are created with it; an item edited by hand may
+   * lack it, and DynamoDB then answers ValidationException: create the map and try once more.
+   */
+  private async withCounts<T>(jobId: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if ((error as Error)?.name !== 'ValidationException') throw error;
+      await this.ensureCounts(jobId);
+      return write();
+    }
+  }
+
+  /** ADD on a nested path needs the parent map to exist. */
+  private async ensureCounts(jobId: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand(aliased({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'SET #counts = :empty',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#counts)',
+          ExpressionAttributeNames: { '#counts': 'counts' },
+          ExpressionAttributeValues: { ':empty': {} },
+        })),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /** Gives a lease back without advancing (the send failed): the next tick retries at once. */
+  async releaseLease(jobId: string, token: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand(aliased({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'REMOVE #lease',
+          ConditionExpression: '#lease.#token = :token',
+          ExpressionAttributeNames: { '#lease': 'lease', '#token': 'token' },
+          ExpressionAttributeValues: { ':token': token },
+        })),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /** Takes a job out of the due index with the reason it cannot be scheduled. */
+  async markJobInvalid(jobId: string, error: string, now: number): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand(aliased({
+        TableName: this.tableName,
+        Key: jobKey(jobId),
+        UpdateExpression: 'SET invalid = :invalid, updatedAt = :now REMOVE dueAt, dueShard, #lease',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#lease': 'lease' },
+        ExpressionAttributeValues: { ':invalid': { error, at: iso(now) }, ':now': iso(now) },
+      })),
+    );
+  }
+
+  /** Records the end of a run on its job: outcome, failure streak, counters; drops it from `running`. */
+  async recordOutcome(
+    jobId: string,
+    outcome: LastOutcome,
+    options: { failed: boolean; terminal: boolean; pauseAfterFailures: number; now: number },
+  ): Promise<{ paused: boolean; held?: string; consecutiveFailures: number } | undefined> {
+    const names: Record<string, string> = { '#running': 'running', '#counts': 'counts', '#status': outcome.status };
+    const values: Record<string, unknown> = {
+      ':run': new Set([outcome.runId]),
+      ':outcome': outcome,
+      ':now': iso(options.now),
+      ':one': 1,
+      ':zero': 0,
+    };
+    const sets = ['updatedAt = :now'];
+    const adds: string[] = [];
+    if (options.terminal) {
+      sets.push('lastOutcome = :outcome');
+      adds.push('#counts.#status :one');
+      if (options.failed) adds.push('consecutiveFailures :one');
+      else if (outcome.status === 'succeeded') sets.push('consecutiveFailures = :zero');
+    }
+    try {
+      const { Attributes } = await this.withCounts(jobId, () => this.doc.send(
+        new UpdateCommand(aliased({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: `SET ${sets.join(', ')} DELETE #running :run${adds.length ? ` ADD ${adds.join(', ')}` : ''}`,
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        })),
+      ));
+      const job = Attributes as JobItem;
+      let paused = false;
+      if (
+        options.failed &&
+        options.pauseAfterFailures > 0 &&
+        job.consecutiveFailures >= options.pauseAfterFailures &&
+        job.enabled
+      ) {
+        paused = await this.setEnabled(jobId, false, {
+          now: options.now,
+          note: `paused after ${job.consecutiveFailures} failed runs in a row; last: ${outcome.runId}`,
+        });
+      }
+      return { paused, held: job.held, consecutiveFailures: job.consecutiveFailures };
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Pause (enabled false: out of the due index, with a note) or resume (back in at its next slot; the
+   * slots that passed while paused are recorded skipped(paused) by the tick, up to `skipUntil`).
+   */
+  async setEnabled(
+    jobId: string,
+    enabled: boolean,
+    options: { now: number; note?: string; skipUntil?: number; nextRunAt?: number },
+  ): Promise<boolean> {
+    const values: Record<string, unknown> = { ':enabled': enabled, ':now': iso(options.now), ':flip': !enabled };
+    const names: Record<string, string> = {};
+    let expression: string;
+    if (enabled) {
+      const sets = ['enabled = :enabled', 'updatedAt = :now'];
+      if (options.nextRunAt !== undefined) {
+        sets.push('nextRunAt = :next', 'dueAt = :next', 'dueShard = :shard');
+        values[':next'] = iso(options.nextRunAt);
+        values[':shard'] = this.shardOf(jobId);
+      }
+      if (options.skipUntil !== undefined) {
+        sets.push('skipUntil = :skipUntil');
+        values[':skipUntil'] = iso(options.skipUntil);
+      }
+      expression = `SET ${sets.join(', ')} REMOVE note, pausedAt`;
+    } else {
+      values[':note'] = options.note ?? 'paused';
+      expression = 'SET enabled = :enabled, note = :note, pausedAt = :now, updatedAt = :now REMOVE dueAt, dueShard';
+    }
+    try {
+      await this.doc.send(
+        new UpdateCommand(aliased({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: expression,
+          ConditionExpression: 'attribute_exists(pk) AND enabled = :flip',
+          ExpressionAttributeNames: Object.keys(names).length ? names : undefined,
+          ExpressionAttributeValues: values,
+        })),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Holds a run (overlap `queue`) if no other run is held; false when one already is. */
+  async holdRun(jobId: string, runId: string, now: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand(aliased({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'SET held = :run, updatedAt = :now',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(held) OR held = :run)',
+          ExpressionAttributeValues: { ':run': runId, ':now': iso(now) },
+        })),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Releases the held run if it is still `runId`; true when this call released it. */
+  async releaseHeld(jobId: string, runId: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand(aliased({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'REMOVE held',
+          ConditionExpression: 'held = :run',
+          ExpressionAttributeValues: { ':run': runId },
+        })),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  // ── runs ──────────────────────────────────────────────────────────────────────────────────────────
+
+  /** The shard key of the open-runs index for a run of `jobId`. */
+  openShard(jobId: string): string {
+    return `open#${this.shardOf(jobId)}`;
+  }
+
+  newRun(
+    fields: Pick<RunItem, 'runId' | 'jobId' | 'scheduledAt' | 'status' | 'definition' | 'jobVersion'> & Partial<RunItem>,
+    now: number,
+  ): RunItem {
+    const key = runKey(fields.runId);
+    if (!key) throw new Error(`not a run id: ${fields.runId}`);
+    return {
+      ...key,
+      type: 'run',
+      attempt: 0,
+      attempts: [],
+      createdAt: iso(now),
+      updatedAt: iso(now),
+      expiresAt: this.expiresAt(now),
+      ...fields,
+    };
+  }
+
+  /** Writes a run record unless one with its id exists (a retried tick is harmless). */
+  async createRun(run: RunItem): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand(aliased({ TableName: this.tableName, Item: run, ConditionExpression: 'attribute_not_exists(pk)' })),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async getRun(runId: string): Promise<RunItem | undefined> {
+    const key = runKey(runId);
+    if (!key) return undefined;
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    return Item as RunItem | undefined;
+  }
+
+  /**
+   * Changes a run if it is still in one of `from` (and at `attempt`, when given). Returns the new record,
+   * or undefined when the condition failed: someone else moved it first.
+   */
+  async transitionRun(
+    runId: string,
+    from: readonly RunStatus[],
+    patch: RunPatch,
+    options: { attempt?: number; appendAttempt?: RunItem['attempts'][number]; now: number; extraCondition?: string; extraValues?: Record<string, unknown> },
+  ): Promise<RunItem | undefined> {
+    const key = runKey(runId);
+    if (!key) return undefined;
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = { ':now': iso(options.now), ...options.extraValues };
+    const sets = ['updatedAt = :now'];
+    const removes: string[] = [];
+    for (const [field, value] of Object.entries(patch)) {
+      names[`#f_${field}`] = field;
+      if (value === undefined) removes.push(`#f_${field}`);
+      else {
+        values[`:f_${field}`] = value;
+        sets.push(`#f_${field} = :f_${field}`);
+      }
+    }
+    if (options.appendAttempt) {
+      names['#attempts'] = 'attempts';
+      values[':attempt_new'] = [options.appendAttempt];
+      values[':empty'] = [];
+      sets.push('#attempts = list_append(if_not_exists(#attempts, :empty), :attempt_new)');
+    }
+    const conditions = [from.length === 1 ? '#status = :from0' : `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`];
+    from.forEach((status, i) => {
+      values[`:from${i}`] = status;
+    });
+    if (options.attempt !== undefined) {
+      names['#attempt'] = 'attempt';
+      values[':attempt_expected'] = options.attempt;
+      conditions.push('#attempt = :attempt_expected');
+    }
+    if (options.extraCondition) conditions.push(options.extraCondition);
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand(aliased({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        })),
+      );
+      return Attributes as RunItem;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Starts a run: `from → running` on the run and adds it to the job's `running` set, in one transaction.
+   * With `exclusive` the job must have nothing running (overlap skip/queue). Result says which side refused.
+   */
+  async startRun(
+    run: RunItem,
+    from: readonly RunStatus[],
+    options: { exclusive: boolean; leaseUntil: number; now: number; attempt: number },
+  ): Promise<{ ok: true } | { ok: false; refused: 'run' | 'job' | 'no-job' }> {
+    const runKeyValue = runKey(run.runId)!;
+    const startedAt = iso(options.now);
+    const fromValues = Object.fromEntries(from.map((status, i) => [`:from${i}`, status]));
+    const jobCondition = options.exclusive
+      ? 'attribute_exists(pk) AND (attribute_not_exists(#running) OR size(#running) = :zero)'
+      : 'attribute_exists(pk)';
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: aliased({
+                TableName: this.tableName,
+                Key: runKeyValue,
+                UpdateExpression:
+                  'SET #status = :running, #attempt = :attempt, startedAt = if_not_exists(startedAt, :startedAt), ' +
+                  'leaseUntil = :lease, openUntil = :lease, updatedAt = :startedAt, ' +
+                  '#attempts = list_append(if_not_exists(#attempts, :empty), :attemptRecord) REMOVE nextAttemptAt',
+                ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')}) AND #attempt = :previous`,
+                ExpressionAttributeNames: { '#status': 'status', '#attempt': 'attempt', '#attempts': 'attempts' },
+                ExpressionAttributeValues: {
+                  ...fromValues,
+                  ':running': 'running',
+                  ':attempt': options.attempt,
+                  ':previous': run.attempt,
+                  ':startedAt': startedAt,
+                  ':lease': iso(options.leaseUntil),
+                  ':empty': [],
+                  ':attemptRecord': [{ attempt: options.attempt, startedAt, status: 'running' }],
+                },
+              }),
+            },
+            {
+              Update: aliased({
+                TableName: this.tableName,
+                Key: jobKey(run.jobId),
+                UpdateExpression: 'ADD #running :run',
+                ConditionExpression: jobCondition,
+                ExpressionAttributeNames: { '#running': 'running' },
+                ExpressionAttributeValues: {
+                  ':run': new Set([run.runId]),
+                  ...(options.exclusive ? { ':zero': 0 } : {}),
+                },
+              }),
+            },
+          ],
+        }),
+      );
+      return { ok: true };
+    } catch (error) {
+      if (error instanceof TransactionCanceledException || (error as Error)?.name === 'TransactionCanceledException') {
+        const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
+        if (reasons[0]?.Code === 'ConditionalCheckFailed') return { ok: false, refused: 'run' };
+        if (reasons[1]?.Code === 'ConditionalCheckFailed') {
+          const job = await this.getJobRaw(run.jobId);
+          return { ok: false, refused: job ? 'job' : 'no-job' };
+        }
+      }
+      throw error;
+    }
+  }
+
+  /** A job's runs, newest first (run records sort by their slot time within the job's partition). */
+  async queryRuns(jobId: string, options: { limit: number; newestFirst?: boolean; since?: string; start?: Record<string, unknown> }): Promise<Page<RunItem>> {
+    const input: QueryCommandInput = {
+      TableName: this.tableName,
+      KeyConditionExpression: options.since ? 'pk = :pk AND sk >= :since' : 'pk = :pk AND begins_with(sk, :run)',
+      ExpressionAttributeValues: options.since
+        ? { ':pk': `JOB#${jobId}`, ':since': `RUN#${options.since}` }
+        : { ':pk': `JOB#${jobId}`, ':run': 'RUN#' },
+      ScanIndexForward: !(options.newestFirst ?? true),
+      Limit: options.limit,
+      ExclusiveStartKey: options.start,
+    };
+    const page = await this.doc.send(new QueryCommand(input));
+    return { items: (page.Items ?? []).filter((item) => item.type === 'run') as RunItem[], next: page.LastEvaluatedKey };
+  }
+
+  /** Open runs of one shard whose `openUntil` has passed: the sweep's work list. */
+  async queryOpenDue(shard: number, now: number, limit: number, start?: Record<string, unknown>): Promise<Page<RunItem>> {
+    const page = await this.doc.send(
+      new QueryCommand(aliased({
+        TableName: this.tableName,
+        IndexName: OPEN_INDEX,
+        KeyConditionExpression: 'openShard = :shard AND openUntil <= :now',
+        ExpressionAttributeValues: { ':shard': `open#${shard}`, ':now': iso(now) },
+        Limit: limit,
+        ExclusiveStartKey: start,
+      })),
+    );
+    return { items: (page.Items ?? []) as RunItem[], next: page.LastEvaluatedKey };
+  }
+
+  /** Terminal patch helper: a run that ends leaves the open index. */
+  static terminal(status: RunStatus, reason: RunReason, now: number, extra: RunPatch = {}): RunPatch {
+    return { status, reason, finishedAt: iso(now), openShard: undefined, openUntil: undefined, leaseUntil: undefined, nextAttemptAt: undefined, ...extra };
+  }
+}
+
+export type { JobDefinition };

@@ -1,0 +1,23 @@
+export { runMessage } from './common.js';
+export type { BuiltinOptions } from './handlers.js';
+export {
+  builtinHandlers,
+  defaultHandlers,
+  HandlerRegistry,
+  registerHandler,
+  stableHash,
+} from './handlers.js';
+export type { VerifyOptions } from './http.js';
+export {
+  ATTEMPT_HEADER,
+  RUN_ID_HEADER,
+  SIGNATURE_HEADER,
+  signBody,
+  TIMESTAMP_HEADER,
+  verifySignature,
+} from './http.js';
+export type { InvokeOptions } from './invoke.js';
+export { describeTarget, invokeTarget } from './invoke.js';
+export { RUN_ID_ATTRIBUTE } from './sqs.js';
+export type { HandlerFn, RunContext, TargetClients, TargetErrorOptions, TargetResult } from './types.js';
+export { TargetError } from './types.js';

@@ -1,0 +1,118 @@
+/**
+ * The sweep: the run records, not the queue, are the source of truth (SPEC §2). Every open run carries
+ * `openUntil`, the time by which something should have happened to it; the sweep looks at those whose
+ * time has passed:
+ *   dispatched  its message never arrived → re-send while its starting deadline allows, else missed(lost)
+ *   retrying    its retry message never arrived (or the backoff exceeds SQS's 15 min delay) → re-send
+ *   running     its executor stopped (lease expired) → retry if attempts are left, else failed(lost)
+ *   queued      held (overlap `queue`) past its starting deadline → missed(deadline)
+ */
+import { MAX_DELAY_SECONDS, delayFor } from '../queue/dispatcher.js';
+import { endRun, type RunDeps, sendAttempt } from '../runs/lifecycle.js';
+import { recoverExpired } from '../runs/execute.js';
+import { iso, isScheduledRun, type RunItem } from '../store/model.js';
+import { errorMessage, mapLimit } from '../util.js';
+
+export interface SweepReport {
+  examined: number;
+  resent: number;
+  missed: number;
+  retried: number;
+  failed: number;
+}
+
+export interface SweepOptions {
+  now: number;
+  graceMs: number;
+  pageSize: number;
+  outOfTime: () => boolean;
+}
+
+export async function sweep(deps: RunDeps, options: SweepOptions): Promise<SweepReport> {
+  const report: SweepReport = { examined: 0, resent: 0, missed: 0, retried: 0, failed: 0 };
+  await mapLimit(
+    Array.from({ length: deps.store.shards }, (_, shard) => shard),
+    deps.store.shards,
+    async (shard) => {
+      let next: Record<string, unknown> | undefined;
+      do {
+        if (options.outOfTime()) return;
+        const page = await deps.store.queryOpenDue(shard, options.now, options.pageSize, next);
+        next = page.next;
+        await mapLimit(page.items, 4, async (run) => {
+          report.examined += 1;
+          try {
+            await sweepRun(deps, run, options, report);
+          } catch (error) {
+            deps.log.warn('sweep could not settle run', { runId: run.runId, error: errorMessage(error) });
+          }
+        });
+      } while (next);
+    },
+  );
+  if (report.resent + report.missed + report.retried + report.failed > 0) {
+    deps.signals.metric('SweepRecovered', report.resent + report.missed + report.retried + report.failed);
+    deps.log.info('sweep settled runs', { ...report });
+  }
+  return report;
+}
+
+async function sweepRun(deps: RunDeps, run: RunItem, options: SweepOptions, report: SweepReport): Promise<void> {
+  const { now, graceMs } = options;
+  const slot = Date.parse(run.scheduledAt);
+  switch (run.status) {
+    case 'dispatched': {
+      const firstAttempt = run.attempt === (run.attemptBase ?? 0);
+      if (firstAttempt && isScheduledRun(run) && now - slot > run.definition.startingDeadline) {
+        if (await endRun(deps, run, 'missed', 'lost', now, { from: ['dispatched'] })) report.missed += 1;
+        return;
+      }
+      if (await pushBack(deps, run, now, graceMs, ['dispatched'])) {
+        await sendAttempt(deps, run, run.attempt + 1, delayFor(slot, now), Boolean(run.replays));
+        report.resent += 1;
+      }
+      return;
+    }
+    case 'retrying': {
+      const due = run.nextAttemptAt ? Date.parse(run.nextAttemptAt) : now;
+      if (due - now > MAX_DELAY_SECONDS * 1000) {
+        await pushBack(deps, run, due - MAX_DELAY_SECONDS * 1000, 0, ['retrying']);
+        return;
+      }
+      if (await pushBack(deps, run, Math.max(now, due), graceMs, ['retrying'])) {
+        await sendAttempt(deps, run, run.attempt + 1, delayFor(due, now));
+        report.resent += 1;
+      }
+      return;
+    }
+    case 'running': {
+      if (!run.leaseUntil || Date.parse(run.leaseUntil) > now) return;
+      const retried = run.definition.retry.maxAttempts - (run.attempt - (run.attemptBase ?? 0)) > 0;
+      if (await recoverExpired(deps, run, now, graceMs)) {
+        if (retried) report.retried += 1;
+        else report.failed += 1;
+      }
+      return;
+    }
+    case 'queued': {
+      if (await endRun(deps, run, 'missed', 'deadline', now, { from: ['queued'] })) {
+        report.missed += 1;
+        await deps.store.releaseHeld(run.jobId, run.runId);
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+/** Moves a run's `openUntil` forward (conditional on it being unchanged), so one sweep acts on it once. */
+async function pushBack(deps: RunDeps, run: RunItem, from: number, graceMs: number, status: RunItem['status'][]) {
+  const updated = await deps.store.transitionRun(
+    run.runId,
+    status,
+    { openUntil: iso(from + graceMs) },
+    { attempt: run.attempt, now: from, extraCondition: 'openUntil = :openBefore', extraValues: { ':openBefore': run.openUntil } },
+  );
+  return Boolean(updated);
+}

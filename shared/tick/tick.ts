@@ -1,0 +1,334 @@
+/**
+ * One tick: sweep the open runs that need a look, then claim every due job and send its slots.
+ *
+ * Dispatch never waits on execution: a tick touches job items, run records and the queue, never a
+ * target. Each job goes through the claim protocol of SPEC §2 (lease → run records → send → advance),
+ * every step conditional, so overlapping ticks and a tick that dies half-way are harmless.
+ */
+import { randomUUID } from 'node:crypto';
+import { delayFor, type OutgoingMessage } from '../queue/dispatcher.js';
+import { type Log, messageFor, type RunDeps, runEventDetail } from '../runs/lifecycle.js';
+import { planSlots, nextSlot } from '../schedule/index.js';
+import type { Plan } from '../schedule/types.js';
+import { type DecodedJob, decodeJob } from '../store/decode.js';
+import { iso, type RunItem, type RunStatus, runIdFor } from '../store/model.js';
+import type { RawItem } from '../store/store.js';
+import { errorMessage, hash32, mapLimit } from '../util.js';
+import { sweep, type SweepReport } from './sweep.js';
+
+export interface TickConfig {
+  /** Slots up to now + lookahead are sent ahead with a delay. Default 75 s (a 60 s tick + margin); ≤ 900 s. */
+  lookaheadMs: number;
+  /** A claim's lease: after this another tick may take the job over. */
+  leaseMs: number;
+  /** The tick stops starting new jobs after this; what is left is counted as backlog for the next tick. */
+  budgetMs: number;
+  /** Jobs processed at once. */
+  concurrency: number;
+  /** Due-index page size. */
+  pageSize: number;
+  /** Most slots (sent + recorded) one job handles in one tick; the rest wait for the next tick. */
+  maxSlotsPerJob: number;
+  /** How long a dispatched run may wait for its message after its slot before the sweep re-sends it. */
+  deliveryGraceMs: number;
+  /** A job is overdue when its next slot is older than gapFactor × its period (and one lookahead). */
+  overdueGapFactor: number;
+}
+
+export const DEFAULT_TICK_CONFIG: TickConfig = {
+  lookaheadMs: 75_000,
+  leaseMs: 30_000,
+  budgetMs: 45_000,
+  concurrency: 16,
+  pageSize: 100,
+  maxSlotsPerJob: 500,
+  deliveryGraceMs: 60_000,
+  overdueGapFactor: 2,
+};
+
+/** Faults injected by tests at named steps of the claim protocol. */
+export interface TickFaults {
+  /** Called after the run records are written and before the send; throw to simulate a crash there. */
+  beforeSend?(jobId: string): void;
+  /** Called after the send and before the advance. */
+  beforeAdvance?(jobId: string): void;
+}
+
+export interface TickDeps extends RunDeps {
+  clock: () => number;
+  faults?: TickFaults;
+}
+
+export interface TickReport {
+  startedAt: string;
+  durationMs: number;
+  jobsSeen: number;
+  jobsClaimed: number;
+  /** Due jobs another tick held (or changed) when we tried: not ours to handle. */
+  contended: number;
+  slotsDispatched: number;
+  slotsRecorded: number;
+  invalidJobs: number;
+  overdueJobs: string[];
+  /** Due jobs this tick could not reach within its budget (taken by the next tick). */
+  backlog: number;
+  /** Jobs whose send failed: their lease was released so the next tick tries again. */
+  sendFailures: number;
+  errors: { jobId: string; error: string }[];
+  sweep: SweepReport;
+}
+
+export async function runTick(deps: TickDeps, config: TickConfig = DEFAULT_TICK_CONFIG): Promise<TickReport> {
+  const start = deps.clock();
+  const report: TickReport = {
+    startedAt: iso(start),
+    durationMs: 0,
+    jobsSeen: 0,
+    jobsClaimed: 0,
+    contended: 0,
+    slotsDispatched: 0,
+    slotsRecorded: 0,
+    invalidJobs: 0,
+    overdueJobs: [],
+    backlog: 0,
+    sendFailures: 0,
+    errors: [],
+    sweep: { examined: 0, resent: 0, missed: 0, retried: 0, failed: 0 },
+  };
+  deps.signals.metric('TickHeartbeat', 1);
+  const outOfTime = () => deps.clock() - start > config.budgetMs;
+
+  try {
+    report.sweep = await sweep(deps, { now: start, graceMs: config.deliveryGraceMs, pageSize: config.pageSize, outOfTime });
+  } catch (error) {
+    // The sweep is recovery; a failure there must not stop dispatch.
+    deps.log.error('sweep failed', { error: errorMessage(error) });
+    report.errors.push({ jobId: '(sweep)', error: errorMessage(error) });
+  }
+
+  const horizon = start + config.lookaheadMs;
+  await mapLimit(
+    Array.from({ length: deps.store.shards }, (_, shard) => shard),
+    deps.store.shards,
+    async (shard) => {
+      let next: Record<string, unknown> | undefined;
+      do {
+        const page = await deps.store.queryDue(shard, horizon, config.pageSize, next);
+        next = page.next;
+        report.jobsSeen += page.items.length;
+        if (outOfTime()) {
+          report.backlog += page.items.length;
+          continue;
+        }
+        await mapLimit(page.items, Math.max(1, Math.floor(config.concurrency / deps.store.shards)), async (raw) => {
+          if (outOfTime()) {
+            report.backlog += 1;
+            return;
+          }
+          try {
+            await handleJob(deps, config, raw, report);
+          } catch (error) {
+            const jobId = String(raw.jobId ?? raw.pk);
+            deps.log.error('job not dispatched this tick', { jobId, error: errorMessage(error) });
+            report.errors.push({ jobId, error: errorMessage(error) });
+          }
+        });
+      } while (next);
+    },
+  );
+
+  report.durationMs = deps.clock() - start;
+  deps.signals.metric('TickDuration', report.durationMs, 'Milliseconds');
+  deps.signals.metric('SlotsClaimed', report.slotsDispatched);
+  deps.signals.metric('DispatchBacklog', report.backlog);
+  deps.signals.metric('OverdueJobs', report.overdueJobs.length);
+  deps.signals.metric('InvalidJobs', report.invalidJobs);
+  await deps.signals.flush();
+  return report;
+}
+
+async function handleJob(deps: TickDeps, config: TickConfig, raw: RawItem, report: TickReport): Promise<void> {
+  const now = deps.clock();
+  const decoded = decodeJob(raw);
+  if (!decoded.ok) {
+    await markInvalid(deps, decoded.jobId, decoded.error, now);
+    report.invalidJobs += 1;
+    return;
+  }
+  const job = decoded.job;
+  const { item, definition } = job;
+  if (!deps.pools.queueUrl(definition.pool)) {
+    await markInvalid(deps, item.jobId, `pool "${definition.pool}" does not exist in this deployment`, now);
+    report.invalidJobs += 1;
+    return;
+  }
+  if (!item.nextRunAt) return;
+  checkOverdue(deps, config, job, now, report);
+  const plan = planFor(job, config, now);
+
+  const token = randomUUID();
+  const claimed = await deps.store.claimJob(item.jobId, { version: item.version, nextRunAt: item.nextRunAt }, token, now + config.leaseMs, now);
+  if (!claimed) {
+    report.contended += 1;
+    return;
+  }
+  report.jobsClaimed += 1;
+
+  // Step 2: one run record per slot, written before anything is sent (attribute_not_exists: a retry of
+  // this step after a crash finds the records and goes on).
+  const toSend = await writeRecords(deps, job, plan, now, config.deliveryGraceMs);
+  deps.faults?.beforeSend?.(item.jobId);
+
+  // Step 3: send. One failed entry stops the advance: the lease is released, the next tick sends again
+  // (the run ids are the same, the executor absorbs a duplicate).
+  if (toSend.length) {
+    const queueUrl = deps.pools.queueUrl(definition.pool)!;
+    const messages: OutgoingMessage[] = toSend.map((run) => ({
+      body: messageFor(run, run.attempt + 1),
+      delaySeconds: delayFor(Date.parse(run.scheduledAt) + jitterMs(run.runId, definition.jitter), now),
+    }));
+    const { failed } = await deps.dispatcher.send(queueUrl, messages);
+    if (failed.length) {
+      report.sendFailures += 1;
+      deps.log.warn('send failed; job not advanced', { jobId: item.jobId, failed: failed.slice(0, 3) });
+      await deps.store.releaseLease(item.jobId, token);
+      return;
+    }
+    const sentAt = deps.clock();
+    for (const run of toSend) deps.signals.metric('DispatchLag', Math.max(0, sentAt - Date.parse(run.scheduledAt)), 'Milliseconds');
+  }
+  deps.faults?.beforeAdvance?.(item.jobId);
+
+  // Step 4: advance, conditional on our lease.
+  const counts: Partial<Record<RunStatus, number>> = {};
+  if (plan.plan.missed.length) counts.missed = plan.plan.missed.length;
+  if (plan.skipped.length) counts.skipped = plan.skipped.length;
+  const advanced = await deps.store.advanceJob(item.jobId, token, {
+    cursor: plan.plan.cursor,
+    next: plan.plan.next,
+    skipUntilDone: plan.skipUntilDone,
+    counts,
+    now: deps.clock(),
+  });
+  if (!advanced) {
+    deps.log.warn('lease lost before advance; another tick will redo this job', { jobId: item.jobId });
+    return;
+  }
+  report.slotsDispatched += plan.plan.dispatch.length;
+  report.slotsRecorded += plan.plan.missed.length + plan.skipped.length;
+  if (plan.plan.more) report.backlog += 1;
+}
+
+interface JobPlan {
+  plan: Plan;
+  /** Slots that passed while the job was paused: recorded skipped(paused). */
+  skipped: number[];
+  skipUntilDone: boolean;
+}
+
+/**
+ * The plan for this tick. Slots that passed while the job was paused (up to `skipUntil`, set by resume)
+ * are recorded skipped(paused) first; the catch-up plan of the schedule engine takes the rest.
+ */
+function planFor(job: DecodedJob, config: TickConfig, now: number): JobPlan {
+  const { item, definition, schedule } = job;
+  let after = Date.parse(item.cursor);
+  const skipped: number[] = [];
+  let skipUntilDone = false;
+  if (item.skipUntil) {
+    const skipUntil = Date.parse(item.skipUntil);
+    let slot = nextSlot(schedule, after);
+    while (slot !== undefined && slot <= skipUntil && skipped.length < config.maxSlotsPerJob) {
+      skipped.push(slot);
+      after = slot;
+      slot = nextSlot(schedule, after);
+    }
+    skipUntilDone = slot === undefined || slot > skipUntil;
+    if (!skipUntilDone) {
+      return { plan: { dispatch: [], missed: [], cursor: after, more: true, next: slot }, skipped, skipUntilDone };
+    }
+  }
+  const plan = planSlots({
+    schedule,
+    catchUp: definition.catchUp,
+    maxCatchUp: definition.maxCatchUp,
+    startingDeadlineMs: definition.startingDeadline,
+    after,
+    now,
+    lookaheadMs: config.lookaheadMs,
+    limit: Math.max(1, config.maxSlotsPerJob - skipped.length),
+  });
+  return { plan, skipped, skipUntilDone };
+}
+
+async function writeRecords(deps: TickDeps, job: DecodedJob, jobPlan: JobPlan, now: number, graceMs: number): Promise<RunItem[]> {
+  const { item, definition } = job;
+  const base = { jobId: item.jobId, definition, jobVersion: item.version };
+  const dispatchRuns = jobPlan.plan.dispatch.map((slot) =>
+    deps.store.newRun(
+      {
+        ...base,
+        runId: runIdFor(item.jobId, slot),
+        scheduledAt: iso(slot),
+        status: 'dispatched',
+        dispatchedAt: iso(now),
+        openShard: deps.store.openShard(item.jobId),
+        openUntil: iso(Math.max(slot, now) + graceMs),
+      },
+      now,
+    ),
+  );
+  const ended = (slot: number, status: 'missed' | 'skipped', reason: RunItem['reason']) =>
+    deps.store.newRun({ ...base, runId: runIdFor(item.jobId, slot), scheduledAt: iso(slot), status, reason, finishedAt: iso(now) }, now);
+  const recorded = [
+    ...jobPlan.skipped.map((slot) => ended(slot, 'skipped', 'paused')),
+    ...jobPlan.plan.missed.map(({ slot, reason }) => ended(slot, 'missed', reason)),
+  ];
+  const toSend: RunItem[] = [];
+  await mapLimit([...dispatchRuns, ...recorded], 8, async (run) => {
+    const created = await deps.store.createRun(run);
+    if (run.status === 'dispatched') {
+      if (created) toSend.push(run);
+      else {
+        // Written by a tick that died before its advance: send again only if still waiting for its message.
+        const existing = await deps.store.getRun(run.runId);
+        if (existing?.status === 'dispatched') toSend.push(existing);
+      }
+    } else if (created) {
+      deps.signals.metric(run.status === 'missed' ? 'RunsMissed' : 'RunsSkipped', 1);
+      deps.signals.event(run.status === 'missed' ? 'Run Missed' : 'Run Skipped', runEventDetail(run));
+    }
+  });
+  toSend.sort((a, b) => a.scheduledAt.localeCompare(b.scheduledAt));
+  return toSend;
+}
+
+/** Jitter of a run: deterministic in [0, jitter) from its id, so a re-send keeps the same instant. */
+export function jitterMs(runId: string, jitter: number): number {
+  return jitter > 0 ? hash32(runId) % jitter : 0;
+}
+
+function checkOverdue(deps: TickDeps, config: TickConfig, job: DecodedJob, now: number, report: TickReport) {
+  const { item, schedule } = job;
+  if (!item.nextRunAt) return;
+  const next = Date.parse(item.nextRunAt);
+  const after = nextSlot(schedule, next);
+  const period = after === undefined ? 0 : after - next;
+  const gap = Math.max(config.overdueGapFactor * period, config.lookaheadMs);
+  if (now - next > gap) {
+    report.overdueJobs.push(item.jobId);
+    deps.signals.event('Job Overdue', { jobId: item.jobId, nextRunAt: item.nextRunAt, overdueMs: now - next, lastOutcome: item.lastOutcome });
+  }
+}
+
+async function markInvalid(deps: TickDeps, jobId: string, error: string, now: number): Promise<void> {
+  deps.log.error('job item is invalid; taken out of the schedule', { jobId, error });
+  try {
+    await deps.store.markJobInvalid(jobId, error, now);
+  } catch (failure) {
+    deps.log.error('could not mark job invalid', { jobId, error: errorMessage(failure) });
+  }
+  deps.signals.event('Job Invalid', { jobId, error });
+}
+
+export type { Log };

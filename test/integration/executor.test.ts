@@ -1,0 +1,285 @@
+/**
+ * The executor against DynamoDB Local and the SQS emulator: at most one start per run id, overlap,
+ * deadline, retries and the DLQ, a crashed executor, unreadable messages.
+ */
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LocalRuntime } from '../../shared/local/runtime.js';
+import { builtinHandlers } from '../../shared/targets/handlers.js';
+import { byStatus, job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
+
+let runtime: LocalRuntime | undefined;
+afterEach(async () => {
+  await runtime?.stop();
+  runtime = undefined;
+});
+
+/** A handler that blocks until the test opens its gate; counts starts per run id. */
+function gatedHandlers() {
+  const starts: string[] = [];
+  let open: () => void = () => {};
+  let gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const handlers = builtinHandlers();
+  handlers.register('gate', async (context) => {
+    starts.push(context.runId);
+    await gate;
+  });
+  return {
+    starts,
+    handlers,
+    open: () => open(),
+    reset: () => {
+      gate = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+    },
+  };
+}
+
+async function dlqBodies(runtime: LocalRuntime): Promise<Record<string, unknown>[]> {
+  const { Messages } = await runtime.sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: runtime.pools[0]!.dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+  );
+  return (Messages ?? []).map((message) => JSON.parse(message.Body ?? '{}'));
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('at most one start per run id', () => {
+  it('a message delivered twice starts the run once', async () => {
+    const clock = new ManualClock(T0);
+    const { starts, handlers, open } = gatedHandlers();
+    open();
+    runtime = await testRuntime({ clock: clock.fn, handlers, tick: { lookaheadMs: 0 } });
+    await put(runtime, job('dup', { schedule: 'rate(1 minute)', target: { type: 'handler', name: 'gate' } }), T0 - 1000);
+    await runtime.tick();
+    const [run] = await runtime.allRuns();
+    await runtime.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: runtime.pools[0]!.queueUrl,
+        MessageBody: JSON.stringify({ v: 1, runId: run!.runId, jobId: 'dup', scheduledAt: run!.scheduledAt, attempt: 1 }),
+      }),
+    );
+
+    const outcomes = await runtime.drain();
+
+    expect(outcomes.sort()).toEqual(['duplicate', 'succeeded']);
+    expect(starts).toEqual([run!.runId]);
+  });
+
+  it('a run whose executor died mid-run is retried by the sweep once its lease expires', async () => {
+    const clock = new ManualClock(T0);
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });
+    await put(runtime, job('dies', { schedule: 'rate(1 hour)', retry: { maxAttempts: 2, backoff: '1s' } }), T0 - 1000);
+    await runtime.tick();
+    const [run] = await runtime.allRuns();
+    // What a crashed executor leaves: the run started (lease until +10 s), the message invisible.
+    await runtime.sqs.send(new ReceiveMessageCommand({ QueueUrl: runtime.pools[0]!.queueUrl, WaitTimeSeconds: 0 }));
+    await runtime.store.startRun(run!, ['dispatched'], { exclusive: true, leaseUntil: T0 + 10_000, now: T0, attempt: 1 });
+
+    clock.set(T0 + 11_000);
+    const report = await runtime.tick();
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // the retry's DelaySeconds (1 s backoff) is real
+    const outcomes = await runtime.drain();
+
+    expect(report.sweep.retried).toBe(1);
+    expect(outcomes).toEqual(['succeeded']);
+    const [after] = await runtime.allRuns();
+    expect(after?.attempts.map((attempt) => attempt.status)).toEqual(['lost', 'succeeded']);
+    const item = await runtime.store.getJob('dies');
+    expect(item?.running).toBeUndefined();
+  });
+
+  it('a run whose executor died with no attempts left ends failed(lost) and goes to the DLQ', async () => {
+    const clock = new ManualClock(T0);
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });
+    await put(runtime, job('dies-once', { schedule: 'rate(1 hour)', retry: { maxAttempts: 1, backoff: '1s' } }), T0 - 1000);
+    await runtime.tick();
+    const [run] = await runtime.allRuns();
+    await runtime.sqs.send(new ReceiveMessageCommand({ QueueUrl: runtime.pools[0]!.queueUrl, WaitTimeSeconds: 0 }));
+    await runtime.store.startRun(run!, ['dispatched'], { exclusive: true, leaseUntil: T0 + 10_000, now: T0, attempt: 1 });
+
+    clock.set(T0 + 11_000);
+    const report = await runtime.tick();
+
+    expect(report.sweep.failed).toBe(1);
+    expect(byStatus(await runtime.allRuns())).toEqual({ 'failed(lost)': 1 });
+    const dlq = await dlqBodies(runtime);
+    expect(dlq.map((body) => [body.runId, body.replay])).toEqual([[run!.runId, true]]);
+    expect(String(dlq[0]?.lastError)).toContain('executor stopped during attempt 1');
+  });
+});
+
+describe('overlap', () => {
+  async function twoOverlapping(overlap: 'skip' | 'queue' | 'allow') {
+    const clock = new ManualClock(T0);
+    const gated = gatedHandlers();
+    runtime = await testRuntime({ clock: clock.fn, handlers: gated.handlers, tick: { lookaheadMs: 0 } });
+    const rt = runtime;
+    await put(rt, job('slow', { schedule: 'rate(10 seconds)', overlap, target: { type: 'handler', name: 'gate' } }), T0);
+    await rt.tick();
+    const first = rt.drain();
+    await waitFor(async () => gated.starts.length === 1, 'the first run to start');
+    clock.set(T0 + 10_000);
+    await rt.tick();
+    const second = rt.drain();
+    if (overlap === 'allow') await waitFor(async () => gated.starts.length === 2, 'the second run to start');
+    const secondBeforeRelease = overlap === 'allow' ? undefined : await second;
+    gated.open();
+    const firstOutcomes = await first;
+    const secondOutcomes = secondBeforeRelease ?? (await second);
+    const released = await rt.drain();
+    return { gated, firstOutcomes, secondOutcomes, released, runs: await rt.allRuns() };
+  }
+
+  it('skip: a slot due while the previous run is running is recorded skipped(overlap)', async () => {
+    const { secondOutcomes, runs, gated } = await twoOverlapping('skip');
+    expect(secondOutcomes).toEqual(['skipped']);
+    expect(byStatus(runs)).toEqual({ 'succeeded(ok)': 1, 'skipped(overlap)': 1 });
+    expect(gated.starts).toHaveLength(1);
+  });
+
+  it('queue: the slot is held and starts when the running one ends', async () => {
+    const { firstOutcomes, secondOutcomes, released, runs, gated } = await twoOverlapping('queue');
+    expect(secondOutcomes).toEqual(['queued']);
+    // The released run is picked up by whichever drain polls next.
+    expect([...firstOutcomes, ...released]).toEqual(['succeeded', 'succeeded']);
+    expect(byStatus(runs)).toEqual({ 'succeeded(ok)': 2 });
+    expect(gated.starts).toEqual(['slow@2026-12-01T00:00:00.000Z', 'slow@2026-12-01T00:00:10.000Z']);
+  });
+
+  it('allow: the slot starts while the previous run is still running', async () => {
+    const { secondOutcomes, runs, gated } = await twoOverlapping('allow');
+    expect(secondOutcomes).toEqual(['succeeded']);
+    expect(byStatus(runs)).toEqual({ 'succeeded(ok)': 2 });
+    expect(gated.starts).toHaveLength(2);
+  });
+});
+
+describe('deadline', () => {
+  it('records missed(deadline) for a run not started within startingDeadline of its slot', async () => {
+    const clock = new ManualClock(T0);
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });
+    await put(runtime, job('late', { schedule: 'rate(1 hour)', startingDeadline: '30s' }), T0 - 1000);
+    await runtime.tick();
+
+    clock.advance(31_000);
+    const outcomes = await runtime.drain();
+
+    expect(outcomes).toEqual(['missed']);
+    expect(byStatus(await runtime.allRuns())).toEqual({ 'missed(deadline)': 1 });
+    expect(runtime.signals.events.map((event) => event.type)).toContain('Run Missed');
+  });
+});
+
+describe('retries', () => {
+  it('retries a failed attempt with backoff and succeeds, keeping the history of attempts', async () => {
+    runtime = await testRuntime({ tick: { lookaheadMs: 0 } });
+    const now = Date.now();
+    await put(
+      runtime,
+      job('flappy', {
+        schedule: 'rate(1 hour)',
+        retry: { maxAttempts: 3, backoff: '1s' },
+        target: { type: 'handler', name: 'fail' },
+        payload: { message: 'boom', succeedOnAttempt: 2 },
+      }),
+      now - 1000,
+    );
+    await runtime.tick();
+
+    const first = await runtime.drain();
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const second = await runtime.drain();
+
+    expect(first).toEqual(['retrying']);
+    expect(second).toEqual(['succeeded']);
+    const [run] = await runtime.allRuns();
+    expect(run?.attempts.map((attempt) => [attempt.attempt, attempt.status])).toEqual([
+      [1, 'failed'],
+      [2, 'succeeded'],
+    ]);
+    expect(run?.attempts[0]?.error).toContain('boom');
+  });
+
+  it('after maxAttempts the run is failed and its message is on the DLQ with the run id and last error', async () => {
+    runtime = await testRuntime({ tick: { lookaheadMs: 0 } });
+    await put(
+      runtime,
+      job('doomed', {
+        schedule: 'rate(1 hour)',
+        retry: { maxAttempts: 2, backoff: '1s' },
+        target: { type: 'handler', name: 'fail' },
+        payload: { message: 'always broken' },
+      }),
+      Date.now() - 1000,
+    );
+    await runtime.tick();
+
+    await runtime.drain();
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const last = await runtime.drain();
+
+    expect(last).toEqual(['failed']);
+    const [run] = await runtime.allRuns();
+    expect(run?.status).toBe('failed');
+    expect(run?.reason).toBe('error');
+    const dlq = await dlqBodies(runtime);
+    expect(dlq).toHaveLength(1);
+    expect(dlq[0]).toMatchObject({ runId: run?.runId, jobId: 'doomed', attempts: 2, replay: true });
+    expect(String(dlq[0]?.lastError)).toContain('always broken');
+    expect(runtime.signals.events.map((event) => event.type)).toContain('Run Failed');
+  });
+
+  it('pauses a job after pauseAfterFailures failed runs in a row, with a note', async () => {
+    const clock = new ManualClock(T0);
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });
+    await put(
+      runtime,
+      job('fragile', {
+        schedule: 'rate(1 minute)',
+        retry: { maxAttempts: 1, backoff: '1s' },
+        pauseAfterFailures: 2,
+        target: { type: 'handler', name: 'fail' },
+      }),
+      T0 - 1000,
+    );
+    await runtime.tick();
+    await runtime.drain();
+    clock.advance(60_000);
+    await runtime.tick();
+    await runtime.drain();
+
+    const item = await runtime.store.getJob('fragile');
+    expect(item?.enabled).toBe(false);
+    expect(item?.note).toContain('paused after 2 failed runs in a row');
+    expect(item?.dueAt).toBeUndefined();
+  });
+});
+
+describe('unreadable messages', () => {
+  it('moves a message that is not a run message to the DLQ with the reason, and goes on', async () => {
+    runtime = await testRuntime();
+    await runtime.sqs.send(new SendMessageCommand({ QueueUrl: runtime.pools[0]!.queueUrl, MessageBody: 'not json at all' }));
+    await runtime.sqs.send(
+      new SendMessageCommand({ QueueUrl: runtime.pools[0]!.queueUrl, MessageBody: JSON.stringify({ v: 1, runId: 'x' }) }),
+    );
+
+    const outcomes = await runtime.drain();
+
+    expect(outcomes).toEqual(['poisoned', 'poisoned']);
+    const dlq = await dlqBodies(runtime);
+    expect(dlq.map((body) => body.poison)).toEqual([true, true]);
+    expect(String(dlq[0]?.error)).toContain('not JSON');
+    expect(String(dlq[1]?.error)).toContain('jobId');
+    expect(runtime.signals.sum('PoisonMessages')).toBe(2);
+  });
+});

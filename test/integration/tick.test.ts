@@ -1,0 +1,228 @@
+/**
+ * The tick against DynamoDB Local and the SQS emulator: claim protocol, races, crashes, catch-up,
+ * lost messages and corrupt items. The clock is a parameter: each test moves it by hand.
+ */
+import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LocalRuntime } from '../../shared/local/runtime.js';
+import { jobKey } from '../../shared/store/model.js';
+import { builtinHandlers } from '../../shared/targets/handlers.js';
+import { byStatus, job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
+
+let runtime: LocalRuntime | undefined;
+
+/** Takes a pool's visible messages off the queue for good: a message lost in transit. */
+async function loseMessages(rt: LocalRuntime): Promise<number> {
+  const queueUrl = rt.pools[0]!.queueUrl;
+  const { Messages = [] } = await rt.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+  for (const message of Messages) await rt.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
+  return Messages.length;
+}
+afterEach(async () => {
+  await runtime?.stop();
+  runtime = undefined;
+});
+
+function countingHandlers() {
+  const starts = new Map<string, number>();
+  const handlers = builtinHandlers();
+  handlers.register('count', (context) => {
+    starts.set(context.runId, (starts.get(context.runId) ?? 0) + 1);
+  });
+  return { starts, handlers };
+}
+
+describe('claim protocol', () => {
+  it('8 ticks racing over 500 due jobs dispatch every slot once and start no run twice', async () => {
+    const clock = new ManualClock(T0);
+    const { starts, handlers } = countingHandlers();
+    runtime = await testRuntime({ clock: clock.fn, handlers, tick: { lookaheadMs: 0 } });
+    for (let i = 0; i < 500; i++) {
+      await put(runtime, job(`race-${i}`, { schedule: 'rate(1 minute)', target: { type: 'handler', name: 'count' } }), T0 - 1000);
+    }
+
+    const reports = await Promise.all(Array.from({ length: 8 }, () => runtime!.tick()));
+    const outcomes = await runtime.drain();
+
+    expect(reports.reduce((sum, report) => sum + report.slotsDispatched, 0)).toBe(500);
+    expect(outcomes.filter((outcome) => outcome === 'succeeded')).toHaveLength(500);
+    expect(outcomes).toHaveLength(500);
+    expect(starts.size).toBe(500);
+    expect([...starts.values()].every((count) => count === 1)).toBe(true);
+    const runs = await runtime.allRuns();
+    expect(byStatus(runs)).toEqual({ 'succeeded(ok)': 500 });
+  });
+
+  it('a tick that dies between claim and send leaves the slot to the next tick, which sends it', async () => {
+    const clock = new ManualClock(T0);
+    let crashes = 1;
+    runtime = await testRuntime({
+      clock: clock.fn,
+      tick: { lookaheadMs: 0, leaseMs: 5_000 },
+      faults: {
+        beforeSend: () => {
+          if (crashes-- > 0) throw new Error('injected crash before send');
+        },
+      },
+    });
+    await put(runtime, job('crashy', { schedule: 'rate(1 minute)' }), T0 - 1000);
+
+    const first = await runtime.tick();
+    const held = await runtime.tick();
+    clock.advance(6_000);
+    const third = await runtime.tick();
+    const outcomes = await runtime.drain();
+
+    expect(first.errors.map((error) => error.error)).toEqual(['injected crash before send']);
+    expect(held.contended).toBe(1);
+    expect(third.slotsDispatched).toBe(1);
+    expect(outcomes).toEqual(['succeeded']);
+    const runs = await runtime.allRuns();
+    expect(runs.map((run) => [run.runId, run.status])).toEqual([['crashy@2026-11-30T23:59:59.000Z', 'succeeded']]);
+    const item = await runtime.store.getJob('crashy');
+    expect(item?.nextRunAt).toBe('2026-12-01T00:00:59.000Z');
+    expect(item?.lease).toBeUndefined();
+  });
+
+  it('a crash after the send but before the advance re-sends the same run id, and the executor absorbs it', async () => {
+    const clock = new ManualClock(T0);
+    let crashes = 1;
+    const { starts, handlers } = countingHandlers();
+    runtime = await testRuntime({
+      clock: clock.fn,
+      handlers,
+      tick: { lookaheadMs: 0, leaseMs: 5_000 },
+      faults: {
+        beforeAdvance: () => {
+          if (crashes-- > 0) throw new Error('injected crash before advance');
+        },
+      },
+    });
+    await put(runtime, job('twice-sent', { schedule: 'rate(1 minute)', target: { type: 'handler', name: 'count' } }), T0 - 1000);
+
+    await runtime.tick();
+    clock.advance(6_000);
+    await runtime.tick();
+    const outcomes = await runtime.drain();
+
+    expect(outcomes.sort()).toEqual(['duplicate', 'succeeded']);
+    expect([...starts.values()]).toEqual([1]);
+  });
+});
+
+describe('sweep', () => {
+  it('re-sends a run whose message vanished from the queue', async () => {
+    const clock = new ManualClock(T0);
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0, deliveryGraceMs: 10_000 } });
+    await put(runtime, job('vanish', { schedule: 'rate(5 minutes)' }), T0 - 1000);
+    await runtime.tick();
+    expect(await loseMessages(runtime)).toBe(1);
+
+    clock.advance(11_000);
+    const report = await runtime.tick();
+    const outcomes = await runtime.drain();
+
+    expect(report.sweep.resent).toBe(1);
+    expect(outcomes).toEqual(['succeeded']);
+  });
+
+  it('records missed(lost) when a vanished message is found past its starting deadline', async () => {
+    const clock = new ManualClock(T0);
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0, deliveryGraceMs: 10_000 } });
+    await put(runtime, job('vanish-late', { schedule: 'rate(1 hour)', startingDeadline: '30s' }), T0 - 1000);
+    await runtime.tick();
+    expect(await loseMessages(runtime)).toBe(1);
+
+    clock.advance(40_000);
+    const report = await runtime.tick();
+
+    expect(report.sweep.missed).toBe(1);
+    expect(byStatus(await runtime.allRuns())).toEqual({ 'missed(lost)': 1 });
+  });
+});
+
+describe('catch-up', () => {
+  async function sixPastDue(fields: Record<string, unknown>) {
+    const clock = new ManualClock(T0);
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });
+    await put(runtime, job('behind', { schedule: 'rate(1 minute)', ...fields }), T0);
+    clock.set(T0 + 5 * 60_000 + 30_000);
+    const report = await runtime.tick();
+    return { report, runs: await runtime.allRuns() };
+  }
+
+  it('skip: records every past-due slot missed(catch-up-skip) and runs none', async () => {
+    const { runs } = await sixPastDue({ catchUp: 'skip' });
+    expect(byStatus(runs)).toEqual({ 'missed(catch-up-skip)': 6 });
+  });
+
+  it('latest: runs the newest slot and records the older ones missed(coalesced)', async () => {
+    const { runs } = await sixPastDue({ catchUp: 'latest' });
+    expect(byStatus(runs)).toEqual({ dispatched: 1, 'missed(coalesced)': 5 });
+    expect(runs.find((run) => run.status === 'dispatched')?.scheduledAt).toBe('2026-12-01T00:05:00.000Z');
+  });
+
+  it('all + maxCatchUp: runs the oldest maxCatchUp slots, records the rest missed(catch-up-limit)', async () => {
+    const { runs } = await sixPastDue({ catchUp: 'all', maxCatchUp: 3 });
+    expect(byStatus(runs)).toEqual({ dispatched: 3, 'missed(catch-up-limit)': 3 });
+    expect(runs.filter((run) => run.status === 'dispatched').map((run) => run.scheduledAt)).toEqual([
+      '2026-12-01T00:00:00.000Z',
+      '2026-12-01T00:01:00.000Z',
+      '2026-12-01T00:02:00.000Z',
+    ]);
+  });
+
+  it('keeps the cadence on its anchor after catching up', async () => {
+    await sixPastDue({ catchUp: 'latest' });
+    const item = await runtime!.store.getJob('behind');
+    expect(item?.anchor).toBe('2026-12-01T00:00:00.000Z');
+    expect(item?.nextRunAt).toBe('2026-12-01T00:06:00.000Z');
+    expect(item?.counts?.missed).toBe(5);
+  });
+});
+
+describe('lookahead', () => {
+  it('sends future slots with DelaySeconds so they arrive at their second, never early', async () => {
+    const now = Date.now();
+    runtime = await testRuntime({ tick: { lookaheadMs: 4_000 } });
+    await put(runtime, job('ahead', { schedule: 'rate(1 hour)', startAt: new Date(Math.ceil(now / 1000) * 1000 + 3_000).toISOString() }), now);
+
+    await runtime.tick();
+    const early = await runtime.sqs.send(new ReceiveMessageCommand({ QueueUrl: runtime.pools[0]!.queueUrl, WaitTimeSeconds: 0 }));
+    const later = await runtime.sqs.send(new ReceiveMessageCommand({ QueueUrl: runtime.pools[0]!.queueUrl, WaitTimeSeconds: 5 }));
+
+    expect(early.Messages ?? []).toHaveLength(0);
+    expect(later.Messages).toHaveLength(1);
+    expect(Date.now()).toBeGreaterThanOrEqual(Math.ceil(now / 1000) * 1000 + 3_000);
+  });
+});
+
+describe('bad items', () => {
+  it('marks a corrupt job item invalid and dispatches every other job', async () => {
+    const clock = new ManualClock(T0);
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });
+    for (const id of ['good-1', 'broken', 'good-2']) await put(runtime, job(id, { schedule: 'rate(1 minute)' }), T0 - 1000);
+    await runtime.store.doc.send(
+      new UpdateCommand({
+        TableName: runtime.state.tableName,
+        Key: jobKey('broken'),
+        UpdateExpression: 'SET #d.#s = :bad',
+        ExpressionAttributeNames: { '#d': 'definition', '#s': 'schedule' },
+        ExpressionAttributeValues: { ':bad': 'rate(banana)' },
+      }),
+    );
+
+    const report = await runtime.tick();
+
+    expect(report.invalidJobs).toBe(1);
+    expect(report.slotsDispatched).toBe(2);
+    const broken = await runtime.store.getJob('broken');
+    expect(broken?.invalid?.error).toContain('rate(banana)');
+    expect(broken?.dueAt).toBeUndefined();
+    expect(runtime.signals.events.filter((event) => event.type === 'Job Invalid').map((event) => event.detail.jobId)).toEqual(['broken']);
+    expect(runtime.signals.sum('InvalidJobs')).toBe(1);
+    const second = await runtime.tick();
+    expect(second.invalidJobs).toBe(0);
+  });
+});

@@ -229,20 +229,27 @@ function payloadProblem(
   return undefined;
 }
 
-const payload = z.unknown().superRefine((value, ctx) => {
-  const problem = payloadProblem(value, [], 0);
-  if (problem) {
-    ctx.addIssue({ code: 'custom', path: problem[0], message: problem[1] });
-    return;
-  }
-  const bytes = jsonBytes(value);
-  if (bytes > MAX_PAYLOAD_BYTES) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `is ${bytes} bytes as JSON; the limit is ${MAX_PAYLOAD_BYTES} bytes (${MAX_PAYLOAD_BYTES / 1024} KiB): pass a reference (an S3 key, a URL) instead of the data`,
-    });
-  }
-});
+/**
+ * Any JSON value within the size limit. Kept as the copy JSON would deliver (`-0` becomes `0`), so that the
+ * job equals itself after a trip through the store or a queue.
+ */
+const payload = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    const problem = payloadProblem(value, [], 0);
+    if (problem) {
+      ctx.addIssue({ code: 'custom', path: problem[0], message: problem[1] });
+      return;
+    }
+    const bytes = jsonBytes(value);
+    if (bytes > MAX_PAYLOAD_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `is ${bytes} bytes as JSON; the limit is ${MAX_PAYLOAD_BYTES} bytes (${MAX_PAYLOAD_BYTES / 1024} KiB): pass a reference (an S3 key, a URL) instead of the data`,
+      });
+    }
+  })
+  .transform((value): unknown => JSON.parse(JSON.stringify(value)));
 
 // ---------------------------------------------------------------------------------------------------
 // Targets

@@ -78,7 +78,7 @@ export interface BackfillResult {
 export const DEFAULT_BACKFILL_LIMIT = 1000;
 
 /**
- * Runs every slot of a past window as an ordinary run (`jobId@slot`). Idempotent: a slot that already
+ * Runs every slot of a past window [from, to) as an ordinary run (`jobId@slot`). Idempotent: a slot that already
  * has a record keeps it. Bounded: a window with more than `limit` slots is refused before anything is written.
  */
 export async function backfill(
@@ -95,7 +95,14 @@ export async function backfill(
   const decoded = decodeJob(raw);
   if (!decoded.ok) throw new PunctualError(`job "${jobId}" is invalid (${decoded.error})`);
   const limit = options.limit ?? DEFAULT_BACKFILL_LIMIT;
-  const slots = slotsBetween(decoded.job.schedule, window.from - 1, window.to, limit + 1);
+  let schedule = decoded.job.schedule;
+  if (schedule.kind === 'rate' && schedule.startAt === undefined && window.from < schedule.anchor) {
+    // A rate job's cadence extends before its creation: backfill the same grid, anchor − k × period.
+    const periods = Math.ceil((schedule.anchor - window.from) / schedule.periodMs);
+    schedule = { ...schedule, anchor: schedule.anchor - periods * schedule.periodMs };
+  }
+  // The window is half-open, [from, to): a slot exactly at `to` belongs to the next window.
+  const slots = slotsBetween(schedule, window.from - 1, window.to - 1, limit + 1);
   if (slots.length > limit) {
     throw new PunctualError(`the window holds more than ${limit} slots of "${jobId}"; narrow it or raise --limit`);
   }

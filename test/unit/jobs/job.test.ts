@@ -201,6 +201,21 @@ describe('schedules', () => {
   });
 });
 
+describe('payload', () => {
+  it('is kept as the JSON copy a target receives', () => {
+    const payload = { n: -0, list: [1, 'two', null], nested: { ok: true } };
+
+    const job = parseJob({ ...minimal, payload });
+
+    expect(job.payload).toStrictEqual({ n: 0, list: [1, 'two', null], nested: { ok: true } });
+    expect(job.payload).not.toBe(payload);
+  });
+
+  it('may be null', () => {
+    expect(parseJob({ ...minimal, payload: null }).payload).toBeNull();
+  });
+});
+
 describe('payload size', () => {
   it(`accepts a payload of exactly ${MAX_PAYLOAD_BYTES} bytes of JSON`, () => {
     const payload = 'x'.repeat(MAX_PAYLOAD_BYTES - 2); // plus two quotes

@@ -31,3 +31,8 @@ export function hash32(text: string): number {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Jitter of a run: deterministic in [0, jitter) from its id, so a re-send keeps the same instant. */
+export function jitterMs(runId: string, jitter: number): number {
+  return jitter > 0 ? hash32(runId) % jitter : 0;
+}

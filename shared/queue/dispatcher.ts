@@ -26,9 +26,14 @@ export interface Dispatcher {
   sendRaw(queueUrl: string, body: string, delaySeconds?: number): Promise<void>;
 }
 
-/** `DelaySeconds` for a slot: never early (ceil), never above SQS's limit. */
+/**
+ * `DelaySeconds` for a slot: whole seconds, rounded down, never above SQS's limit. The message may
+ * therefore arrive up to a second before its slot; the executor waits out that remainder before it starts
+ * the run (see `waitForSlot`), so a run never starts early and its start lag is not rounded up to the
+ * next second.
+ */
 export function delayFor(slot: number, now: number): number {
-  return Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((slot - now) / 1000)));
+  return Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.floor((slot - now) / 1000)));
 }
 
 export class SqsDispatcher implements Dispatcher {

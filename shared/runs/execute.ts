@@ -7,7 +7,8 @@ import type { Target } from '../jobs/types.js';
 import { parseRunMessage } from '../queue/messages.js';
 import { iso, isScheduledRun, isTerminal, type RunItem } from '../store/model.js';
 import type { RunContext, TargetResult } from '../targets/types.js';
-import { errorMessage } from '../util.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage, jitterMs } from '../util.js';
 import { attemptsLeft, endRun, type RunDeps, releaseHeldRun, scheduleRetry } from './lifecycle.js';
 
 export type ExecuteOutcome =
@@ -28,7 +29,12 @@ export type InvokeTarget = (target: Target, context: RunContext, signal: AbortSi
 export interface ExecuteDeps extends RunDeps {
   invoke: InvokeTarget;
   clock: () => number;
+  /** Waits; tests that drive a manual clock pass one that moves it. */
+  sleep?: (ms: number) => Promise<void>;
 }
+
+/** Most a message may arrive before its slot: DelaySeconds rounds down by under a second. */
+const MAX_EARLY_MS = 1_500;
 
 export interface ExecuteOptions {
   /** The pool this executor serves (its DLQ takes unreadable messages). */
@@ -76,6 +82,13 @@ export async function executeMessage(deps: ExecuteDeps, body: string, options: E
   if (message.attempt !== run.attempt + 1) return 'duplicate';
 
   const definition = run.definition;
+  // A message can arrive up to a second early (DelaySeconds is whole seconds, rounded down): wait for the
+  // slot (plus its jitter), so no run starts before its time.
+  const startAt = Date.parse(run.scheduledAt) + jitterMs(run.runId, definition.jitter);
+  if (startAt - now > 0 && startAt - now <= MAX_EARLY_MS) {
+    await (deps.sleep ?? sleep)(startAt - now);
+    now = deps.clock();
+  }
   const job = await deps.store.getJobRaw(run.jobId);
   if (!job) return (await endRun(deps, run, 'cancelled', 'job-deleted', now)) ? 'cancelled' : 'duplicate';
   if (job.enabled === false && !run.manual) {

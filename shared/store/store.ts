@@ -44,6 +44,17 @@ export interface StoreConfig {
 
 export type RawItem = Record<string, unknown>;
 
+export interface Heartbeat {
+  /** ISO time the last tick started. */
+  lastTickAt: string;
+  durationMs: number;
+  slotsDispatched: number;
+  backlog: number;
+  overdueJobs: string[];
+  invalidJobs: number;
+  errors: number;
+}
+
 export interface Page<T> {
   items: T[];
   next?: Record<string, unknown>;
@@ -490,6 +501,19 @@ export class Store {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+
+  /**
+   * The tick's heartbeat item (`pk = TICK`, `sk = HEARTBEAT`): when the last tick ran and what it did.
+   * `punctual status` reads it; the CloudWatch alarm uses the `TickHeartbeat` metric instead.
+   */
+  async putHeartbeat(heartbeat: Heartbeat): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { pk: 'TICK', sk: 'HEARTBEAT', type: 'heartbeat', ...heartbeat } }));
+  }
+
+  async getHeartbeat(): Promise<Heartbeat | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: 'TICK', sk: 'HEARTBEAT' } }));
+    return Item as Heartbeat | undefined;
   }
 
   // ── runs ──────────────────────────────────────────────────────────────────────────────────────────

@@ -13,7 +13,7 @@ import type { Plan } from '../schedule/types.js';
 import { type DecodedJob, decodeJob } from '../store/decode.js';
 import { iso, type RunItem, type RunStatus, runIdFor } from '../store/model.js';
 import type { RawItem } from '../store/store.js';
-import { errorMessage, hash32, mapLimit } from '../util.js';
+import { errorMessage, jitterMs, mapLimit } from '../util.js';
 import { sweep, type SweepReport } from './sweep.js';
 
 export interface TickConfig {
@@ -143,6 +143,19 @@ export async function runTick(deps: TickDeps, config: TickConfig = DEFAULT_TICK_
   deps.signals.metric('DispatchBacklog', report.backlog);
   deps.signals.metric('OverdueJobs', report.overdueJobs.length);
   deps.signals.metric('InvalidJobs', report.invalidJobs);
+  try {
+    await deps.store.putHeartbeat({
+      lastTickAt: report.startedAt,
+      durationMs: report.durationMs,
+      slotsDispatched: report.slotsDispatched,
+      backlog: report.backlog,
+      overdueJobs: report.overdueJobs.slice(0, 50),
+      invalidJobs: report.invalidJobs,
+      errors: report.errors.length,
+    });
+  } catch (error) {
+    deps.log.warn('heartbeat not written', { error: errorMessage(error) });
+  }
   await deps.signals.flush();
   return report;
 }
@@ -303,10 +316,6 @@ async function writeRecords(deps: TickDeps, job: DecodedJob, jobPlan: JobPlan, n
   return toSend;
 }
 
-/** Jitter of a run: deterministic in [0, jitter) from its id, so a re-send keeps the same instant. */
-export function jitterMs(runId: string, jitter: number): number {
-  return jitter > 0 ? hash32(runId) % jitter : 0;
-}
 
 function checkOverdue(deps: TickDeps, config: TickConfig, job: DecodedJob, now: number, report: TickReport) {
   const { item, schedule } = job;

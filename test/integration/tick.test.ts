@@ -183,18 +183,27 @@ describe('catch-up', () => {
 });
 
 describe('lookahead', () => {
-  it('sends future slots with DelaySeconds so they arrive at their second, never early', async () => {
+  it('sends a future slot ahead with DelaySeconds; the run starts at its second, never before', async () => {
     const now = Date.now();
-    runtime = await testRuntime({ tick: { lookaheadMs: 4_000 } });
-    await put(runtime, job('ahead', { schedule: 'rate(1 hour)', startAt: new Date(Math.ceil(now / 1000) * 1000 + 3_000).toISOString() }), now);
+    const slot = Math.ceil(now / 1000) * 1000 + 3_000;
+    runtime = await testRuntime({ tick: { lookaheadMs: 5_000 } });
+    await put(runtime, job('ahead', { schedule: 'rate(1 hour)', startAt: new Date(slot).toISOString() }), now);
 
-    await runtime.tick();
+    const report = await runtime.tick();
     const early = await runtime.sqs.send(new ReceiveMessageCommand({ QueueUrl: runtime.pools[0]!.queueUrl, WaitTimeSeconds: 0 }));
-    const later = await runtime.sqs.send(new ReceiveMessageCommand({ QueueUrl: runtime.pools[0]!.queueUrl, WaitTimeSeconds: 5 }));
+    let outcomes: string[] = [];
+    for (let i = 0; i < 40 && outcomes.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      outcomes = await runtime.drain();
+    }
 
+    expect(report.slotsDispatched).toBe(1);
     expect(early.Messages ?? []).toHaveLength(0);
-    expect(later.Messages).toHaveLength(1);
-    expect(Date.now()).toBeGreaterThanOrEqual(Math.ceil(now / 1000) * 1000 + 3_000);
+    expect(outcomes).toEqual(['succeeded']);
+    const [run] = await runtime.allRuns();
+    const lag = Date.parse(run!.startedAt!) - slot;
+    expect(lag).toBeGreaterThanOrEqual(0);
+    expect(lag).toBeLessThan(1_000);
   });
 });
 

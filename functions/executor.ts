@@ -11,7 +11,7 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type ExecuteDeps, type ExecuteOutcome, executeMessage } from '../shared/runs/execute.js';
 import type { Log } from '../shared/runs/lifecycle.js';
-import { builtinHandlers } from '../shared/targets/handlers.js';
+import { defaultHandlers } from '../shared/targets/handlers.js';
 import { invokeTarget } from '../shared/targets/index.js';
 import { configFromEnv, createClients } from './commons/config.js';
 import { asLog, createLogger, createMetrics, PowertoolsSignals } from './commons/powertools.js';
@@ -24,7 +24,10 @@ export interface ExecutorHandlerDeps extends ExecuteDeps {
 
 /** The executor's handler over explicit dependencies: Lambda below, and the local runtime, use it. */
 export function createExecutorHandler(deps: ExecutorHandlerDeps) {
-  return async (event: SQSEvent, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<SQSBatchResponse> => {
+  return async (
+    event: SQSEvent,
+    context: Pick<Context, 'getRemainingTimeInMillis'>,
+  ): Promise<SQSBatchResponse> => {
     const processor = new BatchProcessor(EventType.SQS);
     const recordHandler = async (record: SQSRecord) => {
       const outcome = await executeMessage(deps, record.body, {
@@ -54,7 +57,7 @@ function lambda() {
   if (!lambdaHandler) {
     const clients = createClients();
     const config = configFromEnv(process.env, clients);
-    const handlers = builtinHandlers();
+    const handlers = defaultHandlers;
     const log: Log = asLog(logger);
     lambdaHandler = createExecutorHandler({
       store: config.store,

@@ -19,10 +19,15 @@ export interface TickHandlerDeps extends Omit<TickDeps, 'clock'> {
 
 /** The tick's handler over explicit dependencies: Lambda below, and the local runtime, use it. */
 export function createTickHandler(deps: TickHandlerDeps) {
-  return async (_event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<TickReport> => {
+  return async (
+    _event: unknown,
+    context?: Pick<Context, 'getRemainingTimeInMillis'>,
+  ): Promise<TickReport> => {
     const remaining = context?.getRemainingTimeInMillis?.();
     // Never run into the function timeout: keep 10 s to flush metrics and events.
-    const budgetMs = remaining ? Math.min(deps.config.budgetMs, Math.max(1_000, remaining - 10_000)) : deps.config.budgetMs;
+    const budgetMs = remaining
+      ? Math.min(deps.config.budgetMs, Math.max(1_000, remaining - 10_000))
+      : deps.config.budgetMs;
     const report = await runTick({ ...deps, clock: deps.clock ?? Date.now }, { ...deps.config, budgetMs });
     const level = report.errors.length || report.invalidJobs || report.overdueJobs.length ? 'warn' : 'info';
     deps.log[level]('tick done', { ...report, errors: report.errors.slice(0, 10) });

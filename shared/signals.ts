@@ -30,7 +30,15 @@ export type MetricName =
 
 export type MetricUnit = 'Count' | 'Milliseconds';
 
-export type EventType = 'Run Succeeded' | 'Run Failed' | 'Run Missed' | 'Run Skipped' | 'Run Cancelled' | 'Job Overdue' | 'Job Invalid' | 'Job Paused';
+export type EventType =
+  | 'Run Succeeded'
+  | 'Run Failed'
+  | 'Run Missed'
+  | 'Run Skipped'
+  | 'Run Cancelled'
+  | 'Job Overdue'
+  | 'Job Invalid'
+  | 'Job Paused';
 
 export interface Signals {
   metric(name: MetricName, value: number, unit?: MetricUnit): void;
@@ -77,7 +85,10 @@ export class EventBridgePublisher {
         );
         if (result.FailedEntryCount) {
           failed += result.FailedEntryCount;
-          this.onError(new Error(`${result.FailedEntryCount} events refused by the bus`), result.FailedEntryCount);
+          this.onError(
+            new Error(`${result.FailedEntryCount} events refused by the bus`),
+            result.FailedEntryCount,
+          );
         }
       } catch (error) {
         failed += batch.length;

@@ -47,7 +47,12 @@ export interface AwsClients {
 }
 
 export function createClients(): AwsClients {
-  return { dynamo: new DynamoDBClient({}), sqs: new SQSClient({}), eventBridge: new EventBridgeClient({}), lambda: new LambdaClient({}) };
+  return {
+    dynamo: new DynamoDBClient({}),
+    sqs: new SQSClient({}),
+    eventBridge: new EventBridgeClient({}),
+    lambda: new LambdaClient({}),
+  };
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv, clients: AwsClients) {

@@ -6,7 +6,14 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Log } from '../../shared/runs/lifecycle.js';
-import { EventBridgePublisher, type EventType, METRIC_NAMESPACE, type MetricName, type MetricUnit as Unit, type Signals } from '../../shared/signals.js';
+import {
+  EventBridgePublisher,
+  type EventType,
+  METRIC_NAMESPACE,
+  type MetricName,
+  type Signals,
+  type MetricUnit as Unit,
+} from '../../shared/signals.js';
 
 export function createLogger(serviceName: string): Logger {
   return new Logger({ serviceName });

@@ -7,7 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import {
   CreateQueueCommand,
   DeleteMessageCommand,
@@ -16,9 +18,7 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { LambdaClient } from '@aws-sdk/client-lambda';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createExecutorHandler } from '../../functions/executor.js';
 import { createTickHandler } from '../../functions/tick.js';
@@ -31,7 +31,7 @@ import { RecordingSignals } from '../signals.js';
 import type { RunItem } from '../store/model.js';
 import { Store } from '../store/store.js';
 import { ensureTable } from '../store/table.js';
-import { builtinHandlers, type HandlerRegistry } from '../targets/handlers.js';
+import { defaultHandlers, type HandlerRegistry } from '../targets/handlers.js';
 import { invokeTarget } from '../targets/index.js';
 import { DEFAULT_TICK_CONFIG, type TickConfig, type TickFaults, type TickReport } from '../tick/tick.js';
 import { errorMessage } from '../util.js';
@@ -91,7 +91,10 @@ export interface LocalState {
   region: string;
   tableName: string;
   shards: number;
-  pools: Record<string, { queueUrl: string; dlqUrl: string; dlqArn: string; concurrency: number; timeout: number }>;
+  pools: Record<
+    string,
+    { queueUrl: string; dlqUrl: string; dlqArn: string; concurrency: number; timeout: number }
+  >;
 }
 
 /** Lookahead for a tick interval: the interval plus a quarter of it (at least a second), ≤ 900 s. */
@@ -127,7 +130,10 @@ export class LocalRuntime {
     this.store = new Store(dynamo, { tableName: state.tableName, shards: state.shards });
     this.dispatcher = new SqsDispatcher(sqs);
     const byName = new Map(pools.map((pool) => [pool.name, pool]));
-    this.routing = { queueUrl: (pool) => byName.get(pool)?.queueUrl, dlqUrl: (pool) => byName.get(pool)?.dlqUrl };
+    this.routing = {
+      queueUrl: (pool) => byName.get(pool)?.queueUrl,
+      dlqUrl: (pool) => byName.get(pool)?.dlqUrl,
+    };
     const tickMs = options.tickMs ?? 60_000;
     this.tickConfig = {
       ...DEFAULT_TICK_CONFIG,
@@ -135,18 +141,28 @@ export class LocalRuntime {
       budgetMs: Math.max(1_000, Math.round(tickMs * 0.75)),
       ...options.tick,
     };
-    const deps = { store: this.store, dispatcher: this.dispatcher, signals: this.signals, pools: this.routing, log };
+    const deps = {
+      store: this.store,
+      dispatcher: this.dispatcher,
+      signals: this.signals,
+      pools: this.routing,
+      log,
+    };
     this.tickHandler = createTickHandler({
       ...deps,
       config: this.tickConfig,
       clock,
       ...(options.faults ? { faults: options.faults } : {}),
     });
-    const handlers = options.handlers ?? builtinHandlers();
+    const handlers = options.handlers ?? defaultHandlers;
     // Lambda and EventBridge targets have no emulator here: their clients point at no endpoint and a
     // job using them fails with the SDK's error (recorded, retried, DLQ'd like any failure).
     const lambda = new LambdaClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
-    const eventBridge = new EventBridgeClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    const eventBridge = new EventBridgeClient({
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      maxAttempts: 1,
+    });
     for (const pool of pools) {
       this.executors.set(
         pool.name,
@@ -197,7 +213,13 @@ export class LocalRuntime {
         pools: Object.fromEntries(
           pools.map((pool) => [
             pool.name,
-            { queueUrl: pool.queueUrl, dlqUrl: pool.dlqUrl, dlqArn: pool.dlqArn, concurrency: pool.concurrency, timeout: pool.timeout },
+            {
+              queueUrl: pool.queueUrl,
+              dlqUrl: pool.dlqUrl,
+              dlqArn: pool.dlqArn,
+              concurrency: pool.concurrency,
+              timeout: pool.timeout,
+            },
           ]),
         ),
       };
@@ -286,7 +308,10 @@ export class LocalRuntime {
       const failed = response.batchItemFailures.some((item) => item.itemIdentifier === message.MessageId);
       // As the event source mapping does: delete what succeeded; a reported failure stays in the
       // queue and comes back after its visibility timeout (and to the DLQ after maxReceiveCount).
-      if (!failed) await this.sqs.send(new DeleteMessageCommand({ QueueUrl: pool.queueUrl, ReceiptHandle: message.ReceiptHandle }));
+      if (!failed)
+        await this.sqs.send(
+          new DeleteMessageCommand({ QueueUrl: pool.queueUrl, ReceiptHandle: message.ReceiptHandle }),
+        );
       else outcome = 'error';
     } catch (error) {
       this.options.log?.error('executor invocation failed', { pool: pool.name, error: errorMessage(error) });
@@ -315,7 +340,12 @@ export class LocalRuntime {
     const max = options.max ?? 10_000;
     while (outcomes.length < max) {
       const { Messages } = await this.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: pool.queueUrl, MaxNumberOfMessages: Math.min(10, max - outcomes.length), WaitTimeSeconds: 0, AttributeNames: ['All'] }),
+        new ReceiveMessageCommand({
+          QueueUrl: pool.queueUrl,
+          MaxNumberOfMessages: Math.min(10, max - outcomes.length),
+          WaitTimeSeconds: 0,
+          AttributeNames: ['All'],
+        }),
       );
       if (!Messages?.length) break;
       for (const message of Messages) outcomes.push(await this.deliver(pool, message));
@@ -345,11 +375,14 @@ export class LocalRuntime {
   }
 
   /** Queue depths (visible, in flight, delayed) of each pool's queue and DLQ. */
-  async queueDepths(): Promise<Record<string, { queue: number; inFlight: number; delayed: number; dlq: number }>> {
+  async queueDepths(): Promise<
+    Record<string, { queue: number; inFlight: number; delayed: number; dlq: number }>
+  > {
     const out: Record<string, { queue: number; inFlight: number; delayed: number; dlq: number }> = {};
     for (const pool of this.pools) {
       const attrs = async (url: string) =>
-        (await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }))).Attributes ?? {};
+        (await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] })))
+          .Attributes ?? {};
       const [queue, dlq] = await Promise.all([attrs(pool.queueUrl), attrs(pool.dlqUrl)]);
       out[pool.name] = {
         queue: Number(queue.ApproximateNumberOfMessages ?? 0),
@@ -366,7 +399,8 @@ export class LocalRuntime {
     this.stopping = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
     await Promise.allSettled(this.loops);
-    for (let i = 0; i < 100 && this.ticksInFlight > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let i = 0; i < 100 && this.ticksInFlight > 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     this.dynamo.destroy();
     this.sqs.destroy();
     await Promise.all(this.owned.map((emulator) => emulator.stop()));
@@ -374,10 +408,22 @@ export class LocalRuntime {
   }
 }
 
-async function createPoolQueues(sqs: SQSClient, prefix: string, name: string, def: PoolDefinition): Promise<LocalPool> {
-  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-${name}-dlq`, Attributes: { MessageRetentionPeriod: '1209600' } }));
+async function createPoolQueues(
+  sqs: SQSClient,
+  prefix: string,
+  name: string,
+  def: PoolDefinition,
+): Promise<LocalPool> {
+  const dlq = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: `${prefix}-${name}-dlq`,
+      Attributes: { MessageRetentionPeriod: '1209600' },
+    }),
+  );
   const dlqUrl = dlq.QueueUrl!;
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
+  );
   const dlqArn = Attributes!.QueueArn!;
   const queue = await sqs.send(
     new CreateQueueCommand({
@@ -400,7 +446,8 @@ function toSqsEvent(message: Message, pool: LocalPool): SQSEvent {
       ApproximateReceiveCount: message.Attributes?.ApproximateReceiveCount ?? '1',
       SentTimestamp: message.Attributes?.SentTimestamp ?? String(Date.now()),
       SenderId: 'local',
-      ApproximateFirstReceiveTimestamp: message.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      ApproximateFirstReceiveTimestamp:
+        message.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
     },
     messageAttributes: {},
     md5OfBody: message.MD5OfBody ?? '',

@@ -2,10 +2,11 @@
  * Operations on jobs (SPEC §4): put, describe, list, pause, resume, delete, trigger. The CLI and the
  * CDK custom resource call these; `now` is a parameter like everywhere in shared/.
  */
+
+import { type ConflictError, InvalidJobError, JobNotFoundError, PunctualError } from '../errors.js';
 import { parseJob } from '../jobs/index.js';
 import type { JobDefinition } from '../jobs/types.js';
-import { type ConflictError, InvalidJobError, JobNotFoundError, PunctualError } from '../errors.js';
-import { sendAttempt, type RunDeps } from '../runs/lifecycle.js';
+import { type RunDeps, sendAttempt } from '../runs/lifecycle.js';
 import { nextSlot, slotsBetween } from '../schedule/index.js';
 import { decodeJob, scheduleOf } from '../store/decode.js';
 import { iso, type JobItem, type RunItem, type RunStatus, runIdFor } from '../store/model.js';
@@ -35,23 +36,40 @@ function sameJson(a: unknown, b: unknown): boolean {
  * window changed, keeps the cursor (no slot is handled twice or lost), and keeps a pause unless the
  * definition's own `enabled` changed.
  */
-export async function putJob(store: Store, input: unknown, now: number, options: { pools?: string[] } = {}): Promise<PutResult> {
+export async function putJob(
+  store: Store,
+  input: unknown,
+  now: number,
+  options: { pools?: string[] } = {},
+): Promise<PutResult> {
   const definition = parseJob(input);
   if (options.pools && !options.pools.includes(definition.pool)) {
     throw new InvalidJobError(
-      [{ path: 'pool', value: definition.pool, message: `no such pool; this deployment has ${options.pools.join(', ')}` }],
+      [
+        {
+          path: 'pool',
+          value: definition.pool,
+          message: `no such pool; this deployment has ${options.pools.join(', ')}`,
+        },
+      ],
       `job "${definition.id}"`,
     );
   }
   for (let attempt = 0; attempt < 8; attempt++) {
     const raw = await store.getJobRaw(definition.id);
-    const result = raw ? await updateJob(store, raw, definition, now) : await createJob(store, definition, now);
+    const result = raw
+      ? await updateJob(store, raw, definition, now)
+      : await createJob(store, definition, now);
     if (result) return result;
   }
   throw new PunctualError(`job "${definition.id}" kept changing while it was written; try again`);
 }
 
-async function createJob(store: Store, definition: JobDefinition, now: number): Promise<PutResult | undefined> {
+async function createJob(
+  store: Store,
+  definition: JobDefinition,
+  now: number,
+): Promise<PutResult | undefined> {
   const startAt = definition.startAt ? Date.parse(definition.startAt) : undefined;
   const anchor = startAt ?? ceilSecond(now);
   // The first slot is the anchor itself for a new rate job (it starts now), or the first slot after
@@ -74,14 +92,26 @@ async function createJob(store: Store, definition: JobDefinition, now: number): 
     createdAt: iso(now),
     updatedAt: iso(now),
     ...(next !== undefined ? { nextRunAt: iso(next) } : {}),
-    ...(next !== undefined && definition.enabled ? { dueAt: iso(next), dueShard: store.shardOf(definition.id) } : {}),
+    ...(next !== undefined && definition.enabled
+      ? { dueAt: iso(next), dueShard: store.shardOf(definition.id) }
+      : {}),
     ...(definition.enabled ? {} : { note: 'declared disabled', pausedAt: iso(now) }),
   };
   if (!(await store.createJob(item))) return undefined;
-  return { job: item, created: true, changes: ['created'], warnings: next === undefined ? ['the schedule names no future slot'] : [] };
+  return {
+    job: item,
+    created: true,
+    changes: ['created'],
+    warnings: next === undefined ? ['the schedule names no future slot'] : [],
+  };
 }
 
-async function updateJob(store: Store, raw: Record<string, unknown>, definition: JobDefinition, now: number): Promise<PutResult | undefined> {
+async function updateJob(
+  store: Store,
+  raw: Record<string, unknown>,
+  definition: JobDefinition,
+  now: number,
+): Promise<PutResult | undefined> {
   const existing = raw as unknown as JobItem;
   const decoded = decodeJob(raw);
   const before = decoded.ok ? decoded.job.definition : undefined;
@@ -90,10 +120,20 @@ async function updateJob(store: Store, raw: Record<string, unknown>, definition:
     if (!sameJson(before?.[field], definition[field])) changes.push(field);
   }
   const timing = ['schedule', 'timezone', 'startAt', 'endAt'].some((field) => changes.includes(field));
-  const anchor = timing || !decoded.ok ? (definition.startAt ? Date.parse(definition.startAt) : ceilSecond(now)) : Date.parse(existing.anchor);
-  const previousCursor = typeof existing.cursor === 'string' && !Number.isNaN(Date.parse(existing.cursor)) ? Date.parse(existing.cursor) : now;
+  const anchor =
+    timing || !decoded.ok
+      ? definition.startAt
+        ? Date.parse(definition.startAt)
+        : ceilSecond(now)
+      : Date.parse(existing.anchor);
+  const previousCursor =
+    typeof existing.cursor === 'string' && !Number.isNaN(Date.parse(existing.cursor))
+      ? Date.parse(existing.cursor)
+      : now;
   // A new schedule starts from now: slots the old one would have had are not owed by the new one.
-  const cursor = timing ? Math.max(previousCursor, now, definition.startAt ? Date.parse(definition.startAt) - 1 : -Infinity) : previousCursor;
+  const cursor = timing
+    ? Math.max(previousCursor, now, definition.startAt ? Date.parse(definition.startAt) - 1 : -Infinity)
+    : previousCursor;
   const schedule = scheduleOf(definition, iso(anchor));
   const next = nextSlot(schedule, cursor);
   let enabled = typeof existing.enabled === 'boolean' ? existing.enabled : definition.enabled;
@@ -128,7 +168,12 @@ async function updateJob(store: Store, raw: Record<string, unknown>, definition:
   }
   if (!(await store.replaceJob(item, version))) return undefined;
   if (!decoded.ok) changes.push('repaired (was invalid)');
-  return { job: item, created: false, changes, warnings: next === undefined ? ['the schedule names no future slot'] : [] };
+  return {
+    job: item,
+    created: false,
+    changes,
+    warnings: next === undefined ? ['the schedule names no future slot'] : [],
+  };
 }
 
 export interface JobDescription {
@@ -149,7 +194,9 @@ export async function describeJob(store: Store, jobId: string, now: number): Pro
   const { items: lastRuns } = await store.queryRuns(jobId, { limit: 10, newestFirst: true });
   if (!decoded.ok) return { job, invalid: decoded.error, lastRuns, nextSlots: [], counts: job.counts ?? {} };
   const from = Math.max(now, Date.parse(job.cursor));
-  const nextSlots = job.enabled ? slotsBetween(decoded.job.schedule, from, Number.MAX_SAFE_INTEGER, 10).map(iso) : [];
+  const nextSlots = job.enabled
+    ? slotsBetween(decoded.job.schedule, from, Number.MAX_SAFE_INTEGER, 10).map(iso)
+    : [];
   return {
     job,
     definition: decoded.job.definition,
@@ -174,7 +221,12 @@ async function requireJob(store: Store, jobId: string): Promise<JobItem> {
 }
 
 /** Pauses a job: out of the due index, with a note. A paused job stays paused (idempotent). */
-export async function pauseJob(store: Store, jobId: string, now: number, note = 'paused by operator'): Promise<JobItem> {
+export async function pauseJob(
+  store: Store,
+  jobId: string,
+  now: number,
+  note = 'paused by operator',
+): Promise<JobItem> {
   const job = await requireJob(store, jobId);
   if (job.enabled) await store.setEnabled(jobId, false, { now, note });
   return requireJob(store, jobId);
@@ -184,11 +236,19 @@ export async function pauseJob(store: Store, jobId: string, now: number, note = 
  * Resumes a job. The cadence keeps its anchor. Slots that passed while paused are recorded
  * skipped(paused) by the tick, or, with `replay`, handed to the job's catch-up policy.
  */
-export async function resumeJob(store: Store, jobId: string, now: number, options: { replay?: boolean } = {}): Promise<JobItem> {
+export async function resumeJob(
+  store: Store,
+  jobId: string,
+  now: number,
+  options: { replay?: boolean } = {},
+): Promise<JobItem> {
   const job = await requireJob(store, jobId);
   if (job.enabled) return job;
   const decoded = decodeJob(job as unknown as Record<string, unknown>);
-  if (!decoded.ok) throw new PunctualError(`job "${jobId}" is invalid (${decoded.error}); fix it with \`punctual jobs put\``);
+  if (!decoded.ok)
+    throw new PunctualError(
+      `job "${jobId}" is invalid (${decoded.error}); fix it with \`punctual jobs put\``,
+    );
   const next = nextSlot(decoded.job.schedule, Date.parse(job.cursor));
   await store.setEnabled(jobId, true, {
     now,
@@ -207,7 +267,10 @@ export async function triggerJob(deps: OpsDeps, jobId: string, now: number): Pro
   const raw = await deps.store.getJobRaw(jobId);
   if (!raw) throw new JobNotFoundError(jobId);
   const decoded = decodeJob(raw);
-  if (!decoded.ok) throw new PunctualError(`job "${jobId}" is invalid (${decoded.error}); fix it with \`punctual jobs put\``);
+  if (!decoded.ok)
+    throw new PunctualError(
+      `job "${jobId}" is invalid (${decoded.error}); fix it with \`punctual jobs put\``,
+    );
   const run = deps.store.newRun(
     {
       runId: runIdFor(jobId, now, true),
@@ -223,7 +286,8 @@ export async function triggerJob(deps: OpsDeps, jobId: string, now: number): Pro
     },
     now,
   );
-  if (!(await deps.store.createRun(run))) throw new PunctualError(`run ${run.runId} exists already; trigger again`);
+  if (!(await deps.store.createRun(run)))
+    throw new PunctualError(`run ${run.runId} exists already; trigger again`);
   await sendAttempt(deps, run, 1, 0);
   return run;
 }

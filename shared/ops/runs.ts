@@ -1,20 +1,21 @@
 /**
  * Operations on runs (SPEC §4): show, list, replay, backfill.
  */
-import { PunctualError, RunNotFoundError } from '../errors.js';
+import { JobNotFoundError, PunctualError, RunNotFoundError } from '../errors.js';
 import { reopenForReplay } from '../runs/execute.js';
 import { sendAttempt } from '../runs/lifecycle.js';
 import { slotsBetween } from '../schedule/index.js';
 import { decodeJob } from '../store/decode.js';
 import { iso, parseRunId, type RunItem, type RunStatus, runIdFor } from '../store/model.js';
 import type { Store } from '../store/store.js';
-import { JobNotFoundError } from '../errors.js';
 import { mapLimit } from '../util.js';
 import { listJobs, type OpsDeps } from './jobs.js';
 
 export async function showRun(store: Store, runId: string): Promise<RunItem> {
   if (!parseRunId(runId)) {
-    throw new PunctualError(`"${runId}" is not a run id: run ids look like nightly-report@2026-12-01T02:00:00.000Z`);
+    throw new PunctualError(
+      `"${runId}" is not a run id: run ids look like nightly-report@2026-12-01T02:00:00.000Z`,
+    );
   }
   const run = await store.getRun(runId);
   if (!run) throw new RunNotFoundError(runId);
@@ -42,7 +43,12 @@ export async function listRuns(store: Store, filter: RunFilter): Promise<RunItem
     const out: RunItem[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await store.queryRuns(jobId, { limit: 100, newestFirst: true, ...(filter.since ? { since: filter.since } : {}), ...(start ? { start } : {}) });
+      const page = await store.queryRuns(jobId, {
+        limit: 100,
+        newestFirst: true,
+        ...(filter.since ? { since: filter.since } : {}),
+        ...(start ? { start } : {}),
+      });
       for (const run of page.items) if (!filter.status || run.status === filter.status) out.push(run);
       start = page.next;
     } while (start && out.length < limit);
@@ -60,10 +66,15 @@ const REPLAYABLE: readonly RunStatus[] = ['missed', 'skipped', 'failed', 'cancel
 export async function replayRun(deps: OpsDeps, runId: string, now: number): Promise<RunItem> {
   const run = await showRun(deps.store, runId);
   if (!REPLAYABLE.includes(run.status)) {
-    throw new PunctualError(`run ${runId} is ${run.status}; only ${REPLAYABLE.join(', ')} runs can be replayed`);
+    throw new PunctualError(
+      `run ${runId} is ${run.status}; only ${REPLAYABLE.join(', ')} runs can be replayed`,
+    );
   }
   const reopened = await reopenForReplay(deps, run, now, 60_000);
-  if (!reopened) throw new PunctualError(`run ${runId} changed while it was being replayed; look again with \`punctual runs show\``);
+  if (!reopened)
+    throw new PunctualError(
+      `run ${runId} changed while it was being replayed; look again with \`punctual runs show\``,
+    );
   await sendAttempt(deps, reopened, reopened.attempt + 1, 0, true);
   return reopened;
 }
@@ -88,8 +99,10 @@ export async function backfill(
   now: number,
   options: { limit?: number; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<BackfillResult> {
-  if (!(window.from < window.to)) throw new PunctualError(`--from ${iso(window.from)} must be before --to ${iso(window.to)}`);
-  if (window.to > now) throw new PunctualError(`--to ${iso(window.to)} is in the future; backfill covers past slots only`);
+  if (!(window.from < window.to))
+    throw new PunctualError(`--from ${iso(window.from)} must be before --to ${iso(window.to)}`);
+  if (window.to > now)
+    throw new PunctualError(`--to ${iso(window.to)} is in the future; backfill covers past slots only`);
   const raw = await deps.store.getJobRaw(jobId);
   if (!raw) throw new JobNotFoundError(jobId);
   const decoded = decodeJob(raw);
@@ -104,7 +117,9 @@ export async function backfill(
   // The window is half-open, [from, to): a slot exactly at `to` belongs to the next window.
   const slots = slotsBetween(schedule, window.from - 1, window.to - 1, limit + 1);
   if (slots.length > limit) {
-    throw new PunctualError(`the window holds more than ${limit} slots of "${jobId}"; narrow it or raise --limit`);
+    throw new PunctualError(
+      `the window holds more than ${limit} slots of "${jobId}"; narrow it or raise --limit`,
+    );
   }
   const result: BackfillResult = { slots: slots.length, created: 0, existing: 0 };
   let done = 0;

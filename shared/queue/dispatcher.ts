@@ -60,13 +60,16 @@ export class SqsDispatcher implements Dispatcher {
           failed.push({ runId, error: `${entry.Code ?? 'Failed'}: ${entry.Message ?? ''}`.trim() });
         }
       } catch (error) {
-        for (const message of batch) failed.push({ runId: message.body.runId, error: (error as Error).message });
+        for (const message of batch)
+          failed.push({ runId: message.body.runId, error: (error as Error).message });
       }
     });
     return { failed };
   }
 
   async sendRaw(queueUrl: string, body: string, delaySeconds = 0): Promise<void> {
-    await this.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, DelaySeconds: delaySeconds }));
+    await this.sqs.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, DelaySeconds: delaySeconds }),
+    );
   }
 }

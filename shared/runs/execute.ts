@@ -3,11 +3,12 @@
  * record the outcome. Returns what happened; throws only on infrastructure errors (DynamoDB, SQS), which
  * the handler reports as a batch item failure so SQS delivers the message again.
  */
+
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Target } from '../jobs/types.js';
 import { parseRunMessage } from '../queue/messages.js';
 import { iso, isScheduledRun, isTerminal, type RunItem } from '../store/model.js';
 import type { RunContext, TargetResult } from '../targets/types.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, jitterMs } from '../util.js';
 import { attemptsLeft, endRun, type RunDeps, releaseHeldRun, scheduleRetry } from './lifecycle.js';
 
@@ -24,7 +25,11 @@ export type ExecuteOutcome =
   | 'cancelled'
   | 'recovered';
 
-export type InvokeTarget = (target: Target, context: RunContext, signal: AbortSignal) => Promise<TargetResult>;
+export type InvokeTarget = (
+  target: Target,
+  context: RunContext,
+  signal: AbortSignal,
+) => Promise<TargetResult>;
 
 export interface ExecuteDeps extends RunDeps {
   invoke: InvokeTarget;
@@ -50,7 +55,11 @@ export interface ExecuteOptions {
 const DEFAULT_SAFETY_MARGIN_MS = 5_000;
 const DEFAULT_GRACE_MS = 60_000;
 
-export async function executeMessage(deps: ExecuteDeps, body: string, options: ExecuteOptions): Promise<ExecuteOutcome> {
+export async function executeMessage(
+  deps: ExecuteDeps,
+  body: string,
+  options: ExecuteOptions,
+): Promise<ExecuteOutcome> {
   const parsed = parseRunMessage(body);
   if (!parsed.ok) {
     await quarantine(deps, body, parsed.error, options.pool);
@@ -65,7 +74,13 @@ export async function executeMessage(deps: ExecuteDeps, body: string, options: E
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
   let now = deps.clock();
 
-  if (message.replay && (run.status === 'failed' || run.status === 'missed' || run.status === 'skipped' || run.status === 'cancelled')) {
+  if (
+    message.replay &&
+    (run.status === 'failed' ||
+      run.status === 'missed' ||
+      run.status === 'skipped' ||
+      run.status === 'cancelled')
+  ) {
     const reopened = await reopenForReplay(deps, run, now, graceMs);
     if (!reopened) return 'duplicate';
     run = reopened;
@@ -95,12 +110,19 @@ export async function executeMessage(deps: ExecuteDeps, body: string, options: E
     return (await endRun(deps, run, 'cancelled', 'job-paused', now)) ? 'cancelled' : 'duplicate';
   }
   const firstAttempt = run.attempt === (run.attemptBase ?? 0);
-  if (firstAttempt && isScheduledRun(run) && now - Date.parse(run.scheduledAt) > definition.startingDeadline) {
+  if (
+    firstAttempt &&
+    isScheduledRun(run) &&
+    now - Date.parse(run.scheduledAt) > definition.startingDeadline
+  ) {
     return (await endRun(deps, run, 'missed', 'deadline', now)) ? 'missed' : 'duplicate';
   }
 
   const exclusive = firstAttempt && isScheduledRun(run) && definition.overlap !== 'allow';
-  const budget = Math.max(1_000, options.remainingMs() - (options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS));
+  const budget = Math.max(
+    1_000,
+    options.remainingMs() - (options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS),
+  );
   const deadlineMs = Math.min(definition.target.timeout, budget);
   const leaseUntil = now + deadlineMs + (options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS);
   const started = await deps.store.startRun(run, ['dispatched', 'retrying', 'queued'], {
@@ -111,7 +133,8 @@ export async function executeMessage(deps: ExecuteDeps, body: string, options: E
   });
   if (!started.ok) {
     if (started.refused === 'run') return 'duplicate';
-    if (started.refused === 'no-job') return (await endRun(deps, run, 'cancelled', 'job-deleted', now)) ? 'cancelled' : 'duplicate';
+    if (started.refused === 'no-job')
+      return (await endRun(deps, run, 'cancelled', 'job-deleted', now)) ? 'cancelled' : 'duplicate';
     return handleOverlap(deps, run, now);
   }
 
@@ -122,7 +145,10 @@ export async function executeMessage(deps: ExecuteDeps, body: string, options: E
     attempt: message.attempt,
     startedAt: run.startedAt ?? iso(startedAt),
     leaseUntil: iso(leaseUntil),
-    attempts: [...(run.attempts ?? []), { attempt: message.attempt, startedAt: iso(startedAt), status: 'running' }],
+    attempts: [
+      ...(run.attempts ?? []),
+      { attempt: message.attempt, startedAt: iso(startedAt), status: 'running' },
+    ],
   };
   if (firstAttempt) deps.signals.metric('StartLag', startedAt - Date.parse(run.scheduledAt), 'Milliseconds');
   deps.log.info('run started', { jobId: run.jobId, runId: run.runId, attempt: message.attempt });
@@ -132,12 +158,27 @@ export async function executeMessage(deps: ExecuteDeps, body: string, options: E
   deps.signals.metric('RunDuration', now - startedAt, 'Milliseconds');
   if (result.ok) {
     await endRun(deps, running, 'succeeded', 'ok', now, { from: ['running'], attemptStatus: 'succeeded' });
-    deps.log.info('run succeeded', { jobId: run.jobId, runId: run.runId, detail: result.detail, durationMs: now - startedAt });
+    deps.log.info('run succeeded', {
+      jobId: run.jobId,
+      runId: run.runId,
+      detail: result.detail,
+      durationMs: now - startedAt,
+    });
     return 'succeeded';
   }
-  deps.log.warn('attempt failed', { jobId: run.jobId, runId: run.runId, attempt: message.attempt, error: result.error });
+  deps.log.warn('attempt failed', {
+    jobId: run.jobId,
+    runId: run.runId,
+    attempt: message.attempt,
+    error: result.error,
+  });
   if (result.retryable && attemptsLeft(running) > 0) {
-    await scheduleRetry(deps, running, now, { error: result.error, attemptStatus: 'failed', from: ['running'], graceMs });
+    await scheduleRetry(deps, running, now, {
+      error: result.error,
+      attemptStatus: 'failed',
+      from: ['running'],
+      graceMs,
+    });
     return 'retrying';
   }
   await endRun(deps, running, 'failed', result.timedOut ? 'timeout' : 'error', now, {
@@ -148,7 +189,9 @@ export async function executeMessage(deps: ExecuteDeps, body: string, options: E
   return 'failed';
 }
 
-type TargetOutcome = { ok: true; detail?: string } | { ok: false; error: string; retryable: boolean; timedOut: boolean };
+type TargetOutcome =
+  | { ok: true; detail?: string }
+  | { ok: false; error: string; retryable: boolean; timedOut: boolean };
 
 async function runTarget(deps: ExecuteDeps, run: RunItem, deadlineMs: number): Promise<TargetOutcome> {
   const controller = new AbortController();
@@ -163,7 +206,8 @@ async function runTarget(deps: ExecuteDeps, run: RunItem, deadlineMs: number): P
       payload: run.definition.payload ?? null,
     };
     const result = await deps.invoke(run.definition.target, context, controller.signal);
-    if (controller.signal.aborted) return { ok: false, error: `timed out after ${deadlineMs}ms`, retryable: true, timedOut: true };
+    if (controller.signal.aborted)
+      return { ok: false, error: `timed out after ${deadlineMs}ms`, retryable: true, timedOut: true };
     return { ok: true, ...(result.detail ? { detail: result.detail } : {}) };
   } catch (error) {
     const timedOut = controller.signal.aborted || (error as { timedOut?: boolean })?.timedOut === true;
@@ -204,20 +248,36 @@ async function handleOverlap(deps: ExecuteDeps, run: RunItem, now: number): Prom
     await deps.store.releaseHeld(run.jobId, run.runId);
     return 'duplicate';
   }
-  return (await endRun(deps, run, 'skipped', 'overlap', now, { from: ['dispatched', 'queued'] })) ? 'skipped' : 'duplicate';
+  return (await endRun(deps, run, 'skipped', 'overlap', now, { from: ['dispatched', 'queued'] }))
+    ? 'skipped'
+    : 'duplicate';
 }
 
 /** A run left `running` past its lease: its executor is gone. Retry if attempts are left, else failed(lost). */
-export async function recoverExpired(deps: RunDeps, run: RunItem, now: number, graceMs: number): Promise<boolean> {
+export async function recoverExpired(
+  deps: RunDeps,
+  run: RunItem,
+  now: number,
+  graceMs: number,
+): Promise<boolean> {
   const error = `executor stopped during attempt ${run.attempt} (lease expired at ${run.leaseUntil})`;
   if (attemptsLeft(run) > 0) {
-    return Boolean(await scheduleRetry(deps, run, now, { error, attemptStatus: 'lost', from: ['running'], graceMs }));
+    return Boolean(
+      await scheduleRetry(deps, run, now, { error, attemptStatus: 'lost', from: ['running'], graceMs }),
+    );
   }
-  return Boolean(await endRun(deps, run, 'failed', 'lost', now, { from: ['running'], attemptStatus: 'lost', error }));
+  return Boolean(
+    await endRun(deps, run, 'failed', 'lost', now, { from: ['running'], attemptStatus: 'lost', error }),
+  );
 }
 
 /** A replay (CLI or DLQ redrive) reopens an ended run under its own id with a fresh retry budget. */
-export async function reopenForReplay(deps: RunDeps, run: RunItem, now: number, graceMs: number): Promise<RunItem | undefined> {
+export async function reopenForReplay(
+  deps: RunDeps,
+  run: RunItem,
+  now: number,
+  graceMs: number,
+): Promise<RunItem | undefined> {
   return deps.store.transitionRun(
     run.runId,
     [run.status],
@@ -243,6 +303,12 @@ async function quarantine(deps: ExecuteDeps, body: string, error: string, pool: 
   if (!dlqUrl) throw new Error(`${error} (and pool "${pool}" has no DLQ configured)`);
   await deps.dispatcher.sendRaw(
     dlqUrl,
-    JSON.stringify({ v: 1, poison: true, error, body: body.slice(0, 200_000), receivedAt: iso(deps.clock()) }),
+    JSON.stringify({
+      v: 1,
+      poison: true,
+      error,
+      body: body.slice(0, 200_000),
+      receivedAt: iso(deps.clock()),
+    }),
   );
 }

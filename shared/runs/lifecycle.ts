@@ -84,11 +84,20 @@ export function messageFor(run: RunItem, attempt: number, replay = false): RunMe
 }
 
 /** Sends one attempt's message to the run's pool queue. Throws when the pool has no queue. */
-export async function sendAttempt(deps: RunDeps, run: RunItem, attempt: number, delaySeconds: number, replay = false) {
+export async function sendAttempt(
+  deps: RunDeps,
+  run: RunItem,
+  attempt: number,
+  delaySeconds: number,
+  replay = false,
+) {
   const queueUrl = deps.pools.queueUrl(run.definition.pool);
   if (!queueUrl) throw new Error(`pool "${run.definition.pool}" has no queue`);
   const { failed } = await deps.dispatcher.send(queueUrl, [
-    { body: messageFor(run, attempt, replay), delaySeconds: Math.min(MAX_DELAY_SECONDS, Math.max(0, delaySeconds)) },
+    {
+      body: messageFor(run, attempt, replay),
+      delaySeconds: Math.min(MAX_DELAY_SECONDS, Math.max(0, delaySeconds)),
+    },
   ]);
   if (failed.length) throw new Error(`send failed for ${run.runId}: ${failed[0]?.error}`);
 }
@@ -113,10 +122,17 @@ export async function endRun(
   status: RunStatus,
   reason: RunReason,
   now: number,
-  options: { from?: readonly RunStatus[]; error?: string; attemptStatus?: 'succeeded' | 'failed' | 'lost'; durationMs?: number } = {},
+  options: {
+    from?: readonly RunStatus[];
+    error?: string;
+    attemptStatus?: 'succeeded' | 'failed' | 'lost';
+    durationMs?: number;
+  } = {},
 ): Promise<RunItem | undefined> {
   const from = options.from ?? OPEN_STATUSES;
-  const attempts = options.attemptStatus ? closeAttempt(run, options.attemptStatus, now, options.error) : undefined;
+  const attempts = options.attemptStatus
+    ? closeAttempt(run, options.attemptStatus, now, options.error)
+    : undefined;
   const ended = await deps.store.transitionRun(
     run.runId,
     from,
@@ -128,7 +144,9 @@ export async function endRun(
   );
   if (!ended) return undefined;
   signalTerminal(deps.signals, ended);
-  const startLagMs = ended.startedAt ? Date.parse(ended.startedAt) - Date.parse(ended.scheduledAt) : undefined;
+  const startLagMs = ended.startedAt
+    ? Date.parse(ended.startedAt) - Date.parse(ended.scheduledAt)
+    : undefined;
   const outcome = await deps.store.recordOutcome(
     ended.jobId,
     {
@@ -139,11 +157,23 @@ export async function endRun(
       at: iso(now),
       ...(startLagMs !== undefined ? { startLagMs } : {}),
     },
-    { failed: status === 'failed', terminal: true, pauseAfterFailures: ended.definition.pauseAfterFailures, now },
+    {
+      failed: status === 'failed',
+      terminal: true,
+      pauseAfterFailures: ended.definition.pauseAfterFailures,
+      now,
+    },
   );
   if (outcome?.paused) {
-    deps.signals.event('Job Paused', { jobId: ended.jobId, reason: `${outcome.consecutiveFailures} failed runs in a row`, runId: ended.runId });
-    deps.log.warn('job paused after failed runs', { jobId: ended.jobId, consecutiveFailures: outcome.consecutiveFailures });
+    deps.signals.event('Job Paused', {
+      jobId: ended.jobId,
+      reason: `${outcome.consecutiveFailures} failed runs in a row`,
+      runId: ended.runId,
+    });
+    deps.log.warn('job paused after failed runs', {
+      jobId: ended.jobId,
+      consecutiveFailures: outcome.consecutiveFailures,
+    });
   }
   if (status === 'failed') await sendToDlq(deps, ended, now);
   if (outcome?.held && outcome.held !== ended.runId) await releaseHeldRun(deps, ended.jobId, outcome.held);
@@ -151,7 +181,12 @@ export async function endRun(
 }
 
 /** Marks the open attempt of a run with its outcome; returns the new attempts list. */
-export function closeAttempt(run: RunItem, status: 'succeeded' | 'failed' | 'lost', now: number, error?: string) {
+export function closeAttempt(
+  run: RunItem,
+  status: 'succeeded' | 'failed' | 'lost',
+  now: number,
+  error?: string,
+) {
   const attempts = [...(run.attempts ?? [])];
   const last = attempts[attempts.length - 1];
   if (last && last.status === 'running' && last.attempt === run.attempt) {
@@ -173,7 +208,10 @@ export function closeAttempt(run: RunItem, status: 'succeeded' | 'failed' | 'los
 export async function sendToDlq(deps: RunDeps, run: RunItem, now: number): Promise<void> {
   const dlqUrl = deps.pools.dlqUrl(run.definition.pool);
   if (!dlqUrl) {
-    deps.log.error('no DLQ for pool; failed run not copied there', { runId: run.runId, pool: run.definition.pool });
+    deps.log.error('no DLQ for pool; failed run not copied there', {
+      runId: run.runId,
+      pool: run.definition.pool,
+    });
     return;
   }
   const body: RunMessage = {
@@ -240,7 +278,10 @@ export async function scheduleRetry(
     try {
       await sendAttempt(deps, updated, updated.attempt + 1, delayFor(nextAttemptAt, now));
     } catch (error) {
-      deps.log.warn('retry message not sent; the sweep re-sends it', { runId: run.runId, error: String(error) });
+      deps.log.warn('retry message not sent; the sweep re-sends it', {
+        runId: run.runId,
+        error: String(error),
+      });
     }
   }
   return updated;

@@ -42,14 +42,18 @@ export function decodeJob(raw: Record<string, unknown>): DecodeResult {
   if (typeof raw.version !== 'number' || !Number.isInteger(raw.version)) {
     problems.push(`version ${JSON.stringify(raw.version)}: must be an integer`);
   }
-  if (typeof raw.enabled !== 'boolean') problems.push(`enabled ${JSON.stringify(raw.enabled)}: must be true or false`);
+  if (typeof raw.enabled !== 'boolean')
+    problems.push(`enabled ${JSON.stringify(raw.enabled)}: must be true or false`);
   checkTime(raw, 'anchor', true, problems);
   checkTime(raw, 'cursor', true, problems);
   checkTime(raw, 'nextRunAt', false, problems);
   let definition: JobDefinition | undefined;
   try {
     definition = parseJob(raw.definition);
-    if (definition.id !== jobId) problems.push(`definition.id ${JSON.stringify(definition.id)}: must equal the item's jobId ${JSON.stringify(jobId)}`);
+    if (definition.id !== jobId)
+      problems.push(
+        `definition.id ${JSON.stringify(definition.id)}: must equal the item's jobId ${JSON.stringify(jobId)}`,
+      );
   } catch (error) {
     problems.push(`definition: ${errorMessage(error)}`);
   }

@@ -34,7 +34,13 @@ export type RunStatus =
   | 'skipped'
   | 'cancelled';
 
-export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'missed', 'skipped', 'cancelled'];
+export const TERMINAL_STATUSES: readonly RunStatus[] = [
+  'succeeded',
+  'failed',
+  'missed',
+  'skipped',
+  'cancelled',
+];
 export const OPEN_STATUSES: readonly RunStatus[] = ['dispatched', 'queued', 'running', 'retrying'];
 
 export function isTerminal(status: RunStatus): boolean {

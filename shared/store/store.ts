@@ -64,13 +64,30 @@ export interface Page<T> {
 export type RunPatch = Partial<Omit<RunItem, 'pk' | 'sk' | 'type' | 'runId' | 'jobId'>>;
 
 export function isConditionFailure(error: unknown): boolean {
-  return error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException';
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as Error)?.name === 'ConditionalCheckFailedException'
+  );
 }
 
-
 const KEYWORDS = new Set([
-  'SET', 'REMOVE', 'ADD', 'DELETE', 'AND', 'OR', 'NOT', 'IN', 'BETWEEN',
-  'if_not_exists', 'list_append', 'attribute_exists', 'attribute_not_exists', 'attribute_type', 'size', 'begins_with', 'contains',
+  'SET',
+  'REMOVE',
+  'ADD',
+  'DELETE',
+  'AND',
+  'OR',
+  'NOT',
+  'IN',
+  'BETWEEN',
+  'if_not_exists',
+  'list_append',
+  'attribute_exists',
+  'attribute_not_exists',
+  'attribute_type',
+  'size',
+  'begins_with',
+  'contains',
 ]);
 
 /**
@@ -98,15 +115,29 @@ type Expressions = {
 export function aliased<T extends Expressions>(input: T): T {
   const names: Record<string, string> = { ...input.ExpressionAttributeNames };
   const out = { ...input };
-  for (const key of ['UpdateExpression', 'ConditionExpression', 'KeyConditionExpression', 'FilterExpression'] as const) {
+  for (const key of [
+    'UpdateExpression',
+    'ConditionExpression',
+    'KeyConditionExpression',
+    'FilterExpression',
+  ] as const) {
     if (out[key]) out[key] = aliasNames(out[key], names);
   }
   // DynamoDB refuses a name the expressions do not use, so keep only those that appear.
-  const text = [out.UpdateExpression, out.ConditionExpression, out.KeyConditionExpression, out.FilterExpression].join(' ');
-  const used = Object.fromEntries(Object.entries(names).filter(([alias]) => new RegExp(`${alias}(?![\\w])`).test(text)));
+  const text = [
+    out.UpdateExpression,
+    out.ConditionExpression,
+    out.KeyConditionExpression,
+    out.FilterExpression,
+  ].join(' ');
+  const used = Object.fromEntries(
+    Object.entries(names).filter(([alias]) => new RegExp(`${alias}(?![\\w])`).test(text)),
+  );
   out.ExpressionAttributeNames = Object.keys(used).length ? used : undefined;
   if (out.ExpressionAttributeValues) {
-    const values = Object.entries(out.ExpressionAttributeValues).filter(([key]) => new RegExp(`${key}(?![\\w])`).test(text));
+    const values = Object.entries(out.ExpressionAttributeValues).filter(([key]) =>
+      new RegExp(`${key}(?![\\w])`).test(text),
+    );
     out.ExpressionAttributeValues = values.length ? Object.fromEntries(values) : undefined;
   }
   return out;
@@ -153,7 +184,9 @@ export class Store {
   async createJob(item: JobItem): Promise<boolean> {
     try {
       await this.doc.send(
-        new PutCommand(aliased({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' })),
+        new PutCommand(
+          aliased({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+        ),
       );
       return true;
     } catch (error) {
@@ -166,13 +199,15 @@ export class Store {
   async replaceJob(item: JobItem, expectedVersion: number): Promise<boolean> {
     try {
       await this.doc.send(
-        new PutCommand(aliased({
-          TableName: this.tableName,
-          Item: item,
-          ConditionExpression: '#version = :expected',
-          ExpressionAttributeNames: { '#version': 'version' },
-          ExpressionAttributeValues: { ':expected': expectedVersion },
-        })),
+        new PutCommand(
+          aliased({
+            TableName: this.tableName,
+            Item: item,
+            ConditionExpression: '#version = :expected',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ExpressionAttributeValues: { ':expected': expectedVersion },
+          }),
+        ),
       );
       return true;
     } catch (error) {
@@ -184,7 +219,13 @@ export class Store {
   async deleteJob(jobId: string): Promise<boolean> {
     try {
       await this.doc.send(
-        new DeleteCommand(aliased({ TableName: this.tableName, Key: jobKey(jobId), ConditionExpression: 'attribute_exists(pk)' })),
+        new DeleteCommand(
+          aliased({
+            TableName: this.tableName,
+            Key: jobKey(jobId),
+            ConditionExpression: 'attribute_exists(pk)',
+          }),
+        ),
       );
       return true;
     } catch (error) {
@@ -198,12 +239,14 @@ export class Store {
     let start: Record<string, unknown> | undefined;
     do {
       const page = await this.doc.send(
-        new ScanCommand(aliased({
-          TableName: this.tableName,
-          FilterExpression: 'sk = :job',
-          ExpressionAttributeValues: { ':job': 'JOB' },
-          ExclusiveStartKey: start,
-        })),
+        new ScanCommand(
+          aliased({
+            TableName: this.tableName,
+            FilterExpression: 'sk = :job',
+            ExpressionAttributeValues: { ':job': 'JOB' },
+            ExclusiveStartKey: start,
+          }),
+        ),
       );
       for (const item of page.Items ?? []) yield item;
       start = page.LastEvaluatedKey;
@@ -211,16 +254,23 @@ export class Store {
   }
 
   /** Due jobs of one shard: `dueAt <= horizon`, no lower bound, oldest first. */
-  async queryDue(shard: number, horizon: number, limit: number, start?: Record<string, unknown>): Promise<Page<RawItem>> {
+  async queryDue(
+    shard: number,
+    horizon: number,
+    limit: number,
+    start?: Record<string, unknown>,
+  ): Promise<Page<RawItem>> {
     const page = await this.doc.send(
-      new QueryCommand(aliased({
-        TableName: this.tableName,
-        IndexName: DUE_INDEX,
-        KeyConditionExpression: 'dueShard = :shard AND dueAt <= :horizon',
-        ExpressionAttributeValues: { ':shard': shard, ':horizon': iso(horizon) },
-        Limit: limit,
-        ExclusiveStartKey: start,
-      })),
+      new QueryCommand(
+        aliased({
+          TableName: this.tableName,
+          IndexName: DUE_INDEX,
+          KeyConditionExpression: 'dueShard = :shard AND dueAt <= :horizon',
+          ExpressionAttributeValues: { ':shard': shard, ':horizon': iso(horizon) },
+          Limit: limit,
+          ExclusiveStartKey: start,
+        }),
+      ),
     );
     return { items: page.Items ?? [], next: page.LastEvaluatedKey };
   }
@@ -229,24 +279,32 @@ export class Store {
    * Step 1 of the claim protocol: take a lease on the job if nobody changed it since it was read and no
    * live lease is held. False when another tick (or an edit) got there first.
    */
-  async claimJob(jobId: string, expect: { version: number; nextRunAt: string }, token: string, leaseUntil: number, now: number) {
+  async claimJob(
+    jobId: string,
+    expect: { version: number; nextRunAt: string },
+    token: string,
+    leaseUntil: number,
+    now: number,
+  ) {
     try {
       await this.doc.send(
-        new UpdateCommand(aliased({
-          TableName: this.tableName,
-          Key: jobKey(jobId),
-          UpdateExpression: 'SET #lease = :lease',
-          ConditionExpression:
-            '#version = :version AND nextRunAt = :next AND enabled = :true AND (attribute_not_exists(#lease) OR #lease.#until < :now)',
-          ExpressionAttributeNames: { '#lease': 'lease', '#version': 'version', '#until': 'until' },
-          ExpressionAttributeValues: {
-            ':lease': { token, until: iso(leaseUntil) },
-            ':version': expect.version,
-            ':next': expect.nextRunAt,
-            ':true': true,
-            ':now': iso(now),
-          },
-        })),
+        new UpdateCommand(
+          aliased({
+            TableName: this.tableName,
+            Key: jobKey(jobId),
+            UpdateExpression: 'SET #lease = :lease',
+            ConditionExpression:
+              '#version = :version AND nextRunAt = :next AND enabled = :true AND (attribute_not_exists(#lease) OR #lease.#until < :now)',
+            ExpressionAttributeNames: { '#lease': 'lease', '#version': 'version', '#until': 'until' },
+            ExpressionAttributeValues: {
+              ':lease': { token, until: iso(leaseUntil) },
+              ':version': expect.version,
+              ':next': expect.nextRunAt,
+              ':true': true,
+              ':now': iso(now),
+            },
+          }),
+        ),
       );
       return true;
     } catch (error) {
@@ -262,10 +320,26 @@ export class Store {
   async advanceJob(
     jobId: string,
     token: string,
-    change: { cursor: number; next: number | undefined; skipUntilDone: boolean; counts: Partial<Record<RunStatus, number>>; now: number },
+    change: {
+      cursor: number;
+      next: number | undefined;
+      skipUntilDone: boolean;
+      counts: Partial<Record<RunStatus, number>>;
+      now: number;
+    },
   ): Promise<boolean> {
-    const names: Record<string, string> = { '#lease': 'lease', '#version': 'version', '#token': 'token', '#counts': 'counts' };
-    const values: Record<string, unknown> = { ':token': token, ':cursor': iso(change.cursor), ':one': 1, ':now': iso(change.now) };
+    const names: Record<string, string> = {
+      '#lease': 'lease',
+      '#version': 'version',
+      '#token': 'token',
+      '#counts': 'counts',
+    };
+    const values: Record<string, unknown> = {
+      ':token': token,
+      ':cursor': iso(change.cursor),
+      ':one': 1,
+      ':now': iso(change.now),
+    };
     const sets = ['cursor = :cursor', 'updatedAt = :now'];
     const removes = ['#lease'];
     if (change.next === undefined) {
@@ -284,16 +358,20 @@ export class Store {
       adds.push(`#counts.#c_${status} :c_${status}`);
     }
     try {
-      await this.withCounts(jobId, () => this.doc.send(
-        new UpdateCommand(aliased({
-          TableName: this.tableName,
-          Key: jobKey(jobId),
-          UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')} ADD ${adds.join(', ')}`,
-          ConditionExpression: '#lease.#token = :token',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        })),
-      ));
+      await this.withCounts(jobId, () =>
+        this.doc.send(
+          new UpdateCommand(
+            aliased({
+              TableName: this.tableName,
+              Key: jobKey(jobId),
+              UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')} ADD ${adds.join(', ')}`,
+              ConditionExpression: '#lease.#token = :token',
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: values,
+            }),
+          ),
+        ),
+      );
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
@@ -319,14 +397,16 @@ export class Store {
   private async ensureCounts(jobId: string): Promise<void> {
     try {
       await this.doc.send(
-        new UpdateCommand(aliased({
-          TableName: this.tableName,
-          Key: jobKey(jobId),
-          UpdateExpression: 'SET #counts = :empty',
-          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#counts)',
-          ExpressionAttributeNames: { '#counts': 'counts' },
-          ExpressionAttributeValues: { ':empty': {} },
-        })),
+        new UpdateCommand(
+          aliased({
+            TableName: this.tableName,
+            Key: jobKey(jobId),
+            UpdateExpression: 'SET #counts = :empty',
+            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#counts)',
+            ExpressionAttributeNames: { '#counts': 'counts' },
+            ExpressionAttributeValues: { ':empty': {} },
+          }),
+        ),
       );
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
@@ -337,14 +417,16 @@ export class Store {
   async releaseLease(jobId: string, token: string): Promise<void> {
     try {
       await this.doc.send(
-        new UpdateCommand(aliased({
-          TableName: this.tableName,
-          Key: jobKey(jobId),
-          UpdateExpression: 'REMOVE #lease',
-          ConditionExpression: '#lease.#token = :token',
-          ExpressionAttributeNames: { '#lease': 'lease', '#token': 'token' },
-          ExpressionAttributeValues: { ':token': token },
-        })),
+        new UpdateCommand(
+          aliased({
+            TableName: this.tableName,
+            Key: jobKey(jobId),
+            UpdateExpression: 'REMOVE #lease',
+            ConditionExpression: '#lease.#token = :token',
+            ExpressionAttributeNames: { '#lease': 'lease', '#token': 'token' },
+            ExpressionAttributeValues: { ':token': token },
+          }),
+        ),
       );
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
@@ -354,14 +436,16 @@ export class Store {
   /** Takes a job out of the due index with the reason it cannot be scheduled. */
   async markJobInvalid(jobId: string, error: string, now: number): Promise<void> {
     await this.doc.send(
-      new UpdateCommand(aliased({
-        TableName: this.tableName,
-        Key: jobKey(jobId),
-        UpdateExpression: 'SET invalid = :invalid, updatedAt = :now REMOVE dueAt, dueShard, #lease',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: { '#lease': 'lease' },
-        ExpressionAttributeValues: { ':invalid': { error, at: iso(now) }, ':now': iso(now) },
-      })),
+      new UpdateCommand(
+        aliased({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'SET invalid = :invalid, updatedAt = :now REMOVE dueAt, dueShard, #lease',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#lease': 'lease' },
+          ExpressionAttributeValues: { ':invalid': { error, at: iso(now) }, ':now': iso(now) },
+        }),
+      ),
     );
   }
 
@@ -371,7 +455,11 @@ export class Store {
     outcome: LastOutcome,
     options: { failed: boolean; terminal: boolean; pauseAfterFailures: number; now: number },
   ): Promise<{ paused: boolean; held?: string; consecutiveFailures: number } | undefined> {
-    const names: Record<string, string> = { '#running': 'running', '#counts': 'counts', '#status': outcome.status };
+    const names: Record<string, string> = {
+      '#running': 'running',
+      '#counts': 'counts',
+      '#status': outcome.status,
+    };
     const values: Record<string, unknown> = {
       ':run': new Set([outcome.runId]),
       ':outcome': outcome,
@@ -388,17 +476,21 @@ export class Store {
       else if (outcome.status === 'succeeded') sets.push('consecutiveFailures = :zero');
     }
     try {
-      const { Attributes } = await this.withCounts(jobId, () => this.doc.send(
-        new UpdateCommand(aliased({
-          TableName: this.tableName,
-          Key: jobKey(jobId),
-          UpdateExpression: `SET ${sets.join(', ')} DELETE #running :run${adds.length ? ` ADD ${adds.join(', ')}` : ''}`,
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        })),
-      ));
+      const { Attributes } = await this.withCounts(jobId, () =>
+        this.doc.send(
+          new UpdateCommand(
+            aliased({
+              TableName: this.tableName,
+              Key: jobKey(jobId),
+              UpdateExpression: `SET ${sets.join(', ')} DELETE #running :run${adds.length ? ` ADD ${adds.join(', ')}` : ''}`,
+              ConditionExpression: 'attribute_exists(pk)',
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: values,
+              ReturnValues: 'ALL_NEW',
+            }),
+          ),
+        ),
+      );
       const job = Attributes as JobItem;
       let paused = false;
       if (
@@ -428,7 +520,11 @@ export class Store {
     enabled: boolean,
     options: { now: number; note?: string; skipUntil?: number; nextRunAt?: number },
   ): Promise<boolean> {
-    const values: Record<string, unknown> = { ':enabled': enabled, ':now': iso(options.now), ':flip': !enabled };
+    const values: Record<string, unknown> = {
+      ':enabled': enabled,
+      ':now': iso(options.now),
+      ':flip': !enabled,
+    };
     const names: Record<string, string> = {};
     let expression: string;
     if (enabled) {
@@ -445,18 +541,21 @@ export class Store {
       expression = `SET ${sets.join(', ')} REMOVE note, pausedAt`;
     } else {
       values[':note'] = options.note ?? 'paused';
-      expression = 'SET enabled = :enabled, note = :note, pausedAt = :now, updatedAt = :now REMOVE dueAt, dueShard';
+      expression =
+        'SET enabled = :enabled, note = :note, pausedAt = :now, updatedAt = :now REMOVE dueAt, dueShard';
     }
     try {
       await this.doc.send(
-        new UpdateCommand(aliased({
-          TableName: this.tableName,
-          Key: jobKey(jobId),
-          UpdateExpression: expression,
-          ConditionExpression: 'attribute_exists(pk) AND enabled = :flip',
-          ExpressionAttributeNames: Object.keys(names).length ? names : undefined,
-          ExpressionAttributeValues: values,
-        })),
+        new UpdateCommand(
+          aliased({
+            TableName: this.tableName,
+            Key: jobKey(jobId),
+            UpdateExpression: expression,
+            ConditionExpression: 'attribute_exists(pk) AND enabled = :flip',
+            ExpressionAttributeNames: Object.keys(names).length ? names : undefined,
+            ExpressionAttributeValues: values,
+          }),
+        ),
       );
       return true;
     } catch (error) {
@@ -469,13 +568,15 @@ export class Store {
   async holdRun(jobId: string, runId: string, now: number): Promise<boolean> {
     try {
       await this.doc.send(
-        new UpdateCommand(aliased({
-          TableName: this.tableName,
-          Key: jobKey(jobId),
-          UpdateExpression: 'SET held = :run, updatedAt = :now',
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(held) OR held = :run)',
-          ExpressionAttributeValues: { ':run': runId, ':now': iso(now) },
-        })),
+        new UpdateCommand(
+          aliased({
+            TableName: this.tableName,
+            Key: jobKey(jobId),
+            UpdateExpression: 'SET held = :run, updatedAt = :now',
+            ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(held) OR held = :run)',
+            ExpressionAttributeValues: { ':run': runId, ':now': iso(now) },
+          }),
+        ),
       );
       return true;
     } catch (error) {
@@ -488,13 +589,15 @@ export class Store {
   async releaseHeld(jobId: string, runId: string): Promise<boolean> {
     try {
       await this.doc.send(
-        new UpdateCommand(aliased({
-          TableName: this.tableName,
-          Key: jobKey(jobId),
-          UpdateExpression: 'REMOVE held',
-          ConditionExpression: 'held = :run',
-          ExpressionAttributeValues: { ':run': runId },
-        })),
+        new UpdateCommand(
+          aliased({
+            TableName: this.tableName,
+            Key: jobKey(jobId),
+            UpdateExpression: 'REMOVE held',
+            ConditionExpression: 'held = :run',
+            ExpressionAttributeValues: { ':run': runId },
+          }),
+        ),
       );
       return true;
     } catch (error) {
@@ -508,11 +611,18 @@ export class Store {
    * `punctual status` reads it; the CloudWatch alarm uses the `TickHeartbeat` metric instead.
    */
   async putHeartbeat(heartbeat: Heartbeat): Promise<void> {
-    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { pk: 'TICK', sk: 'HEARTBEAT', type: 'heartbeat', ...heartbeat } }));
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: 'TICK', sk: 'HEARTBEAT', type: 'heartbeat', ...heartbeat },
+      }),
+    );
   }
 
   async getHeartbeat(): Promise<Heartbeat | undefined> {
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: 'TICK', sk: 'HEARTBEAT' } }));
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: 'TICK', sk: 'HEARTBEAT' } }),
+    );
     return Item as Heartbeat | undefined;
   }
 
@@ -524,7 +634,8 @@ export class Store {
   }
 
   newRun(
-    fields: Pick<RunItem, 'runId' | 'jobId' | 'scheduledAt' | 'status' | 'definition' | 'jobVersion'> & Partial<RunItem>,
+    fields: Pick<RunItem, 'runId' | 'jobId' | 'scheduledAt' | 'status' | 'definition' | 'jobVersion'> &
+      Partial<RunItem>,
     now: number,
   ): RunItem {
     const key = runKey(fields.runId);
@@ -545,7 +656,9 @@ export class Store {
   async createRun(run: RunItem): Promise<boolean> {
     try {
       await this.doc.send(
-        new PutCommand(aliased({ TableName: this.tableName, Item: run, ConditionExpression: 'attribute_not_exists(pk)' })),
+        new PutCommand(
+          aliased({ TableName: this.tableName, Item: run, ConditionExpression: 'attribute_not_exists(pk)' }),
+        ),
       );
       return true;
     } catch (error) {
@@ -557,7 +670,9 @@ export class Store {
   async getRun(runId: string): Promise<RunItem | undefined> {
     const key = runKey(runId);
     if (!key) return undefined;
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+    );
     return Item as RunItem | undefined;
   }
 
@@ -569,7 +684,13 @@ export class Store {
     runId: string,
     from: readonly RunStatus[],
     patch: RunPatch,
-    options: { attempt?: number; appendAttempt?: RunItem['attempts'][number]; now: number; extraCondition?: string; extraValues?: Record<string, unknown> },
+    options: {
+      attempt?: number;
+      appendAttempt?: RunItem['attempts'][number];
+      now: number;
+      extraCondition?: string;
+      extraValues?: Record<string, unknown>;
+    },
   ): Promise<RunItem | undefined> {
     const key = runKey(runId);
     if (!key) return undefined;
@@ -591,7 +712,9 @@ export class Store {
       values[':empty'] = [];
       sets.push('#attempts = list_append(if_not_exists(#attempts, :empty), :attempt_new)');
     }
-    const conditions = [from.length === 1 ? '#status = :from0' : `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`];
+    const conditions = [
+      from.length === 1 ? '#status = :from0' : `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
+    ];
     from.forEach((status, i) => {
       values[`:from${i}`] = status;
     });
@@ -603,15 +726,17 @@ export class Store {
     if (options.extraCondition) conditions.push(options.extraCondition);
     try {
       const { Attributes } = await this.doc.send(
-        new UpdateCommand(aliased({
-          TableName: this.tableName,
-          Key: key,
-          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-          ConditionExpression: conditions.join(' AND '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        })),
+        new UpdateCommand(
+          aliased({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+            ConditionExpression: conditions.join(' AND '),
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
       );
       return Attributes as RunItem;
     } catch (error) {
@@ -648,7 +773,11 @@ export class Store {
                   'leaseUntil = :lease, openUntil = :lease, updatedAt = :startedAt, ' +
                   '#attempts = list_append(if_not_exists(#attempts, :empty), :attemptRecord) REMOVE nextAttemptAt',
                 ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')}) AND #attempt = :previous`,
-                ExpressionAttributeNames: { '#status': 'status', '#attempt': 'attempt', '#attempts': 'attempts' },
+                ExpressionAttributeNames: {
+                  '#status': 'status',
+                  '#attempt': 'attempt',
+                  '#attempts': 'attempts',
+                },
                 ExpressionAttributeValues: {
                   ...fromValues,
                   ':running': 'running',
@@ -679,7 +808,10 @@ export class Store {
       );
       return { ok: true };
     } catch (error) {
-      if (error instanceof TransactionCanceledException || (error as Error)?.name === 'TransactionCanceledException') {
+      if (
+        error instanceof TransactionCanceledException ||
+        (error as Error)?.name === 'TransactionCanceledException'
+      ) {
         const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
         if (reasons[0]?.Code === 'ConditionalCheckFailed') return { ok: false, refused: 'run' };
         if (reasons[1]?.Code === 'ConditionalCheckFailed') {
@@ -692,10 +824,15 @@ export class Store {
   }
 
   /** A job's runs, newest first (run records sort by their slot time within the job's partition). */
-  async queryRuns(jobId: string, options: { limit: number; newestFirst?: boolean; since?: string; start?: Record<string, unknown> }): Promise<Page<RunItem>> {
+  async queryRuns(
+    jobId: string,
+    options: { limit: number; newestFirst?: boolean; since?: string; start?: Record<string, unknown> },
+  ): Promise<Page<RunItem>> {
     const input: QueryCommandInput = {
       TableName: this.tableName,
-      KeyConditionExpression: options.since ? 'pk = :pk AND sk >= :since' : 'pk = :pk AND begins_with(sk, :run)',
+      KeyConditionExpression: options.since
+        ? 'pk = :pk AND sk >= :since'
+        : 'pk = :pk AND begins_with(sk, :run)',
       ExpressionAttributeValues: options.since
         ? { ':pk': `JOB#${jobId}`, ':since': `RUN#${options.since}` }
         : { ':pk': `JOB#${jobId}`, ':run': 'RUN#' },
@@ -704,27 +841,46 @@ export class Store {
       ExclusiveStartKey: options.start,
     };
     const page = await this.doc.send(new QueryCommand(input));
-    return { items: (page.Items ?? []).filter((item) => item.type === 'run') as RunItem[], next: page.LastEvaluatedKey };
+    return {
+      items: (page.Items ?? []).filter((item) => item.type === 'run') as RunItem[],
+      next: page.LastEvaluatedKey,
+    };
   }
 
   /** Open runs of one shard whose `openUntil` has passed: the sweep's work list. */
-  async queryOpenDue(shard: number, now: number, limit: number, start?: Record<string, unknown>): Promise<Page<RunItem>> {
+  async queryOpenDue(
+    shard: number,
+    now: number,
+    limit: number,
+    start?: Record<string, unknown>,
+  ): Promise<Page<RunItem>> {
     const page = await this.doc.send(
-      new QueryCommand(aliased({
-        TableName: this.tableName,
-        IndexName: OPEN_INDEX,
-        KeyConditionExpression: 'openShard = :shard AND openUntil <= :now',
-        ExpressionAttributeValues: { ':shard': `open#${shard}`, ':now': iso(now) },
-        Limit: limit,
-        ExclusiveStartKey: start,
-      })),
+      new QueryCommand(
+        aliased({
+          TableName: this.tableName,
+          IndexName: OPEN_INDEX,
+          KeyConditionExpression: 'openShard = :shard AND openUntil <= :now',
+          ExpressionAttributeValues: { ':shard': `open#${shard}`, ':now': iso(now) },
+          Limit: limit,
+          ExclusiveStartKey: start,
+        }),
+      ),
     );
     return { items: (page.Items ?? []) as RunItem[], next: page.LastEvaluatedKey };
   }
 
   /** Terminal patch helper: a run that ends leaves the open index. */
   static terminal(status: RunStatus, reason: RunReason, now: number, extra: RunPatch = {}): RunPatch {
-    return { status, reason, finishedAt: iso(now), openShard: undefined, openUntil: undefined, leaseUntil: undefined, nextAttemptAt: undefined, ...extra };
+    return {
+      status,
+      reason,
+      finishedAt: iso(now),
+      openShard: undefined,
+      openUntil: undefined,
+      leaseUntil: undefined,
+      nextAttemptAt: undefined,
+      ...extra,
+    };
   }
 }
 

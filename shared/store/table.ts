@@ -3,8 +3,8 @@
  * same table.
  */
 import {
-  type CreateTableCommandInput,
   CreateTableCommand,
+  type CreateTableCommandInput,
   DescribeTableCommand,
   type DynamoDBClient,
   ResourceInUseException,
@@ -18,7 +18,11 @@ export const TABLE_KEYS = {
   ttlAttribute: 'expiresAt',
   indexes: [
     { name: DUE_INDEX, partitionKey: { name: 'dueShard', type: 'N' }, sortKey: { name: 'dueAt', type: 'S' } },
-    { name: OPEN_INDEX, partitionKey: { name: 'openShard', type: 'S' }, sortKey: { name: 'openUntil', type: 'S' } },
+    {
+      name: OPEN_INDEX,
+      partitionKey: { name: 'openShard', type: 'S' },
+      sortKey: { name: 'openUntil', type: 'S' },
+    },
   ],
 } as const;
 

@@ -7,9 +7,9 @@
  *   running     its executor stopped (lease expired) → retry if attempts are left, else failed(lost)
  *   queued      held (overlap `queue`) past its starting deadline → missed(deadline)
  */
-import { MAX_DELAY_SECONDS, delayFor } from '../queue/dispatcher.js';
-import { endRun, type RunDeps, sendAttempt } from '../runs/lifecycle.js';
+import { delayFor, MAX_DELAY_SECONDS } from '../queue/dispatcher.js';
 import { recoverExpired } from '../runs/execute.js';
+import { endRun, type RunDeps, sendAttempt } from '../runs/lifecycle.js';
 import { iso, isScheduledRun, type RunItem } from '../store/model.js';
 import { errorMessage, mapLimit } from '../util.js';
 
@@ -57,7 +57,12 @@ export async function sweep(deps: RunDeps, options: SweepOptions): Promise<Sweep
   return report;
 }
 
-async function sweepRun(deps: RunDeps, run: RunItem, options: SweepOptions, report: SweepReport): Promise<void> {
+async function sweepRun(
+  deps: RunDeps,
+  run: RunItem,
+  options: SweepOptions,
+  report: SweepReport,
+): Promise<void> {
   const { now, graceMs } = options;
   const slot = Date.parse(run.scheduledAt);
   switch (run.status) {
@@ -107,12 +112,23 @@ async function sweepRun(deps: RunDeps, run: RunItem, options: SweepOptions, repo
 }
 
 /** Moves a run's `openUntil` forward (conditional on it being unchanged), so one sweep acts on it once. */
-async function pushBack(deps: RunDeps, run: RunItem, from: number, graceMs: number, status: RunItem['status'][]) {
+async function pushBack(
+  deps: RunDeps,
+  run: RunItem,
+  from: number,
+  graceMs: number,
+  status: RunItem['status'][],
+) {
   const updated = await deps.store.transitionRun(
     run.runId,
     status,
     { openUntil: iso(from + graceMs) },
-    { attempt: run.attempt, now: from, extraCondition: 'openUntil = :openBefore', extraValues: { ':openBefore': run.openUntil } },
+    {
+      attempt: run.attempt,
+      now: from,
+      extraCondition: 'openUntil = :openBefore',
+      extraValues: { ':openBefore': run.openUntil },
+    },
   );
   return Boolean(updated);
 }

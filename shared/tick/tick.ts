@@ -8,13 +8,13 @@
 import { randomUUID } from 'node:crypto';
 import { delayFor, type OutgoingMessage } from '../queue/dispatcher.js';
 import { type Log, messageFor, type RunDeps, runEventDetail } from '../runs/lifecycle.js';
-import { planSlots, nextSlot } from '../schedule/index.js';
+import { nextSlot, planSlots } from '../schedule/index.js';
 import type { Plan } from '../schedule/types.js';
 import { type DecodedJob, decodeJob } from '../store/decode.js';
 import { iso, type RunItem, type RunStatus, runIdFor } from '../store/model.js';
 import type { RawItem } from '../store/store.js';
 import { errorMessage, jitterMs, mapLimit } from '../util.js';
-import { sweep, type SweepReport } from './sweep.js';
+import { type SweepReport, sweep } from './sweep.js';
 
 export interface TickConfig {
   /** Slots up to now + lookahead are sent ahead with a delay. Default 75 s (a 60 s tick + margin); ≤ 900 s. */
@@ -99,7 +99,12 @@ export async function runTick(deps: TickDeps, config: TickConfig = DEFAULT_TICK_
   const outOfTime = () => deps.clock() - start > config.budgetMs;
 
   try {
-    report.sweep = await sweep(deps, { now: start, graceMs: config.deliveryGraceMs, pageSize: config.pageSize, outOfTime });
+    report.sweep = await sweep(deps, {
+      now: start,
+      graceMs: config.deliveryGraceMs,
+      pageSize: config.pageSize,
+      outOfTime,
+    });
   } catch (error) {
     // The sweep is recovery; a failure there must not stop dispatch.
     deps.log.error('sweep failed', { error: errorMessage(error) });
@@ -120,19 +125,23 @@ export async function runTick(deps: TickDeps, config: TickConfig = DEFAULT_TICK_
           report.backlog += page.items.length;
           continue;
         }
-        await mapLimit(page.items, Math.max(1, Math.floor(config.concurrency / deps.store.shards)), async (raw) => {
-          if (outOfTime()) {
-            report.backlog += 1;
-            return;
-          }
-          try {
-            await handleJob(deps, config, raw, report);
-          } catch (error) {
-            const jobId = String(raw.jobId ?? raw.pk);
-            deps.log.error('job not dispatched this tick', { jobId, error: errorMessage(error) });
-            report.errors.push({ jobId, error: errorMessage(error) });
-          }
-        });
+        await mapLimit(
+          page.items,
+          Math.max(1, Math.floor(config.concurrency / deps.store.shards)),
+          async (raw) => {
+            if (outOfTime()) {
+              report.backlog += 1;
+              return;
+            }
+            try {
+              await handleJob(deps, config, raw, report);
+            } catch (error) {
+              const jobId = String(raw.jobId ?? raw.pk);
+              deps.log.error('job not dispatched this tick', { jobId, error: errorMessage(error) });
+              report.errors.push({ jobId, error: errorMessage(error) });
+            }
+          },
+        );
       } while (next);
     },
   );
@@ -160,7 +169,12 @@ export async function runTick(deps: TickDeps, config: TickConfig = DEFAULT_TICK_
   return report;
 }
 
-async function handleJob(deps: TickDeps, config: TickConfig, raw: RawItem, report: TickReport): Promise<void> {
+async function handleJob(
+  deps: TickDeps,
+  config: TickConfig,
+  raw: RawItem,
+  report: TickReport,
+): Promise<void> {
   const now = deps.clock();
   const decoded = decodeJob(raw);
   if (!decoded.ok) {
@@ -180,7 +194,13 @@ async function handleJob(deps: TickDeps, config: TickConfig, raw: RawItem, repor
   const plan = planFor(job, config, now);
 
   const token = randomUUID();
-  const claimed = await deps.store.claimJob(item.jobId, { version: item.version, nextRunAt: item.nextRunAt }, token, now + config.leaseMs, now);
+  const claimed = await deps.store.claimJob(
+    item.jobId,
+    { version: item.version, nextRunAt: item.nextRunAt },
+    token,
+    now + config.leaseMs,
+    now,
+  );
   if (!claimed) {
     report.contended += 1;
     return;
@@ -208,7 +228,8 @@ async function handleJob(deps: TickDeps, config: TickConfig, raw: RawItem, repor
       return;
     }
     const sentAt = deps.clock();
-    for (const run of toSend) deps.signals.metric('DispatchLag', Math.max(0, sentAt - Date.parse(run.scheduledAt)), 'Milliseconds');
+    for (const run of toSend)
+      deps.signals.metric('DispatchLag', Math.max(0, sentAt - Date.parse(run.scheduledAt)), 'Milliseconds');
   }
   deps.faults?.beforeAdvance?.(item.jobId);
 
@@ -258,7 +279,11 @@ function planFor(job: DecodedJob, config: TickConfig, now: number): JobPlan {
     }
     skipUntilDone = slot === undefined || slot > skipUntil;
     if (!skipUntilDone) {
-      return { plan: { dispatch: [], missed: [], cursor: after, more: true, next: slot }, skipped, skipUntilDone };
+      return {
+        plan: { dispatch: [], missed: [], cursor: after, more: true, next: slot },
+        skipped,
+        skipUntilDone,
+      };
     }
   }
   const plan = planSlots({
@@ -274,7 +299,13 @@ function planFor(job: DecodedJob, config: TickConfig, now: number): JobPlan {
   return { plan, skipped, skipUntilDone };
 }
 
-async function writeRecords(deps: TickDeps, job: DecodedJob, jobPlan: JobPlan, now: number, graceMs: number): Promise<RunItem[]> {
+async function writeRecords(
+  deps: TickDeps,
+  job: DecodedJob,
+  jobPlan: JobPlan,
+  now: number,
+  graceMs: number,
+): Promise<RunItem[]> {
   const { item, definition } = job;
   const base = { jobId: item.jobId, definition, jobVersion: item.version };
   const dispatchRuns = jobPlan.plan.dispatch.map((slot) =>
@@ -292,7 +323,17 @@ async function writeRecords(deps: TickDeps, job: DecodedJob, jobPlan: JobPlan, n
     ),
   );
   const ended = (slot: number, status: 'missed' | 'skipped', reason: RunItem['reason']) =>
-    deps.store.newRun({ ...base, runId: runIdFor(item.jobId, slot), scheduledAt: iso(slot), status, reason, finishedAt: iso(now) }, now);
+    deps.store.newRun(
+      {
+        ...base,
+        runId: runIdFor(item.jobId, slot),
+        scheduledAt: iso(slot),
+        status,
+        reason,
+        finishedAt: iso(now),
+      },
+      now,
+    );
   const recorded = [
     ...jobPlan.skipped.map((slot) => ended(slot, 'skipped', 'paused')),
     ...jobPlan.plan.missed.map(({ slot, reason }) => ended(slot, 'missed', reason)),
@@ -316,7 +357,6 @@ async function writeRecords(deps: TickDeps, job: DecodedJob, jobPlan: JobPlan, n
   return toSend;
 }
 
-
 function checkOverdue(deps: TickDeps, config: TickConfig, job: DecodedJob, now: number, report: TickReport) {
   const { item, schedule } = job;
   if (!item.nextRunAt) return;
@@ -326,7 +366,12 @@ function checkOverdue(deps: TickDeps, config: TickConfig, job: DecodedJob, now: 
   const gap = Math.max(config.overdueGapFactor * period, config.lookaheadMs);
   if (now - next > gap) {
     report.overdueJobs.push(item.jobId);
-    deps.signals.event('Job Overdue', { jobId: item.jobId, nextRunAt: item.nextRunAt, overdueMs: now - next, lastOutcome: item.lastOutcome });
+    deps.signals.event('Job Overdue', {
+      jobId: item.jobId,
+      nextRunAt: item.nextRunAt,
+      overdueMs: now - next,
+      lastOutcome: item.lastOutcome,
+    });
   }
 }
 

@@ -9,7 +9,8 @@
  *             two starts of a job exceeds its interval + 1 s;
  *   shared    the four jobs in one pool of concurrency 2 (overlap `queue`). That pool is 80 % busy (8 runs
  *             × 3 s per 15 s over 2 slots) and all four slots fall on the same second every 15 s, so a start
- *             can wait for a running job: the bound is then interval + the longest run (4 s) + 1 s.
+ *             waits for a free slot, and a held one for its job's previous run first: the bound is then
+ *             interval + twice the longest run (4 s) + 1 s.
  *             Dispatch itself never waits, which is what the original scheduler got wrong.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -26,7 +27,12 @@ const SHAPE = [
   { name: 'digest', every: 15 },
 ];
 const JOBS = [
-  ...SHAPE.map((job) => ({ ...job, id: `iso-${job.name}`, pool: `iso-${job.name}`, layout: 'isolated' as const })),
+  ...SHAPE.map((job) => ({
+    ...job,
+    id: `iso-${job.name}`,
+    pool: `iso-${job.name}`,
+    layout: 'isolated' as const,
+  })),
   ...SHAPE.map((job) => ({ ...job, id: `shared-${job.name}`, pool: 'shared', layout: 'shared' as const })),
 ];
 
@@ -80,7 +86,8 @@ describe('the reported production case, time compressed', () => {
   it('gives every slot exactly one run record, and misses none', () => {
     for (const job of JOBS) {
       const expected: string[] = [];
-      for (let slot = windowStart; slot <= windowEnd; slot += job.every * 1000) expected.push(new Date(slot).toISOString());
+      for (let slot = windowStart; slot <= windowEnd; slot += job.every * 1000)
+        expected.push(new Date(slot).toISOString());
       const records = runs.filter((run) => run.jobId === job.id && Date.parse(run.scheduledAt) <= windowEnd);
       expect(records.map((run) => run.scheduledAt)).toEqual(expected);
       expect(records.filter((run) => run.status === 'missed')).toEqual([]);
@@ -89,7 +96,9 @@ describe('the reported production case, time compressed', () => {
   });
 
   it('isolated pools: no gap between two starts of a job exceeds its interval + 1 s', () => {
-    const gaps = Object.fromEntries(JOBS.filter((job) => job.layout === 'isolated').map((job) => [job.id, largestGap(startsOf(job.id))]));
+    const gaps = Object.fromEntries(
+      JOBS.filter((job) => job.layout === 'isolated').map((job) => [job.id, largestGap(startsOf(job.id))]),
+    );
     console.log('isolated pools, largest gap between starts (ms):', gaps);
     for (const job of JOBS.filter((candidate) => candidate.layout === 'isolated')) {
       expect(startsOf(job.id).length).toBeGreaterThanOrEqual(Math.floor(115 / job.every));
@@ -97,12 +106,14 @@ describe('the reported production case, time compressed', () => {
     }
   });
 
-  it('one shared pool at 80 % load: gaps stay within interval + the longest run + 1 s', () => {
-    const gaps = Object.fromEntries(JOBS.filter((job) => job.layout === 'shared').map((job) => [job.id, largestGap(startsOf(job.id))]));
+  it('one shared pool at 80 % load: gaps stay within interval + twice the longest run + 1 s', () => {
+    const gaps = Object.fromEntries(
+      JOBS.filter((job) => job.layout === 'shared').map((job) => [job.id, largestGap(startsOf(job.id))]),
+    );
     console.log('shared pool, largest gap between starts (ms):', gaps);
     for (const job of JOBS.filter((candidate) => candidate.layout === 'shared')) {
       expect(startsOf(job.id).length).toBeGreaterThanOrEqual(Math.floor(115 / job.every));
-      expect(gaps[job.id]).toBeLessThanOrEqual(job.every * 1000 + LONGEST_RUN_MS + 1000);
+      expect(gaps[job.id]).toBeLessThanOrEqual(job.every * 1000 + 2 * LONGEST_RUN_MS + 1000);
     }
   });
 });

@@ -40,7 +40,11 @@ function gatedHandlers() {
 
 async function dlqBodies(runtime: LocalRuntime): Promise<Record<string, unknown>[]> {
   const { Messages } = await runtime.sqs.send(
-    new ReceiveMessageCommand({ QueueUrl: runtime.pools[0]!.dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+    new ReceiveMessageCommand({
+      QueueUrl: runtime.pools[0]!.dlqUrl,
+      MaxNumberOfMessages: 10,
+      WaitTimeSeconds: 0,
+    }),
   );
   return (Messages ?? []).map((message) => JSON.parse(message.Body ?? '{}'));
 }
@@ -59,13 +63,23 @@ describe('at most one start per run id', () => {
     const { starts, handlers, open } = gatedHandlers();
     open();
     runtime = await testRuntime({ clock: clock.fn, handlers, tick: { lookaheadMs: 0 } });
-    await put(runtime, job('dup', { schedule: 'rate(1 minute)', target: { type: 'handler', name: 'gate' } }), T0 - 1000);
+    await put(
+      runtime,
+      job('dup', { schedule: 'rate(1 minute)', target: { type: 'handler', name: 'gate' } }),
+      T0 - 1000,
+    );
     await runtime.tick();
     const [run] = await runtime.allRuns();
     await runtime.sqs.send(
       new SendMessageCommand({
         QueueUrl: runtime.pools[0]!.queueUrl,
-        MessageBody: JSON.stringify({ v: 1, runId: run!.runId, jobId: 'dup', scheduledAt: run!.scheduledAt, attempt: 1 }),
+        MessageBody: JSON.stringify({
+          v: 1,
+          runId: run!.runId,
+          jobId: 'dup',
+          scheduledAt: run!.scheduledAt,
+          attempt: 1,
+        }),
       }),
     );
 
@@ -78,12 +92,23 @@ describe('at most one start per run id', () => {
   it('a run whose executor died mid-run is retried by the sweep once its lease expires', async () => {
     const clock = new ManualClock(T0);
     runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });
-    await put(runtime, job('dies', { schedule: 'rate(1 hour)', retry: { maxAttempts: 2, backoff: '1s' } }), T0 - 1000);
+    await put(
+      runtime,
+      job('dies', { schedule: 'rate(1 hour)', retry: { maxAttempts: 2, backoff: '1s' } }),
+      T0 - 1000,
+    );
     await runtime.tick();
     const [run] = await runtime.allRuns();
     // What a crashed executor leaves: the run started (lease until +10 s), the message invisible.
-    await runtime.sqs.send(new ReceiveMessageCommand({ QueueUrl: runtime.pools[0]!.queueUrl, WaitTimeSeconds: 0 }));
-    await runtime.store.startRun(run!, ['dispatched'], { exclusive: true, leaseUntil: T0 + 10_000, now: T0, attempt: 1 });
+    await runtime.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: runtime.pools[0]!.queueUrl, WaitTimeSeconds: 0 }),
+    );
+    await runtime.store.startRun(run!, ['dispatched'], {
+      exclusive: true,
+      leaseUntil: T0 + 10_000,
+      now: T0,
+      attempt: 1,
+    });
 
     clock.set(T0 + 11_000);
     const report = await runtime.tick();
@@ -101,11 +126,22 @@ describe('at most one start per run id', () => {
   it('a run whose executor died with no attempts left ends failed(lost) and goes to the DLQ', async () => {
     const clock = new ManualClock(T0);
     runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });
-    await put(runtime, job('dies-once', { schedule: 'rate(1 hour)', retry: { maxAttempts: 1, backoff: '1s' } }), T0 - 1000);
+    await put(
+      runtime,
+      job('dies-once', { schedule: 'rate(1 hour)', retry: { maxAttempts: 1, backoff: '1s' } }),
+      T0 - 1000,
+    );
     await runtime.tick();
     const [run] = await runtime.allRuns();
-    await runtime.sqs.send(new ReceiveMessageCommand({ QueueUrl: runtime.pools[0]!.queueUrl, WaitTimeSeconds: 0 }));
-    await runtime.store.startRun(run!, ['dispatched'], { exclusive: true, leaseUntil: T0 + 10_000, now: T0, attempt: 1 });
+    await runtime.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: runtime.pools[0]!.queueUrl, WaitTimeSeconds: 0 }),
+    );
+    await runtime.store.startRun(run!, ['dispatched'], {
+      exclusive: true,
+      leaseUntil: T0 + 10_000,
+      now: T0,
+      attempt: 1,
+    });
 
     clock.set(T0 + 11_000);
     const report = await runtime.tick();
@@ -124,7 +160,11 @@ describe('overlap', () => {
     const gated = gatedHandlers();
     runtime = await testRuntime({ clock: clock.fn, handlers: gated.handlers, tick: { lookaheadMs: 0 } });
     const rt = runtime;
-    await put(rt, job('slow', { schedule: 'rate(10 seconds)', overlap, target: { type: 'handler', name: 'gate' } }), T0);
+    await put(
+      rt,
+      job('slow', { schedule: 'rate(10 seconds)', overlap, target: { type: 'handler', name: 'gate' } }),
+      T0,
+    );
     await rt.tick();
     const first = rt.drain();
     await waitFor(async () => gated.starts.length === 1, 'the first run to start');
@@ -268,9 +308,14 @@ describe('retries', () => {
 describe('unreadable messages', () => {
   it('moves a message that is not a run message to the DLQ with the reason, and goes on', async () => {
     runtime = await testRuntime();
-    await runtime.sqs.send(new SendMessageCommand({ QueueUrl: runtime.pools[0]!.queueUrl, MessageBody: 'not json at all' }));
     await runtime.sqs.send(
-      new SendMessageCommand({ QueueUrl: runtime.pools[0]!.queueUrl, MessageBody: JSON.stringify({ v: 1, runId: 'x' }) }),
+      new SendMessageCommand({ QueueUrl: runtime.pools[0]!.queueUrl, MessageBody: 'not json at all' }),
+    );
+    await runtime.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: runtime.pools[0]!.queueUrl,
+        MessageBody: JSON.stringify({ v: 1, runId: 'x' }),
+      }),
     );
 
     const outcomes = await runtime.drain();

@@ -18,7 +18,13 @@ afterEach(async () => {
 });
 
 function deps(rt: LocalRuntime) {
-  return { store: rt.store, dispatcher: rt.dispatcher, signals: rt.signals, pools: rt.routing, log: { debug() {}, info() {}, warn() {}, error() {} } };
+  return {
+    store: rt.store,
+    dispatcher: rt.dispatcher,
+    signals: rt.signals,
+    pools: rt.routing,
+    log: { debug() {}, info() {}, warn() {}, error() {} },
+  };
 }
 
 function scheduleState(item: JobItem | undefined) {
@@ -45,7 +51,11 @@ describe('put', () => {
     await runtime.tick();
     const before = await runtime.store.getJob('edit');
 
-    const result = await put(runtime, job('edit', { schedule: 'rate(1 minute)', target: { type: 'handler', name: 'log' } }), T0 + 30_000);
+    const result = await put(
+      runtime,
+      job('edit', { schedule: 'rate(1 minute)', target: { type: 'handler', name: 'log' } }),
+      T0 + 30_000,
+    );
 
     expect(result.changes).toEqual(['target']);
     expect(scheduleState(result.job)).toEqual(scheduleState(before));
@@ -62,14 +72,18 @@ describe('put', () => {
 
   it('refuses a job naming a pool that does not exist, naming the pool', async () => {
     runtime = await testRuntime();
-    await expect(put(runtime, job('nopool', { schedule: 'rate(1 minute)', pool: 'gpu' }), T0)).rejects.toThrow(
-      /pool "gpu": no such pool; this deployment has default/,
-    );
+    await expect(
+      put(runtime, job('nopool', { schedule: 'rate(1 minute)', pool: 'gpu' }), T0),
+    ).rejects.toThrow(/pool "gpu": no such pool; this deployment has default/);
   });
 
   it('refuses an invalid job with every violation and writes nothing', async () => {
     runtime = await testRuntime();
-    const error = await put(runtime, { id: 'Bad Id', schedule: 'rate(0 minutes)', target: { type: 'ftp' } }, T0).catch((e) => e);
+    const error = await put(
+      runtime,
+      { id: 'Bad Id', schedule: 'rate(0 minutes)', target: { type: 'ftp' } },
+      T0,
+    ).catch((e) => e);
     expect(error).toBeInstanceOf(InvalidJobError);
     expect((error as InvalidJobError).violations.length).toBeGreaterThanOrEqual(3);
     expect(await listJobs(runtime.store)).toEqual([]);
@@ -98,7 +112,9 @@ describe('manual trigger', () => {
   it('names the id and suggests jobs list for an unknown job', async () => {
     runtime = await testRuntime();
     await expect(triggerJob(deps(runtime), 'ghost', T0)).rejects.toThrow(JobNotFoundError);
-    await expect(triggerJob(deps(runtime), 'ghost', T0)).rejects.toThrow(/job "ghost" not found; `punctual jobs list`/);
+    await expect(triggerJob(deps(runtime), 'ghost', T0)).rejects.toThrow(
+      /job "ghost" not found; `punctual jobs list`/,
+    );
   });
 });
 
@@ -139,7 +155,9 @@ describe('replay', () => {
     await runtime.tick();
     await runtime.drain();
     const [run] = await runtime.allRuns();
-    await expect(replayRun(deps(runtime), run!.runId, T0 + 1000)).rejects.toThrow(/is succeeded; only missed, skipped, failed, cancelled/);
+    await expect(replayRun(deps(runtime), run!.runId, T0 + 1000)).rejects.toThrow(
+      /is succeeded; only missed, skipped, failed, cancelled/,
+    );
   });
 });
 
@@ -187,13 +205,28 @@ describe('backfill', () => {
   it('runs every slot of a past window once, and a second backfill creates nothing', async () => {
     runtime = await testRuntime();
     const now = Date.now();
-    await put(runtime, job('history', { schedule: 'rate(1 minute)', startAt: new Date(now - 3_600_000).toISOString() }), now);
+    await put(
+      runtime,
+      job('history', { schedule: 'rate(1 minute)', startAt: new Date(now - 3_600_000).toISOString() }),
+      now,
+    );
     const progress: number[] = [];
 
-    const first = await backfill(deps(runtime), 'history', { from: now - 3_600_000, to: now - 3_000_000 }, now, {
-      onProgress: (done) => progress.push(done),
-    });
-    const second = await backfill(deps(runtime), 'history', { from: now - 3_600_000, to: now - 3_000_000 }, now);
+    const first = await backfill(
+      deps(runtime),
+      'history',
+      { from: now - 3_600_000, to: now - 3_000_000 },
+      now,
+      {
+        onProgress: (done) => progress.push(done),
+      },
+    );
+    const second = await backfill(
+      deps(runtime),
+      'history',
+      { from: now - 3_600_000, to: now - 3_000_000 },
+      now,
+    );
     const outcomes = await runtime.drain();
 
     expect(first).toEqual({ slots: 10, created: 10, existing: 0 });
@@ -206,9 +239,9 @@ describe('backfill', () => {
     runtime = await testRuntime();
     const now = Date.now();
     await put(runtime, job('huge', { schedule: 'rate(1 second)' }), now);
-    await expect(backfill(deps(runtime), 'huge', { from: now - 3_600_000, to: now - 1000 }, now)).rejects.toThrow(
-      /more than 1000 slots of "huge"; narrow it or raise --limit/,
-    );
+    await expect(
+      backfill(deps(runtime), 'huge', { from: now - 3_600_000, to: now - 1000 }, now),
+    ).rejects.toThrow(/more than 1000 slots of "huge"; narrow it or raise --limit/);
     expect(await runtime.allRuns()).toEqual([]);
   });
 });
@@ -241,7 +274,9 @@ describe('describe, list and delete', () => {
     await runtime.drain();
     const runs = await listRuns(runtime.store, {});
 
-    expect(runs.map((run) => [run.jobId, run.status, run.reason]).sort()).toEqual([['other-job', 'succeeded', 'ok']]);
+    expect(runs.map((run) => [run.jobId, run.status, run.reason]).sort()).toEqual([
+      ['other-job', 'succeeded', 'ok'],
+    ]);
     const doomed = await listRuns(runtime.store, { jobId: 'doomed-job' });
     expect(doomed.map((run) => [run.status, run.reason])).toEqual([['cancelled', 'job-deleted']]);
     await expect(deleteJob(runtime.store, 'doomed-job')).rejects.toThrow(PunctualError);

@@ -15,8 +15,11 @@ let runtime: LocalRuntime | undefined;
 /** Takes a pool's visible messages off the queue for good: a message lost in transit. */
 async function loseMessages(rt: LocalRuntime): Promise<number> {
   const queueUrl = rt.pools[0]!.queueUrl;
-  const { Messages = [] } = await rt.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-  for (const message of Messages) await rt.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
+  const { Messages = [] } = await rt.sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+  );
+  for (const message of Messages)
+    await rt.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
   return Messages.length;
 }
 afterEach(async () => {
@@ -39,7 +42,11 @@ describe('claim protocol', () => {
     const { starts, handlers } = countingHandlers();
     runtime = await testRuntime({ clock: clock.fn, handlers, tick: { lookaheadMs: 0 } });
     for (let i = 0; i < 500; i++) {
-      await put(runtime, job(`race-${i}`, { schedule: 'rate(1 minute)', target: { type: 'handler', name: 'count' } }), T0 - 1000);
+      await put(
+        runtime,
+        job(`race-${i}`, { schedule: 'rate(1 minute)', target: { type: 'handler', name: 'count' } }),
+        T0 - 1000,
+      );
     }
 
     const reports = await Promise.all(Array.from({ length: 8 }, () => runtime!.tick()));
@@ -79,7 +86,9 @@ describe('claim protocol', () => {
     expect(third.slotsDispatched).toBe(1);
     expect(outcomes).toEqual(['succeeded']);
     const runs = await runtime.allRuns();
-    expect(runs.map((run) => [run.runId, run.status])).toEqual([['crashy@2026-11-30T23:59:59.000Z', 'succeeded']]);
+    expect(runs.map((run) => [run.runId, run.status])).toEqual([
+      ['crashy@2026-11-30T23:59:59.000Z', 'succeeded'],
+    ]);
     const item = await runtime.store.getJob('crashy');
     expect(item?.nextRunAt).toBe('2026-12-01T00:00:59.000Z');
     expect(item?.lease).toBeUndefined();
@@ -99,7 +108,11 @@ describe('claim protocol', () => {
         },
       },
     });
-    await put(runtime, job('twice-sent', { schedule: 'rate(1 minute)', target: { type: 'handler', name: 'count' } }), T0 - 1000);
+    await put(
+      runtime,
+      job('twice-sent', { schedule: 'rate(1 minute)', target: { type: 'handler', name: 'count' } }),
+      T0 - 1000,
+    );
 
     await runtime.tick();
     clock.advance(6_000);
@@ -187,10 +200,16 @@ describe('lookahead', () => {
     const now = Date.now();
     const slot = Math.ceil(now / 1000) * 1000 + 3_000;
     runtime = await testRuntime({ tick: { lookaheadMs: 5_000 } });
-    await put(runtime, job('ahead', { schedule: 'rate(1 hour)', startAt: new Date(slot).toISOString() }), now);
+    await put(
+      runtime,
+      job('ahead', { schedule: 'rate(1 hour)', startAt: new Date(slot).toISOString() }),
+      now,
+    );
 
     const report = await runtime.tick();
-    const early = await runtime.sqs.send(new ReceiveMessageCommand({ QueueUrl: runtime.pools[0]!.queueUrl, WaitTimeSeconds: 0 }));
+    const early = await runtime.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: runtime.pools[0]!.queueUrl, WaitTimeSeconds: 0 }),
+    );
     let outcomes: string[] = [];
     for (let i = 0; i < 40 && outcomes.length === 0; i++) {
       await new Promise((resolve) => setTimeout(resolve, 150));
@@ -211,7 +230,8 @@ describe('bad items', () => {
   it('marks a corrupt job item invalid and dispatches every other job', async () => {
     const clock = new ManualClock(T0);
     runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });
-    for (const id of ['good-1', 'broken', 'good-2']) await put(runtime, job(id, { schedule: 'rate(1 minute)' }), T0 - 1000);
+    for (const id of ['good-1', 'broken', 'good-2'])
+      await put(runtime, job(id, { schedule: 'rate(1 minute)' }), T0 - 1000);
     await runtime.store.doc.send(
       new UpdateCommand({
         TableName: runtime.state.tableName,
@@ -229,7 +249,11 @@ describe('bad items', () => {
     const broken = await runtime.store.getJob('broken');
     expect(broken?.invalid?.error).toContain('rate(banana)');
     expect(broken?.dueAt).toBeUndefined();
-    expect(runtime.signals.events.filter((event) => event.type === 'Job Invalid').map((event) => event.detail.jobId)).toEqual(['broken']);
+    expect(
+      runtime.signals.events
+        .filter((event) => event.type === 'Job Invalid')
+        .map((event) => event.detail.jobId),
+    ).toEqual(['broken']);
     expect(runtime.signals.sum('InvalidJobs')).toBe(1);
     const second = await runtime.tick();
     expect(second.invalidJobs).toBe(0);

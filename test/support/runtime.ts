@@ -25,7 +25,10 @@ export async function testRuntime(options: Partial<LocalRuntimeOptions> = {}): P
 }
 
 /** A job input with the fields a test usually does not care about filled in. */
-export function job(id: string, fields: Partial<Record<keyof JobDefinition, unknown>> & { schedule: string }): Record<string, unknown> {
+export function job(
+  id: string,
+  fields: Partial<Record<keyof JobDefinition, unknown>> & { schedule: string },
+): Record<string, unknown> {
   return { id, target: { type: 'handler', name: 'noop' }, ...fields };
 }
 

@@ -1,0 +1,263 @@
+/**
+ * `punctual dev`: the local runtime (DynamoDB Local + the SQS emulator + the tick and executors) with a
+ * live view, until `--duration` passes or Ctrl-C / SIGTERM. Stopping is orderly: ticks and pollers end
+ * (the message in hand finishes), the run records are read for `--report`, then the emulators stop, so
+ * no Java process outlives the command.
+ *
+ * The CLI finds this runtime through `<dir>/.punctual/local.json` (written by the runtime once ready,
+ * removed when it stops) and reads the tick heartbeat this command writes after every tick.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { PunctualError } from '../../shared/errors.js';
+import { type JobsFile, loadJobsFile, parseDuration } from '../../shared/jobs/index.js';
+import {
+  type Emulator,
+  localDynamoClient,
+  startDynamoLocal,
+  startSqsEmulator,
+} from '../../shared/local/emulators.js';
+import { buildReport, scanRuns, writeReport } from '../../shared/local/report.js';
+import { LocalRuntime } from '../../shared/local/runtime.js';
+import { listJobs } from '../../shared/ops/jobs.js';
+import type { Log } from '../../shared/runs/lifecycle.js';
+import { decodeJob } from '../../shared/store/decode.js';
+import { Store } from '../../shared/store/store.js';
+import { errorMessage } from '../../shared/util.js';
+import { stateFilePath } from '../context.js';
+import { type EchoServer, startEchoServer } from '../echo-server.js';
+import { type Io, palette, roughDuration } from '../format.js';
+import { writeDevHeartbeat } from '../heartbeat.js';
+import { outcomeLines, renderView, SCREEN } from '../view.js';
+
+export interface DevOptions {
+  jobs?: string;
+  tick?: string;
+  duration?: string;
+  report?: string;
+  dataDir?: string;
+  echoServer?: number;
+}
+
+/** The shortest tick: one second is the schedule floor (SPEC §3). */
+const MIN_TICK_MS = 1000;
+const RECENT_LINES = 8;
+
+function durationOption(flag: string, text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    throw new PunctualError(`${flag} ${errorMessage(error)}`);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Refuses to start a second runtime in a directory whose runtime is still running. */
+async function checkNotRunning(stateFile: string): Promise<void> {
+  let pid: unknown;
+  try {
+    pid = (JSON.parse(await readFile(stateFile, 'utf8')) as { pid?: unknown }).pid;
+  } catch {
+    return; // absent or unreadable: the runtime overwrites it
+  }
+  if (typeof pid === 'number' && pid !== process.pid && isAlive(pid)) {
+    throw new PunctualError(
+      `punctual dev already runs here (pid ${pid}, ${stateFile}); stop it, or give this one another --data-dir`,
+    );
+  }
+}
+
+export async function runDev(
+  io: Io,
+  options: DevOptions,
+  signals: NodeJS.EventEmitter = process,
+): Promise<number> {
+  const tickMs = durationOption('--tick', options.tick ?? '60s');
+  if (tickMs < MIN_TICK_MS) throw new PunctualError(`--tick ${options.tick}: must be at least 1s`);
+  const durationMs =
+    options.duration !== undefined ? durationOption('--duration', options.duration) : undefined;
+  const jobsFile: JobsFile | undefined = options.jobs ? await loadJobsFile(options.jobs) : undefined;
+  const baseDir = options.dataDir ? resolve(io.cwd, options.dataDir) : io.cwd;
+  const stateFile = stateFilePath(baseDir);
+  await checkNotRunning(stateFile);
+  const reportPath = options.report ? resolve(io.cwd, options.report) : undefined;
+  const p = palette(io.color);
+  const live = io.isTTY;
+
+  const recent: string[] = [];
+  const note = (line: string) => {
+    if (live) {
+      recent.push(line);
+      if (recent.length > RECENT_LINES) recent.shift();
+    } else io.err(`${line}\n`);
+  };
+  const log: Log = {
+    debug() {},
+    info() {},
+    warn: (message, extra) => note(`warn ${message}${extra ? ` ${JSON.stringify(extra)}` : ''}`),
+    error: (message, extra) => note(`error ${message}${extra ? ` ${JSON.stringify(extra)}` : ''}`),
+  };
+
+  const started: Emulator[] = [];
+  let echo: EchoServer | undefined;
+  let runtime: LocalRuntime | undefined;
+  const stopStarted = async () => {
+    await echo?.close();
+    await Promise.allSettled(started.map((emulator) => emulator.stop()));
+  };
+
+  try {
+    io.err(
+      `starting DynamoDB Local${options.dataDir ? ` (data in ${resolve(io.cwd, options.dataDir)})` : ' (in memory)'} and the SQS emulator…\n`,
+    );
+    const [dynamo, sqs] = await Promise.allSettled([
+      startDynamoLocal(options.dataDir ? { dataDir: resolve(io.cwd, options.dataDir) } : {}),
+      startSqsEmulator(),
+    ]);
+    for (const result of [dynamo, sqs]) if (result.status === 'fulfilled') started.push(result.value);
+    if (dynamo.status === 'rejected') throw dynamo.reason;
+    if (sqs.status === 'rejected') throw sqs.reason;
+    const endpoints = { dynamo: dynamo.value.endpoint, sqs: sqs.value.endpoint };
+
+    let current: LocalRuntime | undefined;
+    if (options.echoServer !== undefined) {
+      echo = await startEchoServer(options.echoServer, {
+        hmacEnvOf: async (jobId) => {
+          const raw = current ? await current.store.getJobRaw(jobId) : undefined;
+          const decoded = raw ? decodeJob(raw) : undefined;
+          const target = decoded?.ok ? decoded.job.definition.target : undefined;
+          return target?.type === 'http' ? target.hmacSecretEnv : undefined;
+        },
+        log: note,
+      });
+    }
+
+    runtime = await LocalRuntime.start({
+      ...(jobsFile ? { jobs: jobsFile } : {}),
+      tickMs,
+      endpoints,
+      // One table per data directory: a restart on the same --data-dir finds its jobs again.
+      name: 'punctual',
+      stateFile,
+      log,
+      onTick: (report) => {
+        if (current)
+          void writeDevHeartbeat(current.store, report, tickMs).catch((error) =>
+            log.warn('heartbeat not written', { error: errorMessage(error) }),
+          );
+      },
+    });
+    current = runtime;
+  } catch (error) {
+    await stopStarted();
+    throw error;
+  }
+
+  const startedAt = Date.now();
+  const stopsAt = durationMs !== undefined ? startedAt + durationMs : undefined;
+  runtime.run();
+  const jobCount = (await listJobs(runtime.store)).length;
+  io.err(
+    `punctual dev: ${jobCount} job(s), tick every ${roughDuration(tickMs)}` +
+      `${stopsAt ? `, stopping after ${roughDuration(durationMs ?? 0)}` : ''}; state file ${stateFile}` +
+      `${echo ? `; echo server on http://127.0.0.1:${echo.port}` : ''}\n`,
+  );
+  if (!live) io.err('Ctrl-C or SIGTERM stops it\n');
+
+  // The view: a redrawn table on a terminal, outcome lines otherwise. One refresh at a time.
+  let stopping = false;
+  const previous = new Map<string, string>();
+  let refreshing: Promise<void> | undefined;
+  const draw = async (current: LocalRuntime) => {
+    const jobs = await listJobs(current.store);
+    if (live) {
+      const queues = await current.queueDepths();
+      const snapshot = {
+        now: Date.now(),
+        startedAt,
+        tickMs,
+        ...(stopsAt ? { stopsAt } : {}),
+        jobs,
+        queues,
+        recent,
+      };
+      io.out(SCREEN.redraw + renderView(snapshot, { color: io.color, columns: io.columns }));
+    } else for (const line of outcomeLines(jobs, previous)) io.out(`${line}\n`);
+  };
+  const refresh = () => {
+    if (refreshing || stopping || !runtime) return;
+    refreshing = draw(runtime)
+      .catch((error) => {
+        if (!stopping) note(`view: ${errorMessage(error)}`);
+      })
+      .finally(() => {
+        refreshing = undefined;
+      });
+  };
+  if (live) io.out(SCREEN.hideCursor);
+  const viewTimer = setInterval(refresh, 1000);
+
+  // Stop once, on whichever comes first; a second Ctrl-C while stopping kills the emulators at once.
+  let resolveDone: (code: number) => void = () => {};
+  const done = new Promise<number>((resolveFn) => {
+    resolveDone = resolveFn;
+  });
+  let durationTimer: NodeJS.Timeout | undefined;
+  const stop = async (why: string) => {
+    if (stopping) {
+      io.err('stopping now\n');
+      await stopStarted();
+      resolveDone(130);
+      return;
+    }
+    stopping = true;
+    clearInterval(viewTimer);
+    clearTimeout(durationTimer);
+    await refreshing;
+    if (live) io.out(`${SCREEN.showCursor}\n`);
+    io.err(`${why}: stopping (waiting for runs in hand)…\n`);
+    let code = 0;
+    try {
+      await runtime?.stop();
+      const stoppedAt = Date.now();
+      if (reportPath && started[0]) {
+        const reader = localDynamoClient(started[0].endpoint);
+        try {
+          const runs = await scanRuns(
+            new Store(reader, { tableName: runtime?.state.tableName ?? 'punctual' }),
+          );
+          await writeReport(reportPath, buildReport(startedAt, stoppedAt, runs));
+          io.err(`report: ${runs.length} run(s) written to ${reportPath}\n`);
+        } finally {
+          reader.destroy();
+        }
+      }
+    } catch (error) {
+      io.err(`${p.red('error')}: ${errorMessage(error)}\n`);
+      code = 1;
+    } finally {
+      await stopStarted();
+    }
+    io.err('stopped\n');
+    resolveDone(code);
+  };
+  if (stopsAt !== undefined)
+    durationTimer = setTimeout(() => void stop(`--duration ${options.duration} passed`), stopsAt - startedAt);
+  const onSignal = (signal: string) => void stop(signal);
+  signals.on('SIGINT', onSignal);
+  signals.on('SIGTERM', onSignal);
+  try {
+    return await done;
+  } finally {
+    signals.off('SIGINT', onSignal);
+    signals.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,510 @@
+/** `punctual jobs validate|put|get|list|pause|resume|delete|trigger`. */
+import { readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { parseDocument } from 'yaml';
+import { InvalidJobError, PunctualError, type Violation } from '../../shared/errors.js';
+import {
+  type JobDefinition,
+  type JobsFile,
+  loadJobsFile,
+  parseJobsFile,
+  serializeJob,
+} from '../../shared/jobs/index.js';
+import {
+  deleteJob,
+  describeJob,
+  listJobs,
+  type PutResult,
+  pauseJob,
+  putJob,
+  resumeJob,
+  triggerJob,
+} from '../../shared/ops/jobs.js';
+import { describeSchedule, nextSlot, parseSchedule } from '../../shared/schedule/index.js';
+import { decodeJob } from '../../shared/store/decode.js';
+import type { JobItem } from '../../shared/store/model.js';
+import { errorMessage } from '../../shared/util.js';
+import { type Target, UsageError } from '../context.js';
+import {
+  type Io,
+  keyValues,
+  lag,
+  palette,
+  printJson,
+  relative,
+  shortTime,
+  statusText,
+  table,
+  truncate,
+} from '../format.js';
+import { jobDetailJson, jobSummaryJson, runJson } from '../json.js';
+
+// ── validate ────────────────────────────────────────────────────────────────────────────────────────
+
+export interface ValidateResult {
+  file: string;
+  valid: boolean;
+  jobs: { id: string; schedule: string; scheduleText: string; nextRunAt: string | null }[];
+  pools: string[];
+  errors: Violation[];
+}
+
+/** The first slot a job would get if it were created at `now`. */
+function firstSlot(job: JobDefinition, now: number): number | undefined {
+  const startAt = job.startAt ? Date.parse(job.startAt) : undefined;
+  const schedule = parseSchedule(job.schedule, {
+    timezone: job.timezone,
+    anchor: startAt ?? Math.ceil(now / 1000) * 1000,
+    ...(startAt !== undefined ? { startAt } : {}),
+    ...(job.endAt ? { endAt: Date.parse(job.endAt) } : {}),
+  });
+  return nextSlot(schedule, Math.ceil(now / 1000) * 1000 - 1);
+}
+
+/** Checks a jobs file: every violation at once (never throws for an invalid file, only for an unreadable one). */
+export async function validateJobsFile(path: string, now: number): Promise<ValidateResult> {
+  let parsed: JobsFile;
+  try {
+    parsed = await loadJobsFile(path);
+  } catch (error) {
+    if (error instanceof InvalidJobError)
+      return { file: path, valid: false, jobs: [], pools: [], errors: error.violations };
+    throw error;
+  }
+  return {
+    file: path,
+    valid: true,
+    jobs: parsed.jobs.map((job) => {
+      const slot = firstSlot(job, now);
+      return {
+        id: job.id,
+        schedule: job.schedule,
+        scheduleText: describeSchedule(parseSchedule(job.schedule, { timezone: job.timezone, anchor: now })),
+        nextRunAt: slot === undefined ? null : new Date(slot).toISOString(),
+      };
+    }),
+    pools: Object.keys(parsed.pools).sort(),
+    errors: [],
+  };
+}
+
+export async function runValidate(
+  io: Io,
+  path: string,
+  options: { json?: boolean },
+  now: number,
+): Promise<number> {
+  const result = await validateJobsFile(path, now);
+  if (options.json) {
+    printJson(io, result);
+    return result.valid ? 0 : 1;
+  }
+  if (!result.valid) throw new InvalidJobError(result.errors, `jobs file ${JSON.stringify(path)}`);
+  const p = palette(io.color);
+  io.out(`${p.green('valid')}: ${path}: ${result.jobs.length} job(s); pools: ${result.pools.join(', ')}\n`);
+  if (result.jobs.length) {
+    io.out(
+      table(
+        ['ID', 'SCHEDULE', 'FIRST SLOT IF CREATED NOW'],
+        result.jobs.map((job) => [
+          job.id,
+          job.scheduleText,
+          job.nextRunAt ? shortTime(job.nextRunAt) : '(none)',
+        ]),
+      ),
+    );
+  }
+  return 0;
+}
+
+// ── put ─────────────────────────────────────────────────────────────────────────────────────────────
+
+export interface PutFlags {
+  file?: string;
+  schedule?: string;
+  target?: string;
+  timezone?: string;
+  payload?: string;
+  pool?: string;
+  catchUp?: string;
+  maxCatchUp?: number;
+  overlap?: string;
+  startingDeadline?: string;
+  maxAttempts?: number;
+  backoff?: string;
+  description?: string;
+  disabled?: boolean;
+  json?: boolean;
+}
+
+/**
+ * `--target` as JSON (`{"type":"http","url":"https://…"}`) or a shorthand: `handler:NAME`, `http:URL`
+ * (`http:https://example.com/hook`; a bare `https://…` URL is taken as http too).
+ */
+export function parseTargetOption(text: string): Record<string, unknown> {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) {
+    try {
+      const value = JSON.parse(trimmed) as unknown;
+      if (value && typeof value === 'object' && !Array.isArray(value))
+        return value as Record<string, unknown>;
+    } catch (error) {
+      throw new PunctualError(`--target ${JSON.stringify(text)}: not valid JSON (${errorMessage(error)})`);
+    }
+  }
+  if (/^https?:\/\//.test(trimmed)) return { type: 'http', url: trimmed };
+  const colon = trimmed.indexOf(':');
+  const kind = colon > 0 ? trimmed.slice(0, colon) : '';
+  const rest = trimmed.slice(colon + 1);
+  if (kind === 'handler' && rest) return { type: 'handler', name: rest };
+  if (kind === 'http' && rest) return { type: 'http', url: rest };
+  throw new PunctualError(
+    `--target ${JSON.stringify(text)}: write JSON such as {"type":"http","url":"https://example.com/hook"} ` +
+      'or a shorthand: handler:NAME, http:URL',
+  );
+}
+
+function parseJsonOption(flag: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new PunctualError(`${flag} ${JSON.stringify(text)}: not valid JSON (${errorMessage(error)})`);
+  }
+}
+
+/** The job input the flags describe, on top of the existing definition when the job exists. */
+export function jobInputFromFlags(
+  id: string,
+  flags: PutFlags,
+  existing: JobDefinition | undefined,
+): Record<string, unknown> {
+  if (!existing) {
+    const missing = [flags.schedule ? '' : '--schedule', flags.target ? '' : '--target'].filter(Boolean);
+    if (missing.length) {
+      throw new UsageError(
+        `job "${id}" does not exist yet: creating it needs ${missing.join(' and ')} (or -f FILE)`,
+      );
+    }
+  }
+  const base: Record<string, unknown> = existing ? { ...serializeJob(existing) } : { id };
+  const retry = { ...((base.retry as Record<string, unknown> | undefined) ?? {}) };
+  if (flags.maxAttempts !== undefined) retry.maxAttempts = flags.maxAttempts;
+  if (flags.backoff !== undefined) retry.backoff = flags.backoff;
+  return {
+    ...base,
+    ...(flags.schedule !== undefined ? { schedule: flags.schedule } : {}),
+    ...(flags.target !== undefined ? { target: parseTargetOption(flags.target) } : {}),
+    ...(flags.timezone !== undefined ? { timezone: flags.timezone } : {}),
+    ...(flags.payload !== undefined ? { payload: parseJsonOption('--payload', flags.payload) } : {}),
+    ...(flags.pool !== undefined ? { pool: flags.pool } : {}),
+    ...(flags.catchUp !== undefined ? { catchUp: flags.catchUp } : {}),
+    ...(flags.maxCatchUp !== undefined ? { maxCatchUp: flags.maxCatchUp } : {}),
+    ...(flags.overlap !== undefined ? { overlap: flags.overlap } : {}),
+    ...(flags.startingDeadline !== undefined ? { startingDeadline: flags.startingDeadline } : {}),
+    ...(flags.description !== undefined ? { description: flags.description } : {}),
+    ...(flags.disabled !== undefined ? { enabled: !flags.disabled } : {}),
+    ...(Object.keys(retry).length ? { retry } : {}),
+  };
+}
+
+/** A file holding one job, or a jobs file (`jobs:` list): what `jobs put -f` accepts. */
+async function readPutFile(path: string): Promise<{ jobs: unknown[]; fromJobsFile: boolean }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new PunctualError(
+      `cannot read ${JSON.stringify(path)}: ${code === 'ENOENT' ? 'no such file' : errorMessage(error)}`,
+    );
+  }
+  const document = parseDocument(text, { prettyErrors: false });
+  const root = document.errors.length ? undefined : (document.toJS() as unknown);
+  const isJobsFile =
+    document.errors.length > 0 ||
+    (root !== null && typeof root === 'object' && !Array.isArray(root) && 'jobs' in root);
+  // A jobs file (or text that is not even YAML) goes through the jobs-file parser: every violation, with lines.
+  if (isJobsFile) return { jobs: parseJobsFile(text, path).jobs, fromJobsFile: true };
+  if (root === null || typeof root !== 'object' || Array.isArray(root)) {
+    throw new InvalidJobError(
+      [
+        {
+          path: '',
+          value: undefined,
+          message: 'must be one job (an object with id, schedule, target) or a jobs file with a jobs: list',
+        },
+      ],
+      `file ${JSON.stringify(path)}`,
+    );
+  }
+  return { jobs: [root], fromJobsFile: false };
+}
+
+function putLine(io: Io, result: PutResult, now: number): string {
+  const p = palette(io.color);
+  const next = result.job.nextRunAt
+    ? `next slot ${shortTime(result.job.nextRunAt)} (${relative(result.job.nextRunAt, now)})`
+    : 'no next slot';
+  if (result.created) return `${p.green('created')} ${result.job.jobId}: ${next}\n`;
+  if (!result.changes.length) return `unchanged ${result.job.jobId}: ${next}\n`;
+  return `${p.cyan('updated')} ${result.job.jobId} (${result.changes.join(', ')}): ${next}\n`;
+}
+
+export async function runPut(
+  io: Io,
+  target: Target,
+  id: string | undefined,
+  flags: PutFlags,
+  now: number,
+): Promise<void> {
+  const pools = Object.keys(target.pools);
+  const flagNames = [
+    'schedule',
+    'target',
+    'timezone',
+    'payload',
+    'pool',
+    'catchUp',
+    'maxCatchUp',
+    'overlap',
+    'startingDeadline',
+    'maxAttempts',
+    'backoff',
+    'description',
+    'disabled',
+  ] as const;
+  const given = flagNames.filter((name) => flags[name] !== undefined);
+  let inputs: unknown[];
+  if (flags.file) {
+    if (id || given.length)
+      throw new UsageError('give either -f FILE or a job id with flags (--schedule, --target, …), not both');
+    inputs = (await readPutFile(flags.file)).jobs;
+  } else {
+    if (!id)
+      throw new UsageError(
+        'name the job: `punctual jobs put ID --schedule … --target …`, or put a file with -f FILE',
+      );
+    const raw = await target.store.getJobRaw(id);
+    const decoded = raw ? decodeJob(raw) : undefined;
+    inputs = [jobInputFromFlags(id, flags, decoded?.ok ? decoded.job.definition : undefined)];
+  }
+  const results: PutResult[] = [];
+  for (const input of inputs) {
+    const result = await putJob(target.store, input, now, { pools });
+    results.push(result);
+    if (!flags.json) io.out(putLine(io, result, now));
+    for (const warning of result.warnings) io.err(`warning: ${result.job.jobId}: ${warning}\n`);
+  }
+  if (flags.json) {
+    printJson(
+      io,
+      results.map((result) => ({
+        id: result.job.jobId,
+        created: result.created,
+        changes: result.changes,
+        warnings: result.warnings,
+        nextRunAt: result.job.nextRunAt ?? null,
+      })),
+    );
+  }
+}
+
+// ── get / list ──────────────────────────────────────────────────────────────────────────────────────
+
+export async function runGet(
+  io: Io,
+  target: Target,
+  id: string,
+  options: { json?: boolean },
+  now: number,
+): Promise<void> {
+  const description = await describeJob(target.store, id, now);
+  const detail = jobDetailJson(description);
+  if (options.json) {
+    printJson(io, detail);
+    return;
+  }
+  const p = palette(io.color);
+  const state = detail.enabled ? p.green('enabled') : p.yellow(`paused: ${detail.note ?? ''}`);
+  io.out(`${p.bold(detail.id)}  ${detail.scheduleText ?? detail.schedule ?? ''}  ${state}\n`);
+  if (detail.invalid) io.out(`${p.red('invalid')}: ${detail.invalid}\n`);
+  io.out('\nDefinition\n');
+  io.out(
+    indent(
+      keyValues(
+        Object.entries(detail.definition ?? {}).map(([key, value]) => [
+          key,
+          typeof value === 'string' ? value : JSON.stringify(value),
+        ]),
+      ),
+    ),
+  );
+  io.out('\nState\n');
+  io.out(
+    indent(
+      keyValues([
+        [
+          'next slot',
+          detail.nextRunAt ? `${shortTime(detail.nextRunAt)} (${relative(detail.nextRunAt, now)})` : '-',
+        ],
+        ['anchor', shortTime(detail.state.anchor)],
+        ['cursor', shortTime(detail.state.cursor)],
+        ['version', String(detail.state.version)],
+        ['running', detail.state.running.join(', ') || '-'],
+        ['held', detail.state.held ?? '-'],
+        ['failures in a row', String(detail.consecutiveFailures)],
+        [
+          'last outcome',
+          detail.lastOutcome
+            ? `${statusText(p, detail.lastOutcome.status, detail.lastOutcome.reason)} ${detail.lastOutcome.runId}`
+            : '-',
+        ],
+        [
+          'counts',
+          Object.entries(detail.counts)
+            .map(([status, n]) => `${status} ${n}`)
+            .join(', ') || '-',
+        ],
+      ]),
+    ),
+  );
+  io.out(`\nLast ${detail.lastRuns.length} runs\n`);
+  if (detail.lastRuns.length) {
+    io.out(
+      indent(
+        table(
+          ['SCHEDULED', 'STATUS', 'ATTEMPT', 'START LAG', 'RUN ID'],
+          detail.lastRuns.map((run) => [
+            shortTime(run.scheduledAt),
+            statusText(p, run.status, run.reason),
+            String(run.attempt),
+            lag(run.startLagMs),
+            run.runId,
+          ]),
+        ),
+      ),
+    );
+  }
+  io.out(`\nNext ${detail.nextSlots.length} slots\n`);
+  for (const slot of detail.nextSlots) io.out(`  ${shortTime(slot)}  ${p.dim(relative(slot, now))}\n`);
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => (line ? `  ${line}` : line))
+    .join('\n');
+}
+
+export function jobRows(io: Io, jobs: JobItem[], now: number): string[][] {
+  const p = palette(io.color);
+  return jobs.map((job) => {
+    const s = jobSummaryJson(job);
+    const next =
+      s.enabled && s.nextRunAt
+        ? `${shortTime(s.nextRunAt)} ${p.dim(`(${relative(s.nextRunAt, now)})`)}`
+        : '-';
+    const last = s.lastOutcome
+      ? `${statusText(p, s.lastOutcome.status, s.lastOutcome.reason)} ${p.dim(relative(s.lastOutcome.at, now))}`
+      : '-';
+    const note = s.invalid
+      ? p.red(`invalid: ${truncate(s.invalid, 60)}`)
+      : s.enabled
+        ? ''
+        : p.yellow(`paused: ${s.note ?? ''}`);
+    return [s.id, s.scheduleText ?? s.schedule ?? '?', next, last, lag(s.lastOutcome?.startLagMs), note];
+  });
+}
+
+export async function runList(
+  io: Io,
+  target: Target,
+  options: { json?: boolean },
+  now: number,
+): Promise<void> {
+  const jobs = await listJobs(target.store);
+  if (options.json) {
+    printJson(io, jobs.map(jobSummaryJson));
+    return;
+  }
+  if (!jobs.length) {
+    io.out('no jobs; add one with `punctual jobs put`\n');
+    return;
+  }
+  io.out(
+    table(['ID', 'SCHEDULE', 'NEXT SLOT', 'LAST OUTCOME', 'START LAG', 'NOTE'], jobRows(io, jobs, now), {
+      maxWidth: { 1: 50, 5: 60 },
+    }),
+  );
+}
+
+// ── pause / resume / delete / trigger ───────────────────────────────────────────────────────────────
+
+export function defaultPauseNote(now: number): string {
+  let user = 'operator';
+  try {
+    user = userInfo().username || user;
+  } catch {
+    // no user name on this system
+  }
+  return `paused by ${user} with the CLI at ${new Date(now).toISOString()}`;
+}
+
+export async function runPause(
+  io: Io,
+  target: Target,
+  id: string,
+  options: { note?: string; json?: boolean },
+  now: number,
+): Promise<void> {
+  const job = await pauseJob(target.store, id, now, options.note ?? defaultPauseNote(now));
+  if (options.json) printJson(io, jobSummaryJson(job));
+  else io.out(`paused ${id}: ${job.note ?? ''}\n`);
+}
+
+export async function runResume(
+  io: Io,
+  target: Target,
+  id: string,
+  options: { replay?: boolean; json?: boolean },
+  now: number,
+): Promise<void> {
+  const job = await resumeJob(target.store, id, now, { replay: options.replay ?? false });
+  if (options.json) {
+    printJson(io, jobSummaryJson(job));
+    return;
+  }
+  const next = job.nextRunAt
+    ? `next slot ${shortTime(job.nextRunAt)} (${relative(job.nextRunAt, now)})`
+    : 'no next slot';
+  const passed = options.replay
+    ? 'slots that passed while paused go through its catch-up policy'
+    : 'slots that passed while paused are recorded skipped(paused)';
+  io.out(`resumed ${id}: ${next}; ${passed}\n`);
+}
+
+export async function runDelete(
+  io: Io,
+  target: Target,
+  id: string,
+  options: { json?: boolean },
+): Promise<void> {
+  await deleteJob(target.store, id);
+  if (options.json) printJson(io, { id, deleted: true });
+  else io.out(`deleted ${id}; its run records stay until they expire\n`);
+}
+
+export async function runTrigger(
+  io: Io,
+  target: Target,
+  id: string,
+  options: { json?: boolean },
+  now: number,
+): Promise<void> {
+  const run = await triggerJob(target.deps, id, now);
+  if (options.json) printJson(io, runJson(run));
+  else {
+    io.out(`triggered ${id}: run ${run.runId} dispatched; the schedule is unchanged\n`);
+    io.out(`follow it with: punctual runs show ${run.runId}\n`);
+  }
+}

@@ -1,0 +1,237 @@
+/** `punctual runs list|show|replay|backfill`. */
+import { PunctualError, RunNotFoundError } from '../../shared/errors.js';
+import { InvalidDurationError, parseDuration } from '../../shared/jobs/index.js';
+import { backfill, listRuns, replayRun, showRun } from '../../shared/ops/runs.js';
+import { parseRunId, type RunItem, type RunStatus } from '../../shared/store/model.js';
+import type { Target } from '../context.js';
+import {
+  type Io,
+  keyValues,
+  lag,
+  palette,
+  printJson,
+  relative,
+  shortTime,
+  statusText,
+  table,
+} from '../format.js';
+import { runJson } from '../json.js';
+import { parseInstantOption } from './schedule.js';
+
+export const RUN_STATUSES: readonly RunStatus[] = [
+  'dispatched',
+  'queued',
+  'running',
+  'retrying',
+  'succeeded',
+  'failed',
+  'missed',
+  'skipped',
+  'cancelled',
+];
+
+/** `--since 1h` (that long before now) or `--since 2026-12-01T00:00:00Z`. */
+export function parseSince(text: string, now: number): number {
+  try {
+    return now - parseDuration(text);
+  } catch (error) {
+    if (!(error instanceof InvalidDurationError)) throw error;
+  }
+  try {
+    return parseInstantOption('--since', text);
+  } catch {
+    throw new PunctualError(
+      `--since ${JSON.stringify(text)}: give a duration (30m, 2h, 1d) or an ISO-8601 time (2026-12-01T00:00:00Z)`,
+    );
+  }
+}
+
+export function parseStatus(text: string): RunStatus {
+  if (!RUN_STATUSES.includes(text as RunStatus)) {
+    throw new PunctualError(
+      `--status ${JSON.stringify(text)}: not a run status; one of ${RUN_STATUSES.join(', ')}`,
+    );
+  }
+  return text as RunStatus;
+}
+
+export interface ListOptions {
+  job?: string;
+  status?: string;
+  since?: string;
+  limit?: number;
+  json?: boolean;
+}
+
+export async function runRunsList(io: Io, target: Target, options: ListOptions, now: number): Promise<void> {
+  const runs = await listRuns(target.store, {
+    ...(options.job ? { jobId: options.job } : {}),
+    ...(options.status ? { status: parseStatus(options.status) } : {}),
+    ...(options.since ? { since: new Date(parseSince(options.since, now)).toISOString() } : {}),
+    limit: options.limit ?? 50,
+  });
+  if (options.json) {
+    printJson(io, runs.map(runJson));
+    return;
+  }
+  if (!runs.length) {
+    io.out('no runs match\n');
+    return;
+  }
+  const p = palette(io.color);
+  io.out(
+    table(
+      ['RUN ID', 'STATUS', 'ATTEMPT', 'START LAG', 'DURATION', 'ERROR'],
+      runs.map((run) => {
+        const json = runJson(run);
+        const error = run.status === 'succeeded' ? '' : (json.lastError ?? '');
+        return [
+          run.runId,
+          statusText(p, run.status, run.reason),
+          String(json.attempt),
+          lag(json.startLagMs),
+          lag(json.durationMs),
+          error,
+        ];
+      }),
+      { maxWidth: { 5: 60 } },
+    ),
+  );
+}
+
+export function printRun(io: Io, run: RunItem, now: number): void {
+  const p = palette(io.color);
+  const json = runJson(run);
+  const kind = [
+    json.manual ? 'manual' : '',
+    json.backfill ? 'backfill' : '',
+    json.replays ? `replayed ${json.replays}×` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  io.out(`${p.bold(run.runId)}  ${statusText(p, run.status, run.reason)}${kind ? `  ${p.dim(kind)}` : ''}\n`);
+  const when = (time: string | null) =>
+    time ? `${shortTime(time)} ${p.dim(`(${relative(time, now)})`)}` : '-';
+  io.out(
+    keyValues([
+      ['job', run.jobId],
+      ['scheduled', when(json.scheduledAt)],
+      ['dispatched', when(json.dispatchedAt)],
+      ['started', json.startedAt ? `${when(json.startedAt)}  start lag ${lag(json.startLagMs)}` : '-'],
+      [
+        'finished',
+        json.finishedAt ? `${when(json.finishedAt)}  last attempt took ${lag(json.durationMs)}` : '-',
+      ],
+      [
+        'attempt',
+        `${json.attempt} (up to ${run.definition?.retry?.maxAttempts ?? '?'} per dispatch or replay)`,
+      ],
+      ['target', run.definition ? `${run.definition.target.type} (pool ${run.definition.pool})` : '-'],
+      ['last error', json.lastError ?? '-'],
+    ]),
+  );
+  if (json.attempts.length) {
+    io.out('\nAttempts\n');
+    io.out(
+      table(
+        ['#', 'STATUS', 'STARTED', 'DURATION', 'ERROR'],
+        json.attempts.map((attempt) => [
+          String(attempt.attempt),
+          statusText(p, attempt.status),
+          shortTime(attempt.startedAt),
+          lag(attempt.durationMs),
+          attempt.error ?? '',
+        ]),
+        { right: [0], maxWidth: { 4: 80 } },
+      ),
+    );
+  }
+}
+
+/**
+ * The run, or an error that says where to look: the job's runs when the job exists, the jobs when it
+ * does not (a typo in the job part of the id is the usual cause).
+ */
+async function findRun(target: Target, runId: string): Promise<RunItem> {
+  try {
+    return await showRun(target.store, runId);
+  } catch (error) {
+    if (!(error instanceof RunNotFoundError)) throw error;
+    const jobId = parseRunId(runId)?.jobId ?? '';
+    if (await target.store.getJobRaw(jobId)) {
+      throw new PunctualError(
+        `run "${runId}" not found; \`punctual runs list --job ${jobId}\` shows the runs of job "${jobId}"`,
+      );
+    }
+    throw new PunctualError(
+      `run "${runId}" not found: there is no job "${jobId}"; \`punctual jobs list\` shows the jobs that exist`,
+    );
+  }
+}
+
+export async function runRunsShow(
+  io: Io,
+  target: Target,
+  runId: string,
+  options: { json?: boolean },
+  now: number,
+): Promise<void> {
+  const run = await findRun(target, runId);
+  if (options.json) printJson(io, runJson(run));
+  else printRun(io, run, now);
+}
+
+export async function runRunsReplay(
+  io: Io,
+  target: Target,
+  runId: string,
+  options: { json?: boolean },
+  now: number,
+): Promise<void> {
+  await findRun(target, runId);
+  const run = await replayRun(target.deps, runId, now);
+  if (options.json) printJson(io, runJson(run));
+  else
+    io.out(
+      `replaying ${run.runId} (attempt ${run.attempt + 1}); follow it with: punctual runs show ${run.runId}\n`,
+    );
+}
+
+export interface BackfillOptions {
+  from: string;
+  to: string;
+  limit?: number;
+  json?: boolean;
+}
+
+export async function runBackfill(
+  io: Io,
+  target: Target,
+  jobId: string,
+  options: BackfillOptions,
+  now: number,
+): Promise<void> {
+  const from = parseInstantOption('--from', options.from);
+  const to = parseInstantOption('--to', options.to);
+  let lastReport = 0;
+  const errTTY = Boolean(process.stderr.isTTY) && io.isTTY;
+  const result = await backfill(target.deps, jobId, { from, to }, now, {
+    ...(options.limit !== undefined ? { limit: options.limit } : {}),
+    onProgress: (done, total) => {
+      // Progress on stderr: redrawn in place on a terminal, a line a second (and the last) otherwise.
+      if (errTTY) io.err(`\rbackfill ${jobId}: ${done}/${total}${done === total ? '\n' : ''}`);
+      else if (done === total || Date.now() - lastReport >= 1000) {
+        lastReport = Date.now();
+        io.err(`backfill ${jobId}: ${done}/${total}\n`);
+      }
+    },
+  });
+  const summary = { jobId, from: new Date(from).toISOString(), to: new Date(to).toISOString(), ...result };
+  if (options.json) printJson(io, summary);
+  else {
+    io.out(
+      `backfill ${jobId} [${summary.from}, ${summary.to}): ${result.slots} slot(s), ${result.created} run(s) created, ` +
+        `${result.existing} already had a run\n`,
+    );
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * Output for people and for scripts: aligned tables, colours (off unless stdout is a terminal, and off
+ * whenever NO_COLOR is set — https://no-color.org), `--json`, times and durations in short words.
+ * Commands write through an `Io` so tests can capture what they print.
+ */
+import { formatDuration } from '../shared/jobs/index.js';
+
+export interface Io {
+  /** Results: the table or the JSON. */
+  out(text: string): void;
+  /** Progress, warnings and errors. */
+  err(text: string): void;
+  /** Whether stdout is a terminal (the live view of `dev` redraws only then). */
+  isTTY: boolean;
+  color: boolean;
+  columns: number;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+/** NO_COLOR counts when present and not empty (no-color.org); TERM=dumb has no colours either. */
+export function colorWanted(env: NodeJS.ProcessEnv, isTTY: boolean): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '' && env.FORCE_COLOR !== '0') return true;
+  return isTTY && env.TERM !== 'dumb';
+}
+
+export function processIo(): Io {
+  const isTTY = Boolean(process.stdout.isTTY);
+  return {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    isTTY,
+    color: colorWanted(process.env, isTTY),
+    columns: process.stdout.columns ?? 120,
+    env: process.env,
+    cwd: process.cwd(),
+  };
+}
+
+export interface Palette {
+  red(text: string): string;
+  green(text: string): string;
+  yellow(text: string): string;
+  cyan(text: string): string;
+  dim(text: string): string;
+  bold(text: string): string;
+}
+
+const sgr = (open: number, close: number) => (text: string) => `\x1b[${open}m${text}\x1b[${close}m`;
+const plain = (text: string) => text;
+
+export function palette(enabled: boolean): Palette {
+  if (!enabled) return { red: plain, green: plain, yellow: plain, cyan: plain, dim: plain, bold: plain };
+  return {
+    red: sgr(31, 39),
+    green: sgr(32, 39),
+    yellow: sgr(33, 39),
+    cyan: sgr(36, 39),
+    dim: sgr(2, 22),
+    bold: sgr(1, 22),
+  };
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escape sequences is the point
+const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
+
+/** The text without its colour escape sequences. */
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI, '');
+}
+
+/** Width of a text on screen: escape sequences take none. */
+export function visibleWidth(text: string): number {
+  return [...stripAnsi(text)].length;
+}
+
+/** Cuts a plain text to `width` characters, ending in `…` when cut. */
+export function truncate(text: string, width: number): string {
+  const chars = [...text];
+  if (chars.length <= width) return text;
+  return `${chars.slice(0, Math.max(0, width - 1)).join('')}…`;
+}
+
+export interface TableOptions {
+  /** Columns (by index) to cut to this width, for free text such as errors. */
+  maxWidth?: Record<number, number>;
+  /** Columns aligned right (numbers). */
+  right?: number[];
+}
+
+/** An aligned table: a header line, then one line per row; two spaces between columns; no trailing spaces. */
+export function table(headers: string[], rows: string[][], options: TableOptions = {}): string {
+  const cut = rows.map((row) =>
+    row.map((cell, i) =>
+      options.maxWidth?.[i] ? truncate(oneLine(cell), options.maxWidth[i]) : oneLine(cell),
+    ),
+  );
+  const widths = headers.map((header, i) =>
+    Math.max(visibleWidth(header), ...cut.map((row) => visibleWidth(row[i] ?? ''))),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => {
+        const pad = ' '.repeat(Math.max(0, (widths[i] ?? 0) - visibleWidth(cell)));
+        return options.right?.includes(i) ? pad + cell : cell + pad;
+      })
+      .join('  ')
+      .trimEnd();
+  return `${[line(headers), ...cut.map(line)].join('\n')}\n`;
+}
+
+/** `key  value` lines with the keys aligned. */
+export function keyValues(pairs: [string, string][]): string {
+  const width = Math.max(0, ...pairs.map(([key]) => key.length));
+  return `${pairs.map(([key, value]) => `${key.padEnd(width)}  ${value}`.trimEnd()).join('\n')}\n`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ');
+}
+
+export function printJson(io: Io, value: unknown): void {
+  io.out(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** `2026-12-01 02:00:00Z`: an ISO time shortened for a table (milliseconds only when not zero). */
+export function shortTime(isoTime: string | undefined | null): string {
+  if (!isoTime) return '-';
+  const ms = Date.parse(isoTime);
+  if (Number.isNaN(ms)) return isoTime;
+  const text = new Date(ms).toISOString().replace('T', ' ');
+  return text.endsWith('.000Z') ? text.replace('.000Z', 'Z') : text;
+}
+
+/** `in 4s` / `3m ago` / `now`, rounded to the largest unit that matters. */
+export function relative(isoTime: string | undefined | null, now: number): string {
+  if (!isoTime) return '';
+  const ms = Date.parse(isoTime);
+  if (Number.isNaN(ms)) return '';
+  const delta = ms - now;
+  if (Math.abs(delta) < 1000) return 'now';
+  const text = roughDuration(Math.abs(delta));
+  return delta > 0 ? `in ${text}` : `${text} ago`;
+}
+
+/** A duration cut to its two largest units: `1h30m`, `2d3h`, `4.2s`, `350ms`. */
+export function roughDuration(ms: number): string {
+  if (ms < 0) return `-${roughDuration(-ms)}`;
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 10_000) return `${(Math.floor(ms / 100) / 10).toFixed(1)}s`;
+  const seconds = Math.floor(ms / 1000);
+  const values: [number, string][] = [
+    [Math.floor(seconds / 86_400), 'd'],
+    [Math.floor(seconds / 3600) % 24, 'h'],
+    [Math.floor(seconds / 60) % 60, 'm'],
+    [seconds % 60, 's'],
+  ];
+  const first = values.findIndex(([value]) => value > 0);
+  const parts = values
+    .slice(first, first + 2)
+    .filter(([value]) => value > 0)
+    .map(([value, unit]) => `${value}${unit}`);
+  return parts.join('') || formatDuration(ms);
+}
+
+/** `120ms`, `1.4s`, `3m`: a lag or a run time for a table; `-` when unknown. */
+export function lag(ms: number | undefined | null): string {
+  if (ms === undefined || ms === null || Number.isNaN(ms)) return '-';
+  return roughDuration(ms);
+}
+
+const STATUS_COLOUR: Record<string, keyof Palette> = {
+  succeeded: 'green',
+  failed: 'red',
+  missed: 'red',
+  skipped: 'yellow',
+  cancelled: 'yellow',
+  retrying: 'yellow',
+  running: 'cyan',
+  dispatched: 'dim',
+  queued: 'dim',
+};
+
+/** `missed(deadline)` in the status's colour. */
+export function statusText(p: Palette, status: string | undefined, reason?: string | null): string {
+  if (!status) return '-';
+  const text = reason && reason !== 'ok' ? `${status}(${reason})` : status;
+  const colour = STATUS_COLOUR[status];
+  return colour ? p[colour](text) : text;
+}

@@ -1,0 +1,454 @@
+/**
+ * The command tree of `punctual`. Built by a function so that tests and the docs generator get their own
+ * program with their own output; `cli/main.ts` runs it on process.argv.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { PunctualError } from '../shared/errors.js';
+import { errorMessage } from '../shared/util.js';
+import { runDev } from './commands/dev.js';
+import { runDlqList, runDlqRedrive } from './commands/dlq.js';
+import {
+  runDelete,
+  runGet,
+  runList,
+  runPause,
+  runPut,
+  runResume,
+  runTrigger,
+  runValidate,
+} from './commands/jobs.js';
+import { runBackfill, runRunsList, runRunsReplay, runRunsShow } from './commands/runs.js';
+import { runScheduleNext } from './commands/schedule.js';
+import { runStatus } from './commands/status.js';
+import { resolveTarget, type Target, type TargetOptions, UsageError } from './context.js';
+import type { Io } from './format.js';
+
+export interface ProgramOptions {
+  /** Fixed help width (the docs generator); else the terminal's. */
+  helpWidth?: number;
+  now?: () => number;
+}
+
+/** What a command asks `main` to exit with (commands that can end unhealthy or invalid set it). */
+export interface RunState {
+  exitCode: number;
+}
+
+interface TargetFlags {
+  local?: string | boolean;
+  stack?: string;
+  region?: string;
+  profile?: string;
+  endpointUrl?: string;
+  endpoint?: string;
+}
+
+function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
+      throw new InvalidArgumentError(
+        `must be a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`,
+      );
+    }
+    return n;
+  };
+}
+
+function addTargetOptions(command: Command): Command {
+  return command
+    .option(
+      '--local [dir]',
+      'the `punctual dev` running in DIR (default: here), found through DIR/.punctual/local.json',
+    )
+    .option(
+      '--stack <name>',
+      'a deployed stack, found through its CloudFormation outputs (env: PUNCTUAL_STACK)',
+    )
+    .option('--region <region>', 'AWS region of the stack (env: PUNCTUAL_REGION, else the SDK default chain)')
+    .option('--profile <name>', 'AWS profile for the stack')
+    .option('--endpoint-url <url>', 'endpoint for the AWS calls to the stack (LocalStack, a VPC endpoint)')
+    .addOption(new Option('--endpoint <url>', 'same as --endpoint-url').hideHelp());
+}
+
+function addJson(command: Command): Command {
+  return command.option('--json', 'print JSON for scripts (fields in docs/cli.md)');
+}
+
+function example(command: Command, ...lines: string[]): Command {
+  return command.addHelpText(
+    'after',
+    `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((line) => `  $ ${line}`).join('\n')}\n`,
+  );
+}
+
+function targetOptionsOf(flags: TargetFlags): TargetOptions {
+  const endpointUrl = flags.endpointUrl ?? flags.endpoint;
+  return {
+    ...(flags.local !== undefined ? { local: flags.local } : {}),
+    ...(flags.stack !== undefined ? { stack: flags.stack } : {}),
+    ...(flags.region !== undefined ? { region: flags.region } : {}),
+    ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
+    ...(endpointUrl !== undefined ? { endpointUrl } : {}),
+  };
+}
+
+/** Runs `fn` against the target the flags name; says plainly when a local runtime does not answer. */
+async function withTarget<T>(io: Io, flags: TargetFlags, fn: (target: Target) => Promise<T>): Promise<T> {
+  const target = await resolveTarget(targetOptionsOf(flags), io.env, io.cwd);
+  try {
+    return await fn(target);
+  } catch (error) {
+    if (
+      !(error instanceof PunctualError) &&
+      /ECONNREFUSED|socket hang up|ECONNRESET/.test(
+        `${errorMessage(error)} ${(error as { code?: string })?.code ?? ''}`,
+      )
+    ) {
+      throw new PunctualError(
+        `${target.label} does not answer (${errorMessage(error)}); is it still running?`,
+      );
+    }
+    throw error;
+  } finally {
+    target.close();
+  }
+}
+
+export function createProgram(io: Io, state: RunState, options: ProgramOptions = {}): Command {
+  const now = options.now ?? Date.now;
+  const program = new Command('punctual');
+  // Settings set before the subcommands are created are inherited by them.
+  program
+    .configureOutput({
+      writeOut: (text) => io.out(text),
+      writeErr: (text) => io.err(text),
+      getOutHelpWidth: () => options.helpWidth ?? io.columns,
+      getErrHelpWidth: () => options.helpWidth ?? io.columns,
+      getOutHasColors: () => io.color,
+      getErrHasColors: () => false,
+    })
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .configureHelp({ sortSubcommands: false })
+    .description(
+      'punctual: a serverless job scheduler for AWS. Operate a deployed stack or the local runtime.',
+    )
+    .version('0.1.0', '-V, --version', 'print the version')
+    .addHelpText(
+      'after',
+      '\nThe target of a command is the local runtime started with `punctual dev` in the current directory\n' +
+        '(or --local DIR), or a deployed stack (--stack NAME, or PUNCTUAL_STACK). Exit codes: 0 ok, 1 failure or\n' +
+        'bad input, 2 usage, 3 unhealthy (`status`). NO_COLOR turns colours off.\n' +
+        '\nExamples:\n  $ punctual dev --jobs examples/jobs.yaml\n  $ punctual jobs list\n  $ punctual status --stack Punctual --region eu-west-1\n',
+    );
+
+  // ── dev ──────────────────────────────────────────────────────────────────────────────────────────
+  example(
+    program
+      .command('dev')
+      .description(
+        'run the local runtime (DynamoDB Local, SQS emulator, tick, executors) with a live view of the jobs',
+      )
+      .option('--jobs <file>', 'jobs file (YAML or JSON) to put when it starts')
+      .option('--tick <duration>', 'tick interval (EventBridge fires every 60s in AWS)', '60s')
+      .option('--duration <duration>', 'stop after this long (default: run until Ctrl-C or SIGTERM)')
+      .option('--report <file>', 'when it stops, write every run record to this JSON file')
+      .option(
+        '--data-dir <dir>',
+        'keep the tables on disk here (default: in memory); the state file goes to DIR/.punctual/',
+      )
+      .option(
+        '--echo-server <port>',
+        'also serve http://127.0.0.1:PORT: answers 204, logs each request, checks HMAC signatures',
+        wholeNumber(0, 65535),
+      )
+      .action(async (flags) => {
+        state.exitCode = await runDev(io, flags);
+      }),
+    'punctual dev --jobs examples/jobs.yaml --tick 5s --duration 90s --report runs.json --echo-server 8787',
+  );
+
+  // ── schedule ─────────────────────────────────────────────────────────────────────────────────────
+  const schedule = example(
+    program.command('schedule').description('schedule expressions (no runtime needed)'),
+    'punctual schedule next "*/15 * * * *"',
+  );
+  example(
+    addJson(
+      schedule
+        .command('next')
+        .description(
+          'print the next slots of an expression, in UTC and in the zone (rate() anchors at --after, or now)',
+        )
+        .argument(
+          '<expression>',
+          'rate(5 minutes), cron(0 2 * * ? *), a crontab line, or at(2026-12-01T00:00:00)',
+        )
+        .option('--tz <zone>', 'IANA time zone the expression is evaluated in', 'UTC')
+        .option('--after <iso>', 'list slots at or after this time (default: now)')
+        .option('--count <n>', 'how many slots', wholeNumber(1, 1000), 10),
+    ).action((expression: string, flags) => runScheduleNext(io, expression, flags, now())),
+    'punctual schedule next "cron(0 2 * * ? *)" --tz Europe/Berlin --count 5',
+    'punctual schedule next "rate(90 minutes)" --after 2026-12-01T00:00:00Z --json',
+  );
+
+  // ── jobs ─────────────────────────────────────────────────────────────────────────────────────────
+  const jobs = example(program.command('jobs').description('define and operate jobs'), 'punctual jobs list');
+  example(
+    addJson(
+      jobs
+        .command('validate')
+        .description('check a jobs file and report every error at once (exit 1 when invalid)')
+        .argument('[file]', 'jobs file, YAML or JSON')
+        .option('--jobs <file>', 'the jobs file (same as FILE)'),
+    ).action(async (file: string | undefined, flags) => {
+      const path = file ?? flags.jobs;
+      if (!path) throw new UsageError('name the jobs file: punctual jobs validate FILE');
+      state.exitCode = await runValidate(io, path, flags, now());
+    }),
+    'punctual jobs validate examples/jobs.yaml',
+  );
+  example(
+    addTargetOptions(
+      addJson(
+        jobs
+          .command('put')
+          .description('create or update jobs from a file (one job or a jobs file), or one job from flags')
+          .argument('[id]', 'job id, when the job is given by flags')
+          .option('-f, --file <file>', 'a file holding one job, or a jobs file with a jobs: list')
+          .option('--schedule <expression>', 'rate(5 minutes), cron(0 2 * * ? *), */5 * * * *, at(…)')
+          .option('--target <target>', 'JSON, or a shorthand: handler:NAME, http:URL')
+          .option('--timezone <zone>', 'IANA time zone of the schedule (default UTC)')
+          .option('--payload <json>', 'payload delivered to the target, as JSON')
+          .option('--pool <name>', 'executor pool (default: default)')
+          .option('--catch-up <policy>', 'skip | latest | all')
+          .option('--max-catch-up <n>', 'with --catch-up all: most missed slots replayed', wholeNumber(0))
+          .option('--overlap <policy>', 'allow | skip | queue')
+          .option(
+            '--starting-deadline <duration>',
+            'a slot not started within this is recorded missed(deadline)',
+          )
+          .option('--max-attempts <n>', 'attempts in all, the first included', wholeNumber(1))
+          .option('--backoff <duration>', 'delay before the second attempt (doubles after)')
+          .option('--description <text>', 'what the job is for')
+          .option('--disabled', 'create it paused (note "declared disabled")'),
+      ),
+    ).action(async (id: string | undefined, flags) => {
+      await withTarget(io, flags, (target) => runPut(io, target, id, flags, now()));
+    }),
+    'punctual jobs put -f examples/jobs.yaml',
+    'punctual jobs put cleanup --schedule "rate(15 minutes)" --target handler:noop',
+    `punctual jobs put hook --schedule "cron(0 9 ? * MON-FRI *)" --timezone Europe/Berlin --target http:https://example.com/hook`,
+  );
+  example(
+    addTargetOptions(
+      addJson(
+        jobs
+          .command('get')
+          .description('show a job: definition, state, last 10 runs, next 10 slots, counts by status')
+          .argument('<id>', 'job id'),
+      ),
+    ).action(async (id: string, flags) =>
+      withTarget(io, flags, (target) => runGet(io, target, id, flags, now())),
+    ),
+    'punctual jobs get nightly-report',
+  );
+  example(
+    addTargetOptions(
+      addJson(
+        jobs
+          .command('list')
+          .description('list the jobs: schedule in words, next slot, last outcome, start lag, pause note'),
+      ),
+    ).action(async (flags) => withTarget(io, flags, (target) => runList(io, target, flags, now()))),
+    'punctual jobs list --json',
+  );
+  example(
+    addTargetOptions(
+      addJson(
+        jobs
+          .command('pause')
+          .description('pause a job: no slot is due until it is resumed')
+          .argument('<id>', 'job id')
+          .option(
+            '--note <text>',
+            'who and why, shown in `jobs list` (default: your user name and the time)',
+          ),
+      ),
+    ).action(async (id: string, flags) =>
+      withTarget(io, flags, (target) => runPause(io, target, id, flags, now())),
+    ),
+    'punctual jobs pause nightly-report --note "db migration until 14:00 (alice)"',
+  );
+  example(
+    addTargetOptions(
+      addJson(
+        jobs
+          .command('resume')
+          .description('resume a paused job; slots that passed while paused are recorded skipped(paused)')
+          .argument('<id>', 'job id')
+          .option('--replay', "hand the slots that passed while paused to the job's catch-up policy instead"),
+      ),
+    ).action(async (id: string, flags) =>
+      withTarget(io, flags, (target) => runResume(io, target, id, flags, now())),
+    ),
+    'punctual jobs resume nightly-report',
+  );
+  example(
+    addTargetOptions(
+      addJson(
+        jobs
+          .command('delete')
+          .description('delete a job (its run records stay until they expire)')
+          .argument('<id>', 'job id'),
+      ),
+    ).action(async (id: string, flags) =>
+      withTarget(io, flags, (target) => runDelete(io, target, id, flags)),
+    ),
+    'punctual jobs delete old-report',
+  );
+  example(
+    addTargetOptions(
+      addJson(
+        jobs
+          .command('trigger')
+          .description('run a job once now, as run <id>@manual-<time>; the schedule is unchanged')
+          .argument('<id>', 'job id'),
+      ),
+    ).action(async (id: string, flags) =>
+      withTarget(io, flags, (target) => runTrigger(io, target, id, flags, now())),
+    ),
+    'punctual jobs trigger nightly-report',
+  );
+
+  // ── runs ─────────────────────────────────────────────────────────────────────────────────────────
+  const runs = example(
+    program.command('runs').description('inspect, replay and backfill runs'),
+    'punctual runs list --status failed --since 1h',
+  );
+  example(
+    addTargetOptions(
+      addJson(
+        runs
+          .command('list')
+          .description('list runs, newest slot first')
+          .option('--job <id>', 'runs of this job only')
+          .option(
+            '--status <status>',
+            'dispatched | queued | running | retrying | succeeded | failed | missed | skipped | cancelled',
+          )
+          .option('--since <when>', 'slots since a duration ago (30m, 2h, 1d) or an ISO-8601 time')
+          .option('--limit <n>', 'most runs to print', wholeNumber(1), 50),
+      ),
+    ).action(async (flags) => withTarget(io, flags, (target) => runRunsList(io, target, flags, now()))),
+    'punctual runs list --job nightly-report --status failed --since 1d',
+  );
+  example(
+    addTargetOptions(
+      addJson(
+        runs
+          .command('show')
+          .description('show a run: timings, attempts, errors')
+          .argument('<run-id>', 'run id, e.g. nightly-report@2026-12-01T01:00:00.000Z'),
+      ),
+    ).action(async (runId: string, flags) =>
+      withTarget(io, flags, (target) => runRunsShow(io, target, runId, flags, now())),
+    ),
+    'punctual runs show nightly-report@2026-12-01T01:00:00.000Z',
+  );
+  example(
+    addTargetOptions(
+      addJson(
+        runs
+          .command('replay')
+          .description('run a missed, skipped, failed or cancelled run again, under its own run id')
+          .argument('<run-id>', 'run id'),
+      ),
+    ).action(async (runId: string, flags) =>
+      withTarget(io, flags, (target) => runRunsReplay(io, target, runId, flags, now())),
+    ),
+    'punctual runs replay nightly-report@2026-12-01T01:00:00.000Z',
+  );
+  example(
+    addTargetOptions(
+      addJson(
+        runs
+          .command('backfill')
+          .description(
+            'run every slot of a past window [--from, --to) as ordinary runs; idempotent (a slot that has a run keeps it); progress on stderr',
+          )
+          .argument('<id>', 'job id')
+          .requiredOption('--from <iso>', 'start of the window (inclusive), ISO-8601')
+          .requiredOption(
+            '--to <iso>',
+            'end of the window (exclusive: a slot at --to is left out), ISO-8601, not in the future',
+          )
+          .option('--limit <n>', 'refuse a window with more slots than this (default 1000)', wholeNumber(1)),
+      ),
+    ).action(async (id: string, flags) =>
+      withTarget(io, flags, (target) => runBackfill(io, target, id, flags, now())),
+    ),
+    'punctual runs backfill nightly-report --from 2026-11-01T00:00:00Z --to 2026-11-08T00:00:00Z',
+  );
+
+  // ── dlq ──────────────────────────────────────────────────────────────────────────────────────────
+  const dlq = example(
+    program.command('dlq').description("the pools' dead-letter queues"),
+    'punctual dlq list',
+  );
+  example(
+    addTargetOptions(
+      addJson(
+        dlq
+          .command('list')
+          .description(
+            'list the failed runs in the DLQs without removing them (each listed message is hidden for an instant, ' +
+              'then made visible again)',
+          )
+          .option('--pool <name>', 'this pool only')
+          .option('--limit <n>', 'most messages per pool', wholeNumber(1), 100),
+      ),
+    ).action(async (flags) => withTarget(io, flags, (target) => runDlqList(io, target, flags, now()))),
+    'punctual dlq list --pool default',
+  );
+  example(
+    addTargetOptions(
+      addJson(
+        dlq
+          .command('redrive')
+          .description(
+            "move the DLQ's messages back to the pool's queue (SQS message move task); each replays its run once more",
+          )
+          .option('--pool <name>', 'this pool only'),
+      ),
+    ).action(async (flags) => {
+      state.exitCode = await withTarget(io, flags, (target) => runDlqRedrive(io, target, flags));
+    }),
+    'punctual dlq redrive --pool default',
+  );
+
+  // ── status ───────────────────────────────────────────────────────────────────────────────────────
+  example(
+    addTargetOptions(
+      addJson(
+        program
+          .command('status')
+          .description(
+            'health: tick heartbeat, overdue and invalid jobs, queue and DLQ depths, runs by status in the last hour; ' +
+              'exits 3 when something needs attention',
+          ),
+      ),
+    ).action(async (flags) => {
+      state.exitCode = await withTarget(io, flags, (target) => runStatus(io, target, flags, now()));
+    }),
+    'punctual status || echo "punctual needs attention"',
+  );
+
+  return program;
+}
+
+/** Every command of the tree, depth first, the program first. */
+export function allCommands(command: Command): Command[] {
+  return [command, ...command.commands.flatMap((sub) => allCommands(sub as Command))];
+}

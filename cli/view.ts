@@ -1,0 +1,100 @@
+/**
+ * What `punctual dev` shows: on a terminal, a table of the jobs redrawn every second (next slot, last
+ * outcome, start lag, missed count); elsewhere (a pipe, a CI log), one plain line per new outcome.
+ * Both are pure functions of a snapshot, so they are tested without a terminal.
+ */
+import type { JobItem } from '../shared/store/model.js';
+import { lag, palette, relative, roughDuration, shortTime, statusText, table, truncate } from './format.js';
+import { jobSummaryJson } from './json.js';
+
+export interface ViewSnapshot {
+  now: number;
+  startedAt: number;
+  tickMs: number;
+  /** When `--duration` stops the runtime, if set. */
+  stopsAt?: number;
+  jobs: JobItem[];
+  queues: Record<string, { queue: number; inFlight: number; delayed: number; dlq: number }>;
+  /** The last log lines (warnings, echo-server requests), oldest first. */
+  recent: string[];
+}
+
+/** One frame of the live table. */
+export function renderView(snapshot: ViewSnapshot, options: { color: boolean; columns: number }): string {
+  const p = palette(options.color);
+  const { now } = snapshot;
+  const up = roughDuration(now - snapshot.startedAt);
+  const stops = snapshot.stopsAt ? `, stops in ${roughDuration(Math.max(0, snapshot.stopsAt - now))}` : '';
+  const lines: string[] = [];
+  lines.push(
+    `${p.bold('punctual dev')}  ${snapshot.jobs.length} job(s), tick every ${roughDuration(snapshot.tickMs)}, up ${up}${stops}  ${p.dim(shortTime(new Date(now).toISOString()))}`,
+  );
+  lines.push('');
+  if (snapshot.jobs.length) {
+    const rows = snapshot.jobs.map((job) => {
+      const s = jobSummaryJson(job);
+      const next =
+        s.enabled && s.nextRunAt
+          ? `${shortTime(s.nextRunAt).slice(11)} ${p.dim(relative(s.nextRunAt, now))}`
+          : '-';
+      const last = s.lastOutcome ? statusText(p, s.lastOutcome.status, s.lastOutcome.reason) : '-';
+      const missed = s.counts.missed ?? 0;
+      const note = s.invalid
+        ? p.red(`invalid: ${s.invalid}`)
+        : s.enabled
+          ? ''
+          : p.yellow(`paused: ${s.note ?? ''}`);
+      return [
+        s.id,
+        s.scheduleText ?? '?',
+        next,
+        last,
+        lag(s.lastOutcome?.startLagMs),
+        missed ? p.red(String(missed)) : '0',
+        note,
+      ];
+    });
+    lines.push(
+      table(['ID', 'SCHEDULE', 'NEXT SLOT', 'LAST OUTCOME', 'START LAG', 'MISSED', 'NOTE'], rows, {
+        right: [4, 5],
+        maxWidth: { 1: 40, 6: Math.max(20, options.columns - 110) },
+      }).trimEnd(),
+    );
+  } else lines.push(p.dim('no jobs yet: add one with `punctual jobs put` in another terminal'));
+  lines.push('');
+  for (const [pool, depth] of Object.entries(snapshot.queues)) {
+    const dlq = depth.dlq ? p.red(`DLQ ${depth.dlq}`) : 'DLQ 0';
+    lines.push(
+      `pool ${pool}: ${depth.queue} queued, ${depth.inFlight} in flight, ${depth.delayed} delayed, ${dlq}`,
+    );
+  }
+  if (snapshot.recent.length) {
+    lines.push('');
+    for (const line of snapshot.recent) lines.push(p.dim(truncate(line, Math.max(40, options.columns - 1))));
+  }
+  lines.push('');
+  lines.push(p.dim('Ctrl-C stops the runtime'));
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The plain-log counterpart: a line for each job whose last outcome changed since `previous` (a map the
+ * caller keeps, job id → last run id and status).
+ */
+export function outcomeLines(jobs: JobItem[], previous: Map<string, string>): string[] {
+  const lines: string[] = [];
+  for (const job of jobs) {
+    const last = job.lastOutcome;
+    if (!last) continue;
+    const key = `${last.runId} ${last.status}`;
+    if (previous.get(job.jobId) === key) continue;
+    previous.set(job.jobId, key);
+    const reason = last.reason && last.reason !== 'ok' ? `(${last.reason})` : '';
+    const lagText = last.startLagMs === undefined ? '' : ` start lag ${lag(last.startLagMs)}`;
+    lines.push(`${last.at} ${job.jobId} ${last.runId} ${last.status}${reason}${lagText}`);
+  }
+  return lines;
+}
+
+/** Escape sequences for the live view: home + clear below, hide and show the cursor. */
+export const SCREEN = { redraw: '\x1b[H\x1b[J', hideCursor: '\x1b[?25l', showCursor: '\x1b[?25h' } as const;

@@ -1,0 +1,194 @@
+/**
+ * The custom resource behind the jobs declared in the Scheduler construct (cdk/scheduler.ts), run by the
+ * CDK Provider framework (which answers CloudFormation; this handler only returns or throws).
+ *
+ * - Create / Update: every declared job is written with `putJob`, the same code as `punctual jobs put`
+ *   (anchor, cursor and pause kept on update); a job whose stored definition is already the declared one
+ *   is left alone, so a deploy does not bump versions for nothing. On Update, a job that was declared
+ *   before and is not any more is deleted.
+ * - Delete (stack deleted, or jobs no longer declared at all): the declared jobs are deleted. Their run
+ *   records stay until their TTL.
+ *
+ * The physical id names the table, so a replaced table makes CloudFormation send Delete for the old one
+ * (with the old properties) after the new one is filled.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { JobNotFoundError, PunctualError } from '../shared/errors.js';
+import { type JobDefinition, parseJob } from '../shared/jobs/index.js';
+import { deleteJob, putJob } from '../shared/ops/jobs.js';
+import type { Log } from '../shared/runs/lifecycle.js';
+import { Store } from '../shared/store/store.js';
+import { errorMessage, mapLimit } from '../shared/util.js';
+import { ENV } from './commons/config.js';
+import { asLog, createLogger } from './commons/powertools.js';
+
+/** The custom resource's properties, as cdk/scheduler.ts sets them (CloudFormation passes strings). */
+export interface JobsResourceProperties {
+  TableName: string;
+  Shards: string;
+  Pools: string[];
+  /** JSON array of the normalized job definitions. */
+  Jobs: string;
+}
+
+export interface DeployJobsResult {
+  PhysicalResourceId: string;
+  Data: { Created: number; Updated: number; Unchanged: number; Deleted: number };
+}
+
+export interface DeployJobsDeps {
+  dynamo: DynamoDBClient;
+  retentionDays?: number;
+  clock: () => number;
+  log: Log;
+}
+
+type Event = CloudFormationCustomResourceEvent<JobsResourceProperties>;
+
+/** Physical id of the declared job set of one table. */
+export function physicalIdFor(tableName: string): string {
+  return `punctual-jobs:${tableName}`;
+}
+
+function readProperties(properties: Partial<JobsResourceProperties> | undefined) {
+  if (!properties?.TableName) throw new PunctualError('custom resource property TableName is missing');
+  const jobs = JSON.parse(properties.Jobs ?? '[]') as unknown;
+  if (!Array.isArray(jobs))
+    throw new PunctualError('custom resource property Jobs must be a JSON array of jobs');
+  const shards = Number(properties.Shards ?? 4);
+  return { tableName: properties.TableName, shards, pools: properties.Pools ?? [], jobs };
+}
+
+function idOf(job: unknown): string | undefined {
+  const id = (job as { id?: unknown } | null)?.id;
+  return typeof id === 'string' ? id : undefined;
+}
+
+function isTableGone(error: unknown): boolean {
+  return (error as Error | undefined)?.name === 'ResourceNotFoundException';
+}
+
+/** The handler over explicit dependencies (the tests run it against DynamoDB Local). */
+export function createDeployJobsHandler(deps: DeployJobsDeps) {
+  const storeFor = (tableName: string, shards: number) =>
+    new Store(deps.dynamo, {
+      tableName,
+      shards,
+      ...(deps.retentionDays ? { retentionDays: deps.retentionDays } : {}),
+    });
+
+  /** Whether the stored item already holds `definition`, valid, in the right shard: nothing to write. */
+  async function unchanged(store: Store, definition: JobDefinition): Promise<boolean> {
+    const raw = await store.getJobRaw(definition.id);
+    if (!raw || raw.invalid || !isDeepStrictEqual(raw.definition, definition)) return false;
+    return raw.dueShard === undefined || raw.dueShard === store.shardOf(definition.id);
+  }
+
+  async function putAll(store: Store, jobs: unknown[], pools: string[], now: number) {
+    const counts = { Created: 0, Updated: 0, Unchanged: 0 };
+    const failures: string[] = [];
+    await mapLimit(jobs, 8, async (input) => {
+      try {
+        const definition = parseJob(input);
+        if (await unchanged(store, definition)) {
+          counts.Unchanged += 1;
+          return;
+        }
+        const result = await putJob(store, definition, now, { pools });
+        counts[result.created ? 'Created' : 'Updated'] += 1;
+        deps.log.info('declared job written', {
+          jobId: definition.id,
+          created: result.created,
+          changes: result.changes,
+        });
+      } catch (error) {
+        failures.push(`${idOf(input) ?? '(no id)'}: ${errorMessage(error)}`);
+      }
+    });
+    if (failures.length > 0) {
+      throw new PunctualError(
+        `declared jobs not written (${failures.length}):\n  - ${failures.join('\n  - ')}`,
+      );
+    }
+    return counts;
+  }
+
+  async function deleteAll(store: Store, ids: string[]): Promise<number> {
+    let deleted = 0;
+    const failures: string[] = [];
+    await mapLimit(ids, 8, async (id) => {
+      try {
+        await deleteJob(store, id);
+        deleted += 1;
+        deps.log.info('declared job deleted', { jobId: id });
+      } catch (error) {
+        // Already gone (deleted from the CLI, or with its table): the goal is reached.
+        if (error instanceof JobNotFoundError || isTableGone(error)) return;
+        failures.push(`${id}: ${errorMessage(error)}`);
+      }
+    });
+    if (failures.length > 0)
+      throw new PunctualError(
+        `declared jobs not deleted (${failures.length}):\n  - ${failures.join('\n  - ')}`,
+      );
+    return deleted;
+  }
+
+  return async (event: Event): Promise<DeployJobsResult> => {
+    const now = deps.clock();
+    const current = readProperties(event.ResourceProperties);
+    const store = storeFor(current.tableName, current.shards);
+    const PhysicalResourceId = physicalIdFor(current.tableName);
+    deps.log.info('declared jobs', {
+      requestType: event.RequestType,
+      table: current.tableName,
+      jobs: current.jobs.length,
+    });
+
+    if (event.RequestType === 'Delete') {
+      const ids = current.jobs.map(idOf).filter((id): id is string => id !== undefined);
+      const Deleted = await deleteAll(store, ids);
+      return {
+        PhysicalResourceId: event.PhysicalResourceId,
+        Data: { Created: 0, Updated: 0, Unchanged: 0, Deleted },
+      };
+    }
+
+    const counts = await putAll(store, current.jobs, current.pools, now);
+    let Deleted = 0;
+    if (event.RequestType === 'Update') {
+      const previous = readProperties(event.OldResourceProperties);
+      // Same table: drop what is no longer declared. Another table: CloudFormation deletes the old set
+      // through a Delete event, since the physical id changed.
+      if (previous.tableName === current.tableName) {
+        const declared = new Set(current.jobs.map(idOf));
+        const removed = previous.jobs
+          .map(idOf)
+          .filter((id): id is string => id !== undefined && !declared.has(id));
+        Deleted = await deleteAll(store, removed);
+      }
+    }
+    return { PhysicalResourceId, Data: { ...counts, Deleted } };
+  };
+}
+
+const logger = createLogger('punctual-deploy-jobs');
+let lambdaHandler: ReturnType<typeof createDeployJobsHandler> | undefined;
+
+export const handler = async (event: Event): Promise<DeployJobsResult> => {
+  lambdaHandler ??= createDeployJobsHandler({
+    dynamo: new DynamoDBClient({}),
+    ...(process.env[ENV.retentionDays] ? { retentionDays: Number(process.env[ENV.retentionDays]) } : {}),
+    clock: Date.now,
+    log: asLog(logger),
+  });
+  try {
+    return await lambdaHandler(event);
+  } catch (error) {
+    // The Provider framework reports the message to CloudFormation as the failure reason.
+    logger.error('declared jobs not deployed', { error: errorMessage(error) });
+    throw error;
+  }
+};

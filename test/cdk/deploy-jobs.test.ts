@@ -1,0 +1,172 @@
+/**
+ * The declared-jobs custom resource handler (functions/deploy-jobs.ts) against DynamoDB Local: the
+ * CloudFormation lifecycle of a stack's jobs, through the same putJob/deleteJob the CLI uses.
+ */
+import { randomUUID } from 'node:crypto';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { describe, expect, inject, it } from 'vitest';
+import {
+  createDeployJobsHandler,
+  type JobsResourceProperties,
+  physicalIdFor,
+} from '../../functions/deploy-jobs.js';
+import { parseJob } from '../../shared/jobs/index.js';
+import { localDynamoClient } from '../../shared/local/emulators.js';
+import { pauseJob } from '../../shared/ops/jobs.js';
+import { silentLog } from '../../shared/runs/lifecycle.js';
+import type { JobItem } from '../../shared/store/model.js';
+import { Store } from '../../shared/store/store.js';
+import { ensureTable } from '../../shared/store/table.js';
+
+const T0 = Date.parse('2026-03-01T10:00:00Z');
+const dynamo = localDynamoClient(inject('endpoints').dynamo);
+const POOLS = ['default', 'batch'];
+
+const job = (id: string, extra: Record<string, unknown> = {}) =>
+  parseJob({ id, schedule: 'rate(5 minutes)', target: { type: 'handler', name: 'noop' }, ...extra });
+
+function properties(tableName: string, jobs: unknown[], shards = 4): JobsResourceProperties {
+  return { TableName: tableName, Shards: String(shards), Pools: POOLS, Jobs: JSON.stringify(jobs) };
+}
+
+const common = {
+  ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider',
+  ResponseURL: 'https://example.com/response',
+  StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/Punctual/1',
+  RequestId: 'request',
+  LogicalResourceId: 'SchedulerJobs',
+  ResourceType: 'Custom::PunctualJobs',
+};
+
+function create(props: JobsResourceProperties): CloudFormationCustomResourceEvent<JobsResourceProperties> {
+  return {
+    ...common,
+    RequestType: 'Create',
+    ResourceProperties: { ...props, ServiceToken: common.ServiceToken },
+  };
+}
+function update(
+  props: JobsResourceProperties,
+  old: JobsResourceProperties,
+): CloudFormationCustomResourceEvent<JobsResourceProperties> {
+  return {
+    ...common,
+    RequestType: 'Update',
+    PhysicalResourceId: physicalIdFor(old.TableName),
+    ResourceProperties: { ...props, ServiceToken: common.ServiceToken },
+    OldResourceProperties: old,
+  };
+}
+function remove(props: JobsResourceProperties): CloudFormationCustomResourceEvent<JobsResourceProperties> {
+  return {
+    ...common,
+    RequestType: 'Delete',
+    PhysicalResourceId: physicalIdFor(props.TableName),
+    ResourceProperties: { ...props, ServiceToken: common.ServiceToken },
+  };
+}
+
+async function newTable(): Promise<{ tableName: string; store: Store }> {
+  const tableName = `deploy-jobs-${randomUUID().slice(0, 8)}`;
+  await ensureTable(dynamo, tableName);
+  return { tableName, store: new Store(dynamo, { tableName, shards: 4 }) };
+}
+
+async function stored(store: Store, id: string): Promise<JobItem | undefined> {
+  return (await store.getJobRaw(id)) as JobItem | undefined;
+}
+
+let clock = T0;
+const handler = createDeployJobsHandler({ dynamo, clock: () => clock, log: silentLog });
+
+describe('deploy-jobs custom resource', () => {
+  it('creates the declared jobs on Create, scheduled from the deploy time', async () => {
+    const { tableName, store } = await newTable();
+    const result = await handler(create(properties(tableName, [job('a'), job('b', { pool: 'batch' })])));
+    expect(result).toEqual({
+      PhysicalResourceId: physicalIdFor(tableName),
+      Data: { Created: 2, Updated: 0, Unchanged: 0, Deleted: 0 },
+    });
+    const a = await stored(store, 'a');
+    expect(a).toMatchObject({
+      jobId: 'a',
+      version: 1,
+      enabled: true,
+      anchor: new Date(T0).toISOString(),
+      dueShard: store.shardOf('a'),
+    });
+    expect((await stored(store, 'b'))?.definition.pool).toBe('batch');
+  });
+
+  it('on Update writes changed jobs, leaves unchanged ones alone and deletes the ones no longer declared', async () => {
+    const { tableName, store } = await newTable();
+    const before = properties(tableName, [job('keep'), job('change'), job('drop')]);
+    await handler(create(before));
+    await pauseJob(store, 'keep', T0 + 1_000, 'paused by hand');
+    const keptVersion = (await stored(store, 'keep'))!.version;
+
+    clock = T0 + 60_000;
+    const after = properties(tableName, [
+      job('keep'),
+      job('change', { schedule: 'rate(10 minutes)' }),
+      job('new'),
+    ]);
+    const result = await handler(update(after, before));
+
+    expect(result.Data).toEqual({ Created: 1, Updated: 1, Unchanged: 1, Deleted: 1 });
+    expect(await stored(store, 'drop')).toBeUndefined();
+    expect((await stored(store, 'change'))?.definition.schedule).toBe('rate(10 minutes)');
+    // Unchanged: not rewritten, so the pause made from the CLI and the version stay.
+    expect(await stored(store, 'keep')).toMatchObject({
+      version: keptVersion,
+      enabled: false,
+      note: 'paused by hand',
+    });
+    expect(await stored(store, 'new')).toMatchObject({ version: 1 });
+    clock = T0;
+  });
+
+  it('re-puts every declared job when the shard count changes', async () => {
+    const { tableName } = await newTable();
+    const before = properties(tableName, [job('x'), job('y')], 4);
+    await handler(create(before));
+    const result = await handler(update(properties(tableName, [job('x'), job('y')], 7), before));
+    expect(result.Data).toMatchObject({ Updated: 2, Unchanged: 0 });
+    const seven = new Store(dynamo, { tableName, shards: 7 });
+    expect((await stored(seven, 'x'))?.dueShard).toBe(seven.shardOf('x'));
+  });
+
+  it('refuses a job for a pool the stack does not have, naming the job', async () => {
+    const { tableName } = await newTable();
+    await expect(handler(create(properties(tableName, [job('lost', { pool: 'gpu' })])))).rejects.toThrow(
+      /declared jobs not written \(1\):\n {2}- lost: invalid job "lost":\n {2}- pool "gpu": no such pool/,
+    );
+  });
+
+  it('deletes the declared jobs on Delete, and tolerates jobs or a table that are gone already', async () => {
+    const { tableName, store } = await newTable();
+    const props = properties(tableName, [job('p'), job('q')]);
+    await handler(create(props));
+    await store.deleteJob('q');
+    const result = await handler(remove(props));
+    expect(result).toEqual({
+      PhysicalResourceId: physicalIdFor(tableName),
+      Data: { Created: 0, Updated: 0, Unchanged: 0, Deleted: 1 },
+    });
+    expect(await stored(store, 'p')).toBeUndefined();
+    await expect(handler(remove(properties('no-such-table', [job('p')])))).resolves.toMatchObject({
+      Data: { Deleted: 0 },
+    });
+  });
+
+  it('moves to a new table: fills it and leaves the old set to the Delete CloudFormation sends', async () => {
+    const first = await newTable();
+    const second = await newTable();
+    const before = properties(first.tableName, [job('m')]);
+    await handler(create(before));
+    const result = await handler(update(properties(second.tableName, [job('m')]), before));
+    expect(result.PhysicalResourceId).toBe(physicalIdFor(second.tableName));
+    expect(await stored(second.store, 'm')).toBeDefined();
+    expect(await stored(first.store, 'm')).toBeDefined();
+  });
+});

@@ -1,0 +1,69 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { resolveTarget, stateFilePath, UsageError } from '../../../cli/context.js';
+import { PunctualError } from '../../../shared/errors.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'punctual-context-'));
+});
+
+async function writeState(pid: number) {
+  await mkdir(join(dir, '.punctual'), { recursive: true });
+  const state = {
+    pid,
+    dynamoEndpoint: 'http://127.0.0.1:1',
+    sqsEndpoint: 'http://127.0.0.1:2',
+    region: 'us-east-1',
+    tableName: 'punctual',
+    shards: 4,
+    pools: {},
+  };
+  await writeFile(stateFilePath(dir), JSON.stringify(state));
+}
+
+describe('target resolution', () => {
+  it('says what it tried when there is neither a stack nor a local runtime', async () => {
+    const attempt = resolveTarget({}, {}, dir);
+
+    await expect(attempt).rejects.toThrow(PunctualError);
+    await expect(resolveTarget({}, {}, dir)).rejects.toThrow(
+      /--stack NAME: not given[\s\S]*PUNCTUAL_STACK: not set[\s\S]*\.punctual\/local\.json: does not exist/,
+    );
+  });
+
+  it('finds the local runtime through the state file in the current directory', async () => {
+    await writeState(process.pid);
+
+    const target = await resolveTarget({}, {}, dir);
+
+    expect(target.kind).toBe('local');
+    expect(target.store.tableName).toBe('punctual');
+    target.close();
+  });
+
+  it('refuses a state file left by a runtime that is no longer running', async () => {
+    await writeState(2 ** 22 + 12345);
+
+    await expect(resolveTarget({ local: true }, {}, dir)).rejects.toThrow(
+      /pid 4206649, which is not running/,
+    );
+  });
+
+  it('names the missing state file for --local DIR', async () => {
+    await expect(resolveTarget({ local: 'elsewhere' }, {}, dir)).rejects.toThrow(
+      `${join(dir, 'elsewhere', '.punctual', 'local.json')} does not exist`,
+    );
+  });
+
+  it('refuses --local together with --stack as a usage error', async () => {
+    const attempt = resolveTarget({ local: true, stack: 'Punctual' }, {}, dir);
+
+    await expect(attempt).rejects.toThrow(UsageError);
+    await expect(resolveTarget({ local: true, stack: 'Punctual' }, {}, dir)).rejects.toMatchObject({
+      exitCode: 2,
+    });
+  });
+});

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { jobInputFromFlags, parseTargetOption } from '../../../cli/commands/jobs.js';
+import { UsageError } from '../../../cli/context.js';
+import { PunctualError } from '../../../shared/errors.js';
+import { parseJob } from '../../../shared/jobs/index.js';
+
+describe('--target of jobs put', () => {
+  it('reads the shorthands handler:NAME and http:URL', () => {
+    expect(parseTargetOption('handler:noop')).toEqual({ type: 'handler', name: 'noop' });
+    expect(parseTargetOption('http:https://example.com/hook?x=1')).toEqual({
+      type: 'http',
+      url: 'https://example.com/hook?x=1',
+    });
+  });
+
+  it('reads JSON', () => {
+    expect(parseTargetOption('{"type":"sqs","queueUrl":"https://sqs/q"}')).toEqual({
+      type: 'sqs',
+      queueUrl: 'https://sqs/q',
+    });
+  });
+
+  it('refuses anything else, showing both accepted forms', () => {
+    expect(() => parseTargetOption('webhook:x')).toThrow(PunctualError);
+    expect(() => parseTargetOption('webhook:x')).toThrow(
+      /JSON such as .* or a shorthand: handler:NAME, http:URL/,
+    );
+  });
+});
+
+describe('jobs put from flags', () => {
+  it('needs --schedule and --target to create a job', () => {
+    expect(() => jobInputFromFlags('new', { schedule: 'rate(1 hour)' }, undefined)).toThrow(UsageError);
+    expect(() => jobInputFromFlags('new', { schedule: 'rate(1 hour)' }, undefined)).toThrow('needs --target');
+  });
+
+  it('changes only the flags given on an existing job', () => {
+    const existing = parseJob({
+      id: 'x',
+      schedule: 'rate(1 hour)',
+      target: { type: 'handler', name: 'noop' },
+      retry: { maxAttempts: 5, backoff: '1m' },
+    });
+
+    const input = jobInputFromFlags('x', { schedule: 'rate(2 hours)', backoff: '10s' }, existing);
+
+    expect(parseJob(input)).toEqual({
+      ...existing,
+      schedule: 'rate(2 hours)',
+      retry: { maxAttempts: 5, backoff: 10_000 },
+    });
+  });
+});

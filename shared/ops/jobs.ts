@@ -249,12 +249,22 @@ export async function resumeJob(
     throw new PunctualError(
       `job "${jobId}" is invalid (${decoded.error}); fix it with \`punctual jobs put\``,
     );
-  const next = nextSlot(decoded.job.schedule, Date.parse(job.cursor));
-  await store.setEnabled(jobId, true, {
-    now,
-    ...(next !== undefined ? { nextRunAt: next } : {}),
-    ...(options.replay ? {} : { skipUntil: now }),
-  });
+  const { schedule } = decoded.job;
+  const cursor = Date.parse(job.cursor);
+  if (options.replay || cursor >= now) {
+    // The slots that passed go to the catch-up policy, as after an outage.
+    const next = nextSlot(schedule, cursor);
+    await store.setEnabled(jobId, true, { now, ...(next !== undefined ? { nextRunAt: next } : {}) });
+  } else {
+    // The slots that passed while paused are recorded skipped(paused) behind the cursor, which moves to now.
+    const next = nextSlot(schedule, now);
+    await store.setEnabled(jobId, true, {
+      now,
+      cursor: now,
+      ...(next !== undefined ? { nextRunAt: next } : {}),
+      deferred: { after: job.cursor, until: iso(now), status: 'skipped', reason: 'paused' },
+    });
+  }
   return requireJob(store, jobId);
 }
 

@@ -106,7 +106,7 @@ export async function executeMessage(
   }
   const job = await deps.store.getJobRaw(run.jobId);
   if (!job) return (await endRun(deps, run, 'cancelled', 'job-deleted', now)) ? 'cancelled' : 'duplicate';
-  if (job.enabled === false && !run.manual) {
+  if (job.enabled === false && isScheduledRun(run)) {
     return (await endRun(deps, run, 'cancelled', 'job-paused', now)) ? 'cancelled' : 'duplicate';
   }
   const firstAttempt = run.attempt === (run.attemptBase ?? 0);

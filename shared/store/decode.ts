@@ -47,6 +47,17 @@ export function decodeJob(raw: Record<string, unknown>): DecodeResult {
   checkTime(raw, 'anchor', true, problems);
   checkTime(raw, 'cursor', true, problems);
   checkTime(raw, 'nextRunAt', false, problems);
+  if (raw.deferred !== undefined) {
+    const deferred = raw.deferred as Record<string, unknown>;
+    if (typeof deferred !== 'object' || deferred === null) problems.push('deferred: must be a map');
+    else {
+      checkTime(deferred, 'after', true, problems);
+      checkTime(deferred, 'until', true, problems);
+      if (deferred.status !== 'missed' && deferred.status !== 'skipped') {
+        problems.push(`deferred.status ${JSON.stringify(deferred.status)}: must be missed or skipped`);
+      }
+    }
+  }
   let definition: JobDefinition | undefined;
   try {
     definition = parseJob(raw.definition);

@@ -65,6 +65,13 @@ export type RunReason =
   | 'job-deleted'
   | 'job-invalid';
 
+export interface DeferredRecords {
+  after: string;
+  until: string;
+  status: 'missed' | 'skipped';
+  reason: RunReason;
+}
+
 export interface Lease {
   token: string;
   until: string;
@@ -104,8 +111,12 @@ export interface JobItem {
   running?: Set<string>;
   /** With overlap `queue`: the run held until the running one ends (at most one). */
   held?: string;
-  /** Set by resume: slots up to here passed while paused and are recorded skipped(paused). */
-  skipUntil?: string;
+  /**
+   * Slots in (after, until] still to be recorded with `status(reason)`, a page per tick, behind the
+   * cursor: the slots that passed while the job was paused, or a catch-up backlog too long for one tick.
+   * The cursor has already moved past them, so the job keeps running on time while they are written.
+   */
+  deferred?: DeferredRecords;
   lastOutcome?: LastOutcome;
   consecutiveFailures: number;
   /** Runs by terminal status, kept by the executor and the tick. */

@@ -22,6 +22,7 @@ import type { JobDefinition } from '../jobs/types.js';
 import {
   DEFAULT_RETENTION_DAYS,
   DEFAULT_SHARDS,
+  type DeferredRecords,
   DUE_INDEX,
   iso,
   type JobItem,
@@ -294,7 +295,8 @@ export class Store {
             Key: jobKey(jobId),
             UpdateExpression: 'SET #lease = :lease',
             ConditionExpression:
-              '#version = :version AND nextRunAt = :next AND enabled = :true AND (attribute_not_exists(#lease) OR #lease.#until < :now)',
+              `#version = :version AND ${expect.nextRunAt === undefined ? 'attribute_not_exists(nextRunAt)' : 'nextRunAt = :next'} ` +
+              'AND enabled = :true AND (attribute_not_exists(#lease) OR #lease.#until < :now)',
             ExpressionAttributeNames: { '#lease': 'lease', '#version': 'version', '#until': 'until' },
             ExpressionAttributeValues: {
               ':lease': { token, until: iso(leaseUntil) },
@@ -323,17 +325,13 @@ export class Store {
     change: {
       cursor: number;
       next: number | undefined;
-      skipUntilDone: boolean;
+      /** Records still to write after this tick (undefined: none left). */
+      deferred: DeferredRecords | undefined;
       counts: Partial<Record<RunStatus, number>>;
       now: number;
     },
   ): Promise<boolean> {
-    const names: Record<string, string> = {
-      '#lease': 'lease',
-      '#version': 'version',
-      '#token': 'token',
-      '#counts': 'counts',
-    };
+    const names: Record<string, string> = {};
     const values: Record<string, unknown> = {
       ':token': token,
       ':cursor': iso(change.cursor),
@@ -341,21 +339,30 @@ export class Store {
       ':now': iso(change.now),
     };
     const sets = ['cursor = :cursor', 'updatedAt = :now'];
-    const removes = ['#lease'];
-    if (change.next === undefined) {
-      removes.push('nextRunAt', 'dueAt', 'dueShard');
-    } else {
-      sets.push('nextRunAt = :next', 'dueAt = :next', 'dueShard = :shard');
+    const removes = ['lease'];
+    if (change.next === undefined) removes.push('nextRunAt');
+    else {
+      sets.push('nextRunAt = :next');
       values[':next'] = iso(change.next);
+    }
+    if (change.deferred) {
+      sets.push('deferred = :deferred');
+      values[':deferred'] = change.deferred;
+    } else removes.push('deferred');
+    // Due again at its next slot; at once while deferred records remain, so the next tick writes them.
+    const due = change.deferred ? change.now : change.next;
+    if (due === undefined) removes.push('dueAt', 'dueShard');
+    else {
+      sets.push('dueAt = :due', 'dueShard = :shard');
+      values[':due'] = iso(due);
       values[':shard'] = this.shardOf(jobId);
     }
-    if (change.skipUntilDone) removes.push('skipUntil');
-    const adds = ['#version :one'];
+    const adds = ['version :one'];
     for (const [status, n] of Object.entries(change.counts)) {
       if (!n) continue;
       names[`#c_${status}`] = status;
       values[`:c_${status}`] = n;
-      adds.push(`#counts.#c_${status} :c_${status}`);
+      adds.push(`counts.#c_${status} :c_${status}`);
     }
     try {
       await this.withCounts(jobId, () =>
@@ -365,8 +372,8 @@ export class Store {
               TableName: this.tableName,
               Key: jobKey(jobId),
               UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')} ADD ${adds.join(', ')}`,
-              ConditionExpression: '#lease.#token = :token',
-              ExpressionAttributeNames: names,
+              ConditionExpression: 'lease.#token = :token',
+              ExpressionAttributeNames: { ...names, '#token': 'token' },
               ExpressionAttributeValues: values,
             }),
           ),
@@ -512,33 +519,43 @@ export class Store {
   }
 
   /**
-   * Pause (enabled false: out of the due index, with a note) or resume (back in at its next slot; the
-   * slots that passed while paused are recorded skipped(paused) by the tick, up to `skipUntil`).
+   * Pause (enabled false: out of the due index, with a note) or resume (back in the due index). On resume
+   * the caller may move the cursor and hand the slots that passed while paused to `deferred`, so the tick
+   * records them skipped(paused) while the job already runs on time again.
    */
   async setEnabled(
     jobId: string,
     enabled: boolean,
-    options: { now: number; note?: string; skipUntil?: number; nextRunAt?: number },
+    options: { now: number; note?: string; cursor?: number; nextRunAt?: number; deferred?: DeferredRecords },
   ): Promise<boolean> {
     const values: Record<string, unknown> = {
       ':enabled': enabled,
       ':now': iso(options.now),
       ':flip': !enabled,
     };
-    const names: Record<string, string> = {};
     let expression: string;
     if (enabled) {
       const sets = ['enabled = :enabled', 'updatedAt = :now'];
+      if (options.cursor !== undefined) {
+        sets.push('cursor = :cursor');
+        values[':cursor'] = iso(options.cursor);
+      }
       if (options.nextRunAt !== undefined) {
-        sets.push('nextRunAt = :next', 'dueAt = :next', 'dueShard = :shard');
+        sets.push('nextRunAt = :next');
         values[':next'] = iso(options.nextRunAt);
+      }
+      if (options.deferred) {
+        sets.push('deferred = :deferred');
+        values[':deferred'] = options.deferred;
+      }
+      const due = options.deferred ? options.now : options.nextRunAt;
+      if (due !== undefined) {
+        sets.push('dueAt = :due', 'dueShard = :shard');
+        values[':due'] = iso(due);
         values[':shard'] = this.shardOf(jobId);
       }
-      if (options.skipUntil !== undefined) {
-        sets.push('skipUntil = :skipUntil');
-        values[':skipUntil'] = iso(options.skipUntil);
-      }
-      expression = `SET ${sets.join(', ')} REMOVE note, pausedAt`;
+      expression = `SET ${sets.join(', ')} REMOVE note, pausedAt ADD version :one`;
+      values[':one'] = 1;
     } else {
       values[':note'] = options.note ?? 'paused';
       expression =
@@ -552,7 +569,6 @@ export class Store {
             Key: jobKey(jobId),
             UpdateExpression: expression,
             ConditionExpression: 'attribute_exists(pk) AND enabled = :flip',
-            ExpressionAttributeNames: Object.keys(names).length ? names : undefined,
             ExpressionAttributeValues: values,
           }),
         ),

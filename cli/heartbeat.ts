@@ -1,12 +1,12 @@
 /**
  * The tick heartbeat item, `pk = TICK, sk = HEARTBEAT`: when the last tick ran. `punctual status` reads it
  * for a local runtime and for a deployed stack alike (CloudWatch's `TickHeartbeat` metric is out of reach
- * offline). `punctual dev` writes it after every tick, adding `tickMs` so that status knows what "three
- * ticks" means; the item sorts under no job (its sk is not `JOB`), so job scans never see it.
+ * offline). The tick writes it (Store.putHeartbeat) with its interval `tickMs`, so that status knows what
+ * "three ticks" means (a stack ticks every minute, `punctual dev --tick 1s` every second). Its sk is not
+ * `JOB`, so job scans never see it.
  */
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Store } from '../shared/store/store.js';
-import type { TickReport } from '../shared/tick/tick.js';
 
 export const HEARTBEAT_KEY = { pk: 'TICK', sk: 'HEARTBEAT' } as const;
 
@@ -19,27 +19,6 @@ export interface HeartbeatItem {
   /** Who wrote it: `punctual dev`, or the tick itself. */
   source?: string;
   overdueJobs?: string[];
-}
-
-export async function writeDevHeartbeat(store: Store, report: TickReport, tickMs: number): Promise<void> {
-  await store.doc.send(
-    new PutCommand({
-      TableName: store.tableName,
-      Item: {
-        ...HEARTBEAT_KEY,
-        type: 'heartbeat',
-        lastTickAt: report.startedAt,
-        durationMs: report.durationMs,
-        slotsDispatched: report.slotsDispatched,
-        backlog: report.backlog,
-        overdueJobs: report.overdueJobs.slice(0, 50),
-        invalidJobs: report.invalidJobs,
-        errors: report.errors.length,
-        tickMs,
-        source: 'punctual dev',
-      },
-    }),
-  );
 }
 
 export async function readHeartbeat(store: Store): Promise<HeartbeatItem | undefined> {

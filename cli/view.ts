@@ -73,7 +73,7 @@ export function renderView(snapshot: ViewSnapshot, options: { color: boolean; co
     for (const line of snapshot.recent) lines.push(p.dim(truncate(line, Math.max(40, options.columns - 1))));
   }
   lines.push('');
-  lines.push(p.dim('Ctrl-C stops the runtime'));
+  lines.push(p.dim('Ctrl-C or q stops the runtime'));
   return `${lines.join('\n')}\n`;
 }
 

@@ -5,7 +5,7 @@
  * no Java process outlives the command.
  *
  * The CLI finds this runtime through `<dir>/.punctual/local.json` (written by the runtime once ready,
- * removed when it stops) and reads the tick heartbeat this command writes after every tick.
+ * removed when it stops) and reads the heartbeat item the tick writes (with its interval).
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -27,7 +27,6 @@ import { errorMessage } from '../../shared/util.js';
 import { stateFilePath } from '../context.js';
 import { type EchoServer, startEchoServer } from '../echo-server.js';
 import { type Io, palette, roughDuration } from '../format.js';
-import { writeDevHeartbeat } from '../heartbeat.js';
 import { outcomeLines, renderView, SCREEN } from '../view.js';
 
 export interface DevOptions {
@@ -79,6 +78,7 @@ export async function runDev(
   io: Io,
   options: DevOptions,
   signals: NodeJS.EventEmitter = process,
+  stdin: NodeJS.ReadStream = process.stdin,
 ): Promise<number> {
   const tickMs = durationOption('--tick', options.tick ?? '60s');
   if (tickMs < MIN_TICK_MS) throw new PunctualError(`--tick ${options.tick}: must be at least 1s`);
@@ -127,11 +127,10 @@ export async function runDev(
     if (sqs.status === 'rejected') throw sqs.reason;
     const endpoints = { dynamo: dynamo.value.endpoint, sqs: sqs.value.endpoint };
 
-    let current: LocalRuntime | undefined;
     if (options.echoServer !== undefined) {
       echo = await startEchoServer(options.echoServer, {
         hmacEnvOf: async (jobId) => {
-          const raw = current ? await current.store.getJobRaw(jobId) : undefined;
+          const raw = runtime ? await runtime.store.getJobRaw(jobId) : undefined;
           const decoded = raw ? decodeJob(raw) : undefined;
           const target = decoded?.ok ? decoded.job.definition.target : undefined;
           return target?.type === 'http' ? target.hmacSecretEnv : undefined;
@@ -148,14 +147,7 @@ export async function runDev(
       name: 'punctual',
       stateFile,
       log,
-      onTick: (report) => {
-        if (current)
-          void writeDevHeartbeat(current.store, report, tickMs).catch((error) =>
-            log.warn('heartbeat not written', { error: errorMessage(error) }),
-          );
-      },
     });
-    current = runtime;
   } catch (error) {
     await stopStarted();
     throw error;
@@ -164,7 +156,10 @@ export async function runDev(
   const startedAt = Date.now();
   const stopsAt = durationMs !== undefined ? startedAt + durationMs : undefined;
   runtime.run();
-  const jobCount = (await listJobs(runtime.store)).length;
+  const jobCount = await listJobs(runtime.store).then(
+    (jobs) => jobs.length,
+    () => 0,
+  );
   io.err(
     `punctual dev: ${jobCount} job(s), tick every ${roughDuration(tickMs)}` +
       `${stopsAt ? `, stopping after ${roughDuration(durationMs ?? 0)}` : ''}; state file ${stateFile}` +
@@ -254,10 +249,39 @@ export async function runDev(
   const onSignal = (signal: string) => void stop(signal);
   signals.on('SIGINT', onSignal);
   signals.on('SIGTERM', onSignal);
+  // A crash must not leave DynamoDB Local running: stop as for a signal, and exit 1.
+  const onCrash = (error: unknown) => {
+    io.err(`${p.red('error')}: ${errorMessage(error)}\n`);
+    crashed = true;
+    void stop('unexpected error');
+  };
+  let crashed = false;
+  signals.on('unhandledRejection', onCrash);
+  signals.on('uncaughtException', onCrash);
+  // On a terminal, Ctrl-C sends SIGINT to the whole foreground process group, DynamoDB Local included,
+  // which would die before the runs in hand end and the report is read. In raw mode the keypress reaches
+  // only this process, as a byte; Ctrl-C (or q) then stops everything in order.
+  const keys = live && stdin.isTTY ? stdin : undefined;
+  const onKey = (data: Buffer) => {
+    if (data.includes(0x03) || data.includes(0x71)) void stop(data.includes(0x03) ? 'Ctrl-C' : 'q');
+  };
+  if (keys) {
+    keys.setRawMode(true);
+    keys.on('data', onKey);
+    keys.resume();
+  }
   try {
-    return await done;
+    const code = await done;
+    return crashed && code === 0 ? 1 : code;
   } finally {
     signals.off('SIGINT', onSignal);
     signals.off('SIGTERM', onSignal);
+    signals.off('unhandledRejection', onCrash);
+    signals.off('uncaughtException', onCrash);
+    if (keys) {
+      keys.off('data', onKey);
+      keys.setRawMode(false);
+      keys.pause();
+    }
   }
 }

@@ -278,7 +278,22 @@ export async function runPut(
   if (flags.file) {
     if (id || given.length)
       throw new UsageError('give either -f FILE or a job id with flags (--schedule, --target, …), not both');
-    inputs = (await readPutFile(flags.file)).jobs;
+    const read = await readPutFile(flags.file);
+    inputs = read.jobs;
+    // Refuse the whole file before writing anything when a job names a pool this deployment lacks.
+    const unknownPools: Violation[] = [];
+    inputs.forEach((input, index) => {
+      const pool = (input as { pool?: unknown }).pool ?? 'default';
+      if (typeof pool === 'string' && !pools.includes(pool)) {
+        unknownPools.push({
+          path: read.fromJobsFile ? `jobs[${index}].pool` : 'pool',
+          value: pool,
+          message: `no such pool in ${target.label}; it has ${pools.join(', ')}`,
+        });
+      }
+    });
+    if (unknownPools.length)
+      throw new InvalidJobError(unknownPools, `jobs file ${JSON.stringify(flags.file)}`);
   } else {
     if (!id)
       throw new UsageError(

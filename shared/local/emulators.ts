@@ -66,6 +66,9 @@ export async function startDynamoLocal(options: DynamoLocalOptions = {}): Promis
   const child: ChildProcess = dynamoDbLocal.spawn({
     port,
     sharedDb: true,
+    // Its own process group: a terminal's Ctrl-C reaches `punctual dev`, which stops the JVM in order
+    // (after writing its report); the watchdog below covers a parent that dies without doing so.
+    detached: true,
     ...(options.dataDir ? { path: options.dataDir } : {}),
     stdio: 'pipe',
   });

@@ -139,6 +139,7 @@ export class LocalRuntime {
       ...DEFAULT_TICK_CONFIG,
       lookaheadMs: lookaheadFor(tickMs),
       budgetMs: Math.max(1_000, Math.round(tickMs * 0.75)),
+      intervalMs: tickMs,
       ...options.tick,
     };
     const deps = {

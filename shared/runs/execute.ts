@@ -157,7 +157,11 @@ export async function executeMessage(
   now = deps.clock();
   deps.signals.metric('RunDuration', now - startedAt, 'Milliseconds');
   if (result.ok) {
-    await endRun(deps, running, 'succeeded', 'ok', now, { from: ['running'], attemptStatus: 'succeeded' });
+    await endRun(deps, running, 'succeeded', 'ok', now, {
+      from: ['running'],
+      attemptStatus: 'succeeded',
+      clearError: true,
+    });
     deps.log.info('run succeeded', {
       jobId: run.jobId,
       runId: run.runId,

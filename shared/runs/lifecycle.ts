@@ -125,6 +125,8 @@ export async function endRun(
   options: {
     from?: readonly RunStatus[];
     error?: string;
+    /** A success clears `lastError` (the attempts keep every error). */
+    clearError?: boolean;
     attemptStatus?: 'succeeded' | 'failed' | 'lost';
     durationMs?: number;
   } = {},
@@ -138,6 +140,7 @@ export async function endRun(
     from,
     Store.terminal(status, reason, now, {
       ...(options.error !== undefined ? { lastError: options.error } : {}),
+      ...(options.clearError ? { lastError: undefined } : {}),
       ...(attempts ? { attempts } : {}),
     }),
     { attempt: run.attempt, now },

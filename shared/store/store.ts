@@ -54,6 +54,8 @@ export interface Heartbeat {
   overdueJobs: string[];
   invalidJobs: number;
   errors: number;
+  /** The tick interval the runtime fires at (60 000 for the EventBridge rule); `status` judges age by it. */
+  tickMs: number;
 }
 
 export interface Page<T> {

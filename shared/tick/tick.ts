@@ -40,6 +40,8 @@ export interface TickConfig {
   deliveryGraceMs: number;
   /** A job is overdue when its next slot is older than gapFactor × its period (and one lookahead). */
   overdueGapFactor: number;
+  /** How often the tick fires (recorded in the heartbeat so `punctual status` can judge its age). */
+  intervalMs: number;
 }
 
 export const DEFAULT_TICK_CONFIG: TickConfig = {
@@ -51,6 +53,7 @@ export const DEFAULT_TICK_CONFIG: TickConfig = {
   maxSlotsPerJob: 500,
   deliveryGraceMs: 60_000,
   overdueGapFactor: 2,
+  intervalMs: 60_000,
 };
 
 /** Faults injected by tests at named steps of the claim protocol. */
@@ -168,6 +171,7 @@ export async function runTick(deps: TickDeps, config: TickConfig = DEFAULT_TICK_
       overdueJobs: report.overdueJobs.slice(0, 50),
       invalidJobs: report.invalidJobs,
       errors: report.errors.length,
+      tickMs: config.intervalMs,
     });
   } catch (error) {
     deps.log.warn('heartbeat not written', { error: errorMessage(error) });

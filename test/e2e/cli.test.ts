@@ -181,13 +181,21 @@ describe('punctual CLI against a running `punctual dev`', () => {
     expect(resumed.nextRunAt).not.toBeNull();
   });
 
-  it('jobs trigger runs the job once now, and runs list shows the manual run succeeded', async () => {
+  it('jobs trigger runs the job once now; runs list and jobs get show the manual run', async () => {
     const triggered = await json<RunJson>('jobs', 'trigger', 'made-here');
     const shown = await until(
       () => json<RunJson>('runs', 'show', triggered.runId),
       (run) => run.status === 'succeeded',
     );
-    const listed = await json<RunJson[]>('runs', 'list', '--job', 'made-here');
+    const [listed, described] = await Promise.all([
+      json<RunJson[]>('runs', 'list', '--job', 'made-here'),
+      json<{
+        lastRuns: RunJson[];
+        nextSlots: string[];
+        counts: Record<string, number>;
+        definition: { schedule: string };
+      }>('jobs', 'get', 'made-here'),
+    ]);
 
     expect(triggered.runId).toMatch(/^made-here@manual-\d{4}-/);
     expect(shown).toMatchObject({ status: 'succeeded', reason: 'ok', attempt: 1, manual: true });
@@ -195,6 +203,10 @@ describe('punctual CLI against a running `punctual dev`', () => {
       status: 'succeeded',
       manual: true,
     });
+    expect(described.definition.schedule).toBe('rate(1 hour)');
+    expect(described.lastRuns.map((run) => run.runId)).toContain(triggered.runId);
+    expect(described.nextSlots).toHaveLength(10);
+    expect(described.counts.succeeded).toBeGreaterThanOrEqual(1);
   });
 
   it('jobs delete removes the job, whose id is then unknown (exit 1, pointing at jobs list)', async () => {
@@ -260,10 +272,9 @@ describe('punctual CLI against a running `punctual dev`', () => {
       () => json<RunJson[]>('runs', 'list', '--job', 'failing', '--status', 'failed'),
       (list) => list.length === 2,
     );
-    const [status, listed] = await Promise.all([
-      cli('status', '--json'),
-      json<{ runId: string; lastError: string; attempts: number }[]>('dlq', 'list'),
-    ]);
+    // One after the other: a listing hides the DLQ's messages for a moment.
+    const status = await cli('status', '--json');
+    const listed = await json<{ runId: string; lastError: string; attempts: number }[]>('dlq', 'list');
 
     expect(failed.map((run) => run.runId).sort()).toEqual([a.runId, b.runId].sort());
     expect(status.code).toBe(3);

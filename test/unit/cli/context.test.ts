@@ -1,6 +1,8 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { resolveTarget, stateFilePath, UsageError } from '../../../cli/context.js';
 import { PunctualError } from '../../../shared/errors.js';
@@ -65,5 +67,73 @@ describe('target resolution', () => {
     await expect(resolveTarget({ local: true, stack: 'Punctual' }, {}, dir)).rejects.toMatchObject({
       exitCode: 2,
     });
+  });
+});
+
+describe('target resolution: a deployed stack', () => {
+  const cfn = mockClient(CloudFormationClient);
+  beforeEach(() => {
+    cfn.reset();
+  });
+
+  it('reads the table, the shards and the pools from the stack outputs', async () => {
+    const pools = {
+      default: {
+        queueUrl: 'https://sqs/q',
+        dlqUrl: 'https://sqs/dlq',
+        dlqArn: 'arn:aws:sqs:eu-west-1:1:dlq',
+      },
+    };
+    cfn.on(DescribeStacksCommand, { StackName: 'Punctual' }).resolves({
+      Stacks: [
+        {
+          StackName: 'Punctual',
+          CreationTime: new Date(),
+          StackStatus: 'CREATE_COMPLETE',
+          Outputs: [
+            { OutputKey: 'TableName', OutputValue: 'Punctual-Table-1' },
+            { OutputKey: 'Shards', OutputValue: '8' },
+            { OutputKey: 'Pools', OutputValue: JSON.stringify(pools) },
+          ],
+        },
+      ],
+    });
+
+    const target = await resolveTarget({}, { PUNCTUAL_STACK: 'Punctual', PUNCTUAL_REGION: 'eu-west-1' }, dir);
+
+    expect(target).toMatchObject({
+      kind: 'stack',
+      label: 'stack Punctual (eu-west-1)',
+      pools,
+      tickMs: 60_000,
+    });
+    expect(target.store.tableName).toBe('Punctual-Table-1');
+    expect(target.store.shards).toBe(8);
+    target.close();
+  });
+
+  it('says which stack and region it looked in when the stack does not exist', async () => {
+    cfn.on(DescribeStacksCommand).rejects(new Error('Stack with id Nope does not exist'));
+
+    await expect(resolveTarget({ stack: 'Nope', region: 'eu-west-1' }, {}, dir)).rejects.toThrow(
+      'stack "Nope" not found in eu-west-1',
+    );
+  });
+
+  it('refuses a stack without the punctual outputs, listing the ones it has', async () => {
+    cfn.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: 'Other',
+          CreationTime: new Date(),
+          StackStatus: 'CREATE_COMPLETE',
+          Outputs: [{ OutputKey: 'BucketName', OutputValue: 'b' }],
+        },
+      ],
+    });
+
+    await expect(resolveTarget({ stack: 'Other', region: 'eu-west-1' }, {}, dir)).rejects.toThrow(
+      'stack "Other" has no TableName or Pools output: is it a punctual stack? (its outputs: BucketName)',
+    );
   });
 });

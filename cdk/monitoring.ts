@@ -23,6 +23,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { RUN_SUCCEEDED_LOG } from '../shared/runs/execute.js';
 import { METRIC_NAMESPACE, type MetricName } from '../shared/signals.js';
 import type { ResolvedJob } from './config.js';
 
@@ -33,7 +34,8 @@ export const EXECUTOR_SERVICE = 'punctual-executor';
 /** Per-job successes, counted by a metric filter on the executor logs (see `gapAlarm`). */
 export const JOB_SUCCEEDED_METRIC = 'JobRunsSucceeded';
 /** The line functions/executor.ts logs (shared/runs/execute.ts) when a run succeeds. */
-export const RUN_SUCCEEDED_LOG_MESSAGE = 'run succeeded';
+/** The executor's log line for a successful run (with `jobId`), counted by the per-job gap alarms. */
+export const RUN_SUCCEEDED_LOG_MESSAGE = RUN_SUCCEEDED_LOG;
 
 const RUNBOOK = 'Runbook: docs/runbook.md';
 

@@ -8,7 +8,7 @@ import { parseJob } from '../jobs/index.js';
 import type { JobDefinition } from '../jobs/types.js';
 import { type RunDeps, sendAttempt } from '../runs/lifecycle.js';
 import { nextSlot, slotsBetween } from '../schedule/index.js';
-import { decodeJob, scheduleOf } from '../store/decode.js';
+import { decodeJob, scheduleOf, scheduleSnapshot } from '../store/decode.js';
 import { iso, type JobItem, type RunItem, type RunStatus, runIdFor } from '../store/model.js';
 import type { Store } from '../store/store.js';
 
@@ -106,6 +106,12 @@ async function createJob(
   };
 }
 
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+function validTime(value: unknown): value is string {
+  return typeof value === 'string' && ISO_TIME.test(value) && !Number.isNaN(Date.parse(value));
+}
+
 async function updateJob(
   store: Store,
   raw: Record<string, unknown>,
@@ -114,62 +120,57 @@ async function updateJob(
 ): Promise<PutResult | undefined> {
   const existing = raw as unknown as JobItem;
   const decoded = decodeJob(raw);
-  const before = decoded.ok ? decoded.job.definition : undefined;
+  // The stored definition as it is, valid or not: what changed is judged against it.
+  const before = (
+    typeof raw.definition === 'object' && raw.definition !== null ? raw.definition : {}
+  ) as Partial<JobDefinition>;
   const changes: string[] = [];
-  for (const field of Object.keys({ ...definition, ...(before ?? {}) }) as (keyof JobDefinition)[]) {
-    if (!sameJson(before?.[field], definition[field])) changes.push(field);
+  for (const field of Object.keys({ ...definition, ...before }) as (keyof JobDefinition)[]) {
+    if (!sameJson(before[field], definition[field])) changes.push(field);
   }
-  const timing = ['schedule', 'timezone', 'startAt', 'endAt'].some((field) => changes.includes(field));
-  const anchor =
-    timing || !decoded.ok
-      ? definition.startAt
-        ? Date.parse(definition.startAt)
-        : ceilSecond(now)
-      : Date.parse(existing.anchor);
-  const previousCursor =
-    typeof existing.cursor === 'string' && !Number.isNaN(Date.parse(existing.cursor))
-      ? Date.parse(existing.cursor)
-      : now;
-  // A new schedule starts from now: slots the old one would have had are not owed by the new one.
-  const cursor = timing
-    ? Math.max(previousCursor, now, definition.startAt ? Date.parse(definition.startAt) - 1 : -Infinity)
+  // A rate job's cadence hangs on its expression and startAt only; a time zone or an endAt does not move it.
+  const reanchor = changes.includes('schedule') || changes.includes('startAt') || !validTime(existing.anchor);
+  // A new schedule (or zone) starts from now: slots the old one would have had are not owed by the new one.
+  const restart = reanchor || changes.includes('timezone') || !validTime(existing.cursor);
+  const anchor = reanchor
+    ? definition.startAt
+      ? Date.parse(definition.startAt)
+      : ceilSecond(now)
+    : Date.parse(existing.anchor);
+  const previousCursor = validTime(existing.cursor) ? Date.parse(existing.cursor) : now;
+  const cursor = restart
+    ? Math.max(
+        previousCursor,
+        now,
+        definition.startAt ? Date.parse(definition.startAt) - 1 : Number.NEGATIVE_INFINITY,
+      )
     : previousCursor;
   const schedule = scheduleOf(definition, iso(anchor));
   const next = nextSlot(schedule, cursor);
   let enabled = typeof existing.enabled === 'boolean' ? existing.enabled : definition.enabled;
-  if (before && before.enabled !== definition.enabled) enabled = definition.enabled;
+  if (typeof before.enabled === 'boolean' && before.enabled !== definition.enabled)
+    enabled = definition.enabled;
+  if (!decoded.ok && typeof existing.enabled !== 'boolean') enabled = definition.enabled;
   const version = typeof existing.version === 'number' ? existing.version : 0;
-  const item: JobItem = {
-    ...existing,
+  const paused = !enabled;
+  const note = paused ? (typeof existing.note === 'string' ? existing.note : 'declared disabled') : undefined;
+  const pausedAt = paused ? (validTime(existing.pausedAt) ? existing.pausedAt : iso(now)) : undefined;
+  const written = await store.updateJobDefinition(definition.id, version, {
     definition,
     anchor: iso(anchor),
     cursor: iso(cursor),
-    version: version + 1,
+    nextRunAt: next === undefined ? undefined : iso(next),
     enabled,
-    counts: existing.counts ?? {},
-    consecutiveFailures: typeof existing.consecutiveFailures === 'number' ? existing.consecutiveFailures : 0,
-    updatedAt: iso(now),
-  };
-  delete item.invalid;
-  delete item.nextRunAt;
-  delete item.dueAt;
-  delete item.dueShard;
-  if (next !== undefined) item.nextRunAt = iso(next);
-  if (next !== undefined && enabled) {
-    item.dueAt = iso(next);
-    item.dueShard = store.shardOf(definition.id);
-  }
-  if (enabled) {
-    delete item.note;
-    delete item.pausedAt;
-  } else if (!item.note) {
-    item.note = 'declared disabled';
-    item.pausedAt = iso(now);
-  }
-  if (!(await store.replaceJob(item, version))) return undefined;
+    note,
+    pausedAt,
+    recordsPending: Array.isArray(existing.deferred) && existing.deferred.length > 0,
+    now,
+  });
+  if (!written) return undefined;
   if (!decoded.ok) changes.push('repaired (was invalid)');
+  const job = (await store.getJob(definition.id)) as JobItem;
   return {
-    job: item,
+    job,
     created: false,
     changes,
     warnings: next === undefined ? ['the schedule names no future slot'] : [],
@@ -262,7 +263,13 @@ export async function resumeJob(
       now,
       cursor: now,
       ...(next !== undefined ? { nextRunAt: next } : {}),
-      deferred: { after: job.cursor, until: iso(now), status: 'skipped', reason: 'paused' },
+      deferred: {
+        after: job.cursor,
+        until: iso(now),
+        status: 'skipped',
+        reason: 'paused',
+        schedule: scheduleSnapshot(decoded.job.definition, job.anchor),
+      },
     });
   }
   return requireJob(store, jobId);

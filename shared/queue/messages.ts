@@ -3,11 +3,16 @@
  * held run) to the executor. Small on purpose: the run record holds the definition; the message names it.
  */
 import { z } from 'zod';
+import { parseRunId } from '../store/model.js';
 
 export const RunMessageSchema = z
   .object({
     v: z.literal(1),
-    runId: z.string().min(3).max(400),
+    runId: z
+      .string()
+      .min(3)
+      .max(400)
+      .refine((id) => parseRunId(id) !== undefined, { message: 'is not a run id (jobId@<ISO time>)' }),
     jobId: z.string().min(1).max(128),
     scheduledAt: z.string().datetime({ offset: false }),
     /** The attempt this message is for (1 = first). The executor starts it only if the run is at attempt − 1. */
@@ -20,7 +25,11 @@ export const RunMessageSchema = z
     attempts: z.number().int().optional(),
     poolName: z.string().optional(),
   })
-  .strict();
+  .strict()
+  .refine((message) => parseRunId(message.runId)?.jobId === message.jobId, {
+    message: 'jobId must be the job of runId',
+    path: ['jobId'],
+  });
 
 export type RunMessage = z.infer<typeof RunMessageSchema>;
 

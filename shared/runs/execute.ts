@@ -6,11 +6,12 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Target } from '../jobs/types.js';
+import { delayFor } from '../queue/dispatcher.js';
 import { parseRunMessage } from '../queue/messages.js';
 import { iso, isScheduledRun, isTerminal, type RunItem } from '../store/model.js';
 import type { RunContext, TargetResult } from '../targets/types.js';
 import { errorMessage, jitterMs } from '../util.js';
-import { attemptsLeft, endRun, type RunDeps, releaseHeldRun, scheduleRetry } from './lifecycle.js';
+import { attemptsLeft, endRun, type RunDeps, scheduleRetry, sendAttempt } from './lifecycle.js';
 
 export type ExecuteOutcome =
   | 'poisoned'
@@ -23,7 +24,8 @@ export type ExecuteOutcome =
   | 'queued'
   | 'missed'
   | 'cancelled'
-  | 'recovered';
+  | 'recovered'
+  | 'early';
 
 export type InvokeTarget = (
   target: Target,
@@ -53,6 +55,12 @@ export interface ExecuteOptions {
 }
 
 const DEFAULT_SAFETY_MARGIN_MS = 5_000;
+
+/**
+ * The message of the log line written for each successful run, with `jobId` beside it: the per-job gap
+ * alarms of the CDK construct count these lines with a metric filter.
+ */
+export const RUN_SUCCEEDED_LOG = 'run succeeded';
 const DEFAULT_GRACE_MS = 60_000;
 
 export async function executeMessage(
@@ -85,7 +93,12 @@ export async function executeMessage(
     if (!reopened) return 'duplicate';
     run = reopened;
   }
-  if (isTerminal(run.status)) return 'duplicate';
+  if (isTerminal(run.status)) {
+    // Idempotent repair: if the write that told the job this run ended was lost, the run id would stay in
+    // the job's `running` set and block every later slot (overlap skip/queue).
+    await deps.store.forgetRunning(run.jobId, [run.runId]);
+    return 'duplicate';
+  }
   if (run.status === 'running') {
     if (run.leaseUntil && Date.parse(run.leaseUntil) < now && message.attempt === run.attempt) {
       // The executor that started this attempt stopped without recording it (crash, timeout).
@@ -100,7 +113,12 @@ export async function executeMessage(
   // A message can arrive up to a second early (DelaySeconds is whole seconds, rounded down): wait for the
   // slot (plus its jitter), so no run starts before its time.
   const startAt = Date.parse(run.scheduledAt) + jitterMs(run.runId, definition.jitter);
-  if (startAt - now > 0 && startAt - now <= MAX_EARLY_MS) {
+  if (startAt - now > MAX_EARLY_MS) {
+    // Far too early (a re-send whose delay was capped at SQS's 15 minutes): send it again for later.
+    await sendAttempt(deps, run, message.attempt, delayFor(startAt, now), Boolean(message.replay));
+    return 'early';
+  }
+  if (startAt - now > 0) {
     await (deps.sleep ?? sleep)(startAt - now);
     now = deps.clock();
   }
@@ -125,12 +143,11 @@ export async function executeMessage(
   );
   const deadlineMs = Math.min(definition.target.timeout, budget);
   const leaseUntil = now + deadlineMs + (options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS);
-  const started = await deps.store.startRun(run, ['dispatched', 'retrying', 'queued'], {
-    exclusive,
-    leaseUntil,
-    now,
-    attempt: message.attempt,
-  });
+  const startOptions = { exclusive, leaseUntil, now, attempt: message.attempt };
+  let started = await deps.store.startRun(run, ['dispatched', 'retrying', 'queued'], startOptions);
+  if (!started.ok && started.refused === 'job' && (await healRunning(deps, run))) {
+    started = await deps.store.startRun(run, ['dispatched', 'retrying', 'queued'], startOptions);
+  }
   if (!started.ok) {
     if (started.refused === 'run') return 'duplicate';
     if (started.refused === 'no-job')
@@ -162,7 +179,7 @@ export async function executeMessage(
       attemptStatus: 'succeeded',
       clearError: true,
     });
-    deps.log.info('run succeeded', {
+    deps.log.info(RUN_SUCCEEDED_LOG, {
       jobId: run.jobId,
       runId: run.runId,
       detail: result.detail,
@@ -227,6 +244,27 @@ async function runTarget(deps: ExecuteDeps, run: RunItem, deadlineMs: number): P
   }
 }
 
+/**
+ * The job's `running` set names runs that are no longer running (their end was recorded on the run but
+ * not on the job: a lost write). Drops them; true when any was dropped, so the start can be tried again.
+ */
+async function healRunning(deps: ExecuteDeps, run: RunItem): Promise<boolean> {
+  const job = await deps.store.getJob(run.jobId);
+  const others = [...(job?.running ?? [])].filter((id) => id !== run.runId);
+  const stale: string[] = [];
+  for (const id of others) {
+    const other = await deps.store.getRun(id);
+    if (!other || other.status !== 'running') stale.push(id);
+  }
+  if (!stale.length) return false;
+  deps.log.warn("dropped runs that had ended from the job's running set", {
+    jobId: run.jobId,
+    runIds: stale,
+  });
+  await deps.store.forgetRunning(run.jobId, stale);
+  return true;
+}
+
 /** Another run of the job is running and the job does not allow overlap. */
 async function handleOverlap(deps: ExecuteDeps, run: RunItem, now: number): Promise<ExecuteOutcome> {
   if (run.definition.overlap === 'queue' && (await deps.store.holdRun(run.jobId, run.runId, now))) {
@@ -241,16 +279,18 @@ async function handleOverlap(deps: ExecuteDeps, run: RunItem, now: number): Prom
       },
       { attempt: run.attempt, now },
     );
-    if (held) {
-      // The running one may have ended between our start attempt and the hold: check, and release if so.
-      const job = await deps.store.getJob(run.jobId);
-      if (job && (!job.running || job.running.size === 0)) {
-        await releaseHeldRun(deps, run.jobId, run.runId);
-      }
-      return 'queued';
+    if (!held) {
+      await deps.store.releaseHeld(run.jobId, run.runId);
+      return 'duplicate';
     }
-    await deps.store.releaseHeld(run.jobId, run.runId);
-    return 'duplicate';
+    // The running one may have ended between our start attempt and the hold, and its releaser may have
+    // found nothing held yet: if nothing runs now, send ourselves (a duplicate start is refused anyway).
+    const job = await deps.store.getJob(run.jobId);
+    if (job && (!job.running || job.running.size === 0)) {
+      await deps.store.releaseHeld(run.jobId, run.runId);
+      await sendAttempt(deps, held, held.attempt + 1, 0);
+    }
+    return 'queued';
   }
   return (await endRun(deps, run, 'skipped', 'overlap', now, { from: ['dispatched', 'queued'] }))
     ? 'skipped'

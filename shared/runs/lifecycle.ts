@@ -235,7 +235,9 @@ export async function sendToDlq(deps: RunDeps, run: RunItem, now: number): Promi
 export async function releaseHeldRun(deps: RunDeps, jobId: string, heldRunId: string): Promise<void> {
   if (!(await deps.store.releaseHeld(jobId, heldRunId))) return;
   const held = await deps.store.getRun(heldRunId);
-  if (!held || held.status !== 'queued') return;
+  // `dispatched`: held, but not yet marked queued (its executor is between the two writes); sending now
+  // is safe, a second start of the same attempt is refused.
+  if (held?.status !== 'queued' && held?.status !== 'dispatched') return;
   try {
     await sendAttempt(deps, held, held.attempt + 1, 0);
   } catch (error) {
@@ -267,7 +269,12 @@ export async function scheduleRetry(
       nextAttemptAt: iso(nextAttemptAt),
       leaseUntil: undefined,
       openShard: deps.store.openShard(run.jobId),
-      openUntil: iso(nextAttemptAt + options.graceMs),
+      // A backoff beyond SQS's 15-minute delay is sent by the sweep, 15 minutes before it is due.
+      openUntil: iso(
+        waitMs > MAX_DELAY_SECONDS * 1000
+          ? nextAttemptAt - MAX_DELAY_SECONDS * 1000
+          : nextAttemptAt + options.graceMs,
+      ),
     },
     { attempt: run.attempt, now },
   );

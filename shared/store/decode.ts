@@ -7,7 +7,7 @@ import type { JobDefinition } from '../jobs/types.js';
 import { parseSchedule } from '../schedule/index.js';
 import type { Schedule } from '../schedule/types.js';
 import { errorMessage } from '../util.js';
-import type { JobItem } from './model.js';
+import type { DeferredRecords, JobItem } from './model.js';
 
 export interface DecodedJob {
   item: JobItem;
@@ -36,8 +36,31 @@ export function scheduleOf(definition: JobDefinition, anchor: string): Schedule 
   });
 }
 
+/** The part of a definition that names its slots, as a deferred range keeps it. */
+export function scheduleSnapshot(definition: JobDefinition, anchor: string): DeferredRecords['schedule'] {
+  return {
+    expression: definition.schedule,
+    timezone: definition.timezone,
+    anchor,
+    ...(definition.startAt ? { startAt: definition.startAt } : {}),
+    ...(definition.endAt ? { endAt: definition.endAt } : {}),
+  };
+}
+
+/** The schedule of a deferred range (the job's schedule when the range was cut). */
+export function rangeSchedule(range: DeferredRecords): Schedule {
+  const { expression, timezone, anchor, startAt, endAt } = range.schedule;
+  return parseSchedule(expression, {
+    timezone,
+    anchor: Date.parse(anchor),
+    ...(startAt ? { startAt: Date.parse(startAt) } : {}),
+    ...(endAt ? { endAt: Date.parse(endAt) } : {}),
+  });
+}
+
 export function decodeJob(raw: Record<string, unknown>): DecodeResult {
-  const jobId = typeof raw.jobId === 'string' ? raw.jobId : String(raw.pk ?? '?').replace(/^JOB#/, '');
+  // The key is the identity: an invalid item is marked under its key, whatever its jobId says.
+  const jobId = typeof raw.pk === 'string' ? raw.pk.replace(/^JOB#/, '') : String(raw.jobId ?? '?');
   const problems: string[] = [];
   if (typeof raw.version !== 'number' || !Number.isInteger(raw.version)) {
     problems.push(`version ${JSON.stringify(raw.version)}: must be an integer`);
@@ -48,15 +71,52 @@ export function decodeJob(raw: Record<string, unknown>): DecodeResult {
   checkTime(raw, 'cursor', true, problems);
   checkTime(raw, 'nextRunAt', false, problems);
   if (raw.deferred !== undefined) {
-    const deferred = raw.deferred as Record<string, unknown>;
-    if (typeof deferred !== 'object' || deferred === null) problems.push('deferred: must be a map');
-    else {
-      checkTime(deferred, 'after', true, problems);
-      checkTime(deferred, 'until', true, problems);
-      if (deferred.status !== 'missed' && deferred.status !== 'skipped') {
-        problems.push(`deferred.status ${JSON.stringify(deferred.status)}: must be missed or skipped`);
-      }
+    if (!Array.isArray(raw.deferred)) problems.push('deferred: must be a list of ranges');
+    else
+      raw.deferred.forEach((range: unknown, i: number) => {
+        const r = (range ?? {}) as Record<string, unknown>;
+        checkTime(r, 'after', true, problems);
+        checkTime(r, 'until', true, problems);
+        if (r.status !== 'missed' && r.status !== 'skipped')
+          problems.push(`deferred[${i}].status: must be missed or skipped`);
+        try {
+          rangeSchedule(r as unknown as DeferredRecords);
+        } catch (error) {
+          problems.push(`deferred[${i}].schedule: ${errorMessage(error)}`);
+        }
+      });
+  }
+  // The run state the tick and the executor rely on: a hand edit that breaks it must make the job
+  // invalid (and visible), not wedge it silently.
+  const pkId = typeof raw.pk === 'string' ? raw.pk.replace(/^JOB#/, '') : undefined;
+  if (pkId !== undefined && raw.jobId !== pkId)
+    problems.push(`jobId ${JSON.stringify(raw.jobId)}: must equal the key's id ${JSON.stringify(pkId)}`);
+  if (raw.lease !== undefined) {
+    const lease = raw.lease as Record<string, unknown>;
+    if (typeof lease !== 'object' || lease === null || typeof lease.token !== 'string')
+      problems.push('lease: must be a map with a token');
+    else checkTime(lease, 'until', true, problems);
+  }
+  if (
+    raw.running !== undefined &&
+    !(raw.running instanceof Set && [...raw.running].every((id) => typeof id === 'string'))
+  ) {
+    problems.push('running: must be a string set of run ids');
+  }
+  if (raw.held !== undefined && typeof raw.held !== 'string') problems.push('held: must be a run id');
+  if (raw.counts !== undefined) {
+    const counts = raw.counts as Record<string, unknown>;
+    if (
+      typeof counts !== 'object' ||
+      counts === null ||
+      Array.isArray(counts) ||
+      !Object.values(counts).every((n) => typeof n === 'number')
+    ) {
+      problems.push('counts: must be a map of numbers');
     }
+  }
+  if (raw.consecutiveFailures !== undefined && typeof raw.consecutiveFailures !== 'number') {
+    problems.push('consecutiveFailures: must be a number');
   }
   let definition: JobDefinition | undefined;
   try {

@@ -65,11 +65,17 @@ export type RunReason =
   | 'job-deleted'
   | 'job-invalid';
 
+/** A range of past slots to record without running them, with the schedule that names them. */
 export interface DeferredRecords {
   after: string;
   until: string;
   status: 'missed' | 'skipped';
   reason: RunReason;
+  /**
+   * The schedule the range was cut from (a later edit of the job must not change which slots it holds).
+   * ISO anchor/startAt/endAt, as in the job item.
+   */
+  schedule: { expression: string; timezone: string; anchor: string; startAt?: string; endAt?: string };
 }
 
 export interface Lease {
@@ -116,7 +122,7 @@ export interface JobItem {
    * cursor: the slots that passed while the job was paused, or a catch-up backlog too long for one tick.
    * The cursor has already moved past them, so the job keeps running on time while they are written.
    */
-  deferred?: DeferredRecords;
+  deferred?: DeferredRecords[];
   lastOutcome?: LastOutcome;
   consecutiveFailures: number;
   /** Runs by terminal status, kept by the executor and the tick. */

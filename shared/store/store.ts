@@ -198,17 +198,71 @@ export class Store {
     }
   }
 
-  /** Replaces a job item if its version is still `expectedVersion`; false when it changed meanwhile. */
-  async replaceJob(item: JobItem, expectedVersion: number): Promise<boolean> {
+  /**
+   * Writes what `jobs put` owns on an existing job — definition, anchor, cursor, next slot, enabled and
+   * note — and nothing else: the run state (`running`, `held`, `lease`, `counts`, `deferred`, …) belongs
+   * to the tick and the executor, which may be changing it right now. Conditional on `version`.
+   */
+  async updateJobDefinition(
+    jobId: string,
+    expectedVersion: number,
+    fields: {
+      definition: JobDefinition;
+      anchor: string;
+      cursor: string;
+      nextRunAt: string | undefined;
+      enabled: boolean;
+      note: string | undefined;
+      pausedAt: string | undefined;
+      /** Deferred records are pending: the job stays due now so the next tick goes on writing them. */
+      recordsPending: boolean;
+      now: number;
+    },
+  ): Promise<boolean> {
+    const values: Record<string, unknown> = {
+      ':definition': fields.definition,
+      ':anchor': fields.anchor,
+      ':cursor': fields.cursor,
+      ':enabled': fields.enabled,
+      ':now': iso(fields.now),
+      ':expected': expectedVersion,
+      ':one': 1,
+    };
+    const sets = [
+      'definition = :definition',
+      'anchor = :anchor',
+      'cursor = :cursor',
+      'enabled = :enabled',
+      'updatedAt = :now',
+    ];
+    const removes = ['invalid'];
+    for (const [field, value] of [
+      ['nextRunAt', fields.nextRunAt],
+      ['note', fields.note],
+      ['pausedAt', fields.pausedAt],
+    ] as const) {
+      if (value === undefined) removes.push(field);
+      else {
+        sets.push(`${field} = :${field}`);
+        values[`:${field}`] = value;
+      }
+    }
+    const due = fields.enabled ? (fields.recordsPending ? iso(fields.now) : fields.nextRunAt) : undefined;
+    if (due === undefined) removes.push('dueAt', 'dueShard');
+    else {
+      sets.push('dueAt = :due', 'dueShard = :shard');
+      values[':due'] = due;
+      values[':shard'] = this.shardOf(jobId);
+    }
     try {
       await this.doc.send(
-        new PutCommand(
+        new UpdateCommand(
           aliased({
             TableName: this.tableName,
-            Item: item,
-            ConditionExpression: '#version = :expected',
-            ExpressionAttributeNames: { '#version': 'version' },
-            ExpressionAttributeValues: { ':expected': expectedVersion },
+            Key: jobKey(jobId),
+            UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')} ADD version :one`,
+            ConditionExpression: 'version = :expected',
+            ExpressionAttributeValues: values,
           }),
         ),
       );
@@ -216,6 +270,44 @@ export class Store {
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw error;
+    }
+  }
+
+  /** Takes a job out of the due index. */
+  async removeFromDue(jobId: string): Promise<void> {
+    await this.doc
+      .send(
+        new UpdateCommand(
+          aliased({
+            TableName: this.tableName,
+            Key: jobKey(jobId),
+            UpdateExpression: 'REMOVE dueAt, dueShard',
+            ConditionExpression: 'attribute_exists(pk)',
+          }),
+        ),
+      )
+      .catch((error) => {
+        if (!isConditionFailure(error)) throw error;
+      });
+  }
+
+  /** Drops run ids from a job's `running` set (a run that ended without its job being told). */
+  async forgetRunning(jobId: string, runIds: string[]): Promise<void> {
+    if (!runIds.length) return;
+    try {
+      await this.doc.send(
+        new UpdateCommand(
+          aliased({
+            TableName: this.tableName,
+            Key: jobKey(jobId),
+            UpdateExpression: 'DELETE running :runs',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':runs': new Set(runIds) },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
     }
   }
 
@@ -325,10 +417,12 @@ export class Store {
     jobId: string,
     token: string,
     change: {
+      /** The version read when the job was claimed: an edit, pause or resume since then wins. */
+      version: number;
       cursor: number;
       next: number | undefined;
-      /** Records still to write after this tick (undefined: none left). */
-      deferred: DeferredRecords | undefined;
+      /** Records still to write after this tick. */
+      deferred: DeferredRecords[];
       counts: Partial<Record<RunStatus, number>>;
       now: number;
     },
@@ -336,6 +430,7 @@ export class Store {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {
       ':token': token,
+      ':version': change.version,
       ':cursor': iso(change.cursor),
       ':one': 1,
       ':now': iso(change.now),
@@ -347,12 +442,12 @@ export class Store {
       sets.push('nextRunAt = :next');
       values[':next'] = iso(change.next);
     }
-    if (change.deferred) {
+    if (change.deferred.length) {
       sets.push('deferred = :deferred');
       values[':deferred'] = change.deferred;
     } else removes.push('deferred');
     // Due again at its next slot; at once while deferred records remain, so the next tick writes them.
-    const due = change.deferred ? change.now : change.next;
+    const due = change.deferred.length ? change.now : change.next;
     if (due === undefined) removes.push('dueAt', 'dueShard');
     else {
       sets.push('dueAt = :due', 'dueShard = :shard');
@@ -374,7 +469,7 @@ export class Store {
               TableName: this.tableName,
               Key: jobKey(jobId),
               UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')} ADD ${adds.join(', ')}`,
-              ConditionExpression: 'lease.#token = :token',
+              ConditionExpression: 'lease.#token = :token AND version = :version',
               ExpressionAttributeNames: { ...names, '#token': 'token' },
               ExpressionAttributeValues: values,
             }),
@@ -547,8 +642,10 @@ export class Store {
         values[':next'] = iso(options.nextRunAt);
       }
       if (options.deferred) {
-        sets.push('deferred = :deferred');
-        values[':deferred'] = options.deferred;
+        // Appended: ranges still pending from before the pause keep their place.
+        sets.push('deferred = list_append(if_not_exists(deferred, :none), :deferred)');
+        values[':deferred'] = [options.deferred];
+        values[':none'] = [];
       }
       const due = options.deferred ? options.now : options.nextRunAt;
       if (due !== undefined) {

@@ -11,7 +11,10 @@ import { delayFor, MAX_DELAY_SECONDS } from '../queue/dispatcher.js';
 import { recoverExpired } from '../runs/execute.js';
 import { endRun, type RunDeps, sendAttempt } from '../runs/lifecycle.js';
 import { iso, isScheduledRun, type RunItem } from '../store/model.js';
-import { errorMessage, mapLimit } from '../util.js';
+import { errorMessage, jitterMs, mapLimit } from '../util.js';
+
+/** How long a manual, backfill or replay run waits for its message (re-sent each grace period). */
+const OPERATOR_RUN_PATIENCE_MS = 24 * 3_600_000;
 
 export interface SweepReport {
   examined: number;
@@ -64,11 +67,25 @@ async function sweepRun(
   report: SweepReport,
 ): Promise<void> {
   const { now, graceMs } = options;
-  const slot = Date.parse(run.scheduledAt);
+  const slot = Date.parse(run.scheduledAt) + jitterMs(run.runId, run.definition.jitter);
+  if (
+    (run.status === 'dispatched' || run.status === 'retrying') &&
+    !deps.pools.queueUrl(run.definition.pool)
+  ) {
+    // Its pool was removed (a deploy moved the job elsewhere): nothing can run it any more.
+    const error = `pool "${run.definition.pool}" no longer exists; replay the run to run it in the job's current pool`;
+    if (await endRun(deps, run, 'failed', 'error', now, { from: [run.status], error })) report.failed += 1;
+    return;
+  }
   switch (run.status) {
     case 'dispatched': {
       const firstAttempt = run.attempt === (run.attemptBase ?? 0);
-      if (firstAttempt && isScheduledRun(run) && now - slot > run.definition.startingDeadline) {
+      // Scheduled slots give up at their starting deadline; runs an operator asked for (manual, backfill,
+      // replay) after a day of re-sends.
+      const giveUpAfter =
+        firstAttempt && isScheduledRun(run) ? run.definition.startingDeadline : OPERATOR_RUN_PATIENCE_MS;
+      const since = isScheduledRun(run) ? slot : Date.parse(run.dispatchedAt ?? run.scheduledAt);
+      if (now - since > giveUpAfter) {
         if (await endRun(deps, run, 'missed', 'lost', now, { from: ['dispatched'] })) report.missed += 1;
         return;
       }

@@ -10,7 +10,7 @@ import { delayFor, type OutgoingMessage } from '../queue/dispatcher.js';
 import { type Log, messageFor, type RunDeps, runEventDetail } from '../runs/lifecycle.js';
 import { nextSlot, planSlots, previousSlot, slotsBetween } from '../schedule/index.js';
 import type { Plan } from '../schedule/types.js';
-import { type DecodedJob, decodeJob } from '../store/decode.js';
+import { type DecodedJob, decodeJob, rangeSchedule, scheduleSnapshot } from '../store/decode.js';
 import {
   type DeferredRecords,
   iso,
@@ -128,7 +128,15 @@ export async function runTick(deps: TickDeps, config: TickConfig = DEFAULT_TICK_
     async (shard) => {
       let next: Record<string, unknown> | undefined;
       do {
-        const page = await deps.store.queryDue(shard, horizon, config.pageSize, next);
+        let page: Awaited<ReturnType<typeof deps.store.queryDue>>;
+        try {
+          page = await deps.store.queryDue(shard, horizon, config.pageSize, next);
+        } catch (error) {
+          // One shard's failure must not stop the others (nor the heartbeat).
+          deps.log.error('due query failed', { shard, error: errorMessage(error) });
+          report.errors.push({ jobId: `(shard ${shard})`, error: errorMessage(error) });
+          return;
+        }
         next = page.next;
         report.jobsSeen += page.items.length;
         if (outOfTime()) {
@@ -200,7 +208,13 @@ async function handleJob(
     report.invalidJobs += 1;
     return;
   }
-  if (!item.nextRunAt && !item.deferred) return;
+  if (!item.enabled) {
+    // A disabled job has no business in the due index (an item edited by hand, or an older race):
+    // take it out rather than count it as contended or overdue on every tick.
+    await deps.store.removeFromDue(item.jobId);
+    return;
+  }
+  if (!item.nextRunAt && !item.deferred?.length) return;
   checkOverdue(deps, config, job, now, report);
   const plan = planFor(job, config, now);
 
@@ -249,6 +263,7 @@ async function handleJob(
   for (const { status } of plan.recorded) counts[status] = (counts[status] ?? 0) + 1;
   if (plan.plan.missed.length) counts.missed = (counts.missed ?? 0) + plan.plan.missed.length;
   const advanced = await deps.store.advanceJob(item.jobId, token, {
+    version: item.version,
     cursor: plan.plan.cursor,
     next: plan.plan.next,
     deferred: plan.deferred,
@@ -256,69 +271,78 @@ async function handleJob(
     now: deps.clock(),
   });
   if (!advanced) {
-    deps.log.warn('lease lost before advance; another tick will redo this job', { jobId: item.jobId });
+    // The job was edited, paused or resumed since the claim (or our lease expired): what we sent stands
+    // (run ids are idempotent); the next tick plans again from the job as it is now.
+    deps.log.warn('job changed before advance; the next tick plans it again', { jobId: item.jobId });
+    await deps.store.releaseLease(item.jobId, token);
     return;
   }
   report.slotsDispatched += plan.plan.dispatch.length;
   report.slotsRecorded += plan.plan.missed.length + plan.recorded.length;
-  if (plan.plan.more || plan.deferred) report.backlog += 1;
+  if (plan.plan.more || plan.deferred.length) report.backlog += 1;
 }
 
 interface JobPlan {
   plan: Plan;
-  /** Slots recorded without running, besides the plan's own misses: deferred records and backlog excess. */
+  /** Slots recorded without running, besides the plan's own misses: deferred records. */
   recorded: { slot: number; status: 'missed' | 'skipped'; reason: RunReason }[];
-  /** Deferred records left after this tick. */
-  deferred: DeferredRecords | undefined;
+  /** Deferred ranges left after this tick. */
+  deferred: DeferredRecords[];
 }
 
 /**
  * The plan for this tick, in two independent parts:
- *  1. deferred records (behind the cursor): up to `maxSlotsPerJob` of them are written;
+ *  1. deferred records (ranges behind the cursor, each with the schedule it was cut from): up to
+ *     `maxSlotsPerJob` of them are written;
  *  2. the catch-up plan from the cursor (the schedule engine's `planSlots`). When more slots are past due
  *     than one tick may handle, the policy is applied to the whole backlog at once — the slot(s) it runs
- *     are dispatched now, and the rest become deferred records — so a long outage never delays the job's
+ *     are dispatched now, and the rest become a deferred range — so a long outage never delays the job's
  *     next run by the time it takes to record what it missed.
  */
 function planFor(job: DecodedJob, config: TickConfig, now: number): JobPlan {
   const { item, definition, schedule } = job;
   const recorded: JobPlan['recorded'] = [];
-  let deferred = item.deferred;
-  if (deferred) {
+  const deferred: DeferredRecords[] = [];
+  let budget = config.maxSlotsPerJob;
+  for (const range of item.deferred ?? []) {
+    if (budget <= 0) {
+      deferred.push(range);
+      continue;
+    }
     const slots = slotsBetween(
-      schedule,
-      Date.parse(deferred.after),
-      Date.parse(deferred.until),
-      config.maxSlotsPerJob + 1,
+      rangeSchedule(range),
+      Date.parse(range.after),
+      Date.parse(range.until),
+      budget + 1,
     );
-    const page = slots.slice(0, config.maxSlotsPerJob);
-    for (const slot of page) recorded.push({ slot, status: deferred.status, reason: deferred.reason });
-    deferred = slots.length > page.length ? { ...deferred, after: iso(page.at(-1)!) } : undefined;
+    const page = slots.slice(0, budget);
+    for (const slot of page) recorded.push({ slot, status: range.status, reason: range.reason });
+    budget -= page.length;
+    if (slots.length > page.length) deferred.push({ ...range, after: iso(page.at(-1)!) });
   }
 
   let after = Date.parse(item.cursor);
   const early: number[] = [];
-  if (!deferred && !item.deferred) {
-    const pastDue = slotsBetween(schedule, after, now, config.maxSlotsPerJob + 1);
-    const newest = pastDue.length > config.maxSlotsPerJob ? previousSlot(schedule, now) : undefined;
-    if (newest !== undefined) {
-      const missed = (until: number, reason: RunReason, from = after): DeferredRecords => ({
-        after: iso(from),
-        until: iso(until),
-        status: 'missed',
-        reason,
-      });
-      if (definition.catchUp === 'latest') {
-        deferred = missed(newest - 1, 'coalesced');
-        after = newest - 1;
-      } else if (definition.catchUp === 'skip') {
-        deferred = missed(newest, 'catch-up-skip');
-        after = newest;
-      } else {
-        early.push(...pastDue.slice(0, definition.maxCatchUp));
-        deferred = missed(newest, 'catch-up-limit', early.at(-1) ?? after);
-        after = newest;
-      }
+  const pastDue = slotsBetween(schedule, after, now, config.maxSlotsPerJob + 1);
+  const newest = pastDue.length > config.maxSlotsPerJob ? previousSlot(schedule, now) : undefined;
+  if (newest !== undefined) {
+    const range = (until: number, reason: RunReason, from = after): DeferredRecords => ({
+      after: iso(from),
+      until: iso(until),
+      status: 'missed',
+      reason,
+      schedule: scheduleSnapshot(definition, item.anchor),
+    });
+    if (definition.catchUp === 'latest') {
+      deferred.push(range(newest - 1, 'coalesced'));
+      after = newest - 1;
+    } else if (definition.catchUp === 'skip') {
+      deferred.push(range(newest, 'catch-up-skip'));
+      after = newest;
+    } else {
+      early.push(...pastDue.slice(0, Math.min(definition.maxCatchUp, config.maxSlotsPerJob)));
+      deferred.push(range(newest, 'catch-up-limit', early.at(-1) ?? after));
+      after = newest;
     }
   }
 
@@ -332,7 +356,7 @@ function planFor(job: DecodedJob, config: TickConfig, now: number): JobPlan {
     lookaheadMs: config.lookaheadMs,
     limit: config.maxSlotsPerJob,
   });
-  for (const slot of early) {
+  for (const slot of early.reverse()) {
     if (now - slot > definition.startingDeadline) plan.missed.unshift({ slot, reason: 'deadline' });
     else plan.dispatch.unshift(slot);
   }
@@ -357,7 +381,9 @@ async function writeRecords(
         status: 'dispatched',
         dispatchedAt: iso(now),
         openShard: deps.store.openShard(item.jobId),
-        openUntil: iso(Math.max(slot, now) + graceMs),
+        openUntil: iso(
+          Math.max(slot + jitterMs(runIdFor(item.jobId, slot), definition.jitter), now) + graceMs,
+        ),
       },
       now,
     ),

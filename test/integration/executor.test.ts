@@ -5,6 +5,7 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../shared/local/runtime.js';
+import { RUN_SUCCEEDED_LOG } from '../../shared/runs/execute.js';
 import { builtinHandlers } from '../../shared/targets/handlers.js';
 import { byStatus, job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
 
@@ -302,6 +303,29 @@ describe('retries', () => {
     expect(item?.enabled).toBe(false);
     expect(item?.note).toContain('paused after 2 failed runs in a row');
     expect(item?.dueAt).toBeUndefined();
+  });
+});
+
+describe('logs', () => {
+  it('logs each successful run with its jobId and runId (the per-job gap alarms count these lines)', async () => {
+    const clock = new ManualClock(T0);
+    const lines: { message: string; extra?: Record<string, unknown> }[] = [];
+    const record = (message: string, extra?: Record<string, unknown>) => {
+      lines.push({ message, ...(extra ? { extra } : {}) });
+    };
+    runtime = await testRuntime({
+      clock: clock.fn,
+      tick: { lookaheadMs: 0 },
+      log: { debug: record, info: record, warn: record, error: record },
+    });
+    await put(runtime, job('logged', { schedule: 'rate(1 hour)' }), T0 - 1000);
+    await runtime.tick();
+    await runtime.drain();
+
+    const succeeded = lines.filter((line) => line.message === RUN_SUCCEEDED_LOG);
+    expect(succeeded.map((line) => [line.extra?.jobId, line.extra?.runId])).toEqual([
+      ['logged', 'logged@2026-11-30T23:59:59.000Z'],
+    ]);
   });
 });
 

@@ -99,7 +99,8 @@ describe('manual trigger', () => {
     await runtime.drain();
     const before = await runtime.store.getJob('manual');
 
-    const run = await triggerJob(deps(runtime), 'manual', T0 + 5_000);
+    clock.set(T0 + 5_000);
+    const run = await triggerJob(deps(runtime), 'manual', clock.now);
     const outcomes = await runtime.drain();
 
     expect(run.runId).toBe('manual@manual-2026-12-01T00:00:05.000Z');

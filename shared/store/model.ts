@@ -169,6 +169,8 @@ export interface RunItem {
   /** Running lease: a run still `running` after this is taken to be lost. */
   leaseUntil?: string;
   replays?: number;
+  /** How often the sweep has re-sent this run's message. */
+  resends?: number;
   /** Attempts made before the last replay: the retry budget counts from here. */
   attemptBase?: number;
   openShard?: string;

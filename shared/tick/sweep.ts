@@ -136,10 +136,14 @@ async function pushBack(
   graceMs: number,
   status: RunItem['status'][],
 ) {
+  // Each re-send of the same run waits twice as long as the last (capped at 16 grace periods): a message
+  // that is merely queued behind a saturated pool is not duplicated every minute.
+  const resends = run.resends ?? 0;
+  const wait = graceMs * 2 ** Math.min(resends, 4);
   const updated = await deps.store.transitionRun(
     run.runId,
     status,
-    { openUntil: iso(from + graceMs) },
+    { openUntil: iso(from + wait), ...(graceMs > 0 ? { resends: resends + 1 } : {}) },
     {
       attempt: run.attempt,
       now: from,

@@ -241,9 +241,11 @@ async function handleJob(
   // (the run ids are the same, the executor absorbs a duplicate).
   if (toSend.length) {
     const queueUrl = deps.pools.queueUrl(definition.pool)!;
+    // The delay counts from the send, not from the claim: writing the records took time.
+    const sendAt = deps.clock();
     const messages: OutgoingMessage[] = toSend.map((run) => ({
       body: messageFor(run, run.attempt + 1),
-      delaySeconds: delayFor(Date.parse(run.scheduledAt) + jitterMs(run.runId, definition.jitter), now),
+      delaySeconds: delayFor(Date.parse(run.scheduledAt) + jitterMs(run.runId, definition.jitter), sendAt),
     }));
     const { failed } = await deps.dispatcher.send(queueUrl, messages);
     if (failed.length) {

@@ -3,6 +3,7 @@
  * outcome, start lag, missed count); elsewhere (a pipe, a CI log), one plain line per new outcome.
  * Both are pure functions of a snapshot, so they are tested without a terminal.
  */
+import { upcomingSlot } from '../shared/ops/jobs.js';
 import type { JobItem } from '../shared/store/model.js';
 import { lag, palette, relative, roughDuration, shortTime, statusText, table, truncate } from './format.js';
 import { jobSummaryJson } from './json.js';
@@ -33,10 +34,8 @@ export function renderView(snapshot: ViewSnapshot, options: { color: boolean; co
   if (snapshot.jobs.length) {
     const rows = snapshot.jobs.map((job) => {
       const s = jobSummaryJson(job);
-      const next =
-        s.enabled && s.nextRunAt
-          ? `${shortTime(s.nextRunAt).slice(11)} ${p.dim(relative(s.nextRunAt, now))}`
-          : '-';
+      const upcoming = upcomingSlot(job, now);
+      const next = upcoming ? `${shortTime(upcoming).slice(11)} ${p.dim(relative(upcoming, now))}` : '-';
       const last = s.lastOutcome ? statusText(p, s.lastOutcome.status, s.lastOutcome.reason) : '-';
       const missed = s.counts.missed ?? 0;
       const note = s.invalid

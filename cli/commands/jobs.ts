@@ -19,6 +19,7 @@ import {
   putJob,
   resumeJob,
   triggerJob,
+  upcomingSlot,
 } from '../../shared/ops/jobs.js';
 import { describeSchedule, nextSlot, parseSchedule } from '../../shared/schedule/index.js';
 import { decodeJob } from '../../shared/store/decode.js';
@@ -415,10 +416,8 @@ export function jobRows(io: Io, jobs: JobItem[], now: number): string[][] {
   const p = palette(io.color);
   return jobs.map((job) => {
     const s = jobSummaryJson(job);
-    const next =
-      s.enabled && s.nextRunAt
-        ? `${shortTime(s.nextRunAt)} ${p.dim(`(${relative(s.nextRunAt, now)})`)}`
-        : '-';
+    const upcoming = upcomingSlot(job, now);
+    const next = upcoming ? `${shortTime(upcoming)} ${p.dim(`(${relative(upcoming, now)})`)}` : '-';
     const last = s.lastOutcome
       ? `${statusText(p, s.lastOutcome.status, s.lastOutcome.reason)} ${p.dim(relative(s.lastOutcome.at, now))}`
       : '-';

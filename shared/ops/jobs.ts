@@ -208,6 +208,18 @@ export async function describeJob(store: Store, jobId: string, now: number): Pro
   };
 }
 
+/**
+ * The job's next slot after `now`, as a person means it. `nextRunAt` is the next slot not yet claimed:
+ * the tick claims up to a lookahead ahead, so slots before it may already be on their way.
+ */
+export function upcomingSlot(job: JobItem, now: number): string | undefined {
+  if (!job.enabled) return undefined;
+  const decoded = decodeJob(job as unknown as Record<string, unknown>);
+  if (!decoded.ok) return undefined;
+  const next = nextSlot(decoded.job.schedule, now);
+  return next === undefined ? undefined : iso(next);
+}
+
 /** Every job item, sorted by id (invalid ones included, flagged). */
 export async function listJobs(store: Store): Promise<JobItem[]> {
   const jobs: JobItem[] = [];

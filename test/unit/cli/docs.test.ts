@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import type { Io } from '../../../cli/format.js';
-import { DOCS_PATH, generateCliDocs } from '../../../cli/gen-docs.js';
+import { DOCS_PATH, generateCliDocs, README_PATH, withReadmeCommands } from '../../../cli/gen-docs.js';
 import { allCommands, createProgram } from '../../../cli/program.js';
 
 describe('docs/cli.md', () => {
@@ -9,6 +9,12 @@ describe('docs/cli.md', () => {
     const onDisk = await readFile(DOCS_PATH, 'utf8');
 
     expect(onDisk).toBe(generateCliDocs());
+  });
+
+  it("README.md's command summary is the one generated from the commands (npm run docs:cli)", async () => {
+    const readme = await readFile(README_PATH, 'utf8');
+
+    expect(readme).toBe(withReadmeCommands(readme));
   });
 });
 

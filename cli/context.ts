@@ -203,6 +203,8 @@ async function stackTarget(name: string, options: TargetOptions, env: NodeJS.Pro
   const store = new Store(dynamo, {
     tableName: outputs.TableName ?? '',
     shards: Number(outputs.Shards ?? 4),
+    // Runs the CLI creates (trigger, backfill) expire like the tick's: the stack's retention.
+    ...(outputs.RetentionDays ? { retentionDays: Number(outputs.RetentionDays) } : {}),
   });
   return {
     kind: 'stack',

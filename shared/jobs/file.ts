@@ -61,7 +61,19 @@ function readDocument(
   const format = formatOf(text, fileName);
   if (format === 'json') {
     try {
-      return { ok: true, value: JSON.parse(text) };
+      const value = JSON.parse(text);
+      // JSON.parse keeps the last of two equal keys without a word ({"jobs": […], "jobs": []} would pass
+      // as a file with no jobs); YAML, a superset of JSON, names the duplicate.
+      const duplicate = parseDocument(text, { prettyErrors: false, uniqueKeys: true }).errors.find((e) =>
+        /unique/i.test(e.message),
+      );
+      if (duplicate) {
+        return {
+          ok: false,
+          violations: [syntaxViolation(text, fileName, duplicate.pos[0], 'json', 'duplicate key')],
+        };
+      }
+      return { ok: true, value };
     } catch (error) {
       const reason = (error as Error).message;
       const position = /at position (\d+)/.exec(reason)?.[1];

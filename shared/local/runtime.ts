@@ -140,6 +140,9 @@ export class LocalRuntime {
       lookaheadMs: lookaheadFor(tickMs),
       budgetMs: Math.max(1_000, Math.round(tickMs * 0.75)),
       intervalMs: tickMs,
+      // A local queue delivers on time or not at all (a kill -9 loses the in-memory emulator's messages):
+      // re-send after two ticks (5 s at least, a minute at most) rather than after AWS's minute.
+      deliveryGraceMs: Math.min(60_000, Math.max(5_000, 2 * tickMs)),
       ...options.tick,
     };
     const deps = {

@@ -118,7 +118,8 @@ export async function executeMessage(
     await sendAttempt(deps, run, message.attempt, delayFor(startAt, now), Boolean(message.replay));
     return 'early';
   }
-  if (startAt - now > 0) {
+  // A timer can fire a millisecond early: wait until the clock says so.
+  for (let i = 0; i < 5 && startAt - now > 0; i++) {
     await (deps.sleep ?? sleep)(startAt - now);
     now = deps.clock();
   }

@@ -154,6 +154,7 @@ export async function endRun(
     ended.jobId,
     {
       runId: ended.runId,
+      key: `${ended.runId}#${ended.attempt}`,
       status,
       reason,
       scheduledAt: ended.scheduledAt,

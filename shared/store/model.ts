@@ -85,6 +85,8 @@ export interface Lease {
 
 export interface LastOutcome {
   runId: string;
+  /** `runId#attempt`: makes recording an outcome idempotent (an SDK retry of the write counts once). */
+  key?: string;
   status: RunStatus;
   reason?: RunReason;
   scheduledAt: string;

@@ -563,8 +563,10 @@ export class Store {
       '#running': 'running',
       '#counts': 'counts',
       '#status': outcome.status,
+      '#key': 'key',
     };
     const values: Record<string, unknown> = {
+      ':key': outcome.key,
       ':run': new Set([outcome.runId]),
       ':outcome': outcome,
       ':now': iso(options.now),
@@ -587,7 +589,12 @@ export class Store {
               TableName: this.tableName,
               Key: jobKey(jobId),
               UpdateExpression: `SET ${sets.join(', ')} DELETE #running :run${adds.length ? ` ADD ${adds.join(', ')}` : ''}`,
-              ConditionExpression: 'attribute_exists(pk)',
+              // The ADDs are not idempotent: when the SDK retries a write whose response was lost, the
+              // outcome's key is already there and the retry is refused instead of counting twice.
+              ConditionExpression:
+                options.terminal && outcome.key
+                  ? 'attribute_exists(pk) AND (attribute_not_exists(lastOutcome.#key) OR lastOutcome.#key <> :key)'
+                  : 'attribute_exists(pk)',
               ExpressionAttributeNames: names,
               ExpressionAttributeValues: values,
               ReturnValues: 'ALL_NEW',
@@ -610,8 +617,13 @@ export class Store {
       }
       return { paused, held: job.held, consecutiveFailures: job.consecutiveFailures };
     } catch (error) {
-      if (isConditionFailure(error)) return undefined;
-      throw error;
+      if (!isConditionFailure(error)) throw error;
+      // Either the job is gone, or this outcome was recorded already (a retried write): report the job
+      // as it is, so the caller still releases a held run.
+      const job = (await this.getJobRaw(jobId)) as JobItem | undefined;
+      if (!job) return undefined;
+      await this.forgetRunning(jobId, [outcome.runId]);
+      return { paused: false, held: job.held, consecutiveFailures: job.consecutiveFailures };
     }
   }
 

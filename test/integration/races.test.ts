@@ -125,6 +125,51 @@ describe('a lost write never wedges a job', () => {
   });
 });
 
+describe('lost responses', () => {
+  it('an outcome write applied twice by an SDK retry counts the run once', async () => {
+    const clock = new ManualClock(T0);
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });
+    const rt = runtime;
+    await put(
+      rt,
+      job('flaky', {
+        schedule: 'rate(1 minute)',
+        target: { type: 'handler', name: 'fail' },
+        payload: { retryable: false },
+        pauseAfterFailures: 2,
+      }),
+      T0 - 1000,
+    );
+    let lose = true;
+    rt.dynamo.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        const input = args.input as { UpdateExpression?: string };
+        if (
+          lose &&
+          context.commandName === 'UpdateItemCommand' &&
+          input.UpdateExpression?.includes('DELETE #running')
+        ) {
+          lose = false;
+          // Applied by DynamoDB, the response lost: the SDK sends the same write again.
+          throw Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError' });
+        }
+        return result;
+      },
+      { step: 'deserialize', name: 'loseOutcomeResponse', priority: 'high' },
+    );
+
+    await rt.tick();
+    expect(await rt.drain()).toEqual(['failed']);
+
+    const item = await rt.store.getJob('flaky');
+    expect(lose).toBe(false);
+    expect(item?.counts).toEqual({ failed: 1 });
+    expect(item?.consecutiveFailures).toBe(1);
+    expect(item?.enabled).toBe(true);
+  });
+});
+
 describe('operator changes during a claim win', () => {
   it('a schedule edited between claim and advance is not overwritten by the old schedule', async () => {
     const clock = new ManualClock(Date.parse('2026-12-01T01:59:30.000Z'));

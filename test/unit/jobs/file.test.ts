@@ -66,6 +66,26 @@ describe('a valid jobs file', () => {
   });
 });
 
+describe('duplicate keys', () => {
+  it('refuses a JSON file that writes a key twice, naming the line (JSON.parse would keep the last)', () => {
+    const text =
+      '{\n  "jobs": [{ "id": "a", "schedule": "rate(1 minute)", "target": { "type": "handler", "name": "noop" } }],\n  "jobs": []\n}\n';
+
+    const error = (() => {
+      try {
+        parseJobsFile(text, 'dup.json');
+      } catch (e) {
+        return e;
+      }
+    })();
+
+    expect(error).toBeInstanceOf(InvalidJobError);
+    expect((error as InvalidJobError).message).toMatch(
+      /dup\.json:3:\d+.*JSON syntax error on line 3: duplicate key/,
+    );
+  });
+});
+
 describe('pools', () => {
   const job = (id: string, extra = '') =>
     `  - { id: ${id}, schedule: rate(1 minute), target: { type: handler, name: x }${extra} }\n`;

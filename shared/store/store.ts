@@ -161,6 +161,17 @@ export class Store {
     this.retentionDays = config.retentionDays ?? DEFAULT_RETENTION_DAYS;
   }
 
+  /** Sends a conditional write: true when it was applied, false when its condition failed. */
+  private async conditional(command: UpdateCommand | PutCommand | DeleteCommand): Promise<boolean> {
+    try {
+      await this.doc.send(command as UpdateCommand);
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   shardOf(jobId: string): number {
     return shardOf(jobId, this.shards);
   }
@@ -185,17 +196,11 @@ export class Store {
 
   /** Creates a job; false when one with this id exists. */
   async createJob(item: JobItem): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand(
-          aliased({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.conditional(
+      new PutCommand(
+        aliased({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+      ),
+    );
   }
 
   /**
@@ -254,23 +259,17 @@ export class Store {
       values[':due'] = due;
       values[':shard'] = this.shardOf(jobId);
     }
-    try {
-      await this.doc.send(
-        new UpdateCommand(
-          aliased({
-            TableName: this.tableName,
-            Key: jobKey(jobId),
-            UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')} ADD version :one`,
-            ConditionExpression: 'version = :expected',
-            ExpressionAttributeValues: values,
-          }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.conditional(
+      new UpdateCommand(
+        aliased({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')} ADD version :one`,
+          ConditionExpression: 'version = :expected',
+          ExpressionAttributeValues: values,
+        }),
+      ),
+    );
   }
 
   /** Takes a job out of the due index. */
@@ -312,21 +311,15 @@ export class Store {
   }
 
   async deleteJob(jobId: string): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new DeleteCommand(
-          aliased({
-            TableName: this.tableName,
-            Key: jobKey(jobId),
-            ConditionExpression: 'attribute_exists(pk)',
-          }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.conditional(
+      new DeleteCommand(
+        aliased({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          ConditionExpression: 'attribute_exists(pk)',
+        }),
+      ),
+    );
   }
 
   /** Every job item (raw), page by page. Jobs are few next to runs; a filtered scan is fine here. */
@@ -381,32 +374,26 @@ export class Store {
     leaseUntil: number,
     now: number,
   ) {
-    try {
-      await this.doc.send(
-        new UpdateCommand(
-          aliased({
-            TableName: this.tableName,
-            Key: jobKey(jobId),
-            UpdateExpression: 'SET #lease = :lease',
-            ConditionExpression:
-              `#version = :version AND ${expect.nextRunAt === undefined ? 'attribute_not_exists(nextRunAt)' : 'nextRunAt = :next'} ` +
-              'AND enabled = :true AND (attribute_not_exists(#lease) OR #lease.#until < :now)',
-            ExpressionAttributeNames: { '#lease': 'lease', '#version': 'version', '#until': 'until' },
-            ExpressionAttributeValues: {
-              ':lease': { token, until: iso(leaseUntil) },
-              ':version': expect.version,
-              ':next': expect.nextRunAt,
-              ':true': true,
-              ':now': iso(now),
-            },
-          }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.conditional(
+      new UpdateCommand(
+        aliased({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'SET #lease = :lease',
+          ConditionExpression:
+            `#version = :version AND ${expect.nextRunAt === undefined ? 'attribute_not_exists(nextRunAt)' : 'nextRunAt = :next'} ` +
+            'AND enabled = :true AND (attribute_not_exists(#lease) OR #lease.#until < :now)',
+          ExpressionAttributeNames: { '#lease': 'lease', '#version': 'version', '#until': 'until' },
+          ExpressionAttributeValues: {
+            ':lease': { token, until: iso(leaseUntil) },
+            ':version': expect.version,
+            ':next': expect.nextRunAt,
+            ':true': true,
+            ':now': iso(now),
+          },
+        }),
+      ),
+    );
   }
 
   /**
@@ -672,65 +659,47 @@ export class Store {
       expression =
         'SET enabled = :enabled, note = :note, pausedAt = :now, updatedAt = :now REMOVE dueAt, dueShard';
     }
-    try {
-      await this.doc.send(
-        new UpdateCommand(
-          aliased({
-            TableName: this.tableName,
-            Key: jobKey(jobId),
-            UpdateExpression: expression,
-            ConditionExpression: 'attribute_exists(pk) AND enabled = :flip',
-            ExpressionAttributeValues: values,
-          }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.conditional(
+      new UpdateCommand(
+        aliased({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: expression,
+          ConditionExpression: 'attribute_exists(pk) AND enabled = :flip',
+          ExpressionAttributeValues: values,
+        }),
+      ),
+    );
   }
 
   /** Holds a run (overlap `queue`) if no other run is held; false when one already is. */
   async holdRun(jobId: string, runId: string, now: number): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand(
-          aliased({
-            TableName: this.tableName,
-            Key: jobKey(jobId),
-            UpdateExpression: 'SET held = :run, updatedAt = :now',
-            ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(held) OR held = :run)',
-            ExpressionAttributeValues: { ':run': runId, ':now': iso(now) },
-          }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.conditional(
+      new UpdateCommand(
+        aliased({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'SET held = :run, updatedAt = :now',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(held) OR held = :run)',
+          ExpressionAttributeValues: { ':run': runId, ':now': iso(now) },
+        }),
+      ),
+    );
   }
 
   /** Releases the held run if it is still `runId`; true when this call released it. */
   async releaseHeld(jobId: string, runId: string): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand(
-          aliased({
-            TableName: this.tableName,
-            Key: jobKey(jobId),
-            UpdateExpression: 'REMOVE held',
-            ConditionExpression: 'held = :run',
-            ExpressionAttributeValues: { ':run': runId },
-          }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.conditional(
+      new UpdateCommand(
+        aliased({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'REMOVE held',
+          ConditionExpression: 'held = :run',
+          ExpressionAttributeValues: { ':run': runId },
+        }),
+      ),
+    );
   }
 
   /**
@@ -781,17 +750,11 @@ export class Store {
 
   /** Writes a run record unless one with its id exists (a retried tick is harmless). */
   async createRun(run: RunItem): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand(
-          aliased({ TableName: this.tableName, Item: run, ConditionExpression: 'attribute_not_exists(pk)' }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.conditional(
+      new PutCommand(
+        aliased({ TableName: this.tableName, Item: run, ConditionExpression: 'attribute_not_exists(pk)' }),
+      ),
+    );
   }
 
   async getRun(runId: string): Promise<RunItem | undefined> {

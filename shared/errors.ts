@@ -58,11 +58,3 @@ export class RunNotFoundError extends PunctualError {
     this.name = 'RunNotFoundError';
   }
 }
-
-/** A conditional write lost a race or a state transition is not allowed; the message says which. */
-export class ConflictError extends PunctualError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConflictError';
-  }
-}

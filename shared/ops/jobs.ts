@@ -3,13 +3,13 @@
  * CDK custom resource call these; `now` is a parameter like everywhere in shared/.
  */
 
-import { type ConflictError, InvalidJobError, JobNotFoundError, PunctualError } from '../errors.js';
+import { InvalidJobError, JobNotFoundError, PunctualError } from '../errors.js';
 import { parseJob } from '../jobs/index.js';
 import type { JobDefinition } from '../jobs/types.js';
 import { type RunDeps, sendAttempt } from '../runs/lifecycle.js';
 import { nextSlot, slotsBetween } from '../schedule/index.js';
 import { decodeJob, scheduleOf, scheduleSnapshot } from '../store/decode.js';
-import { iso, type JobItem, type RunItem, type RunStatus, runIdFor } from '../store/model.js';
+import { isIsoTime, iso, type JobItem, type RunItem, type RunStatus, runIdFor } from '../store/model.js';
 import type { Store } from '../store/store.js';
 
 export type OpsDeps = RunDeps;
@@ -106,12 +106,6 @@ async function createJob(
   };
 }
 
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-
-function validTime(value: unknown): value is string {
-  return typeof value === 'string' && ISO_TIME.test(value) && !Number.isNaN(Date.parse(value));
-}
-
 async function updateJob(
   store: Store,
   raw: Record<string, unknown>,
@@ -129,15 +123,15 @@ async function updateJob(
     if (!sameJson(before[field], definition[field])) changes.push(field);
   }
   // A rate job's cadence hangs on its expression and startAt only; a time zone or an endAt does not move it.
-  const reanchor = changes.includes('schedule') || changes.includes('startAt') || !validTime(existing.anchor);
+  const reanchor = changes.includes('schedule') || changes.includes('startAt') || !isIsoTime(existing.anchor);
   // A new schedule (or zone) starts from now: slots the old one would have had are not owed by the new one.
-  const restart = reanchor || changes.includes('timezone') || !validTime(existing.cursor);
+  const restart = reanchor || changes.includes('timezone') || !isIsoTime(existing.cursor);
   const anchor = reanchor
     ? definition.startAt
       ? Date.parse(definition.startAt)
       : ceilSecond(now)
     : Date.parse(existing.anchor);
-  const previousCursor = validTime(existing.cursor) ? Date.parse(existing.cursor) : now;
+  const previousCursor = isIsoTime(existing.cursor) ? Date.parse(existing.cursor) : now;
   const cursor = restart
     ? Math.max(
         previousCursor,
@@ -154,7 +148,7 @@ async function updateJob(
   const version = typeof existing.version === 'number' ? existing.version : 0;
   const paused = !enabled;
   const note = paused ? (typeof existing.note === 'string' ? existing.note : 'declared disabled') : undefined;
-  const pausedAt = paused ? (validTime(existing.pausedAt) ? existing.pausedAt : iso(now)) : undefined;
+  const pausedAt = paused ? (isIsoTime(existing.pausedAt) ? existing.pausedAt : iso(now)) : undefined;
   const written = await store.updateJobDefinition(definition.id, version, {
     definition,
     anchor: iso(anchor),
@@ -320,5 +314,3 @@ export async function triggerJob(deps: OpsDeps, jobId: string, now: number): Pro
   await sendAttempt(deps, run, 1, 0);
   return run;
 }
-
-export type { ConflictError };

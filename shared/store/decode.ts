@@ -7,7 +7,7 @@ import type { JobDefinition } from '../jobs/types.js';
 import { parseSchedule } from '../schedule/index.js';
 import type { Schedule } from '../schedule/types.js';
 import { errorMessage } from '../util.js';
-import type { DeferredRecords, JobItem } from './model.js';
+import { type DeferredRecords, isIsoTime, type JobItem } from './model.js';
 
 export interface DecodedJob {
   item: JobItem;
@@ -17,12 +17,10 @@ export interface DecodedJob {
 
 export type DecodeResult = { ok: true; job: DecodedJob } | { ok: false; jobId: string; error: string };
 
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-
 function checkTime(raw: Record<string, unknown>, field: string, required: boolean, problems: string[]) {
   const value = raw[field];
   if (value === undefined && !required) return;
-  if (typeof value !== 'string' || !ISO.test(value) || Number.isNaN(Date.parse(value))) {
+  if (!isIsoTime(value)) {
     problems.push(`${field} ${JSON.stringify(value)}: must be an ISO-8601 UTC time`);
   }
 }

@@ -62,8 +62,7 @@ export type RunReason =
   | 'overlap'
   | 'paused'
   | 'job-paused'
-  | 'job-deleted'
-  | 'job-invalid';
+  | 'job-deleted';
 
 /** A range of past slots to record without running them, with the schedule that names them. */
 export interface DeferredRecords {
@@ -199,6 +198,12 @@ export interface ParsedRunId {
 }
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+/** An ISO-8601 UTC time as the table stores them (`…Z`, milliseconds optional) that names a real instant. */
+export function isIsoTime(value: unknown): value is string {
+  return typeof value === 'string' && ISO_UTC.test(value) && !Number.isNaN(Date.parse(value));
+}
 
 export function parseRunId(runId: string): ParsedRunId | undefined {
   const at = runId.lastIndexOf('@');

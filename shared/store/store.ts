@@ -973,5 +973,3 @@ export class Store {
     };
   }
 }
-
-export type { JobDefinition };

@@ -3,9 +3,9 @@
  * in-process). `builtinHandlers()` holds the ones the examples and the tests use; a deployment registers its
  * own on `defaultHandlers` with `registerHandler` before the executor starts.
  */
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PunctualError } from '../errors.js';
+import { hash32 } from '../util.js';
 import type { HandlerFn, RunContext } from './types.js';
 import { TargetError } from './types.js';
 
@@ -41,10 +41,8 @@ export class HandlerRegistry {
   }
 }
 
-/** A stable 32-bit hash of a text (the first 4 bytes of its SHA-256): the same run id always maps the same. */
-export function stableHash(text: string): number {
-  return createHash('sha256').update(text).digest().readUInt32BE(0);
-}
+/** A stable 32-bit hash of a text (shared/util's `hash32`): the same run id always maps the same. */
+export const stableHash = hash32;
 
 type Fields = Record<string, unknown>;
 

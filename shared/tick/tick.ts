@@ -452,5 +452,3 @@ async function markInvalid(deps: TickDeps, jobId: string, error: string, now: nu
   }
   deps.signals.event('Job Invalid', { jobId, error });
 }
-
-export type { Log };

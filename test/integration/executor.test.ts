@@ -58,6 +58,29 @@ async function waitFor(check: () => Promise<boolean>, what: string): Promise<voi
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/**
+ * What a crashed executor leaves behind: the run started at T0 with a lease until T0 + 10 s, its message
+ * received (invisible) and never deleted. The clock is then past the lease.
+ */
+async function executorDiedMidRun(id: string, maxAttempts: number) {
+  const clock = new ManualClock(T0);
+  runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });
+  await put(runtime, job(id, { schedule: 'rate(1 hour)', retry: { maxAttempts, backoff: '1s' } }), T0 - 1000);
+  await runtime.tick();
+  const [run] = await runtime.allRuns();
+  await runtime.sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: runtime.pools[0]!.queueUrl, WaitTimeSeconds: 0 }),
+  );
+  await runtime.store.startRun(run!, ['dispatched'], {
+    exclusive: true,
+    leaseUntil: T0 + 10_000,
+    now: T0,
+    attempt: 1,
+  });
+  clock.set(T0 + 11_000);
+  return { rt: runtime, run: run! };
+}
+
 describe('at most one start per run id', () => {
   it('a message delivered twice starts the run once', async () => {
     const clock = new ManualClock(T0);
@@ -91,65 +114,26 @@ describe('at most one start per run id', () => {
   });
 
   it('a run whose executor died mid-run is retried by the sweep once its lease expires', async () => {
-    const clock = new ManualClock(T0);
-    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });
-    await put(
-      runtime,
-      job('dies', { schedule: 'rate(1 hour)', retry: { maxAttempts: 2, backoff: '1s' } }),
-      T0 - 1000,
-    );
-    await runtime.tick();
-    const [run] = await runtime.allRuns();
-    // What a crashed executor leaves: the run started (lease until +10 s), the message invisible.
-    await runtime.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: runtime.pools[0]!.queueUrl, WaitTimeSeconds: 0 }),
-    );
-    await runtime.store.startRun(run!, ['dispatched'], {
-      exclusive: true,
-      leaseUntil: T0 + 10_000,
-      now: T0,
-      attempt: 1,
-    });
-
-    clock.set(T0 + 11_000);
-    const report = await runtime.tick();
+    const { rt, run } = await executorDiedMidRun('dies', 2);
+    const report = await rt.tick();
     await new Promise((resolve) => setTimeout(resolve, 1_100)); // the retry's DelaySeconds (1 s backoff) is real
-    const outcomes = await runtime.drain();
+    const outcomes = await rt.drain();
 
     expect(report.sweep.retried).toBe(1);
     expect(outcomes).toEqual(['succeeded']);
-    const [after] = await runtime.allRuns();
+    const [after] = await rt.allRuns();
     expect(after?.attempts.map((attempt) => attempt.status)).toEqual(['lost', 'succeeded']);
-    const item = await runtime.store.getJob('dies');
+    const item = await rt.store.getJob('dies');
     expect(item?.running).toBeUndefined();
   });
 
   it('a run whose executor died with no attempts left ends failed(lost) and goes to the DLQ', async () => {
-    const clock = new ManualClock(T0);
-    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });
-    await put(
-      runtime,
-      job('dies-once', { schedule: 'rate(1 hour)', retry: { maxAttempts: 1, backoff: '1s' } }),
-      T0 - 1000,
-    );
-    await runtime.tick();
-    const [run] = await runtime.allRuns();
-    await runtime.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: runtime.pools[0]!.queueUrl, WaitTimeSeconds: 0 }),
-    );
-    await runtime.store.startRun(run!, ['dispatched'], {
-      exclusive: true,
-      leaseUntil: T0 + 10_000,
-      now: T0,
-      attempt: 1,
-    });
-
-    clock.set(T0 + 11_000);
-    const report = await runtime.tick();
+    const { rt, run } = await executorDiedMidRun('dies-once', 1);
+    const report = await rt.tick();
 
     expect(report.sweep.failed).toBe(1);
-    expect(byStatus(await runtime.allRuns())).toEqual({ 'failed(lost)': 1 });
-    const dlq = await dlqBodies(runtime);
+    expect(byStatus(await rt.allRuns())).toEqual({ 'failed(lost)': 1 });
+    const dlq = await dlqBodies(rt);
     expect(dlq.map((body) => [body.runId, body.replay])).toEqual([[run!.runId, true]]);
     expect(String(dlq[0]?.lastError)).toContain('executor stopped during attempt 1');
   });

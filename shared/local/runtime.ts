@@ -23,7 +23,7 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createExecutorHandler } from '../../functions/executor.js';
 import { createTickHandler } from '../../functions/tick.js';
 import type { JobsFile, PoolDefinition } from '../jobs/types.js';
-import { putJob } from '../ops/jobs.js';
+import { type ClaimDeps, putJob } from '../ops/jobs.js';
 import { SqsDispatcher } from '../queue/dispatcher.js';
 import type { ExecuteOutcome } from '../runs/execute.js';
 import { type Log, type PoolRouting, silentLog } from '../runs/lifecycle.js';
@@ -108,6 +108,8 @@ export class LocalRuntime {
   readonly dispatcher: SqsDispatcher;
   readonly routing: PoolRouting;
   readonly tickConfig: TickConfig;
+  /** What operations need to claim a job's first slots at once (a put, a resume), as a tick would. */
+  readonly claim: ClaimDeps;
   private stopping = false;
   private loops: Promise<void>[] = [];
   private tickTimer: NodeJS.Timeout | undefined;
@@ -152,6 +154,7 @@ export class LocalRuntime {
       pools: this.routing,
       log,
     };
+    this.claim = { deps: { ...deps, clock }, config: this.tickConfig };
     this.tickHandler = createTickHandler({
       ...deps,
       config: this.tickConfig,

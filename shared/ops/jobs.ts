@@ -11,8 +11,19 @@ import { nextSlot, slotsBetween } from '../schedule/index.js';
 import { decodeJob, scheduleOf, scheduleSnapshot } from '../store/decode.js';
 import { isIsoTime, iso, type JobItem, type RunItem, type RunStatus, runIdFor } from '../store/model.js';
 import type { Store } from '../store/store.js';
+import { type ClaimNowReport, claimNow, type TickConfig, type TickDeps } from '../tick/tick.js';
 
 export type OpsDeps = RunDeps;
+
+/**
+ * What an operation needs to claim a job's first slots at once, with the tick's own claim protocol: a
+ * create, an edit that re-anchors or a resume then sends the slots within the lookahead right away
+ * instead of leaving them to the next tick (which would find them past due and coalesce them).
+ */
+export interface ClaimDeps {
+  deps: TickDeps;
+  config?: TickConfig;
+}
 
 export interface PutResult {
   job: JobItem;
@@ -20,6 +31,8 @@ export interface PutResult {
   /** What changed, in words, for the CLI (`schedule`, `target`, `enabled: paused → running`). */
   changes: string[];
   warnings: string[];
+  /** With `claim`: what was claimed and sent at once. */
+  claimed?: ClaimNowReport;
 }
 
 /** Rate anchors fall on whole seconds (one second is the schedule floor). */
@@ -40,7 +53,7 @@ export async function putJob(
   store: Store,
   input: unknown,
   now: number,
-  options: { pools?: string[] } = {},
+  options: { pools?: string[]; claim?: ClaimDeps } = {},
 ): Promise<PutResult> {
   const definition = parseJob(input);
   if (options.pools && !options.pools.includes(definition.pool)) {
@@ -60,7 +73,17 @@ export async function putJob(
     const result = raw
       ? await updateJob(store, raw, definition, now)
       : await createJob(store, definition, now);
-    if (result) return result;
+    if (!result) continue;
+    if (options.claim && result.job.enabled) {
+      result.claimed = await claimNow(options.claim.deps, definition.id, options.claim.config);
+      if (result.claimed.error)
+        result.warnings.push(
+          `the first slots were not sent at once (${result.claimed.error}); the next tick sends them`,
+        );
+      if (result.claimed.dispatched + result.claimed.recorded > 0)
+        result.job = (await store.getJob(definition.id)) ?? result.job;
+    }
+    return result;
   }
   throw new PunctualError(`job "${definition.id}" kept changing while it was written; try again`);
 }
@@ -141,22 +164,24 @@ async function updateJob(
     : previousCursor;
   const schedule = scheduleOf(definition, iso(anchor));
   const next = nextSlot(schedule, cursor);
-  let enabled = typeof existing.enabled === 'boolean' ? existing.enabled : definition.enabled;
-  if (typeof before.enabled === 'boolean' && before.enabled !== definition.enabled)
-    enabled = definition.enabled;
-  if (!decoded.ok && typeof existing.enabled !== 'boolean') enabled = definition.enabled;
+  // A put changes the pause state only when the definition's own `enabled` changed (or the stored one is
+  // unreadable); a pause by hand or by pauseAfterFailures is kept. The write is conditional on the version
+  // read, and a pause bumps it, so a pause that lands after our read makes us read again.
+  const hasEnabled = typeof existing.enabled === 'boolean';
+  const flips = !hasEnabled || (typeof before.enabled === 'boolean' && before.enabled !== definition.enabled);
+  const enabled = flips ? definition.enabled : (existing.enabled as boolean);
   const version = typeof existing.version === 'number' ? existing.version : 0;
-  const paused = !enabled;
-  const note = paused ? (typeof existing.note === 'string' ? existing.note : 'declared disabled') : undefined;
-  const pausedAt = paused ? (isIsoTime(existing.pausedAt) ? existing.pausedAt : iso(now)) : undefined;
   const written = await store.updateJobDefinition(definition.id, version, {
     definition,
     anchor: iso(anchor),
     cursor: iso(cursor),
     nextRunAt: next === undefined ? undefined : iso(next),
     enabled,
-    note,
-    pausedAt,
+    pause: flips
+      ? enabled
+        ? { enabled: true }
+        : { enabled: false, note: 'declared disabled', pausedAt: iso(now) }
+      : undefined,
     recordsPending: Array.isArray(existing.deferred) && existing.deferred.length > 0,
     now,
   });
@@ -227,58 +252,91 @@ async function requireJob(store: Store, jobId: string): Promise<JobItem> {
   return raw as unknown as JobItem;
 }
 
-/** Pauses a job: out of the due index, with a note. A paused job stays paused (idempotent). */
+/** Tries a conditional change a few times, reading the job again each time it lost a race. */
+const RACE_ATTEMPTS = 8;
+
+/**
+ * Pauses a job: out of the due index, with a note. A paused job stays paused (idempotent). The write is
+ * conditional on the version read and bumps it, so nothing planned from the job as it was (a claim, a put,
+ * a resume) can undo the pause.
+ */
 export async function pauseJob(
   store: Store,
   jobId: string,
   now: number,
   note = 'paused by operator',
 ): Promise<JobItem> {
-  const job = await requireJob(store, jobId);
-  if (job.enabled) await store.setEnabled(jobId, false, { now, note });
-  return requireJob(store, jobId);
+  for (let attempt = 0; attempt < RACE_ATTEMPTS; attempt++) {
+    const job = await requireJob(store, jobId);
+    if (!job.enabled) return job;
+    if (await store.pauseJob(jobId, job.version, { now, note })) return requireJob(store, jobId);
+  }
+  throw new PunctualError(`job "${jobId}" kept changing while it was being paused; try again`);
 }
 
 /**
  * Resumes a job. The cadence keeps its anchor. Slots that passed while paused are recorded
- * skipped(paused) by the tick, or, with `replay`, handed to the job's catch-up policy.
+ * skipped(paused) by the tick, or, with `replay`, handed to the job's catch-up policy. Conditional on the
+ * version read (an edit that lands meanwhile is never undone); with `claim`, the job's slots within the
+ * lookahead are claimed and sent at once instead of at the next tick.
  */
 export async function resumeJob(
   store: Store,
   jobId: string,
   now: number,
-  options: { replay?: boolean } = {},
+  options: { replay?: boolean; claim?: ClaimDeps } = {},
 ): Promise<JobItem> {
-  const job = await requireJob(store, jobId);
-  if (job.enabled) return job;
-  const decoded = decodeJob(job as unknown as Record<string, unknown>);
-  if (!decoded.ok)
-    throw new PunctualError(
-      `job "${jobId}" is invalid (${decoded.error}); fix it with \`punctual jobs put\``,
-    );
-  const { schedule } = decoded.job;
-  const cursor = Date.parse(job.cursor);
-  if (options.replay || cursor >= now) {
-    // The slots that passed go to the catch-up policy, as after an outage.
-    const next = nextSlot(schedule, cursor);
-    await store.setEnabled(jobId, true, { now, ...(next !== undefined ? { nextRunAt: next } : {}) });
-  } else {
-    // The slots that passed while paused are recorded skipped(paused) behind the cursor, which moves to now.
-    const next = nextSlot(schedule, now);
-    await store.setEnabled(jobId, true, {
-      now,
-      cursor: now,
-      ...(next !== undefined ? { nextRunAt: next } : {}),
-      deferred: {
-        after: job.cursor,
-        until: iso(now),
-        status: 'skipped',
-        reason: 'paused',
-        schedule: scheduleSnapshot(decoded.job.definition, job.anchor),
-      },
-    });
+  for (let attempt = 0; attempt < RACE_ATTEMPTS; attempt++) {
+    const job = await requireJob(store, jobId);
+    if (job.enabled) return job;
+    const decoded = decodeJob(job as unknown as Record<string, unknown>);
+    if (!decoded.ok)
+      throw new PunctualError(
+        `job "${jobId}" is invalid (${decoded.error}); fix it with \`punctual jobs put\``,
+      );
+    const { schedule } = decoded.job;
+    const cursor = Date.parse(job.cursor);
+    let resumed: boolean;
+    if (options.replay) {
+      // The slots that passed go to the catch-up policy, as after an outage; none is cancelled for the pause.
+      const next = nextSlot(schedule, cursor);
+      resumed = await store.resumeJob(jobId, job.version, {
+        now,
+        pausedAt: undefined,
+        ...(next !== undefined ? { nextRunAt: next } : {}),
+      });
+    } else if (cursor >= now) {
+      // Slots up to the cursor were claimed before the pause; those whose time came while paused are
+      // cancelled by the executor (lastPause), the others run.
+      const next = nextSlot(schedule, cursor);
+      resumed = await store.resumeJob(jobId, job.version, {
+        now,
+        pausedAt: job.pausedAt,
+        ...(next !== undefined ? { nextRunAt: next } : {}),
+      });
+    } else {
+      // The slots that passed while paused are recorded skipped(paused) behind the cursor, which moves to now.
+      const next = nextSlot(schedule, now);
+      resumed = await store.resumeJob(jobId, job.version, {
+        now,
+        pausedAt: job.pausedAt,
+        cursor: now,
+        ...(next !== undefined ? { nextRunAt: next } : {}),
+        deferred: {
+          after: job.cursor,
+          until: iso(now),
+          status: 'skipped',
+          reason: 'paused',
+          schedule: scheduleSnapshot(decoded.job.definition, job.anchor),
+        },
+      });
+    }
+    if (resumed) {
+      if (options.claim) await claimNow(options.claim.deps, jobId, options.claim.config);
+      return requireJob(store, jobId);
+    }
   }
-  return requireJob(store, jobId);
+  throw new PunctualError(`job "${jobId}" kept changing while it was being resumed; try again`);
 }
 
 export async function deleteJob(store: Store, jobId: string): Promise<void> {

@@ -75,7 +75,7 @@ export async function replayRun(deps: OpsDeps, runId: string, now: number): Prom
     throw new PunctualError(
       `run ${runId} changed while it was being replayed; look again with \`punctual runs show\``,
     );
-  await sendAttempt(deps, reopened, reopened.attempt + 1, 0, true);
+  await sendAttempt(deps, reopened, reopened.attempt + 1, 0, reopened.replays);
   return reopened;
 }
 

@@ -19,6 +19,12 @@ export const RunMessageSchema = z
     attempt: z.number().int().min(1),
     /** Set on replays and on the messages the executor sends to the DLQ, so a redrive replays the run. */
     replay: z.boolean().optional(),
+    /**
+     * With `replay`: the replay this message belongs to (the run's `replays` once it is reopened). A
+     * duplicate delivery of a replay that already ran finds the run past it and changes nothing. Absent
+     * in messages written before it existed (they replay as before).
+     */
+    replays: z.number().int().min(1).optional(),
     /** DLQ only: why the run failed, for a person reading the queue. */
     failedAt: z.string().optional(),
     lastError: z.string().optional(),

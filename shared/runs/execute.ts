@@ -6,12 +6,30 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Target } from '../jobs/types.js';
-import { delayFor } from '../queue/dispatcher.js';
+import { delayFor, MAX_DELAY_SECONDS } from '../queue/dispatcher.js';
 import { parseRunMessage } from '../queue/messages.js';
-import { iso, isScheduledRun, isTerminal, type RunItem } from '../store/model.js';
+import {
+  isIsoTime,
+  iso,
+  isScheduledRun,
+  isTerminal,
+  LATE_OUTCOMES_KEPT,
+  type RunItem,
+  type RunStatus,
+} from '../store/model.js';
+import type { RawItem } from '../store/store.js';
 import type { RunContext, TargetResult } from '../targets/types.js';
 import { errorMessage, jitterMs } from '../util.js';
-import { attemptsLeft, endRun, type RunDeps, scheduleRetry, sendAttempt } from './lifecycle.js';
+import {
+  appendAttempt,
+  attemptsLeft,
+  clipError,
+  endRun,
+  occupiesJob,
+  type RunDeps,
+  scheduleRetry,
+  sendAttempt,
+} from './lifecycle.js';
 
 export type ExecuteOutcome =
   | 'poisoned'
@@ -25,7 +43,9 @@ export type ExecuteOutcome =
   | 'missed'
   | 'cancelled'
   | 'recovered'
-  | 'early';
+  | 'early'
+  /** The attempt ended after the sweep had taken it over: its outcome is kept on the run record. */
+  | 'late';
 
 export type InvokeTarget = (
   target: Target,
@@ -57,6 +77,26 @@ export interface ExecuteOptions {
 const DEFAULT_SAFETY_MARGIN_MS = 5_000;
 
 /**
+ * How long a running attempt's lease outlasts its target's deadline. The sweep takes an attempt over
+ * (retry, or failed(lost)) only once its lease has passed by the sweep's own clock, so this margin covers
+ * what lies between the target's deadline and the outcome's write — the store's latency with the SDK's
+ * retries (the deadline is counted from after the start's write) — and clock skew between the executor
+ * and the tick (Lambda hosts keep NTP time, within milliseconds; 30 s is three orders of magnitude of
+ * room). An outcome that still arrives after a take-over is recorded on the run (`lateOutcomes`).
+ */
+export const LEASE_MARGIN_MS = 30_000;
+
+const REPLAYABLE: readonly RunStatus[] = ['failed', 'missed', 'skipped', 'cancelled'];
+
+/** Whether a scheduled slot's time came while the job was paused (the pause recorded on resume). */
+function inLastPause(job: RawItem, run: RunItem): boolean {
+  const pause = job.lastPause as { from?: unknown; to?: unknown } | undefined;
+  if (!pause || !isIsoTime(pause.from) || !isIsoTime(pause.to)) return false;
+  const slot = Date.parse(run.scheduledAt);
+  return slot >= Date.parse(pause.from) && slot < Date.parse(pause.to);
+}
+
+/**
  * The message of the log line written for each successful run, with `jobId` beside it: the per-job gap
  * alarms of the CDK construct count these lines with a metric filter.
  */
@@ -82,16 +122,18 @@ export async function executeMessage(
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
   let now = deps.clock();
 
-  if (
-    message.replay &&
-    (run.status === 'failed' ||
-      run.status === 'missed' ||
-      run.status === 'skipped' ||
-      run.status === 'cancelled')
-  ) {
-    const reopened = await reopenForReplay(deps, run, now, graceMs);
-    if (!reopened) return 'duplicate';
-    run = reopened;
+  if (message.replay) {
+    const replays = run.replays ?? 0;
+    if (REPLAYABLE.includes(run.status)) {
+      // A redrive (or a lost CLI send) is the replay after the run's last one; a message for a replay
+      // that has already run is a duplicate delivery and must not run the target again.
+      if (message.replays !== undefined && message.replays !== replays + 1) return 'duplicate';
+      const reopened = await reopenForReplay(deps, run, now, graceMs);
+      if (!reopened) return 'duplicate';
+      run = reopened;
+    } else if (message.replays !== undefined && message.replays !== replays) {
+      return 'duplicate';
+    }
   }
   if (isTerminal(run.status)) {
     // Idempotent repair: if the write that told the job this run ended was lost, the run id would stay in
@@ -115,7 +157,7 @@ export async function executeMessage(
   const startAt = Date.parse(run.scheduledAt) + jitterMs(run.runId, definition.jitter);
   if (startAt - now > MAX_EARLY_MS) {
     // Far too early (a re-send whose delay was capped at SQS's 15 minutes): send it again for later.
-    await sendAttempt(deps, run, message.attempt, delayFor(startAt, now), Boolean(message.replay));
+    await sendAttempt(deps, run, message.attempt, delayFor(startAt, now), message.replays);
     return 'early';
   }
   // A timer can fire a millisecond early: wait until the clock says so.
@@ -125,7 +167,9 @@ export async function executeMessage(
   }
   const job = await deps.store.getJobRaw(run.jobId);
   if (!job) return (await endRun(deps, run, 'cancelled', 'job-deleted', now)) ? 'cancelled' : 'duplicate';
-  if (job.enabled === false && isScheduledRun(run)) {
+  // A paused job starts nothing of its schedule; a slot whose time came while it was paused stays
+  // cancelled after a resume too (the slots after the resume run).
+  if (isScheduledRun(run) && (job.enabled === false || inLastPause(job, run))) {
     return (await endRun(deps, run, 'cancelled', 'job-paused', now)) ? 'cancelled' : 'duplicate';
   }
   const firstAttempt = run.attempt === (run.attemptBase ?? 0);
@@ -137,14 +181,17 @@ export async function executeMessage(
     return (await endRun(deps, run, 'missed', 'deadline', now)) ? 'missed' : 'duplicate';
   }
 
-  const exclusive = firstAttempt && isScheduledRun(run) && definition.overlap !== 'allow';
+  // Overlap skip/queue: a scheduled run holds the job from its first start to its end, retries included.
+  const exclusive = occupiesJob(run);
   const budget = Math.max(
     1_000,
     options.remainingMs() - (options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS),
   );
   const deadlineMs = Math.min(definition.target.timeout, budget);
-  const leaseUntil = now + deadlineMs + (options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS);
-  const startOptions = { exclusive, leaseUntil, now, attempt: message.attempt };
+  const leaseUntil = now + deadlineMs + LEASE_MARGIN_MS;
+  const attemptRecord = { attempt: message.attempt, startedAt: iso(now), status: 'running' as const };
+  const history = appendAttempt(run, attemptRecord);
+  const startOptions = { exclusive, leaseUntil, now, attempt: message.attempt, history };
   let started = await deps.store.startRun(run, ['dispatched', 'retrying', 'queued'], startOptions);
   if (!started.ok && started.refused === 'job' && (await healRunning(deps, run))) {
     started = await deps.store.startRun(run, ['dispatched', 'retrying', 'queued'], startOptions);
@@ -153,6 +200,9 @@ export async function executeMessage(
     if (started.refused === 'run') return 'duplicate';
     if (started.refused === 'no-job')
       return (await endRun(deps, run, 'cancelled', 'job-deleted', now)) ? 'cancelled' : 'duplicate';
+    // A retry waits while another run holds the job (only an operator run can: scheduled slots are
+    // skipped or queued while this run holds it); a first attempt follows the overlap policy.
+    if (!firstAttempt) return waitForJob(deps, run, message.attempt, now, graceMs);
     return handleOverlap(deps, run, now);
   }
 
@@ -163,23 +213,23 @@ export async function executeMessage(
     attempt: message.attempt,
     startedAt: run.startedAt ?? iso(startedAt),
     leaseUntil: iso(leaseUntil),
-    attempts: [
-      ...(run.attempts ?? []),
-      { attempt: message.attempt, startedAt: iso(startedAt), status: 'running' },
-    ],
+    ...history,
   };
   if (firstAttempt) deps.signals.metric('StartLag', startedAt - Date.parse(run.scheduledAt), 'Milliseconds');
   deps.log.info('run started', { jobId: run.jobId, runId: run.runId, attempt: message.attempt });
 
-  const result = await runTarget(deps, running, deadlineMs);
+  // The target's deadline counts from now, after the start's write: the lease then outlasts it by the
+  // full margin whatever that write cost.
+  const result = await runTarget(deps, running, Math.max(1, deadlineMs - (deps.clock() - startedAt)));
   now = deps.clock();
   deps.signals.metric('RunDuration', now - startedAt, 'Milliseconds');
   if (result.ok) {
-    await endRun(deps, running, 'succeeded', 'ok', now, {
+    const ended = await endRun(deps, running, 'succeeded', 'ok', now, {
       from: ['running'],
       attemptStatus: 'succeeded',
       clearError: true,
     });
+    if (!ended) return recordLateOutcome(deps, running, { status: 'succeeded' }, now);
     deps.log.info(RUN_SUCCEEDED_LOG, {
       jobId: run.jobId,
       runId: run.runId,
@@ -195,20 +245,100 @@ export async function executeMessage(
     error: result.error,
   });
   if (result.retryable && attemptsLeft(running) > 0) {
-    await scheduleRetry(deps, running, now, {
+    const retrying = await scheduleRetry(deps, running, now, {
       error: result.error,
       attemptStatus: 'failed',
       from: ['running'],
       graceMs,
     });
+    if (!retrying) return recordLateOutcome(deps, running, { status: 'failed', error: result.error }, now);
     return 'retrying';
   }
-  await endRun(deps, running, 'failed', result.timedOut ? 'timeout' : 'error', now, {
+  const failed = await endRun(deps, running, 'failed', result.timedOut ? 'timeout' : 'error', now, {
     from: ['running'],
     attemptStatus: 'failed',
     error: result.error,
   });
+  if (!failed) return recordLateOutcome(deps, running, { status: 'failed', error: result.error }, now);
   return 'failed';
+}
+
+/**
+ * An attempt ended after the sweep had taken it over (its lease passed: the executor was slow or its
+ * clock behind). The outcome is not dropped: a success of an attempt whose retry has not started yet
+ * ends the run `succeeded` (the work is done; the pending retry message finds the run ended); any other
+ * late outcome is kept in the run's `lateOutcomes` and changes nothing else.
+ */
+export async function recordLateOutcome(
+  deps: RunDeps,
+  attempt: RunItem,
+  outcome: { status: 'succeeded' | 'failed'; error?: string },
+  now: number,
+): Promise<ExecuteOutcome> {
+  const late = {
+    attempt: attempt.attempt,
+    status: outcome.status,
+    at: iso(now),
+    ...(outcome.error !== undefined ? { error: clipError(outcome.error) } : {}),
+  };
+  deps.log.warn('attempt ended after its lease was taken over; outcome kept on the run', {
+    runId: attempt.runId,
+    ...late,
+  });
+  for (let i = 0; i < 3; i++) {
+    const current = await deps.store.getRun(attempt.runId);
+    if (!current) return 'late';
+    const lateOutcomes = [...(current.lateOutcomes ?? []), late].slice(-LATE_OUTCOMES_KEPT);
+    if (
+      outcome.status === 'succeeded' &&
+      current.status === 'retrying' &&
+      current.attempt === attempt.attempt
+    ) {
+      const ended = await endRun(deps, current, 'succeeded', 'ok', now, {
+        from: ['retrying'],
+        clearError: true,
+        extra: { lateOutcomes },
+      });
+      if (ended) return 'succeeded';
+      continue;
+    }
+    const kept = await deps.store.transitionRun(
+      current.runId,
+      [current.status],
+      { lateOutcomes },
+      {
+        attempt: current.attempt,
+        now,
+        extraCondition: 'updatedAt = :seen',
+        extraValues: { ':seen': current.updatedAt },
+      },
+    );
+    if (kept) return 'late';
+  }
+  return 'late';
+}
+
+/**
+ * A retry that found another run holding the job (a manual run of an overlap skip/queue job): it stays
+ * `retrying` and tries again after its backoff (at least 5 s), so the two never run at once.
+ */
+async function waitForJob(
+  deps: ExecuteDeps,
+  run: RunItem,
+  attempt: number,
+  now: number,
+  graceMs: number,
+): Promise<ExecuteOutcome> {
+  const waitMs = Math.min(MAX_DELAY_SECONDS * 1000, Math.max(5_000, run.definition.retry.backoff));
+  const waiting = await deps.store.transitionRun(
+    run.runId,
+    ['retrying'],
+    { nextAttemptAt: iso(now + waitMs), openUntil: iso(now + waitMs + graceMs) },
+    { attempt: run.attempt, now },
+  );
+  if (!waiting) return 'duplicate';
+  await sendAttempt(deps, waiting, attempt, delayFor(now + waitMs, now));
+  return 'retrying';
 }
 
 type TargetOutcome =
@@ -227,7 +357,15 @@ async function runTarget(deps: ExecuteDeps, run: RunItem, deadlineMs: number): P
       manual: run.manual ?? false,
       payload: run.definition.payload ?? null,
     };
-    const result = await deps.invoke(run.definition.target, context, controller.signal);
+    // A target that ignores the abort signal must not keep the executor past its deadline (the lease
+    // would lapse and the sweep start another attempt beside it): stop waiting for it at the deadline.
+    const aborted = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+    });
+    const result = await Promise.race([
+      deps.invoke(run.definition.target, context, controller.signal),
+      aborted,
+    ]);
     if (controller.signal.aborted)
       return { ok: false, error: `timed out after ${deadlineMs}ms`, retryable: true, timedOut: true };
     return { ok: true, ...(result.detail ? { detail: result.detail } : {}) };
@@ -246,8 +384,8 @@ async function runTarget(deps: ExecuteDeps, run: RunItem, deadlineMs: number): P
 }
 
 /**
- * The job's `running` set names runs that are no longer running (their end was recorded on the run but
- * not on the job: a lost write). Drops them; true when any was dropped, so the start can be tried again.
+ * The job's `running` set names runs that have ended (their end was recorded on the run but not on the
+ * job: a lost write). Drops them; true when any was dropped, so the start can be tried again.
  */
 async function healRunning(deps: ExecuteDeps, run: RunItem): Promise<boolean> {
   const job = await deps.store.getJob(run.jobId);
@@ -255,7 +393,8 @@ async function healRunning(deps: ExecuteDeps, run: RunItem): Promise<boolean> {
   const stale: string[] = [];
   for (const id of others) {
     const other = await deps.store.getRun(id);
-    if (!other || other.status !== 'running') stale.push(id);
+    // A run waiting for its retry still holds the job (overlap skip/queue): not stale.
+    if (!other || (other.status !== 'running' && other.status !== 'retrying')) stale.push(id);
   }
   if (!stale.length) return false;
   deps.log.warn("dropped runs that had ended from the job's running set", {

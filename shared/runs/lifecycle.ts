@@ -7,8 +7,18 @@ import type { Dispatcher } from '../queue/dispatcher.js';
 import { delayFor, MAX_DELAY_SECONDS } from '../queue/dispatcher.js';
 import type { RunMessage } from '../queue/messages.js';
 import type { EventType, MetricName, Signals } from '../signals.js';
-import { iso, OPEN_STATUSES, type RunItem, type RunReason, type RunStatus } from '../store/model.js';
-import { Store } from '../store/store.js';
+import {
+  ATTEMPTS_KEPT,
+  type AttemptRecord,
+  ERROR_CHARS,
+  iso,
+  isScheduledRun,
+  OPEN_STATUSES,
+  type RunItem,
+  type RunReason,
+  type RunStatus,
+} from '../store/model.js';
+import { type RunPatch, Store } from '../store/store.js';
 
 export interface Log {
   debug(message: string, extra?: Record<string, unknown>): void;
@@ -72,14 +82,19 @@ export function signalTerminal(signals: Signals, run: RunItem): void {
   if (event) signals.event(event, runEventDetail(run));
 }
 
-export function messageFor(run: RunItem, attempt: number, replay = false): RunMessage {
+/**
+ * The message for one attempt of a run. `replay`: the replay (1, 2, …) it belongs to — the executor
+ * reopens an ended run only for the replay after the run's last one, so a duplicate delivery of a replay
+ * message never replays twice.
+ */
+export function messageFor(run: RunItem, attempt: number, replay?: number): RunMessage {
   return {
     v: 1,
     runId: run.runId,
     jobId: run.jobId,
     scheduledAt: run.scheduledAt,
     attempt,
-    ...(replay ? { replay: true } : {}),
+    ...(replay ? { replay: true, replays: replay } : {}),
   };
 }
 
@@ -89,7 +104,7 @@ export async function sendAttempt(
   run: RunItem,
   attempt: number,
   delaySeconds: number,
-  replay = false,
+  replay?: number,
 ) {
   const queueUrl = deps.pools.queueUrl(run.definition.pool);
   if (!queueUrl) throw new Error(`pool "${run.definition.pool}" has no queue`);
@@ -100,6 +115,14 @@ export async function sendAttempt(
     },
   ]);
   if (failed.length) throw new Error(`send failed for ${run.runId}: ${failed[0]?.error}`);
+}
+
+/**
+ * Whether a run holds its job exclusively from its first start to its end, retries included: scheduled
+ * slots of a job with overlap `skip` or `queue` (operator runs — manual, backfill, replay — never do).
+ */
+export function occupiesJob(run: RunItem): boolean {
+  return isScheduledRun(run) && run.definition.overlap !== 'allow';
 }
 
 /** Backoff before attempt n+1 (n ≥ 1): backoff × 2^(n−1), capped at an hour. */
@@ -129,6 +152,8 @@ export async function endRun(
     clearError?: boolean;
     attemptStatus?: 'succeeded' | 'failed' | 'lost';
     durationMs?: number;
+    /** More fields to write with the end (a late outcome). */
+    extra?: RunPatch;
   } = {},
 ): Promise<RunItem | undefined> {
   const from = options.from ?? OPEN_STATUSES;
@@ -139,9 +164,10 @@ export async function endRun(
     run.runId,
     from,
     Store.terminal(status, reason, now, {
-      ...(options.error !== undefined ? { lastError: options.error } : {}),
+      ...(options.error !== undefined ? { lastError: clipError(options.error) } : {}),
       ...(options.clearError ? { lastError: undefined } : {}),
       ...(attempts ? { attempts } : {}),
+      ...options.extra,
     }),
     { attempt: run.attempt, now },
   );
@@ -184,6 +210,29 @@ export async function endRun(
   return ended;
 }
 
+/** An error as a run record keeps it: at most ERROR_CHARS characters. */
+export function clipError(error: string): string {
+  return error.length > ERROR_CHARS ? `${error.slice(0, ERROR_CHARS - 1)}…` : error;
+}
+
+/**
+ * The attempt history with one more attempt, bounded: the first attempt and the last ATTEMPTS_KEPT − 1
+ * are kept, the ones in between are counted in `attemptsDropped`. With the definition's own limit this is
+ * what keeps a run record far below DynamoDB's 400 KB item limit however often it is retried or replayed.
+ */
+export function appendAttempt(
+  run: Pick<RunItem, 'attempts' | 'attemptsDropped'>,
+  record: AttemptRecord,
+): Pick<RunItem, 'attempts' | 'attemptsDropped'> {
+  const attempts = [...(run.attempts ?? []), record];
+  let dropped = run.attemptsDropped ?? 0;
+  while (attempts.length > ATTEMPTS_KEPT) {
+    attempts.splice(1, 1);
+    dropped += 1;
+  }
+  return { attempts, ...(dropped ? { attemptsDropped: dropped } : {}) };
+}
+
 /** Marks the open attempt of a run with its outcome; returns the new attempts list. */
 export function closeAttempt(
   run: RunItem,
@@ -199,7 +248,7 @@ export function closeAttempt(
       status,
       finishedAt: iso(now),
       durationMs: now - Date.parse(last.startedAt),
-      ...(error !== undefined ? { error } : {}),
+      ...(error !== undefined ? { error: clipError(error) } : {}),
     };
   }
   return attempts;
@@ -219,7 +268,8 @@ export async function sendToDlq(deps: RunDeps, run: RunItem, now: number): Promi
     return;
   }
   const body: RunMessage = {
-    ...messageFor(run, run.attempt + 1, true),
+    // A redrive of this body is the run's next replay.
+    ...messageFor(run, run.attempt + 1, (run.replays ?? 0) + 1),
     failedAt: iso(now),
     lastError: (run.lastError ?? '').slice(0, 4000),
     attempts: run.attempt,
@@ -265,7 +315,7 @@ export async function scheduleRetry(
     options.from,
     {
       status: 'retrying',
-      lastError: options.error,
+      lastError: clipError(options.error),
       attempts: closeAttempt(run, options.attemptStatus, now, options.error),
       nextAttemptAt: iso(nextAttemptAt),
       leaseUntil: undefined,
@@ -280,11 +330,16 @@ export async function scheduleRetry(
     { attempt: run.attempt, now },
   );
   if (!updated) return undefined;
-  await deps.store.recordOutcome(
-    run.jobId,
-    { runId: run.runId, status: 'retrying', scheduledAt: run.scheduledAt, at: iso(now) },
-    { failed: false, terminal: false, pauseAfterFailures: 0, now },
-  );
+  // A run that holds its job exclusively (overlap skip/queue) keeps holding it while it waits for its
+  // retry: the next slot is skipped or queued, not started beside the retry. Any other run leaves the
+  // job's `running` set until its retry starts.
+  if (!occupiesJob(run)) {
+    await deps.store.recordOutcome(
+      run.jobId,
+      { runId: run.runId, status: 'retrying', scheduledAt: run.scheduledAt, at: iso(now) },
+      { failed: false, terminal: false, pauseAfterFailures: 0, now },
+    );
+  }
   if (waitMs <= MAX_DELAY_SECONDS * 1000) {
     try {
       await sendAttempt(deps, updated, updated.attempt + 1, delayFor(nextAttemptAt, now));

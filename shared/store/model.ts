@@ -113,6 +113,11 @@ export interface JobItem {
   enabled: boolean;
   note?: string;
   pausedAt?: string;
+  /**
+   * The last pause, set on resume: a scheduled run whose slot fell inside it is cancelled(job-paused) even
+   * when its message arrives after the resume; every slot after the resume runs.
+   */
+  lastPause?: { from: string; to: string };
   lease?: Lease;
   /** Run ids started and not yet ended (overlap control). */
   running?: Set<string>;
@@ -143,6 +148,20 @@ export interface AttemptRecord {
   durationMs?: number;
 }
 
+export interface LateOutcome {
+  attempt: number;
+  status: 'succeeded' | 'failed';
+  at: string;
+  error?: string;
+}
+
+/** Attempts a run record keeps: the first and the last nine (the rest are counted, not kept). */
+export const ATTEMPTS_KEPT = 10;
+/** Late outcomes a run record keeps. */
+export const LATE_OUTCOMES_KEPT = 3;
+/** Characters of an error kept on an attempt, a late outcome and `lastError`. */
+export const ERROR_CHARS = 1_000;
+
 /** A run record: the fate of one slot (or manual trigger). The source of truth, not the queue. */
 export interface RunItem {
   pk: string;
@@ -161,7 +180,17 @@ export interface RunItem {
   jobVersion: number;
   /** The attempt in progress or last made (0 before the first start). */
   attempt: number;
+  /**
+   * The history of attempts, bounded (README "How big an item gets"): the first attempt and the last
+   * `ATTEMPTS_KEPT − 1`; `attemptsDropped` counts the ones in between that were let go.
+   */
   attempts: AttemptRecord[];
+  attemptsDropped?: number;
+  /**
+   * Outcomes an executor reported after its attempt had been taken over (declared lost by the sweep):
+   * kept for the record, the last few only.
+   */
+  lateOutcomes?: LateOutcome[];
   dispatchedAt?: string;
   startedAt?: string;
   finishedAt?: string;

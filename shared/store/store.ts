@@ -204,8 +204,8 @@ export class Store {
   }
 
   /**
-   * Writes what `jobs put` owns on an existing job — definition, anchor, cursor, next slot, enabled and
-   * note — and nothing else: the run state (`running`, `held`, `lease`, `counts`, `deferred`, …) belongs
+   * Writes what `jobs put` owns on an existing job — definition, anchor, cursor, next slot, and the pause
+   * state only when the definition's `enabled` changed — and nothing else: the run state (`running`, `held`, `lease`, `counts`, `deferred`, …) belongs
    * to the tick and the executor, which may be changing it right now. Conditional on `version`.
    */
   async updateJobDefinition(
@@ -216,9 +216,10 @@ export class Store {
       anchor: string;
       cursor: string;
       nextRunAt: string | undefined;
+      /** Whether the job is enabled, as read (decides the due index; guarded by the version). */
       enabled: boolean;
-      note: string | undefined;
-      pausedAt: string | undefined;
+      /** Only when the put changes the pause state: otherwise `enabled`, `note` and `pausedAt` stay. */
+      pause: { enabled: true } | { enabled: false; note: string; pausedAt: string } | undefined;
       /** Deferred records are pending: the job stays due now so the next tick goes on writing them. */
       recordsPending: boolean;
       now: number;
@@ -228,28 +229,25 @@ export class Store {
       ':definition': fields.definition,
       ':anchor': fields.anchor,
       ':cursor': fields.cursor,
-      ':enabled': fields.enabled,
       ':now': iso(fields.now),
       ':expected': expectedVersion,
       ':one': 1,
     };
-    const sets = [
-      'definition = :definition',
-      'anchor = :anchor',
-      'cursor = :cursor',
-      'enabled = :enabled',
-      'updatedAt = :now',
-    ];
+    const sets = ['definition = :definition', 'anchor = :anchor', 'cursor = :cursor', 'updatedAt = :now'];
     const removes = ['invalid'];
-    for (const [field, value] of [
-      ['nextRunAt', fields.nextRunAt],
-      ['note', fields.note],
-      ['pausedAt', fields.pausedAt],
-    ] as const) {
-      if (value === undefined) removes.push(field);
+    if (fields.nextRunAt === undefined) removes.push('nextRunAt');
+    else {
+      sets.push('nextRunAt = :nextRunAt');
+      values[':nextRunAt'] = fields.nextRunAt;
+    }
+    if (fields.pause) {
+      sets.push('enabled = :enabled');
+      values[':enabled'] = fields.pause.enabled;
+      if (fields.pause.enabled) removes.push('note', 'pausedAt');
       else {
-        sets.push(`${field} = :${field}`);
-        values[`:${field}`] = value;
+        sets.push('note = :note', 'pausedAt = :pausedAt');
+        values[':note'] = fields.pause.note;
+        values[':pausedAt'] = fields.pause.pausedAt;
       }
     }
     const due = fields.enabled ? (fields.recordsPending ? iso(fields.now) : fields.nextRunAt) : undefined;
@@ -272,22 +270,22 @@ export class Store {
     );
   }
 
-  /** Takes a job out of the due index. */
-  async removeFromDue(jobId: string): Promise<void> {
-    await this.doc
-      .send(
-        new UpdateCommand(
-          aliased({
-            TableName: this.tableName,
-            Key: jobKey(jobId),
-            UpdateExpression: 'REMOVE dueAt, dueShard',
-            ConditionExpression: 'attribute_exists(pk)',
-          }),
-        ),
-      )
-      .catch((error) => {
-        if (!isConditionFailure(error)) throw error;
-      });
+  /**
+   * Takes a disabled job out of the due index, only if it is still the job the caller saw (same version,
+   * still disabled): a resume that landed since keeps its place in the index.
+   */
+  async removeFromDue(jobId: string, expectedVersion: number): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand(
+        aliased({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'REMOVE dueAt, dueShard',
+          ConditionExpression: 'attribute_exists(pk) AND version = :expected AND enabled = :false',
+          ExpressionAttributeValues: { ':expected': expectedVersion, ':false': false },
+        }),
+      ),
+    );
   }
 
   /** Drops run ids from a job's `running` set (a run that ended without its job being told). */
@@ -420,6 +418,7 @@ export class Store {
       ':version': change.version,
       ':cursor': iso(change.cursor),
       ':one': 1,
+      ':true': true,
       ':now': iso(change.now),
     };
     const sets = ['cursor = :cursor', 'updatedAt = :now'];
@@ -456,7 +455,8 @@ export class Store {
               TableName: this.tableName,
               Key: jobKey(jobId),
               UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')} ADD ${adds.join(', ')}`,
-              ConditionExpression: 'lease.#token = :token AND version = :version',
+              // `enabled`: belt and braces; a pause bumps the version too.
+              ConditionExpression: 'lease.#token = :token AND version = :version AND enabled = :true',
               ExpressionAttributeNames: { ...names, '#token': 'token' },
               ExpressionAttributeValues: values,
             }),
@@ -597,7 +597,7 @@ export class Store {
         job.consecutiveFailures >= options.pauseAfterFailures &&
         job.enabled
       ) {
-        paused = await this.setEnabled(jobId, false, {
+        paused = await this.pauseAfterFailures(jobId, job, options.pauseAfterFailures, {
           now: options.now,
           note: `paused after ${job.consecutiveFailures} failed runs in a row; last: ${outcome.runId}`,
         });
@@ -615,61 +615,115 @@ export class Store {
   }
 
   /**
-   * Pause (enabled false: out of the due index, with a note) or resume (back in the due index). On resume
-   * the caller may move the cursor and hand the slots that passed while paused to `deferred`, so the tick
-   * records them skipped(paused) while the job already runs on time again.
+   * Pause: enabled false, out of the due index, with a note; bumps `version`, so a claim, an advance, an
+   * edit or a resume planned from the job as it was before is refused and planned again. Conditional on
+   * the version the caller read: false when the job changed (or is paused already) since.
    */
-  async setEnabled(
+  async pauseJob(
     jobId: string,
-    enabled: boolean,
-    options: { now: number; note?: string; cursor?: number; nextRunAt?: number; deferred?: DeferredRecords },
+    expectedVersion: number,
+    options: { now: number; note: string },
+  ): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand(
+        aliased({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression:
+            'SET enabled = :false, note = :note, pausedAt = :now, updatedAt = :now REMOVE dueAt, dueShard ADD version :one',
+          ConditionExpression: 'attribute_exists(pk) AND version = :expected AND enabled = :true',
+          ExpressionAttributeValues: {
+            ':false': false,
+            ':true': true,
+            ':note': options.note,
+            ':now': iso(options.now),
+            ':expected': expectedVersion,
+            ':one': 1,
+          },
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Resume: back in the due index, the pause recorded as `lastPause` (the executor cancels a slot whose
+   * time came inside it, and runs every other). The caller may move the cursor and hand the slots that
+   * passed while paused to `deferred`, so the tick records them skipped(paused) while the job already runs
+   * on time again. Bumps `version`; conditional on the version the caller read and on the job being paused.
+   */
+  async resumeJob(
+    jobId: string,
+    expectedVersion: number,
+    options: {
+      now: number;
+      pausedAt: string | undefined;
+      cursor?: number;
+      nextRunAt?: number;
+      deferred?: DeferredRecords;
+    },
   ): Promise<boolean> {
     const values: Record<string, unknown> = {
-      ':enabled': enabled,
+      ':true': true,
+      ':false': false,
       ':now': iso(options.now),
-      ':flip': !enabled,
+      ':expected': expectedVersion,
+      ':one': 1,
     };
-    let expression: string;
-    if (enabled) {
-      const sets = ['enabled = :enabled', 'updatedAt = :now'];
-      if (options.cursor !== undefined) {
-        sets.push('cursor = :cursor');
-        values[':cursor'] = iso(options.cursor);
-      }
-      if (options.nextRunAt !== undefined) {
-        sets.push('nextRunAt = :next');
-        values[':next'] = iso(options.nextRunAt);
-      }
-      if (options.deferred) {
-        // Appended: ranges still pending from before the pause keep their place.
-        sets.push('deferred = list_append(if_not_exists(deferred, :none), :deferred)');
-        values[':deferred'] = [options.deferred];
-        values[':none'] = [];
-      }
-      const due = options.deferred ? options.now : options.nextRunAt;
-      if (due !== undefined) {
-        sets.push('dueAt = :due', 'dueShard = :shard');
-        values[':due'] = iso(due);
-        values[':shard'] = this.shardOf(jobId);
-      }
-      expression = `SET ${sets.join(', ')} REMOVE note, pausedAt ADD version :one`;
-      values[':one'] = 1;
-    } else {
-      values[':note'] = options.note ?? 'paused';
-      expression =
-        'SET enabled = :enabled, note = :note, pausedAt = :now, updatedAt = :now REMOVE dueAt, dueShard';
+    const sets = ['enabled = :true', 'updatedAt = :now'];
+    if (options.pausedAt !== undefined) {
+      sets.push('lastPause = :pause');
+      values[':pause'] = { from: options.pausedAt, to: iso(options.now) };
+    }
+    if (options.cursor !== undefined) {
+      sets.push('cursor = :cursor');
+      values[':cursor'] = iso(options.cursor);
+    }
+    if (options.nextRunAt !== undefined) {
+      sets.push('nextRunAt = :next');
+      values[':next'] = iso(options.nextRunAt);
+    }
+    if (options.deferred) {
+      // Appended: ranges still pending from before the pause keep their place.
+      sets.push('deferred = list_append(if_not_exists(deferred, :none), :deferred)');
+      values[':deferred'] = [options.deferred];
+      values[':none'] = [];
+    }
+    const due = options.deferred ? options.now : options.nextRunAt;
+    if (due !== undefined) {
+      sets.push('dueAt = :due', 'dueShard = :shard');
+      values[':due'] = iso(due);
+      values[':shard'] = this.shardOf(jobId);
     }
     return this.conditional(
       new UpdateCommand(
         aliased({
           TableName: this.tableName,
           Key: jobKey(jobId),
-          UpdateExpression: expression,
-          ConditionExpression: 'attribute_exists(pk) AND enabled = :flip',
+          UpdateExpression: `SET ${sets.join(', ')} REMOVE note, pausedAt ADD version :one`,
+          ConditionExpression: 'attribute_exists(pk) AND version = :expected AND enabled = :false',
           ExpressionAttributeValues: values,
         }),
       ),
     );
+  }
+
+  /**
+   * Pauses a job whose failure streak reached its limit, conditional on the version like every pause;
+   * when the job changed in between (an edit, a tick's advance), looks again: still enabled and still
+   * failing → pause that version.
+   */
+  private async pauseAfterFailures(
+    jobId: string,
+    seen: JobItem,
+    limit: number,
+    options: { now: number; note: string },
+  ): Promise<boolean> {
+    let job: JobItem | undefined = seen;
+    for (let i = 0; i < 5 && job?.enabled && job.consecutiveFailures >= limit; i++) {
+      if (await this.pauseJob(jobId, job.version, options)) return true;
+      job = await this.getJob(jobId);
+    }
+    return false;
   }
 
   /** Holds a run (overlap `queue`) if no other run is held; false when one already is. */
@@ -837,18 +891,28 @@ export class Store {
 
   /**
    * Starts a run: `from → running` on the run and adds it to the job's `running` set, in one transaction.
-   * With `exclusive` the job must have nothing running (overlap skip/queue). Result says which side refused.
+   * With `exclusive` the job must have nothing running but this run itself (overlap skip/queue: a run
+   * waiting for its retry stays in the set). `history` is the run's attempt list with the new attempt,
+   * already bounded (written whole: it changes only with the status and attempt this write is conditional
+   * on). Result says which side refused.
    */
   async startRun(
     run: RunItem,
     from: readonly RunStatus[],
-    options: { exclusive: boolean; leaseUntil: number; now: number; attempt: number },
+    options: {
+      exclusive: boolean;
+      leaseUntil: number;
+      now: number;
+      attempt: number;
+      history: Pick<RunItem, 'attempts' | 'attemptsDropped'>;
+    },
   ): Promise<{ ok: true } | { ok: false; refused: 'run' | 'job' | 'no-job' }> {
     const runKeyValue = runKey(run.runId)!;
     const startedAt = iso(options.now);
     const fromValues = Object.fromEntries(from.map((status, i) => [`:from${i}`, status]));
     const jobCondition = options.exclusive
-      ? 'attribute_exists(pk) AND (attribute_not_exists(#running) OR size(#running) = :zero)'
+      ? 'attribute_exists(pk) AND (attribute_not_exists(#running) OR size(#running) = :zero OR ' +
+        '(size(#running) = :one AND contains(#running, :self)))'
       : 'attribute_exists(pk)';
     try {
       await this.doc.send(
@@ -861,7 +925,8 @@ export class Store {
                 UpdateExpression:
                   'SET #status = :running, #attempt = :attempt, startedAt = if_not_exists(startedAt, :startedAt), ' +
                   'leaseUntil = :lease, openUntil = :lease, updatedAt = :startedAt, ' +
-                  '#attempts = list_append(if_not_exists(#attempts, :empty), :attemptRecord) REMOVE nextAttemptAt',
+                  `#attempts = :attempts${options.history.attemptsDropped ? ', attemptsDropped = :dropped' : ''} ` +
+                  'REMOVE nextAttemptAt',
                 ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')}) AND #attempt = :previous`,
                 ExpressionAttributeNames: {
                   '#status': 'status',
@@ -875,8 +940,8 @@ export class Store {
                   ':previous': run.attempt,
                   ':startedAt': startedAt,
                   ':lease': iso(options.leaseUntil),
-                  ':empty': [],
-                  ':attemptRecord': [{ attempt: options.attempt, startedAt, status: 'running' }],
+                  ':attempts': options.history.attempts,
+                  ...(options.history.attemptsDropped ? { ':dropped': options.history.attemptsDropped } : {}),
                 },
               }),
             },
@@ -889,7 +954,7 @@ export class Store {
                 ExpressionAttributeNames: { '#running': 'running' },
                 ExpressionAttributeValues: {
                   ':run': new Set([run.runId]),
-                  ...(options.exclusive ? { ':zero': 0 } : {}),
+                  ...(options.exclusive ? { ':zero': 0, ':one': 1, ':self': run.runId } : {}),
                 },
               }),
             },

@@ -90,7 +90,7 @@ async function sweepRun(
         return;
       }
       if (await pushBack(deps, run, now, graceMs, ['dispatched'])) {
-        await sendAttempt(deps, run, run.attempt + 1, delayFor(slot, now), Boolean(run.replays));
+        await sendAttempt(deps, run, run.attempt + 1, delayFor(slot, now), run.replays);
         report.resent += 1;
       }
       return;

@@ -76,6 +76,7 @@ async function executorDiedMidRun(id: string, maxAttempts: number) {
     leaseUntil: T0 + 10_000,
     now: T0,
     attempt: 1,
+    history: { attempts: [{ attempt: 1, startedAt: new Date(T0).toISOString(), status: 'running' }] },
   });
   clock.set(T0 + 11_000);
   return { rt: runtime, run: run! };
@@ -114,7 +115,7 @@ describe('at most one start per run id', () => {
   });
 
   it('a run whose executor died mid-run is retried by the sweep once its lease expires', async () => {
-    const { rt, run } = await executorDiedMidRun('dies', 2);
+    const { rt } = await executorDiedMidRun('dies', 2);
     const report = await rt.tick();
     await new Promise((resolve) => setTimeout(resolve, 1_100)); // the retry's DelaySeconds (1 s backoff) is real
     const outcomes = await rt.drain();

@@ -9,11 +9,8 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../shared/local/runtime.js';
 import { pauseJob, resumeJob } from '../../shared/ops/jobs.js';
-import { type ExecuteDeps, executeMessage } from '../../shared/runs/execute.js';
-import { messageFor, silentLog } from '../../shared/runs/lifecycle.js';
-import { jobKey, type RunItem } from '../../shared/store/model.js';
-import { builtinHandlers, type HandlerRegistry } from '../../shared/targets/handlers.js';
-import { invokeTarget } from '../../shared/targets/index.js';
+import { jobKey } from '../../shared/store/model.js';
+import { executor, gate, until } from '../support/executor.js';
 import { byStatus, job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
 
 let runtime: LocalRuntime | undefined;
@@ -21,44 +18,6 @@ afterEach(async () => {
   await runtime?.stop();
   runtime = undefined;
 });
-
-/** The executor called directly, so two executions can overlap in one test. */
-function executor(rt: LocalRuntime, clock: ManualClock, handlers: HandlerRegistry) {
-  const deps: ExecuteDeps = {
-    store: rt.store,
-    dispatcher: rt.dispatcher,
-    signals: rt.signals,
-    pools: rt.routing,
-    log: silentLog,
-    clock: clock.fn,
-    sleep: async () => {},
-    invoke: (target, context, signal) =>
-      invokeTarget(target, context, { clients: {} as never, handlers, signal }),
-  };
-  return (run: RunItem, attempt = run.attempt + 1) =>
-    executeMessage(deps, JSON.stringify(messageFor(run, attempt)), {
-      pool: 'default',
-      remainingMs: () => 300_000,
-    });
-}
-
-function gate() {
-  const started: string[] = [];
-  let open: () => void = () => {};
-  const opened = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  const handlers = builtinHandlers();
-  handlers.register('gate', async (context) => {
-    started.push(context.runId);
-    await opened;
-  });
-  return { started, handlers, open: () => open() };
-}
-
-async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-}
 
 async function editItem(
   rt: LocalRuntime,

@@ -26,7 +26,8 @@ export type MetricName =
   | 'SweepRecovered'
   | 'TickHeartbeat'
   | 'EventsFailed'
-  | 'PoisonMessages';
+  | 'PoisonMessages'
+  | 'DueIndexRepaired';
 
 export type MetricUnit = 'Count' | 'Milliseconds';
 
@@ -38,6 +39,7 @@ export type EventType =
   | 'Run Cancelled'
   | 'Job Overdue'
   | 'Job Invalid'
+  | 'Job Repaired'
   | 'Job Paused';
 
 export interface Signals {

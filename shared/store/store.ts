@@ -776,6 +776,74 @@ export class Store {
     return Item as Heartbeat | undefined;
   }
 
+  // ── due-index audit ──────────────────────────────────────────────────────────────────────────────
+
+  /** Where the due-index audit stopped (`pk = TICK`, `sk = AUDIT`); undefined: from the start. */
+  async getAuditCursor(): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: 'TICK', sk: 'AUDIT' } }),
+    );
+    return (Item?.next as Record<string, unknown> | undefined) ?? undefined;
+  }
+
+  async putAuditCursor(next: Record<string, unknown> | undefined): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: 'TICK', sk: 'AUDIT', type: 'audit', ...(next ? { next } : {}) },
+      }),
+    );
+  }
+
+  /**
+   * One page of the table, filtered to enabled, valid jobs that have a next slot (or pending records)
+   * and no place in the due index. `Limit` bounds the items read, so each page costs the same.
+   */
+  async auditPage(
+    start: Record<string, unknown> | undefined,
+    limit: number,
+  ): Promise<{ jobs: JobItem[]; next?: Record<string, unknown> }> {
+    const page = await this.doc.send(
+      new ScanCommand(
+        aliased({
+          TableName: this.tableName,
+          FilterExpression:
+            'sk = :job AND enabled = :true AND attribute_not_exists(dueAt) AND attribute_not_exists(invalid) ' +
+            'AND (attribute_exists(nextRunAt) OR size(deferred) > :zero)',
+          ExpressionAttributeValues: { ':job': 'JOB', ':true': true, ':zero': 0 },
+          Limit: limit,
+          ExclusiveStartKey: start,
+        }),
+      ),
+    );
+    return {
+      jobs: (page.Items ?? []) as JobItem[],
+      ...(page.LastEvaluatedKey ? { next: page.LastEvaluatedKey } : {}),
+    };
+  }
+
+  /** Puts an enabled job found outside the due index back, if it is still the job the audit read. */
+  async restoreDue(job: JobItem, now: number): Promise<boolean> {
+    const due = job.deferred?.length ? iso(now) : job.nextRunAt;
+    if (due === undefined || typeof job.version !== 'number') return false;
+    return this.conditional(
+      new UpdateCommand(
+        aliased({
+          TableName: this.tableName,
+          Key: jobKey(job.jobId),
+          UpdateExpression: 'SET dueAt = :due, dueShard = :shard',
+          ConditionExpression: 'version = :version AND enabled = :true AND attribute_not_exists(dueAt)',
+          ExpressionAttributeValues: {
+            ':due': due,
+            ':shard': this.shardOf(job.jobId),
+            ':version': job.version,
+            ':true': true,
+          },
+        }),
+      ),
+    );
+  }
+
   // ── runs ──────────────────────────────────────────────────────────────────────────────────────────
 
   /** The shard key of the open-runs index for a run of `jobId`. */

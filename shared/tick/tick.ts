@@ -42,6 +42,11 @@ export interface TickConfig {
   overdueGapFactor: number;
   /** How often the tick fires (recorded in the heartbeat so `punctual status` can judge its age). */
   intervalMs: number;
+  /**
+   * Items each tick reads for the due-index audit (a safety net: enabled jobs with a next slot that are
+   * missing from the due index are put back). The audit walks the table a page per tick; 0 turns it off.
+   */
+  auditPageSize: number;
 }
 
 export const DEFAULT_TICK_CONFIG: TickConfig = {
@@ -54,6 +59,7 @@ export const DEFAULT_TICK_CONFIG: TickConfig = {
   deliveryGraceMs: 60_000,
   overdueGapFactor: 2,
   intervalMs: 60_000,
+  auditPageSize: 200,
 };
 
 /** Faults injected by tests at named steps of the claim protocol. */
@@ -86,6 +92,8 @@ export interface TickReport {
   sendFailures: number;
   errors: { jobId: string; error: string }[];
   sweep: SweepReport;
+  /** Enabled jobs the audit found missing from the due index and put back. */
+  repairedJobs: string[];
 }
 
 export async function runTick(deps: TickDeps, config: TickConfig = DEFAULT_TICK_CONFIG): Promise<TickReport> {
@@ -105,6 +113,15 @@ export async function runTick(deps: TickDeps, config: TickConfig = DEFAULT_TICK_
     // The sweep is recovery; a failure there must not stop dispatch.
     deps.log.error('sweep failed', { error: errorMessage(error) });
     report.errors.push({ jobId: '(sweep)', error: errorMessage(error) });
+  }
+
+  if (config.auditPageSize > 0) {
+    try {
+      report.repairedJobs = await auditDueIndex(deps, config.auditPageSize, start);
+    } catch (error) {
+      deps.log.error('due-index audit failed', { error: errorMessage(error) });
+      report.errors.push({ jobId: '(audit)', error: errorMessage(error) });
+    }
   }
 
   const horizon = start + config.lookaheadMs;
@@ -229,6 +246,7 @@ function emptyReport(start: number): TickReport {
     sendFailures: 0,
     errors: [],
     sweep: { examined: 0, resent: 0, missed: 0, retried: 0, failed: 0 },
+    repairedJobs: [],
   };
 }
 
@@ -486,6 +504,30 @@ function checkOverdue(deps: TickDeps, config: TickConfig, job: DecodedJob, now: 
       lastOutcome: item.lastOutcome,
     });
   }
+}
+
+/**
+ * The safety net under the due index: every state change of a job is conditional on its version, so an
+ * enabled job with a next slot is always in the index; if one is ever found outside it (an item edited by
+ * hand, a bug), it would never be dispatched nor reported overdue. Each tick reads one page of the table
+ * (continuing where the last tick stopped, so the whole table is covered every few ticks) and puts such a
+ * job back, loudly: an error log, a `Job Repaired` event and the `DueIndexRepaired` metric.
+ */
+async function auditDueIndex(deps: TickDeps, pageSize: number, now: number): Promise<string[]> {
+  const { jobs, next } = await deps.store.auditPage(await deps.store.getAuditCursor(), pageSize);
+  const repaired: string[] = [];
+  for (const job of jobs) {
+    if (!(await deps.store.restoreDue(job, now))) continue;
+    repaired.push(job.jobId);
+    deps.log.error('enabled job was missing from the due index; put back', {
+      jobId: job.jobId,
+      nextRunAt: job.nextRunAt,
+    });
+    deps.signals.event('Job Repaired', { jobId: job.jobId, nextRunAt: job.nextRunAt });
+  }
+  if (repaired.length) deps.signals.metric('DueIndexRepaired', repaired.length);
+  await deps.store.putAuditCursor(next);
+  return repaired;
 }
 
 async function markInvalid(deps: TickDeps, jobId: string, error: string, now: number): Promise<void> {

@@ -215,8 +215,16 @@ export const OUTPUT_KEYS = {
 } as const;
 
 const DYNAMO_READ_WRITE = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'];
-/** putJob reads the item and puts it; deleteJob deletes it (shared/store/store.ts). */
-const DYNAMO_JOB_WRITE = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'];
+/**
+ * putJob reads the item and creates (PutItem) or updates it (UpdateItem); deleteJob deletes it; the claim
+ * of a new job's first slots writes its run records and leases/advances the job (shared/store/store.ts).
+ */
+const DYNAMO_JOB_WRITE = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+];
 
 function attributeType(type: 'S' | 'N' | 'B'): dynamodb.AttributeType {
   return type === 'N'
@@ -507,12 +515,23 @@ export class Scheduler extends Construct {
         description: 'punctual: writes the jobs declared in the stack to the table (custom resource)',
         timeout: Duration.minutes(5),
         memorySize: 256,
-        // The table and the shards come with each request (the custom resource's properties).
-        environment: { [ENV.retentionDays]: String(config.retentionDays) },
+        // The table and the shards come with each request (the custom resource's properties); the pool
+        // queues and the lookahead let it send a new job's first slots at once, as the tick would.
+        environment: {
+          [ENV.retentionDays]: String(config.retentionDays),
+          [ENV.pools]: routing,
+          [ENV.lookahead]: String(config.lookaheadMs),
+        },
         logRetention,
         logLevel,
       });
       grantTable(deployJobs.role, DYNAMO_JOB_WRITE);
+      deployJobs.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['sqs:SendMessage'],
+          resources: [...queues.values()].map(({ queue }) => queue.queueArn),
+        }),
+      );
       this.deployJobsFunction = deployJobs.function;
       provider = new cr.Provider(this, 'JobsProvider', {
         onEventHandler: deployJobs.function,

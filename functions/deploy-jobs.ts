@@ -3,8 +3,10 @@
  * CDK Provider framework (which answers CloudFormation; this handler only returns or throws).
  *
  * - Create / Update: every declared job is written with `putJob`, the same code as `punctual jobs put`
- *   (anchor, cursor and pause kept on update); a job whose stored definition is already the declared one
- *   is left alone, so a deploy does not bump versions for nothing. On Update, a job that was declared
+ *   (anchor, cursor and pause kept on update), and its slots within the lookahead are claimed and sent at
+ *   once with the tick's claim protocol, so a deploy that adds a job does not wait for the next tick (which
+ *   would coalesce the first minute's slots into misses). A job whose stored definition is already the
+ *   declared one is left alone, so a deploy does not bump versions for nothing. On Update, a job that was declared
  *   before and is not any more is deleted.
  * - Delete (stack deleted, or jobs no longer declared at all): the declared jobs are deleted. Their run
  *   records stay until their TTL.
@@ -14,14 +16,18 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { JobNotFoundError, PunctualError } from '../shared/errors.js';
 import { type JobDefinition, parseJob } from '../shared/jobs/index.js';
-import { deleteJob, putJob } from '../shared/ops/jobs.js';
+import { type ClaimDeps, deleteJob, putJob } from '../shared/ops/jobs.js';
+import { SqsDispatcher } from '../shared/queue/dispatcher.js';
 import type { Log } from '../shared/runs/lifecycle.js';
+import { RecordingSignals } from '../shared/signals.js';
 import { Store } from '../shared/store/store.js';
+import { DEFAULT_TICK_CONFIG } from '../shared/tick/tick.js';
 import { errorMessage, mapLimit } from '../shared/util.js';
-import { ENV } from './commons/config.js';
+import { ENV, type PoolQueues, poolRouting } from './commons/config.js';
 import { asLog, createLogger } from './commons/powertools.js';
 
 /** The custom resource's properties, as cdk/scheduler.ts sets them (CloudFormation passes strings). */
@@ -43,6 +49,8 @@ export interface DeployJobsDeps {
   retentionDays?: number;
   clock: () => number;
   log: Log;
+  /** How to claim a written job's first slots at once, given the table's store; none: leave it to the tick. */
+  claim?: (store: Store) => ClaimDeps;
 }
 
 type Event = CloudFormationCustomResourceEvent<JobsResourceProperties>;
@@ -96,12 +104,17 @@ export function createDeployJobsHandler(deps: DeployJobsDeps) {
           counts.Unchanged += 1;
           return;
         }
-        const result = await putJob(store, definition, now, { pools });
+        const result = await putJob(store, definition, now, {
+          pools,
+          ...(deps.claim ? { claim: deps.claim(store) } : {}),
+        });
         counts[result.created ? 'Created' : 'Updated'] += 1;
         deps.log.info('declared job written', {
           jobId: definition.id,
           created: result.created,
           changes: result.changes,
+          slotsSent: result.claimed?.dispatched ?? 0,
+          ...(result.warnings.length ? { warnings: result.warnings } : {}),
         });
       } catch (error) {
         failures.push(`${idOf(input) ?? '(no id)'}: ${errorMessage(error)}`);
@@ -175,6 +188,23 @@ export function createDeployJobsHandler(deps: DeployJobsDeps) {
 }
 
 const logger = createLogger('punctual-deploy-jobs');
+
+/** The claim of a deployed job's first slots: the pool queues and the lookahead the construct passes. */
+function claimFromEnv(env: NodeJS.ProcessEnv): (store: Store) => ClaimDeps {
+  const pools = poolRouting(JSON.parse(env[ENV.pools] ?? '{}') as Record<string, PoolQueues>);
+  const dispatcher = new SqsDispatcher(new SQSClient({}));
+  const config = {
+    ...DEFAULT_TICK_CONFIG,
+    ...(env[ENV.lookahead] ? { lookaheadMs: Number(env[ENV.lookahead]) } : {}),
+  };
+  const log = asLog(logger);
+  return (store) => ({
+    // Missed/skipped records of a claim at deploy time would be logged by the tick's metrics; a fresh
+    // job has none, so this claim publishes no events.
+    deps: { store, dispatcher, signals: new RecordingSignals(), pools, log, clock: Date.now },
+    config,
+  });
+}
 let lambdaHandler: ReturnType<typeof createDeployJobsHandler> | undefined;
 
 export const handler = async (event: Event): Promise<DeployJobsResult> => {
@@ -183,6 +213,7 @@ export const handler = async (event: Event): Promise<DeployJobsResult> => {
     ...(process.env[ENV.retentionDays] ? { retentionDays: Number(process.env[ENV.retentionDays]) } : {}),
     clock: Date.now,
     log: asLog(logger),
+    ...(process.env[ENV.pools] ? { claim: claimFromEnv(process.env) } : {}),
   });
   try {
     return await lambdaHandler(event);

@@ -3,6 +3,7 @@
  * CloudFormation lifecycle of a stack's jobs, through the same putJob/deleteJob the CLI uses.
  */
 import { randomUUID } from 'node:crypto';
+import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { describe, expect, inject, it } from 'vitest';
 import {
@@ -11,12 +12,15 @@ import {
   physicalIdFor,
 } from '../../functions/deploy-jobs.js';
 import { parseJob } from '../../shared/jobs/index.js';
-import { localDynamoClient } from '../../shared/local/emulators.js';
+import { localDynamoClient, localSqsClient } from '../../shared/local/emulators.js';
 import { pauseJob } from '../../shared/ops/jobs.js';
+import { SqsDispatcher } from '../../shared/queue/dispatcher.js';
 import { silentLog } from '../../shared/runs/lifecycle.js';
+import { RecordingSignals } from '../../shared/signals.js';
 import type { JobItem } from '../../shared/store/model.js';
 import { Store } from '../../shared/store/store.js';
 import { ensureTable } from '../../shared/store/table.js';
+import { DEFAULT_TICK_CONFIG } from '../../shared/tick/tick.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 const dynamo = localDynamoClient(inject('endpoints').dynamo);
@@ -80,6 +84,47 @@ let clock = T0;
 const handler = createDeployJobsHandler({ dynamo, clock: () => clock, log: silentLog });
 
 describe('deploy-jobs custom resource', () => {
+  it('sends a created job’s first slots at once, with the tick’s claim protocol', async () => {
+    const sqs = localSqsClient(inject('endpoints').sqs);
+    const { QueueUrl } = await sqs.send(
+      new CreateQueueCommand({ QueueName: `deploy-jobs-${randomUUID().slice(0, 8)}` }),
+    );
+    const { tableName, store } = await newTable();
+    const claiming = createDeployJobsHandler({
+      dynamo,
+      clock: () => T0,
+      log: silentLog,
+      claim: (tableStore) => ({
+        deps: {
+          store: tableStore,
+          dispatcher: new SqsDispatcher(sqs),
+          signals: new RecordingSignals(),
+          pools: { queueUrl: () => QueueUrl, dlqUrl: () => undefined },
+          log: silentLog,
+          clock: () => T0,
+        },
+        config: { ...DEFAULT_TICK_CONFIG, lookaheadMs: 10_000 },
+      }),
+    });
+    await claiming(create(properties(tableName, [job('soon', { schedule: 'rate(5 seconds)' })])));
+
+    const { items } = await store.queryRuns('soon', { limit: 10, newestFirst: false });
+    expect(items.map((run) => [run.scheduledAt, run.status])).toEqual([
+      [new Date(T0).toISOString(), 'dispatched'],
+      [new Date(T0 + 5_000).toISOString(), 'dispatched'],
+      [new Date(T0 + 10_000).toISOString(), 'dispatched'],
+    ]);
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['All'] }),
+    );
+    const queued =
+      Number(Attributes?.ApproximateNumberOfMessages) +
+      Number(Attributes?.ApproximateNumberOfMessagesDelayed);
+    expect(queued).toBe(3);
+    expect((await stored(store, 'soon'))?.nextRunAt).toBe(new Date(T0 + 15_000).toISOString());
+    sqs.destroy();
+  });
+
   it('creates the declared jobs on Create, scheduled from the deploy time', async () => {
     const { tableName, store } = await newTable();
     const result = await handler(create(properties(tableName, [job('a'), job('b', { pool: 'batch' })])));

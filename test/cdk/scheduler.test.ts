@@ -386,11 +386,19 @@ describe('least privilege', () => {
     expect(put).toContain(':event-bus/default');
   });
 
-  it('lets the deploy-jobs handler get, put and delete items of the table, and nothing else', () => {
+  it('lets the deploy-jobs handler write items of the table and send to the pool queues, and nothing else', () => {
     const statements = statementsOfRole(template, roleOf(scheduler.deployJobsFunction!));
     const table = statements.find((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')))!;
-    expect(actionsOf(table).sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
-    const others = statements.filter((s) => s !== table).flatMap(actionsOf);
+    expect(actionsOf(table).sort()).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
+    const send = statements.find((s) => actionsOf(s).includes('sqs:SendMessage'))!;
+    expect(actionsOf(send)).toEqual(['sqs:SendMessage']);
+    expect(JSON.stringify(send.Resource)).not.toContain('Dlq');
+    const others = statements.filter((s) => s !== table && s !== send).flatMap(actionsOf);
     expect(others.every((action) => action.startsWith('logs:'))).toBe(true);
   });
 });

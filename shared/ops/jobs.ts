@@ -9,7 +9,16 @@ import type { JobDefinition } from '../jobs/types.js';
 import { type RunDeps, sendAttempt } from '../runs/lifecycle.js';
 import { nextSlot, slotsBetween } from '../schedule/index.js';
 import { decodeJob, scheduleOf, scheduleSnapshot } from '../store/decode.js';
-import { isIsoTime, iso, type JobItem, type RunItem, type RunStatus, runIdFor } from '../store/model.js';
+import {
+  isIsoTime,
+  iso,
+  type JobItem,
+  MAX_DEFERRED_RANGES,
+  mergeDeferred,
+  type RunItem,
+  type RunStatus,
+  runIdFor,
+} from '../store/model.js';
 import type { Store } from '../store/store.js';
 import { type ClaimNowReport, claimNow, type TickConfig, type TickDeps } from '../tick/tick.js';
 
@@ -315,20 +324,31 @@ export async function resumeJob(
         ...(next !== undefined ? { nextRunAt: next } : {}),
       });
     } else {
-      // The slots that passed while paused are recorded skipped(paused) behind the cursor, which moves to now.
+      // The slots that passed while paused are recorded skipped(paused) behind the cursor, which moves to
+      // now; ranges still pending from before the pause keep their place (merged when alike, bounded).
       const next = nextSlot(schedule, now);
-      resumed = await store.resumeJob(jobId, job.version, {
-        now,
-        pausedAt: job.pausedAt,
-        cursor: now,
-        ...(next !== undefined ? { nextRunAt: next } : {}),
-        deferred: {
+      const deferred = mergeDeferred([
+        ...(job.deferred ?? []),
+        {
           after: job.cursor,
           until: iso(now),
           status: 'skipped',
           reason: 'paused',
           schedule: scheduleSnapshot(decoded.job.definition, job.anchor),
         },
+      ]);
+      if (deferred.length > MAX_DEFERRED_RANGES)
+        throw new PunctualError(
+          `job "${jobId}" has ${deferred.length - 1} ranges of records still to write from earlier pauses and ` +
+            'edits (at most ' +
+            `${MAX_DEFERRED_RANGES}); the tick writes them within a minute or two: resume again then`,
+        );
+      resumed = await store.resumeJob(jobId, job.version, {
+        now,
+        pausedAt: job.pausedAt,
+        cursor: now,
+        ...(next !== undefined ? { nextRunAt: next } : {}),
+        deferred,
       });
     }
     if (resumed) {

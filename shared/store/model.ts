@@ -77,6 +77,32 @@ export interface DeferredRecords {
   schedule: { expression: string; timezone: string; anchor: string; startAt?: string; endAt?: string };
 }
 
+/** Most pending ranges of records a job carries (README "How big an item gets"). */
+export const MAX_DEFERRED_RANGES = 16;
+
+/**
+ * Merges pending ranges that record the same thing (status, reason, schedule) into one spanning both.
+ * Safe: the slots between two such ranges were handled by ticks in between (each has its record), and a
+ * record is written only where none exists, so spanning them writes nothing twice.
+ */
+export function mergeDeferred(ranges: DeferredRecords[]): DeferredRecords[] {
+  const merged: DeferredRecords[] = [];
+  for (const range of ranges) {
+    const same = merged.find(
+      (other) =>
+        other.status === range.status &&
+        other.reason === range.reason &&
+        JSON.stringify(other.schedule) === JSON.stringify(range.schedule),
+    );
+    if (!same) merged.push({ ...range });
+    else {
+      if (range.after < same.after) same.after = range.after;
+      if (range.until > same.until) same.until = range.until;
+    }
+  }
+  return merged;
+}
+
 export interface Lease {
   token: string;
   until: string;

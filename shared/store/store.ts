@@ -659,7 +659,8 @@ export class Store {
       pausedAt: string | undefined;
       cursor?: number;
       nextRunAt?: number;
-      deferred?: DeferredRecords;
+      /** The job's pending ranges, the paused slots' one included (written whole: guarded by the version). */
+      deferred?: DeferredRecords[];
     },
   ): Promise<boolean> {
     const values: Record<string, unknown> = {
@@ -682,13 +683,11 @@ export class Store {
       sets.push('nextRunAt = :next');
       values[':next'] = iso(options.nextRunAt);
     }
-    if (options.deferred) {
-      // Appended: ranges still pending from before the pause keep their place.
-      sets.push('deferred = list_append(if_not_exists(deferred, :none), :deferred)');
-      values[':deferred'] = [options.deferred];
-      values[':none'] = [];
+    if (options.deferred?.length) {
+      sets.push('deferred = :deferred');
+      values[':deferred'] = options.deferred;
     }
-    const due = options.deferred ? options.now : options.nextRunAt;
+    const due = options.deferred?.length ? options.now : options.nextRunAt;
     if (due !== undefined) {
       sets.push('dueAt = :due', 'dueShard = :shard');
       values[':due'] = iso(due);

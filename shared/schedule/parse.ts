@@ -181,6 +181,8 @@ interface FieldRule {
   name: string;
   /** What the field takes, for the error message. */
   takes: string;
+  /** The field's largest value, where a crontab `start/step` ends (`5/15` is `5-59/15`). */
+  max?: number;
   /** Characters left once names are removed. */
   chars?: RegExp;
   names?: RegExp;
@@ -205,13 +207,17 @@ const EVENTBRIDGE_FIELDS: FieldRule[] = [
 ];
 
 const CRONTAB_FIELDS: FieldRule[] = [
-  { name: 'minute', takes: '0-59 with , - * /' },
-  { name: 'hour', takes: '0-23 with , - * /' },
-  { name: 'day-of-month', takes: '1-31 with , - * / L W' },
-  { name: 'month', takes: '1-12 or JAN-DEC with , - * /' },
-  { name: 'day-of-week', takes: '0-7 (0 and 7 are Sunday) or SUN-SAT with , - * / L #' },
+  { name: 'minute', takes: '0-59 with , - * /', max: 59 },
+  { name: 'hour', takes: '0-23 with , - * /', max: 23 },
+  { name: 'day-of-month', takes: '1-31 with , - * ? / L W', max: 31 },
+  { name: 'month', takes: '1-12 or JAN-DEC with , - * /', max: 12 },
+  // `Mon/2` is Monday to Saturday by 2, as in robfig/cron, croniter and cron-parser (not through 7 = Sunday).
+  { name: 'day-of-week', takes: '0-7 (0 and 7 are Sunday) or SUN-SAT with , - * ? / L #', max: 6 },
 ];
-const SECOND_FIELD: FieldRule = { name: 'second', takes: '0-59 with , - * /' };
+const SECOND_FIELD: FieldRule = { name: 'second', takes: '0-59 with , - * /', max: 59 };
+
+/** One list element written `start/step`, without a range: robfig/cron, croniter and cron-parser take it. */
+const START_STEP = /^([^-*/?]+)\/(\d+)$/;
 
 /**
  * Checks the fields and maps them to croner's seconds-first pattern. croner does the parsing; this only
@@ -251,6 +257,13 @@ function parseCron(inner: string, written: 'eventbridge' | 'crontab'): Parsed<Cr
       if (field === '?' && (i === 2 || i === 4)) return;
       const bare = rule.names ? field.replace(rule.names, '') : field;
       if (rule.chars && !rule.chars.test(bare)) problems.push(notValid(rule, field));
+      // EventBridge: "you can't specify more than one expression with #": cron(0 9 ? * 3#1,6#3 *) is invalid.
+      else if (rule.name === 'day-of-week' && field.includes('#') && !/^\w+#\d+$/.test(field)) {
+        problems.push(
+          `day-of-week ${JSON.stringify(field)} is not valid; with # it takes a single expression, such as 3#1 ` +
+            '(no list, range or step)',
+        );
+      }
       // croner reads 0 and 8 as Sunday in day-of-week and takes any year; EventBridge does not.
       else if (
         rule.name === 'day-of-week' &&
@@ -286,8 +299,19 @@ function parseCron(inner: string, written: 'eventbridge' | 'crontab'): Parsed<Cr
     dialect = fields.length === 5 ? 'crontab' : 'crontab-seconds';
     rules = fields.length === 5 ? CRONTAB_FIELDS : [SECOND_FIELD, ...CRONTAB_FIELDS];
     const dayFields = fields.length === 5 ? [2, 4] : [3, 5];
-    // `?` means "any" here as in Quartz; croner is handed `*` so that it never substitutes a clock value.
-    const mapped = fields.map((field, i) => (field === '?' && dayFields.includes(i) ? '*' : field));
+    fields.forEach((field, i) => {
+      // `?` means "any" in a day field, as in Quartz; elsewhere croniter and EventBridge refuse it, and croner
+      // would read it as the current clock value.
+      if (field.includes('?') && !(field === '?' && dayFields.includes(i))) {
+        problems.push(
+          `${rules[i]!.name} ${JSON.stringify(field)} is not valid; ? stands only for a whole day-of-month or ` +
+            'day-of-week field',
+        );
+      }
+    });
+    const mapped = fields.map((field, i) =>
+      field === '?' ? '*' : field.split(',').map((part) => startToMax(part, rules[i]!)).join(','),
+    );
     croner = fields.length === 5 ? ['0', ...mapped] : mapped;
   }
   if (problems.length > 0) return { ok: false, problems };
@@ -312,6 +336,12 @@ function parseCron(inner: string, written: 'eventbridge' | 'crontab'): Parsed<Cr
     return { ok: false, problems: ['no date matches the expression (after 1970)'] };
   }
   return { ok: true, value: parts };
+}
+
+/** `5/15` → `5-59/15`: a start with a step and no range runs to the field's maximum (croner wants the range). */
+function startToMax(part: string, rule: FieldRule): string {
+  const m = START_STEP.exec(part);
+  return m === null || rule.max === undefined ? part : `${m[1]}-${rule.max}/${m[2]}`;
 }
 
 function notValid(rule: FieldRule, value: string): string {

@@ -257,6 +257,12 @@ function parseCron(inner: string, written: 'eventbridge' | 'crontab'): Parsed<Cr
       if (field === '?' && (i === 2 || i === 4)) return;
       const bare = rule.names ? field.replace(rule.names, '') : field;
       if (rule.chars && !rule.chars.test(bare)) problems.push(notValid(rule, field));
+      // croner's sloppyRanges (needed for `0/15`) would also read `/15` as `*/15`; EventBridge and Quartz refuse it.
+      else if (field.split(',').some((part) => part.startsWith('/'))) {
+        problems.push(
+          `${rule.name} ${JSON.stringify(field)} is not valid; a step needs a start, as in 0/15 or */15`,
+        );
+      }
       // EventBridge: "you can't specify more than one expression with #": cron(0 9 ? * 3#1,6#3 *) is invalid.
       else if (rule.name === 'day-of-week' && field.includes('#') && !/^\w+#\d+$/.test(field)) {
         problems.push(

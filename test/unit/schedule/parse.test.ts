@@ -180,6 +180,8 @@ describe('parseSchedule: EventBridge cron', () => {
       'cron(0 9 ? * 2-3#1 *)',
       'day-of-week "2-3#1" is not valid; with # it takes a single expression, such as 3#1 (no list, range or step)',
     ],
+    ['cron(/15 * * * ? *)', 'minutes "/15" is not valid; a step needs a start, as in 0/15 or */15'],
+    ['cron(0 /24 * * ? *)', 'hours "/24" is not valid; a step needs a start, as in 0/15 or */15'],
     ['cron(0 12 * * ? 1969)', 'year "1969" is not valid; it takes 1970-2199 with , - * /'],
     ['cron(0 12 * * ? 2200)', 'year "2200" is not valid; it takes 1970-2199 with , - * /'],
     ['cron(? 12 * * ? *)', 'minutes "?" is not valid; it takes 0-59 with , - * /'],

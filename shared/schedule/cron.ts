@@ -35,8 +35,6 @@ export function cronerOptions(dialect: CronDialect): CronOptions {
           mode: '7-part',
           // EventBridge numbers the days 1-7 = SUN-SAT, as Quartz does.
           alternativeWeekdays: true,
-          // EventBridge writes steps as `0/15` (start/step), which croner calls a sloppy range.
-          sloppyRanges: true,
         }
       : { mode: '6-part' }),
   };

@@ -182,6 +182,19 @@ describe('parseSchedule: EventBridge cron', () => {
     ],
     ['cron(/15 * * * ? *)', 'minutes "/15" is not valid; a step needs a start, as in 0/15 or */15'],
     ['cron(0 /24 * * ? *)', 'hours "/24" is not valid; a step needs a start, as in 0/15 or */15'],
+    [
+      'cron(0 22-2 ? * MON *)',
+      'hours "22-2" is not valid; a range runs from low to high: write 22-23,0-2 for 22-2',
+    ],
+    [
+      'cron(0 8 ? * FRI-MON *)',
+      'day-of-week "FRI-MON" is not valid; a range runs from low to high: write FRI-SAT,SUN-MON for FRI-MON',
+    ],
+    [
+      'cron(30 9 L-2 * ? *)',
+      'day-of-month "L-2" is not valid; L takes no offset (L-2 is Quartz syntax): write L, LW or a day number',
+    ],
+    ['cron(65/15 10 * * ? *)', 'minutes "65/15" is not valid; it takes 0-59 with , - * /'],
     ['cron(0 12 * * ? 1969)', 'year "1969" is not valid; it takes 1970-2199 with , - * /'],
     ['cron(0 12 * * ? 2200)', 'year "2200" is not valid; it takes 1970-2199 with , - * /'],
     ['cron(? 12 * * ? *)', 'minutes "?" is not valid; it takes 0-59 with , - * /'],
@@ -225,6 +238,7 @@ describe('parseSchedule: crontab', () => {
     ['0 0 * * Mon/2', '0 0 0 * * Mon-6/2'],
     ['15/35 20-35/15 * * * *', '15-59/35 20-35/15 * * * *'],
     ['0,10/20 * * * *', '0 0,10-59/20 * * * *'],
+    ['0 0 1 JUL-AUG *', '0 0 0 1 JUL-AUG *'],
   ])('reads the start/step %s as running from the start to the field’s maximum', (expression, pattern) => {
     // act
     const schedule = parseSchedule(expression, {});
@@ -264,6 +278,15 @@ describe('parseSchedule: crontab', () => {
     ['? * * * *', 'minute "?" is not valid; ? stands only for a whole day-of-month or day-of-week field'],
     ['* ? * * *', 'hour "?" is not valid; ? stands only for a whole day-of-month or day-of-week field'],
     ['? * * * * *', 'second "?" is not valid; ? stands only for a whole day-of-month or day-of-week field'],
+    ['0 22-2/2 * * *', 'hour "22-2/2" is not valid; a range runs from low to high'],
+    [
+      '0 0 * NOV-FEB *',
+      'month "NOV-FEB" is not valid; a range runs from low to high: write NOV-DEC,JAN-FEB for NOV-FEB',
+    ],
+    [
+      '0 0 L-2 * *',
+      'day-of-month "L-2" is not valid; L takes no offset (L-2 is Quartz syntax): write L, LW or a day number',
+    ],
     [
       '0 0 ?,5 * *',
       'day-of-month "?,5" is not valid; ? stands only for a whole day-of-month or day-of-week field',

@@ -23,6 +23,8 @@ interface FieldRule {
   names?: string[];
   /** Characters left once names are removed (EventBridge's character sets). */
   chars?: RegExp;
+  /** A range may end at SUN, read as 7 (crontab: `FRI-SUN` is Friday to Sunday, as in croniter). */
+  sundayEndsAtSeven?: boolean;
 }
 
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
@@ -64,6 +66,7 @@ const CRONTAB_FIELDS: FieldRule[] = [
     min: 0,
     max: 6,
     names: DAYS,
+    sundayEndsAtSeven: true,
   },
 ];
 const SECOND_FIELD: FieldRule = { name: 'second', takes: '0-59 with , - * /', min: 0, max: 59 };
@@ -120,7 +123,7 @@ export function parseCron(inner: string, written: 'eventbridge' | 'crontab'): Pa
         if (field === '?') return '*';
         // A bare L in day-of-week is the last day of the week: Saturday, 7 in EventBridge's numbering.
         if (i === 4 && field === 'L') return '7';
-        return startsToMax(field, EVENTBRIDGE_FIELDS[i]!);
+        return forCroner(field, EVENTBRIDGE_FIELDS[i]!);
       }),
     ];
   } else {
@@ -151,7 +154,7 @@ export function parseCron(inner: string, written: 'eventbridge' | 'crontab'): Pa
       const problem = field === '?' ? undefined : sharedProblem(field, rule);
       if (problem !== undefined) report(i, problem);
     });
-    const mapped = fields.map((field, i) => (field === '?' ? '*' : startsToMax(field, rules[i]!)));
+    const mapped = fields.map((field, i) => (field === '?' ? '*' : forCroner(field, rules[i]!)));
     croner = fields.length === 5 ? ['0', ...mapped] : mapped;
   }
 
@@ -216,17 +219,25 @@ function sharedProblem(field: string, rule: FieldRule): string | undefined {
     const instead = rule.name === 'day-of-month' ? 'L, LW or a day number' : 'L or a last weekday such as 6L';
     return `${value}; L takes no offset (L-2 is Quartz syntax): write ${instead}`;
   }
+  // croniter's 29-L: croner has no range to L, and 29-31 names the same days.
+  const toLast = rule.name === 'day-of-month' ? /(?:^|,)(\d+)-L(?:,|$)/.exec(field) : null;
+  if (toLast !== null) {
+    return `${value}; a range ends at a day number: write ${toLast[1]}-31 (a day a month lacks is skipped)`;
+  }
   for (const part of field.split(',')) {
     const range = /^(\w+)-(\w+)(\/\d+)?$/.exec(part);
     if (range === null) continue;
     const [from, to] = [range[1]!, range[2]!];
-    const [lo, hi] = [tokenValue(from, rule), tokenValue(to, rule)];
+    const lo = tokenValue(from, rule);
+    const hi = rule.sundayEndsAtSeven && to.toUpperCase() === 'SUN' ? 7 : tokenValue(to, rule);
     // A wrap-around range (22-2, FRI-MON): croner, robfig/cron and cron-parser refuse it too.
     if (lo !== undefined && hi !== undefined && lo > hi && lo <= rule.max) {
       const [first, last] = /^\d+$/.test(from)
         ? [String(rule.min), String(rule.max)]
         : [rule.names![0]!, rule.names![rule.max - rule.min]!];
-      const split = range[3] === undefined ? `: write ${from}-${last},${first}-${to} for ${part}` : '';
+      const span = (a: string, b: string) => (a.toUpperCase() === b.toUpperCase() ? a : `${a}-${b}`);
+      const split =
+        range[3] === undefined ? `: write ${span(from, last)},${span(first, to)} for ${part}` : '';
       return `${value}; a range runs from low to high${split}`;
     }
   }
@@ -241,16 +252,18 @@ function tokenValue(token: string, rule: FieldRule): number | undefined {
 }
 
 /**
- * `5/15` → `5-59/15`: a start with a step and no range runs to the field's maximum. croner takes `5/15` only
- * with its sloppyRanges option, which would also take `/15`, and a start beyond the maximum (`65/15`) as a
- * field that matches nothing; written as a range, croner refuses the latter and the field is named.
+ * The field as croner takes it. `5/15` → `5-59/15`: a start with a step and no range runs to the field's
+ * maximum. croner takes `5/15` only with its sloppyRanges option, which would also take `/15`, and a start
+ * beyond the maximum (`65/15`) as a field that matches nothing; written as a range, croner refuses the
+ * latter and the field is named. In crontab, `FRI-SUN` → `FRI-7`.
  */
-function startsToMax(field: string, rule: FieldRule): string {
+function forCroner(field: string, rule: FieldRule): string {
   return field
     .split(',')
     .map((part) => {
       const m = START_STEP.exec(part);
-      return m === null ? part : `${m[1]}-${rule.max}/${m[2]}`;
+      if (m !== null) return `${m[1]}-${rule.max}/${m[2]}`;
+      return rule.sundayEndsAtSeven ? part.replace(/^(\w+)-SUN(?=\/|$)/i, '$1-7') : part;
     })
     .join(',');
 }

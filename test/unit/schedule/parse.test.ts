@@ -191,6 +191,10 @@ describe('parseSchedule: EventBridge cron', () => {
       'day-of-week "FRI-MON" is not valid; a range runs from low to high: write FRI-SAT,SUN-MON for FRI-MON',
     ],
     [
+      'cron(0 8 ? * SAT-SUN *)',
+      'day-of-week "SAT-SUN" is not valid; a range runs from low to high: write SAT,SUN for SAT-SUN',
+    ],
+    [
       'cron(30 9 L-2 * ? *)',
       'day-of-month "L-2" is not valid; L takes no offset (L-2 is Quartz syntax): write L, LW or a day number',
     ],
@@ -239,13 +243,18 @@ describe('parseSchedule: crontab', () => {
     ['15/35 20-35/15 * * * *', '15-59/35 20-35/15 * * * *'],
     ['0,10/20 * * * *', '0 0,10-59/20 * * * *'],
     ['0 0 1 JUL-AUG *', '0 0 0 1 JUL-AUG *'],
-  ])('reads the start/step %s as running from the start to the field’s maximum', (expression, pattern) => {
-    // act
-    const schedule = parseSchedule(expression, {});
+    ['0 0 * * FRI-SUN', '0 0 0 * * FRI-7'],
+    ['0 0 * * MON-SUN/2', '0 0 0 * * MON-7/2'],
+  ])(
+    'reads %s as %s (a start/step runs to the field’s maximum; a range may end at SUN)',
+    (expression, pattern) => {
+      // act
+      const schedule = parseSchedule(expression, {});
 
-    // assert
-    expect(schedule).toMatchObject({ kind: 'cron', pattern });
-  });
+      // assert
+      expect(schedule).toMatchObject({ kind: 'cron', pattern });
+    },
+  );
 
   it('takes ? as a whole day field', () => {
     // act
@@ -279,6 +288,10 @@ describe('parseSchedule: crontab', () => {
     ['* ? * * *', 'hour "?" is not valid; ? stands only for a whole day-of-month or day-of-week field'],
     ['? * * * * *', 'second "?" is not valid; ? stands only for a whole day-of-month or day-of-week field'],
     ['0 22-2/2 * * *', 'hour "22-2/2" is not valid; a range runs from low to high'],
+    [
+      '0 0 29-L * *',
+      'day-of-month "29-L" is not valid; a range ends at a day number: write 29-31 (a day a month lacks is skipped)',
+    ],
     [
       '0 0 * NOV-FEB *',
       'month "NOV-FEB" is not valid; a range runs from low to high: write NOV-DEC,JAN-FEB for NOV-FEB',

@@ -24,16 +24,17 @@ export type CronDialect = CronSchedule['dialect'];
 export function cronerOptions(dialect: CronDialect): CronOptions {
   return {
     timezone: 'UTC',
-    // Vixie semantics: when both day fields are restricted, either matches. EventBridge always has one `?`
-    // (mapped to `*`), and then croner uses the other one alone.
+    // When both day fields are restricted, a day matching either one matches. A field is restricted unless it
+    // is `*` or `?`: `*/10` in day-of-month is restricted, so `0 0 */10 * SUN` runs on the 1st, 11th, 21st
+    // and 31st and on Sundays, as in robfig/cron and croniter; Vixie cron would treat `*/10` as unrestricted
+    // and run only on Sundays that are the 1st, 11th, 21st or 31st. EventBridge always has one `?` (mapped
+    // to `*`), and then croner uses the other field alone.
     domAndDow: false,
     ...(dialect === 'eventbridge'
       ? {
           mode: '7-part',
           // EventBridge numbers the days 1-7 = SUN-SAT, as Quartz does.
           alternativeWeekdays: true,
-          // EventBridge writes steps as `0/15` (start/step), which croner calls a sloppy range.
-          sloppyRanges: true,
         }
       : { mode: '6-part' }),
   };

@@ -1,5 +1,5 @@
 import { InvalidScheduleError } from '../errors.js';
-import { type CronDialect, cronerError, cronNext } from './cron.js';
+import { type Parsed, parseCron } from './parse-cron.js';
 import type { AtSchedule, CronSchedule, RateSchedule, Schedule, ScheduleOptions } from './types.js';
 import { instantOf, isKnownTimeZone } from './zone.js';
 
@@ -20,9 +20,6 @@ const RATE = /^rate\((.*)\)$/s;
 const CRON = /^cron\((.*)\)$/s;
 const AT = /^at\((.*)\)$/s;
 const AT_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})$/;
-
-/** What the schedule form parsers collect: the kind-specific fields, or the rules the expression breaks. */
-type Parsed<T> = { ok: true; value: T } | { ok: false; problems: string[] };
 
 /**
  * Parses a schedule expression (SPEC §3) and binds it to a zone, an anchor and a window. Every rule the
@@ -171,155 +168,4 @@ function daysIn(year: number, month: number): number {
   const d = new Date(0);
   d.setUTCFullYear(year, month, 0);
   return d.getUTCDate();
-}
-
-// cron ---------------------------------------------------------------------------------------------------
-
-type CronParts = Omit<CronSchedule, 'expression' | 'timezone'>;
-
-interface FieldRule {
-  name: string;
-  /** What the field takes, for the error message. */
-  takes: string;
-  /** Characters left once names are removed. */
-  chars?: RegExp;
-  names?: RegExp;
-}
-
-const MONTH_NAMES = /JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC/gi;
-const DAY_NAMES = /SUN|MON|TUE|WED|THU|FRI|SAT/gi;
-
-// https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html#eb-cron-expressions
-const EVENTBRIDGE_FIELDS: FieldRule[] = [
-  { name: 'minutes', takes: '0-59 with , - * /', chars: /^[\d,\-*/]+$/ },
-  { name: 'hours', takes: '0-23 with , - * /', chars: /^[\d,\-*/]+$/ },
-  { name: 'day-of-month', takes: '1-31 with , - * ? / L W', chars: /^[\d,\-*/LW]+$/ },
-  { name: 'month', takes: '1-12 or JAN-DEC with , - * /', chars: /^[\d,\-*/]*$/, names: MONTH_NAMES },
-  {
-    name: 'day-of-week',
-    takes: '1-7 (1 is Sunday) or SUN-SAT with , - * ? L #',
-    chars: /^[\d,\-*L#]*$/,
-    names: DAY_NAMES,
-  },
-  { name: 'year', takes: '1970-2199 with , - * /', chars: /^[\d,\-*/]+$/ },
-];
-
-const CRONTAB_FIELDS: FieldRule[] = [
-  { name: 'minute', takes: '0-59 with , - * /' },
-  { name: 'hour', takes: '0-23 with , - * /' },
-  { name: 'day-of-month', takes: '1-31 with , - * / L W' },
-  { name: 'month', takes: '1-12 or JAN-DEC with , - * /' },
-  { name: 'day-of-week', takes: '0-7 (0 and 7 are Sunday) or SUN-SAT with , - * / L #' },
-];
-const SECOND_FIELD: FieldRule = { name: 'second', takes: '0-59 with , - * /' };
-
-/**
- * Checks the fields and maps them to croner's seconds-first pattern. croner does the parsing; this only
- * enforces what EventBridge adds (six fields, exactly one `?`, its character sets and ranges) and names the
- * field croner rejects.
- */
-function parseCron(inner: string, written: 'eventbridge' | 'crontab'): Parsed<CronParts> {
-  const fields = inner.trim().split(/\s+/).filter(Boolean);
-  let dialect: CronDialect;
-  let rules: FieldRule[];
-  let croner: string[];
-  const problems: string[] = [];
-
-  if (written === 'eventbridge') {
-    if (fields.length !== 6) {
-      return {
-        ok: false,
-        problems: [
-          `cron expressions take six fields (minutes hours day-of-month month day-of-week year), got ${fields.length}`,
-        ],
-      };
-    }
-    dialect = 'eventbridge';
-    rules = EVENTBRIDGE_FIELDS;
-    const [, , dom, , dow] = fields as [string, string, string, string, string, string];
-    // EventBridge: "You can't specify the Day-of-month and Day-of-week fields in the same cron expression.
-    // If you specify a value or a * (asterisk) in one of the fields, you must use a ? in the other."
-    if (dom === '?' && dow === '?') {
-      problems.push('day-of-month and day-of-week cannot both be ?; give one of them a value or *');
-    } else if (dom !== '?' && dow !== '?') {
-      problems.push(
-        'one of day-of-month and day-of-week must be ?, as in cron(0 12 * * ? *) or cron(0 12 ? * MON-FRI *)',
-      );
-    }
-    fields.forEach((field, i) => {
-      const rule = EVENTBRIDGE_FIELDS[i]!;
-      if (field === '?' && (i === 2 || i === 4)) return;
-      const bare = rule.names ? field.replace(rule.names, '') : field;
-      if (rule.chars && !rule.chars.test(bare)) problems.push(notValid(rule, field));
-      // croner reads 0 and 8 as Sunday in day-of-week and takes any year; EventBridge does not.
-      else if (
-        rule.name === 'day-of-week' &&
-        !numbersAll(field, /(#?)(\d+)/g, (hash, n) => n >= 1 && n <= (hash ? 5 : 7))
-      ) {
-        problems.push(notValid(rule, field));
-      } else if (
-        rule.name === 'year' &&
-        !numbersAll(field, /(\/?)(\d+)/g, (step, n) => step !== '' || (n >= 1970 && n <= 2199))
-      ) {
-        problems.push(notValid(rule, field));
-      }
-    });
-    croner = [
-      '0',
-      ...fields.map((field, i) => {
-        if (field === '?') return '*';
-        // A bare L in day-of-week is the last day of the week: Saturday, 7 in EventBridge's numbering.
-        if (i === 4 && field === 'L') return '7';
-        return field;
-      }),
-    ];
-  } else {
-    if (fields.length !== 5 && fields.length !== 6) {
-      return {
-        ok: false,
-        problems: [
-          'a crontab line takes five fields (minute hour day-of-month month day-of-week), or six with seconds ' +
-            `first, got ${fields.length}`,
-        ],
-      };
-    }
-    dialect = fields.length === 5 ? 'crontab' : 'crontab-seconds';
-    rules = fields.length === 5 ? CRONTAB_FIELDS : [SECOND_FIELD, ...CRONTAB_FIELDS];
-    const dayFields = fields.length === 5 ? [2, 4] : [3, 5];
-    // `?` means "any" here as in Quartz; croner is handed `*` so that it never substitutes a clock value.
-    const mapped = fields.map((field, i) => (field === '?' && dayFields.includes(i) ? '*' : field));
-    croner = fields.length === 5 ? ['0', ...mapped] : mapped;
-  }
-  if (problems.length > 0) return { ok: false, problems };
-
-  // Name every field croner rejects, by trying each one alone among wildcards.
-  const offset = croner.length - rules.length;
-  rules.forEach((rule, i) => {
-    const probe = croner.map((field, j) => (j === i + offset ? field : j === 0 ? '0' : '*'));
-    const reason = cronerError(dialect, probe.join(' '));
-    if (reason !== undefined) problems.push(notValid(rule, fields[i]!));
-  });
-  const pattern = croner.join(' ');
-  if (problems.length === 0) {
-    const reason = cronerError(dialect, pattern);
-    if (reason !== undefined) problems.push(`not a valid cron expression: ${reason}`);
-  }
-  if (problems.length > 0) return { ok: false, problems };
-
-  const parts: CronParts = { kind: 'cron', dialect, pattern };
-  // The zone moves matches by hours at most, so UTC tells whether any date matches at all.
-  if (cronNext({ ...parts, expression: inner, timezone: 'UTC' }, Date.UTC(1970, 0, 1) - 1) === undefined) {
-    return { ok: false, problems: ['no date matches the expression (after 1970)'] };
-  }
-  return { ok: true, value: parts };
-}
-
-function notValid(rule: FieldRule, value: string): string {
-  return `${rule.name} ${JSON.stringify(value)} is not valid; it takes ${rule.takes}`;
-}
-
-/** True when every number in the field passes `ok`; `prefix` is what the regex captured before it (# or /). */
-function numbersAll(field: string, numbers: RegExp, ok: (prefix: string, n: number) => boolean): boolean {
-  for (const m of field.matchAll(numbers)) if (!ok(m[1] ?? '', Number(m[2]))) return false;
-  return true;
 }

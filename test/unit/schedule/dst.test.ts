@@ -259,4 +259,26 @@ describe('DST: fall back', () => {
       '2026-04-05T16:30:00.000Z',
     ]);
   });
+
+  it('a skipped calendar day is a gap like any other: its slot runs at the first instant after it (Apia, 2011)', () => {
+    // prepare: Pacific/Apia went from 29 December 2011 23:59:59 (-10:00) to 31 December 00:00 (+14:00)
+    const schedule = parseSchedule('0 12 * * *', { timezone: 'Pacific/Apia' });
+
+    // act
+    const slots = slotsBetween(schedule, at('2011-12-28T00:00:00Z'), at('2011-12-31T12:00:00Z'));
+
+    // assert: 12:00 on the 28th and 29th; the 30th's at 31 December 00:00; 12:00 on the 31st
+    expect(isos(slots)).toEqual([
+      '2011-12-28T22:00:00.000Z',
+      '2011-12-29T22:00:00.000Z',
+      '2011-12-30T10:00:00.000Z',
+      '2011-12-30T22:00:00.000Z',
+    ]);
+    expect(slots.map((t) => `${localDate('Pacific/Apia', t)} ${localTime('Pacific/Apia', t)}`)).toEqual([
+      '2011-12-28 12:00:00',
+      '2011-12-29 12:00:00',
+      '2011-12-31 00:00:00',
+      '2011-12-31 12:00:00',
+    ]);
+  });
 });

@@ -172,6 +172,33 @@ describe('parseSchedule: EventBridge cron', () => {
       'cron(0 12 ? * 2#6 *)',
       'day-of-week "2#6" is not valid; it takes 1-7 (1 is Sunday) or SUN-SAT with , - * ? L #',
     ],
+    [
+      'cron(0 9 ? * 3#1,6#3 *)',
+      'day-of-week "3#1,6#3" is not valid; with # it takes a single expression, such as 3#1 (no list, range or step)',
+    ],
+    [
+      'cron(0 9 ? * 2-3#1 *)',
+      'day-of-week "2-3#1" is not valid; with # it takes a single expression, such as 3#1 (no list, range or step)',
+    ],
+    ['cron(/15 * * * ? *)', 'minutes "/15" is not valid; a step needs a start, as in 0/15 or */15'],
+    ['cron(0 /24 * * ? *)', 'hours "/24" is not valid; a step needs a start, as in 0/15 or */15'],
+    [
+      'cron(0 22-2 ? * MON *)',
+      'hours "22-2" is not valid; a range runs from low to high: write 22-23,0-2 for 22-2',
+    ],
+    [
+      'cron(0 8 ? * FRI-MON *)',
+      'day-of-week "FRI-MON" is not valid; a range runs from low to high: write FRI-SAT,SUN-MON for FRI-MON',
+    ],
+    [
+      'cron(0 8 ? * SAT-SUN *)',
+      'day-of-week "SAT-SUN" is not valid; a range runs from low to high: write SAT,SUN for SAT-SUN',
+    ],
+    [
+      'cron(30 9 L-2 * ? *)',
+      'day-of-month "L-2" is not valid; L takes no offset (L-2 is Quartz syntax): write L, LW or a day number',
+    ],
+    ['cron(65/15 10 * * ? *)', 'minutes "65/15" is not valid; it takes 0-59 with , - * /'],
     ['cron(0 12 * * ? 1969)', 'year "1969" is not valid; it takes 1970-2199 with , - * /'],
     ['cron(0 12 * * ? 2200)', 'year "2200" is not valid; it takes 1970-2199 with , - * /'],
     ['cron(? 12 * * ? *)', 'minutes "?" is not valid; it takes 0-59 with , - * /'],
@@ -206,6 +233,37 @@ describe('parseSchedule: crontab', () => {
     expect(schedule).toMatchObject({ kind: 'cron', dialect: 'crontab-seconds', pattern: '*/10 * * * * *' });
   });
 
+  it.each([
+    ['0/15 * * * *', '0 0-59/15 * * * *'],
+    ['5/15 * * * *', '0 5-59/15 * * * *'],
+    ['0 4/6 * * *', '0 0 4-23/6 * * *'],
+    ['0 0 1/2 * *', '0 0 0 1-31/2 * *'],
+    ['0 0 * Jan/3 *', '0 0 0 * Jan-12/3 *'],
+    ['0 0 * * Mon/2', '0 0 0 * * Mon-6/2'],
+    ['15/35 20-35/15 * * * *', '15-59/35 20-35/15 * * * *'],
+    ['0,10/20 * * * *', '0 0,10-59/20 * * * *'],
+    ['0 0 1 JUL-AUG *', '0 0 0 1 JUL-AUG *'],
+    ['0 0 * * FRI-SUN', '0 0 0 * * FRI-7'],
+    ['0 0 * * MON-SUN/2', '0 0 0 * * MON-7/2'],
+  ])(
+    'reads %s as %s (a start/step runs to the field’s maximum; a range may end at SUN)',
+    (expression, pattern) => {
+      // act
+      const schedule = parseSchedule(expression, {});
+
+      // assert
+      expect(schedule).toMatchObject({ kind: 'cron', pattern });
+    },
+  );
+
+  it('takes ? as a whole day field', () => {
+    // act
+    const schedule = parseSchedule('30 8 ? Jul Sun', {});
+
+    // assert
+    expect(schedule).toMatchObject({ pattern: '0 30 8 * Jul Sun' });
+  });
+
   it('trims the expression', () => {
     // act
     const schedule = parseSchedule('  0 2 * * *  ', {});
@@ -222,10 +280,30 @@ describe('parseSchedule: crontab', () => {
     ['60 * * * *', 'minute "60" is not valid; it takes 0-59 with , - * /'],
     [
       '* * * * 8',
-      'day-of-week "8" is not valid; it takes 0-7 (0 and 7 are Sunday) or SUN-SAT with , - * / L #',
+      'day-of-week "8" is not valid; it takes 0-7 (0 and 7 are Sunday) or SUN-SAT with , - * ? / L #',
     ],
     ['60 * * * * *', 'second "60" is not valid; it takes 0-59 with , - * /'],
-    ['5/15 * * * *', 'minute "5/15" is not valid; it takes 0-59 with , - * /'],
+    ['60/15 * * * *', 'minute "60/15" is not valid; it takes 0-59 with , - * /'],
+    ['? * * * *', 'minute "?" is not valid; ? stands only for a whole day-of-month or day-of-week field'],
+    ['* ? * * *', 'hour "?" is not valid; ? stands only for a whole day-of-month or day-of-week field'],
+    ['? * * * * *', 'second "?" is not valid; ? stands only for a whole day-of-month or day-of-week field'],
+    ['0 22-2/2 * * *', 'hour "22-2/2" is not valid; a range runs from low to high'],
+    [
+      '0 0 29-L * *',
+      'day-of-month "29-L" is not valid; a range ends at a day number: write 29-31 (a day a month lacks is skipped)',
+    ],
+    [
+      '0 0 * NOV-FEB *',
+      'month "NOV-FEB" is not valid; a range runs from low to high: write NOV-DEC,JAN-FEB for NOV-FEB',
+    ],
+    [
+      '0 0 L-2 * *',
+      'day-of-month "L-2" is not valid; L takes no offset (L-2 is Quartz syntax): write L, LW or a day number',
+    ],
+    [
+      '0 0 ?,5 * *',
+      'day-of-month "?,5" is not valid; ? stands only for a whole day-of-month or day-of-week field',
+    ],
   ])('rejects %s', (expression, rule) => {
     // act
     const error = errorOf(expression);

@@ -59,7 +59,7 @@ export const DEFAULT_TICK_CONFIG: TickConfig = {
   deliveryGraceMs: 60_000,
   overdueGapFactor: 2,
   intervalMs: 60_000,
-  auditPageSize: 200,
+  auditPageSize: 100,
 };
 
 /** Faults injected by tests at named steps of the claim protocol. */

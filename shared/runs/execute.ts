@@ -191,7 +191,14 @@ export async function executeMessage(
   const leaseUntil = now + deadlineMs + LEASE_MARGIN_MS;
   const attemptRecord = { attempt: message.attempt, startedAt: iso(now), status: 'running' as const };
   const history = appendAttempt(run, attemptRecord);
-  const startOptions = { exclusive, leaseUntil, now, attempt: message.attempt, history };
+  const startOptions = {
+    exclusive,
+    requireEnabled: isScheduledRun(run),
+    leaseUntil,
+    now,
+    attempt: message.attempt,
+    history,
+  };
   let started = await deps.store.startRun(run, ['dispatched', 'retrying', 'queued'], startOptions);
   if (!started.ok && started.refused === 'job' && (await healRunning(deps, run))) {
     started = await deps.store.startRun(run, ['dispatched', 'retrying', 'queued'], startOptions);
@@ -200,6 +207,8 @@ export async function executeMessage(
     if (started.refused === 'run') return 'duplicate';
     if (started.refused === 'no-job')
       return (await endRun(deps, run, 'cancelled', 'job-deleted', now)) ? 'cancelled' : 'duplicate';
+    if (started.refused === 'paused')
+      return (await endRun(deps, run, 'cancelled', 'job-paused', now)) ? 'cancelled' : 'duplicate';
     // A retry waits while another run holds the job (only an operator run can: scheduled slots are
     // skipped or queued while this run holds it); a first attempt follows the overlap policy.
     if (!firstAttempt) return waitForJob(deps, run, message.attempt, now, graceMs);

@@ -968,19 +968,25 @@ export class Store {
     from: readonly RunStatus[],
     options: {
       exclusive: boolean;
+      /** The job must be enabled (scheduled slots; operator runs start on a paused job too). */
+      requireEnabled?: boolean;
       leaseUntil: number;
       now: number;
       attempt: number;
       history: Pick<RunItem, 'attempts' | 'attemptsDropped'>;
     },
-  ): Promise<{ ok: true } | { ok: false; refused: 'run' | 'job' | 'no-job' }> {
+  ): Promise<{ ok: true } | { ok: false; refused: 'run' | 'job' | 'no-job' | 'paused' }> {
     const runKeyValue = runKey(run.runId)!;
     const startedAt = iso(options.now);
     const fromValues = Object.fromEntries(from.map((status, i) => [`:from${i}`, status]));
-    const jobCondition = options.exclusive
-      ? 'attribute_exists(pk) AND (attribute_not_exists(#running) OR size(#running) = :zero OR ' +
+    const exclusive = options.exclusive
+      ? ' AND (attribute_not_exists(#running) OR size(#running) = :zero OR ' +
         '(size(#running) = :one AND contains(#running, :self)))'
-      : 'attribute_exists(pk)';
+      : '';
+    // A scheduled slot starts only on an enabled job: a pause that lands between the executor's read of
+    // the job and this write still stops it.
+    const enabled = options.requireEnabled ? ' AND enabled = :true' : '';
+    const jobCondition = `attribute_exists(pk)${enabled}${exclusive}`;
     try {
       await this.doc.send(
         new TransactWriteCommand({
@@ -1022,6 +1028,7 @@ export class Store {
                 ExpressionAttributeValues: {
                   ':run': new Set([run.runId]),
                   ...(options.exclusive ? { ':zero': 0, ':one': 1, ':self': run.runId } : {}),
+                  ...(options.requireEnabled ? { ':true': true } : {}),
                 },
               }),
             },
@@ -1038,7 +1045,8 @@ export class Store {
         if (reasons[0]?.Code === 'ConditionalCheckFailed') return { ok: false, refused: 'run' };
         if (reasons[1]?.Code === 'ConditionalCheckFailed') {
           const job = await this.getJobRaw(run.jobId);
-          return { ok: false, refused: job ? 'job' : 'no-job' };
+          if (!job) return { ok: false, refused: 'no-job' };
+          return { ok: false, refused: options.requireEnabled && job.enabled !== true ? 'paused' : 'job' };
         }
       }
       throw error;

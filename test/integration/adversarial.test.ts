@@ -136,6 +136,30 @@ describe('2: slots around a pause', () => {
   });
 });
 
+describe('2b: no scheduled start after a pause is acknowledged', () => {
+  it('a pause that lands between the executor’s read of the job and its start write cancels the run', async () => {
+    const clock = new ManualClock(T0);
+    const g = gate();
+    runtime = await testRuntime({ clock: clock.fn, handlers: g.handlers, tick: { lookaheadMs: 0 } });
+    const rt = runtime;
+    await put(
+      rt,
+      job('late-pause', { schedule: 'rate(1 hour)', target: { type: 'handler', name: 'gate' } }),
+      T0,
+    );
+    await rt.tick();
+    const [run] = await rt.allRuns();
+    const start = rt.store.startRun.bind(rt.store);
+    rt.store.startRun = async (...args) => {
+      await pauseJob(rt.store, 'late-pause', clock.now);
+      return start(...args);
+    };
+    expect(await executor(rt, clock, g.handlers)(run!)).toBe('cancelled');
+    expect(g.started).toEqual([]);
+    expect(await rt.store.getRun(run!.runId)).toMatchObject({ status: 'cancelled', reason: 'job-paused' });
+  });
+});
+
 describe('3 and 8: concurrent operations never undo each other', () => {
   it('a pause that lands while a put is being written survives the put', async () => {
     const clock = new ManualClock(T0);

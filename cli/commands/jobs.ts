@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { parseDocument } from 'yaml';
-import { InvalidJobError, PunctualError, type Violation } from '../../shared/errors.js';
+import { JobValidationError, PunctualError, type Violation } from '../../shared/errors.js';
 import {
   type JobDefinition,
   type JobsFile,
@@ -68,7 +68,7 @@ export async function validateJobsFile(path: string, now: number): Promise<Valid
   try {
     parsed = await loadJobsFile(path);
   } catch (error) {
-    if (error instanceof InvalidJobError)
+    if (error instanceof JobValidationError)
       return { file: path, valid: false, jobs: [], pools: [], errors: error.violations };
     throw error;
   }
@@ -100,7 +100,7 @@ export async function runValidate(
     printJson(io, result);
     return result.valid ? 0 : 1;
   }
-  if (!result.valid) throw new InvalidJobError(result.errors, `jobs file ${JSON.stringify(path)}`);
+  if (!result.valid) throw new JobValidationError(result.errors, `jobs file ${JSON.stringify(path)}`);
   const p = palette(io.color);
   io.out(`${p.green('valid')}: ${path}: ${result.jobs.length} job(s); pools: ${result.pools.join(', ')}\n`);
   if (result.jobs.length) {
@@ -227,7 +227,7 @@ async function readPutFile(path: string): Promise<{ jobs: unknown[]; fromJobsFil
   // A jobs file (or text that is not even YAML) goes through the jobs-file parser: every violation, with lines.
   if (isJobsFile) return { jobs: parseJobsFile(text, path).jobs, fromJobsFile: true };
   if (root === null || typeof root !== 'object' || Array.isArray(root)) {
-    throw new InvalidJobError(
+    throw new JobValidationError(
       [
         {
           path: '',
@@ -294,7 +294,7 @@ export async function runPut(
       }
     });
     if (unknownPools.length)
-      throw new InvalidJobError(unknownPools, `jobs file ${JSON.stringify(flags.file)}`);
+      throw new JobValidationError(unknownPools, `jobs file ${JSON.stringify(flags.file)}`);
   } else {
     if (!id)
       throw new UsageError(

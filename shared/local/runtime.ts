@@ -44,6 +44,7 @@ import {
   startDynamoLocal,
   startSqsEmulator,
 } from './emulators.js';
+import { lookaheadFor } from './lookahead.js';
 
 /** A queue's visibility timeout is six times its function's timeout (AWS's guidance for SQS sources). */
 export const VISIBILITY_FACTOR = 6;
@@ -97,10 +98,7 @@ export interface LocalState {
   >;
 }
 
-/** Lookahead for a tick interval: the interval plus a quarter of it (at least a second), ≤ 900 s. */
-export function lookaheadFor(tickMs: number): number {
-  return Math.min(900_000, tickMs + Math.max(1_000, Math.round(tickMs / 4)));
-}
+export { lookaheadFor };
 
 export class LocalRuntime {
   readonly signals: RecordingSignals;

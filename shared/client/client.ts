@@ -85,6 +85,9 @@ export interface Deployment {
   kind: 'local' | 'stack' | 'table';
   /** `stack Punctual (eu-west-1)`, `local runtime (…/.punctual/local.json, pid 123)`: for messages. */
   label: string;
+  tableName: string;
+  /** The shards of the due and open indexes. */
+  shards: number;
   /** The pools and their queues. */
   pools: Record<string, PoolQueues>;
   /** The tick interval when the deployment fixes it (a stack ticks every minute). */
@@ -189,6 +192,8 @@ export class PunctualClient {
     return {
       kind: target.kind,
       label: target.label,
+      tableName: target.store.tableName,
+      shards: target.store.shards,
       pools: target.pools,
       ...(target.tickMs !== undefined ? { tickMs: target.tickMs } : {}),
     };
@@ -384,4 +389,3 @@ export class PunctualClient {
     );
   }
 }
-

@@ -182,7 +182,14 @@ export async function connectLocal(file: string, state: DevState): Promise<Conne
   const dynamo = localDynamoClient(state.dynamoEndpoint);
   const sqs = localSqsClient(state.sqsEndpoint);
   const store = new Store(dynamo, { tableName: state.tableName, shards: state.shards });
-  return connection('local', `local runtime (${file}, pid ${state.pid})`, dynamo, sqs, store, state.pools ?? {});
+  return connection(
+    'local',
+    `local runtime (${file}, pid ${state.pid})`,
+    dynamo,
+    sqs,
+    store,
+    state.pools ?? {},
+  );
 }
 
 function sdkConfig(options: AwsOptions) {
@@ -196,7 +203,10 @@ function sdkConfig(options: AwsOptions) {
 
 function poolQueues(queues: Record<string, string | PoolQueues>): Record<string, PoolQueues> {
   return Object.fromEntries(
-    Object.entries(queues).map(([pool, value]) => [pool, typeof value === 'string' ? { queueUrl: value } : value]),
+    Object.entries(queues).map(([pool, value]) => [
+      pool,
+      typeof value === 'string' ? { queueUrl: value } : value,
+    ]),
   );
 }
 

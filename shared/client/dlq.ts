@@ -153,7 +153,7 @@ export const redriveResultSchema = z
     toMove: z.number().int(),
     failureReason: z.string().nullable(),
   })
-  .describe('The outcome of one pool\'s redrive');
+  .describe("The outcome of one pool's redrive");
 
 export type RedriveResult = z.infer<typeof redriveResultSchema>;
 
@@ -194,9 +194,7 @@ export async function redrivePool(
   if (!destination)
     throw new PunctualError(`pool "${name}": cannot read the ARN of its queue ${pool.queueUrl}`);
   try {
-    await sqs.send(
-      new StartMessageMoveTaskCommand({ SourceArn: dlqArn, DestinationArn: destination }),
-    );
+    await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn, DestinationArn: destination }));
   } catch (error) {
     throw new PunctualError(
       `pool "${name}": StartMessageMoveTask from ${dlqArn} failed: ${errorMessage(error)}`,
@@ -228,4 +226,3 @@ export async function redrivePool(
     }
   }
 }
-

@@ -43,12 +43,10 @@ export async function readHeartbeat(store: Store): Promise<HeartbeatItem | undef
   return Item as HeartbeatItem;
 }
 
-export const UNHEALTHY_EXIT = 3;
 /** The heartbeat is stale after this many tick intervals. */
 export const HEARTBEAT_TICKS = 3;
 /** A job is overdue when its next slot is older than this many periods (the tick's overdueGapFactor). */
 export const OVERDUE_PERIODS = 2;
-const HOUR_MS = 3_600_000;
 
 const time = z.iso.datetime();
 
@@ -206,4 +204,3 @@ export function assessStatus(input: StatusInput, now: number): StatusReport {
     problems,
   };
 }
-

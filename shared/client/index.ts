@@ -9,9 +9,9 @@
  * await client.putJob({ id: 'hello', schedule: 'rate(1 minute)', target: { type: 'handler', name: 'noop' } });
  */
 export {
+  InvalidScheduleError,
   JobNotFoundError,
   JobValidationError,
-  InvalidScheduleError,
   PunctualError,
   RunNotFoundError,
   type Violation,

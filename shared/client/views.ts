@@ -74,8 +74,14 @@ export const runSchema = z
     finishedAt: nullableTime('when it ended'),
     startLagMs: z.number().nullable().describe('first start − slot'),
     durationMs: z.number().nullable().describe('how long the last attempt ran'),
-    lastError: z.string().nullable().describe('the error of the last failed attempt (kept after a later success)'),
+    lastError: z
+      .string()
+      .nullable()
+      .describe('the error of the last failed attempt (kept after a later success)'),
     attempts: z.array(attemptSchema),
+    targetType: z.string().nullable().describe('the target type of the definition the slot was claimed with'),
+    pool: z.string().nullable(),
+    maxAttempts: z.number().int().nullable().describe('attempts per dispatch or replay'),
   })
   .describe('A run: the fate of one slot');
 
@@ -97,7 +103,10 @@ export const jobSchema = z
     targetType: z.string().nullable().describe('http, lambda, sqs, eventbridge or handler'),
     pool: z.string().nullable(),
     enabled: z.boolean(),
-    note: z.string().nullable().describe('why it is paused (operator note, failures, `declared disabled`); null when enabled'),
+    note: z
+      .string()
+      .nullable()
+      .describe('why it is paused (operator note, failures, `declared disabled`); null when enabled'),
     nextRunAt: nullableTime(
       'the next slot not yet claimed (the tick claims up to a lookahead ahead; see upcomingAt)',
     ),
@@ -191,6 +200,9 @@ export function runView(run: RunItem): Run {
       durationMs: attempt.durationMs ?? null,
       error: attempt.error ?? null,
     })),
+    targetType: run.definition?.target?.type ?? null,
+    pool: run.definition?.pool ?? null,
+    maxAttempts: run.definition?.retry?.maxAttempts ?? null,
   };
 }
 

@@ -7,7 +7,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { JobValidationError, InvalidScheduleError, type Violation } from '../errors.js';
+import { InvalidScheduleError, JobValidationError, type Violation } from '../errors.js';
 import { parseSchedule } from '../schedule/index.js';
 import { formatDuration, InvalidDurationError, parseDuration } from './duration.js';
 import { jsonBytes, MAX_DEFINITION_BYTES, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH } from './limits.js';
@@ -565,7 +565,10 @@ export function parseJob(input: unknown): JobDefinition {
   const result = checkJob(input, '');
   if (result.ok) return result.job;
   const id = (input as { id?: unknown } | null)?.id;
-  throw new JobValidationError(result.violations, typeof id === 'string' ? `job ${JSON.stringify(id)}` : 'job');
+  throw new JobValidationError(
+    result.violations,
+    typeof id === 'string' ? `job ${JSON.stringify(id)}` : 'job',
+  );
 }
 
 /** True when `value` is a valid job already in normal form (what the store writes), e.g. for a stored item. */

@@ -4,7 +4,7 @@
  * idempotent.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { JobValidationError, JobNotFoundError, PunctualError } from '../../shared/errors.js';
+import { JobNotFoundError, JobValidationError, PunctualError } from '../../shared/errors.js';
 import type { LocalRuntime } from '../../shared/local/runtime.js';
 import { deleteJob, describeJob, listJobs, pauseJob, resumeJob, triggerJob } from '../../shared/ops/jobs.js';
 import { backfill, listRuns, replayRun, showRun } from '../../shared/ops/runs.js';

@@ -155,13 +155,13 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
       .description(
         'run the local runtime (DynamoDB Local, SQS emulator, tick, executors) with a live view of the jobs',
       )
-      .option('--jobs <file>', 'jobs file (YAML or JSON) to put when it starts')
+      .option('--jobs <file>', 'jobs file (YAML or JSON) to put when it starts (default: none, start empty)')
       .option('--tick <duration>', 'tick interval (EventBridge fires every 60s in AWS)', '60s')
       .option('--duration <duration>', 'stop after this long (default: run until Ctrl-C or SIGTERM)')
       .option('--report <file>', 'when it stops, write every run record to this JSON file')
       .option(
         '--data-dir <dir>',
-        'keep the tables on disk here (default: in memory); the state file goes to DIR/.punctual/',
+        'keep the tables on disk here (default: in memory); the state file stays in ./.punctual/',
       )
       .option(
         '--echo-server <port>',

@@ -92,6 +92,8 @@ export interface LocalState {
   region: string;
   tableName: string;
   shards: number;
+  /** DynamoDB Local's data directory, when the data is on disk. */
+  dataDir?: string;
   pools: Record<
     string,
     { queueUrl: string; dlqUrl: string; dlqArn: string; concurrency: number; timeout: number }
@@ -212,6 +214,7 @@ export class LocalRuntime {
         region: LOCAL_REGION,
         tableName: name,
         shards: options.shards ?? 4,
+        ...(options.dataDir ? { dataDir: options.dataDir } : {}),
         pools: Object.fromEntries(
           pools.map((pool) => [
             pool.name,

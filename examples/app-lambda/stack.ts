@@ -36,7 +36,9 @@ export class TrialRemindersStack extends Stack {
       environment: {
         PUNCTUAL_TABLE_NAME: this.scheduler.table.tableName,
         PUNCTUAL_QUEUES: this.toJsonString(
-          Object.fromEntries(Object.entries(this.scheduler.pools).map(([name, pool]) => [name, pool.queue.queueUrl])),
+          Object.fromEntries(
+            Object.entries(this.scheduler.pools).map(([name, pool]) => [name, pool.queue.queueUrl]),
+          ),
         ),
         PUNCTUAL_SHARDS: String(this.scheduler.config.shards),
         REMINDER_FUNCTION: reminder.functionName,

@@ -46,7 +46,7 @@ const everyReason: Exclude<RunReason, (typeof RUN_REASONS)[number]> extends neve
 void everyStatus;
 void everyReason;
 
-const time = z.iso.datetime().describe('ISO-8601 UTC time');
+const time = z.iso.datetime();
 const nullableTime = (description: string) => time.nullable().describe(description);
 
 export const attemptSchema = z.object({
@@ -83,7 +83,7 @@ export const runSchema = z
     pool: z.string().nullable(),
     maxAttempts: z.number().int().nullable().describe('attempts per dispatch or replay'),
   })
-  .describe('A run: the fate of one slot');
+  .meta({ id: 'Run', description: 'A run: the fate of one slot' });
 
 export const lastOutcomeSchema = z.object({
   runId: z.string(),
@@ -116,7 +116,7 @@ export const jobSchema = z
     invalid: z.string().nullable().describe('why the stored item cannot be scheduled; null when it is valid'),
     counts: z.record(z.string(), z.number()).describe('runs by status'),
   })
-  .describe('A job: its schedule, state and last outcome');
+  .meta({ id: 'Job', description: 'A job: its schedule, state and last outcome' });
 
 export const jobDetailSchema = jobSchema
   .extend({
@@ -138,6 +138,12 @@ export const jobDetailSchema = jobSchema
     nextSlots: z.array(time).describe('the next 10 slots'),
   })
   .describe('A job with its definition, state, last 10 runs and next 10 slots');
+
+export const violationSchema = z.object({
+  path: z.string().describe('the field, dotted (`jobs[2].target.url`)'),
+  value: z.unknown().describe('the value given'),
+  message: z.string().describe('the rule it breaks'),
+});
 
 export const putJobResultSchema = z.object({
   job: jobSchema,

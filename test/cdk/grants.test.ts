@@ -44,7 +44,8 @@ function byService(statements: Statement[]): Record<string, { actions: string[];
   for (const statement of statements) {
     for (const action of actionsOf(statement)) {
       const service = action.split(':')[0] ?? '';
-      const entry = (out[service] ??= { actions: [], resources: [] });
+      out[service] ??= { actions: [], resources: [] };
+      const entry = out[service];
       entry.actions.push(action);
       const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
       for (const resource of resources) {

@@ -9,7 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { stateFilePath } from '../../shared/client/connection.js';
+import { isAlive, stateFilePath } from '../../shared/client/connection.js';
 import { PunctualError } from '../../shared/errors.js';
 import { type JobsFile, loadJobsFile, parseDuration } from '../../shared/jobs/index.js';
 import {
@@ -47,15 +47,6 @@ function durationOption(flag: string, text: string): number {
     return parseDuration(text);
   } catch (error) {
     throw new PunctualError(`${flag} ${errorMessage(error)}`);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

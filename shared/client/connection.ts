@@ -93,7 +93,8 @@ export interface Connection {
   close(): void;
 }
 
-function isAlive(pid: number): boolean {
+/** Whether process `pid` runs (the state file of a runtime that died names a pid that does not). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -5,8 +5,8 @@
  * and succeeds, the package-smoke script does the same, and every --json output parses with the schema
  * docs/cli.md is generated from.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { access, copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,14 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { JSON_OUTPUTS } from '../../cli/json-output.js';
 import { PunctualClient, type Run } from '../../shared/client/index.js';
+import { BIN, type DevProcess, exists, startDev } from '../support/dev.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'punctual.js');
 
 let dir: string;
-let dev: ChildProcess;
-let devExit: Promise<number | null>;
-let devStderr = '';
+let dev: DevProcess;
 
 interface Result {
   code: number | null;
@@ -64,42 +62,17 @@ async function json<T>(command: string, ...args: string[]): Promise<T> {
   return output as T;
 }
 
-function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 function atExpression(ms: number): string {
   return `at(${new Date(ms).toISOString().slice(0, 19)})`;
 }
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'punctual-dev-client-'));
-  dev = spawn(process.execPath, [BIN, 'dev', '--tick', '1s', '--data-dir', 'data'], {
-    cwd: dir,
-    env: { ...process.env, NO_COLOR: '1' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  dev.stderr?.on('data', (chunk: Buffer) => {
-    devStderr += chunk.toString();
-  });
-  devExit = new Promise((resolve) => dev.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 90_000;
-  // Ready: the state file is written, and the start-up line (after it) printed.
-  while (!(await exists(join(dir, '.punctual', 'local.json'))) || !devStderr.includes('punctual dev:')) {
-    if (dev.exitCode !== null || Date.now() > deadline)
-      throw new Error(`punctual dev did not start: ${devStderr}`);
-    await sleep(200);
-  }
+  dev = await startDev(['--tick', '1s', '--data-dir', 'data'], dir);
 }, 120_000);
 
 afterAll(async () => {
-  if (dev && dev.exitCode === null && dev.signalCode === null) {
-    dev.kill('SIGTERM');
-    await Promise.race([devExit, sleep(20_000)]);
-  }
+  await dev?.stop();
 });
 
 describe('punctual dev without --jobs, with --data-dir', () => {
@@ -110,7 +83,7 @@ describe('punctual dev without --jobs, with --data-dir', () => {
 
     expect(state.dataDir).toBe(join(dir, 'data'));
     expect(await exists(join(dir, 'data', '.punctual', 'local.json'))).toBe(false);
-    expect(devStderr).toContain('punctual dev: 0 job(s)');
+    expect(dev.stderr()).toContain('punctual dev: 0 job(s)');
   });
 
   it('starts empty: the CLI run in the same directory finds it and lists no job', async () => {

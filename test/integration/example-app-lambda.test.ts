@@ -18,10 +18,13 @@ describe('examples/app-lambda: the stack', () => {
   const template = Template.fromStack(stack);
 
   it("passes the function the scheduler's table, queues and shards", () => {
-    const [, fn] =
-      resources(template, 'AWS::Lambda::Function').find(([id]) => id.startsWith('TrialStarted')) ?? [];
-    const variables = (fn?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const fn = resources(template, 'AWS::Lambda::Function').find(([id]) =>
+      id.startsWith('TrialStarted'),
+    )?.[1];
+    const environment = fn?.Properties.Environment as { Variables?: Record<string, unknown> } | undefined;
+    const variables = environment?.Variables;
 
+    if (!variables) throw new Error('the TrialStarted function has no environment');
     expect(JSON.stringify(variables.PUNCTUAL_TABLE_NAME)).toMatch(/SchedulerTable/);
     expect(JSON.stringify(variables.PUNCTUAL_QUEUES)).toMatch(/SchedulerPooldefaultQueue/);
     expect(variables.PUNCTUAL_SHARDS).toBe('4');

@@ -1,13 +1,13 @@
 /**
  * The Scheduler's props, checked and normalized before a single resource is created: pools, declared
  * jobs, gap alarms and tick settings. Every violation is collected and thrown at once as an
- * `InvalidJobError` whose lines read `path "value": rule` (e.g. `jobs[1].schedule "rate(0 minutes)": …`),
+ * `JobValidationError` whose lines read `path "value": rule` (e.g. `jobs[1].schedule "rate(0 minutes)": …`),
  * so `cdk synth` fails with everything that is wrong, not just the first thing.
  *
  * Pure: no CDK resource is created here, so the rules are cheap to test.
  */
 import { Duration, Token } from 'aws-cdk-lib';
-import { InvalidJobError, type Violation } from '../shared/errors.js';
+import { JobValidationError, type Violation } from '../shared/errors.js';
 import {
   DEFAULT_POOL,
   formatDuration,
@@ -367,7 +367,7 @@ export function resolveJobs(
 /**
  * Checks and normalizes the props the Scheduler needs before it builds anything.
  *
- * @throws InvalidJobError listing every violation of the pools, the jobs and the tick settings.
+ * @throws JobValidationError listing every violation of the pools, the jobs and the tick settings.
  */
 export function resolveConfig(input: ConfigInput, subject = 'Scheduler props'): ResolvedConfig {
   const violations: Violation[] = [];
@@ -403,6 +403,6 @@ export function resolveConfig(input: ConfigInput, subject = 'Scheduler props'): 
     });
   }
 
-  if (violations.length > 0) throw new InvalidJobError(violations, subject);
+  if (violations.length > 0) throw new JobValidationError(violations, subject);
   return { pools, jobs, shards, retentionDays, lookaheadMs, tickBudgetMs };
 }

@@ -215,6 +215,10 @@ export const OUTPUT_KEYS = {
 } as const;
 
 const DYNAMO_READ_WRITE = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'];
+/** What PunctualClient reads: items (GetItem), a job's runs (Query), every job (Scan). */
+const CLIENT_READ = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'];
+/** What it writes besides: jobs and runs created (PutItem), changed (UpdateItem), deleted (DeleteItem). */
+const CLIENT_MANAGE = [...CLIENT_READ, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
 /**
  * putJob reads the item and creates (PutItem) or updates it (UpdateItem); deleteJob deletes it; the claim
  * of a new job's first slots writes its run records and leases/advances the job (shared/store/store.ts).
@@ -625,5 +629,65 @@ export class Scheduler extends Construct {
       kmsRoles: [...kmsRoles],
       emailSubscriptions,
     });
+  }
+
+  /**
+   * Lets `grantee` (an application's function or role) read jobs and runs with `PunctualClient`:
+   * `getJob`, `listJobs`, `listRuns`, `getRun`. GetItem, Query and Scan on the table itself (the client
+   * reads no index), decrypt with the table's key if it has one, and DescribeStacks on this stack for a
+   * client made with `{ stackName }`. No queue: reading sends nothing.
+   *
+   * @example
+   * const app = new NodejsFunction(stack, 'Dashboard', { entry: 'src/dashboard.ts' });
+   * scheduler.grantReadRuns(app);
+   */
+  grantReadRuns(grantee: iam.IGrantable): iam.Grant {
+    return this.grantClient(grantee, CLIENT_READ, false);
+  }
+
+  /**
+   * Lets `grantee` create and operate jobs with `PunctualClient`: everything `grantReadRuns` allows,
+   * plus PutItem, UpdateItem and DeleteItem on the table (put, pause, resume, delete, trigger, replay,
+   * backfill), encrypt with the table's key if it has one, and sqs:SendMessage on each pool's queue
+   * (a new job's first slots, triggers, replays and backfills are sent there). Not the DLQs: listing
+   * and redriving them stays an operator's task.
+   *
+   * @example
+   * const signup = new NodejsFunction(stack, 'Signup', { entry: 'src/signup.ts' });
+   * scheduler.grantManageJobs(signup);
+   */
+  grantManageJobs(grantee: iam.IGrantable): iam.Grant {
+    return this.grantClient(grantee, CLIENT_MANAGE, true);
+  }
+
+  private grantClient(grantee: iam.IGrantable, tableActions: string[], send: boolean): iam.Grant {
+    const stack = Stack.of(this);
+    let grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: tableActions,
+      // The table only, not `index/*`: the client's reads are GetItem, Query and Scan of the base table.
+      resourceArns: [this.table.tableArn],
+    });
+    grant = grant.combine(
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['cloudformation:DescribeStacks'],
+        // The stack's own id (its full ARN), not `stack/name/*`.
+        resourceArns: [stack.stackId],
+      }),
+    );
+    const key = this.table.encryptionKey;
+    if (key) grant = grant.combine(send ? key.grantEncryptDecrypt(grantee) : key.grantDecrypt(grantee));
+    if (send) {
+      grant = grant.combine(
+        iam.Grant.addToPrincipal({
+          grantee,
+          // The queues are SQS-managed encrypted (SSE-SQS): sending needs no KMS permission.
+          actions: ['sqs:SendMessage'],
+          resourceArns: Object.values(this.pools).map((pool) => pool.queue.queueArn),
+        }),
+      );
+    }
+    return grant;
   }
 }

@@ -3,7 +3,10 @@
  * whenever NO_COLOR is set — https://no-color.org), `--json`, times and durations in short words.
  * Commands write through an `Io` so tests can capture what they print.
  */
-import { formatDuration } from '../shared/jobs/index.js';
+import { roughDuration } from '../shared/jobs/duration.js';
+import { shortTime } from '../shared/util.js';
+
+export { roughDuration, shortTime };
 
 export interface Io {
   /** Results: the table or the JSON. */
@@ -124,15 +127,6 @@ export function printJson(io: Io, value: unknown): void {
   io.out(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** `2026-12-01 02:00:00Z`: an ISO time shortened for a table (milliseconds only when not zero). */
-export function shortTime(isoTime: string | undefined | null): string {
-  if (!isoTime) return '-';
-  const ms = Date.parse(isoTime);
-  if (Number.isNaN(ms)) return isoTime;
-  const text = new Date(ms).toISOString().replace('T', ' ');
-  return text.endsWith('.000Z') ? text.replace('.000Z', 'Z') : text;
-}
-
 /** `in 4s` / `3m ago` / `now`, rounded to the largest unit that matters. */
 export function relative(isoTime: string | undefined | null, now: number): string {
   if (!isoTime) return '';
@@ -142,26 +136,6 @@ export function relative(isoTime: string | undefined | null, now: number): strin
   if (Math.abs(delta) < 1000) return 'now';
   const text = roughDuration(Math.abs(delta));
   return delta > 0 ? `in ${text}` : `${text} ago`;
-}
-
-/** A duration cut to its two largest units: `1h30m`, `2d3h`, `4.2s`, `350ms`. */
-export function roughDuration(ms: number): string {
-  if (ms < 0) return `-${roughDuration(-ms)}`;
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 10_000) return `${(Math.floor(ms / 100) / 10).toFixed(1)}s`;
-  const seconds = Math.floor(ms / 1000);
-  const values: [number, string][] = [
-    [Math.floor(seconds / 86_400), 'd'],
-    [Math.floor(seconds / 3600) % 24, 'h'],
-    [Math.floor(seconds / 60) % 60, 'm'],
-    [seconds % 60, 's'],
-  ];
-  const first = values.findIndex(([value]) => value > 0);
-  const parts = values
-    .slice(first, first + 2)
-    .filter(([value]) => value > 0)
-    .map(([value, unit]) => `${value}${unit}`);
-  return parts.join('') || formatDuration(ms);
 }
 
 /** `120ms`, `1.4s`, `3m`: a lag or a run time for a table; `-` when unknown. */

@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Io } from './format.js';
+import { jsonOutputDocs } from './json-output.js';
 import { allCommands, createProgram } from './program.js';
 
 export const DOCS_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'cli.md');
@@ -52,9 +53,9 @@ const PREAMBLE = `# \`punctual\` command line
 
 ## Which punctual a command talks to
 
-1. \`--local [DIR]\`: the \`punctual dev\` running in DIR (default: the current directory), found through its
+1. \`--local [DIR]\`: the \`punctual dev\` started in DIR (default: the current directory), found through its
    state file \`DIR/.punctual/local.json\` (endpoints of DynamoDB Local and the SQS emulator, the table,
-   the queues). \`punctual dev\` writes it once ready and removes it when it stops; a file left by a runtime
+   the queues, and the \`--data-dir\` if one was given: the state file stays in DIR whatever \`--data-dir\` says). \`punctual dev\` writes it once ready and removes it when it stops; a file left by a runtime
    that died is reported as such.
 2. otherwise \`--stack NAME\` (or \`$PUNCTUAL_STACK\`): a deployed stack, found through its CloudFormation
    outputs \`TableName\`, \`Pools\` and \`Shards\` (docs/deploy.md). \`--region\` (or \`$PUNCTUAL_REGION\`, else the
@@ -80,42 +81,11 @@ When none is found the error lists what was tried. \`schedule next\` and \`jobs 
 const JSON_SHAPES = `## \`--json\` output
 
 Field names are stable: new fields may be added, none renamed or removed. Times are ISO-8601 UTC strings;
-a field that does not apply is \`null\`, never absent.
+a field that does not apply is \`null\`, never absent. The lists below are generated from the JSON Schemas
+of the outputs (cli/json-output.ts, \`z.toJSONSchema\` of the zod schemas the client's types come from);
+the \`Run\` and \`Job\` shapes are what \`PunctualClient\` returns too.
 
-**Run** (\`runs list\` items, \`runs show\`, \`runs replay\`, \`jobs trigger\`, \`jobs get\` → \`lastRuns\`):
-\`runId\`, \`jobId\`, \`scheduledAt\`, \`status\` (dispatched, queued, running, retrying, succeeded, failed, missed,
-skipped, cancelled), \`reason\` (ok, error, timeout, lost, coalesced, catch-up-limit, catch-up-skip, deadline,
-overlap, paused, job-paused, job-deleted, job-invalid), \`attempt\` (0 before the first start), \`manual\`,
-\`backfill\`, \`replays\`, \`dispatchedAt\`, \`startedAt\` (first start), \`finishedAt\`, \`startLagMs\` (first start −
-slot), \`durationMs\` (last attempt), \`lastError\` (kept after a later success), \`attempts\`: [{ \`attempt\`,
-\`status\` (running, succeeded, failed, lost), \`startedAt\`, \`finishedAt\`, \`durationMs\`, \`error\` }].
-
-**Job summary** (\`jobs list\` items, \`jobs pause\`, \`jobs resume\`): \`id\`, \`schedule\` (as written),
-\`scheduleText\` (in words), \`timezone\`, \`targetType\`, \`pool\`, \`enabled\`, \`note\` (why it is paused; null when
-enabled), \`nextRunAt\`, \`lastOutcome\` ({ \`runId\`, \`status\`, \`reason\`, \`scheduledAt\`, \`at\`, \`startLagMs\` } or
-null), \`consecutiveFailures\`, \`invalid\` (why the stored item cannot be scheduled, or null), \`counts\`
-({ status: number of runs }).
-
-**Job detail** (\`jobs get\`): the summary, plus \`definition\` (as in a jobs file, durations as text),
-\`state\` ({ \`anchor\`, \`cursor\`, \`version\`, \`pausedAt\`, \`running\`: [run id], \`held\`, \`createdAt\`, \`updatedAt\` }),
-\`lastRuns\` (the last 10 runs, newest first), \`nextSlots\` (the next 10 slots).
-
-| command | \`--json\` prints |
-|---|---|
-| \`schedule next\` | an array of ISO-8601 UTC slot times |
-| \`jobs validate\` | { \`file\`, \`valid\`, \`jobs\`: [{ \`id\`, \`schedule\`, \`scheduleText\`, \`nextRunAt\` }], \`pools\`: [name], \`errors\`: [{ \`path\`, \`value\`, \`message\` }] } (exit 1 when \`valid\` is false) |
-| \`jobs put\` | [{ \`id\`, \`created\`, \`changes\`: [field], \`warnings\`: [text], \`nextRunAt\` }] |
-| \`jobs get\` | a job detail |
-| \`jobs list\` | [job summary], sorted by id |
-| \`jobs pause\`, \`jobs resume\` | a job summary |
-| \`jobs delete\` | { \`id\`, \`deleted\`: true } |
-| \`jobs trigger\` | the manual run |
-| \`runs list\` | [run], newest slot first |
-| \`runs show\`, \`runs replay\` | a run |
-| \`runs backfill\` | { \`jobId\`, \`from\`, \`to\`, \`slots\`, \`created\`, \`existing\` } |
-| \`dlq list\` | [{ \`pool\`, \`messageId\`, \`runId\`, \`jobId\`, \`attempts\`, \`lastError\`, \`failedAt\`, \`ageMs\`, \`poison\`, \`receiveCount\` }] — \`runId\`/\`jobId\` null and \`poison\` true for a message the executor could not read |
-| \`dlq redrive\` | [{ \`pool\`, \`status\` (COMPLETED, FAILED, CANCELLED, or EMPTY when there was nothing to move), \`moved\`, \`toMove\`, \`failureReason\` }] |
-| \`status\` | { \`healthy\`, \`target\`, \`checkedAt\`, \`heartbeat\`: { \`lastTickAt\`, \`ageMs\`, \`tickMs\`, \`stale\`, \`source\` }, \`jobs\`: { \`total\`, \`paused\`, \`overdue\`, \`invalid\` }, \`overdueJobs\`: [{ \`id\`, \`nextRunAt\`, \`overdueMs\` }], \`invalidJobs\`: [{ \`id\`, \`error\` }], \`queues\`: { pool: { \`queued\`, \`inFlight\`, \`delayed\`, \`dlq\` } }, \`runsLastHour\`: { status: count }, \`problems\`: [text] } |
+${jsonOutputDocs()}
 
 ## \`punctual dev --report\`
 

@@ -94,8 +94,13 @@ function targetOptionsOf(flags: TargetFlags): TargetOptions {
 }
 
 /** Runs `fn` against the target the flags name; says plainly when a local runtime does not answer. */
-async function withTarget<T>(io: Io, flags: TargetFlags, fn: (target: Target) => Promise<T>): Promise<T> {
-  const target = await resolveTarget(targetOptionsOf(flags), io.env, io.cwd);
+async function withTarget<T>(
+  io: Io,
+  now: () => number,
+  flags: TargetFlags,
+  fn: (target: Target) => Promise<T>,
+): Promise<T> {
+  const target = await resolveTarget(targetOptionsOf(flags), io.env, io.cwd, now);
   try {
     return await fn(target);
   } catch (error) {
@@ -150,13 +155,13 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
       .description(
         'run the local runtime (DynamoDB Local, SQS emulator, tick, executors) with a live view of the jobs',
       )
-      .option('--jobs <file>', 'jobs file (YAML or JSON) to put when it starts')
+      .option('--jobs <file>', 'jobs file (YAML or JSON) to put when it starts (default: none, start empty)')
       .option('--tick <duration>', 'tick interval (EventBridge fires every 60s in AWS)', '60s')
       .option('--duration <duration>', 'stop after this long (default: run until Ctrl-C or SIGTERM)')
       .option('--report <file>', 'when it stops, write every run record to this JSON file')
       .option(
         '--data-dir <dir>',
-        'keep the tables on disk here (default: in memory); the state file goes to DIR/.punctual/',
+        'keep the tables on disk here (default: in memory); the state file stays in ./.punctual/',
       )
       .option(
         '--echo-server <port>',
@@ -235,7 +240,7 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
           .option('--disabled', 'create it paused (note "declared disabled")'),
       ),
     ).action(async (id: string | undefined, flags) => {
-      await withTarget(io, flags, (target) => runPut(io, target, id, flags, now()));
+      await withTarget(io, now, flags, (target) => runPut(io, target, id, flags, now()));
     }),
     'punctual jobs put -f examples/jobs.yaml',
     'punctual jobs put cleanup --schedule "rate(15 minutes)" --target handler:noop',
@@ -250,7 +255,7 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
           .argument('<id>', 'job id'),
       ),
     ).action(async (id: string, flags) =>
-      withTarget(io, flags, (target) => runGet(io, target, id, flags, now())),
+      withTarget(io, now, flags, (target) => runGet(io, target, id, flags, now())),
     ),
     'punctual jobs get nightly-report',
   );
@@ -261,7 +266,7 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
           .command('list')
           .description('list the jobs: schedule in words, next slot, last outcome, start lag, pause note'),
       ),
-    ).action(async (flags) => withTarget(io, flags, (target) => runList(io, target, flags, now()))),
+    ).action(async (flags) => withTarget(io, now, flags, (target) => runList(io, target, flags, now()))),
     'punctual jobs list --json',
   );
   example(
@@ -277,7 +282,7 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
           ),
       ),
     ).action(async (id: string, flags) =>
-      withTarget(io, flags, (target) => runPause(io, target, id, flags, now())),
+      withTarget(io, now, flags, (target) => runPause(io, target, id, flags, now())),
     ),
     'punctual jobs pause nightly-report --note "db migration until 14:00 (alice)"',
   );
@@ -291,7 +296,7 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
           .option('--replay', "hand the slots that passed while paused to the job's catch-up policy instead"),
       ),
     ).action(async (id: string, flags) =>
-      withTarget(io, flags, (target) => runResume(io, target, id, flags, now())),
+      withTarget(io, now, flags, (target) => runResume(io, target, id, flags, now())),
     ),
     'punctual jobs resume nightly-report',
   );
@@ -304,7 +309,7 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
           .argument('<id>', 'job id'),
       ),
     ).action(async (id: string, flags) =>
-      withTarget(io, flags, (target) => runDelete(io, target, id, flags)),
+      withTarget(io, now, flags, (target) => runDelete(io, target, id, flags)),
     ),
     'punctual jobs delete old-report',
   );
@@ -317,7 +322,7 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
           .argument('<id>', 'job id'),
       ),
     ).action(async (id: string, flags) =>
-      withTarget(io, flags, (target) => runTrigger(io, target, id, flags, now())),
+      withTarget(io, now, flags, (target) => runTrigger(io, target, id, flags)),
     ),
     'punctual jobs trigger nightly-report',
   );
@@ -341,7 +346,7 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
           .option('--since <when>', 'slots since a duration ago (30m, 2h, 1d) or an ISO-8601 time')
           .option('--limit <n>', 'most runs to print', wholeNumber(1), 50),
       ),
-    ).action(async (flags) => withTarget(io, flags, (target) => runRunsList(io, target, flags, now()))),
+    ).action(async (flags) => withTarget(io, now, flags, (target) => runRunsList(io, target, flags, now()))),
     'punctual runs list --job nightly-report --status failed --since 1d',
   );
   example(
@@ -353,7 +358,7 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
           .argument('<run-id>', 'run id, e.g. nightly-report@2026-12-01T01:00:00.000Z'),
       ),
     ).action(async (runId: string, flags) =>
-      withTarget(io, flags, (target) => runRunsShow(io, target, runId, flags, now())),
+      withTarget(io, now, flags, (target) => runRunsShow(io, target, runId, flags, now())),
     ),
     'punctual runs show nightly-report@2026-12-01T01:00:00.000Z',
   );
@@ -366,7 +371,7 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
           .argument('<run-id>', 'run id'),
       ),
     ).action(async (runId: string, flags) =>
-      withTarget(io, flags, (target) => runRunsReplay(io, target, runId, flags, now())),
+      withTarget(io, now, flags, (target) => runRunsReplay(io, target, runId, flags)),
     ),
     'punctual runs replay nightly-report@2026-12-01T01:00:00.000Z',
   );
@@ -387,7 +392,7 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
           .option('--limit <n>', 'refuse a window with more slots than this (default 1000)', wholeNumber(1)),
       ),
     ).action(async (id: string, flags) =>
-      withTarget(io, flags, (target) => runBackfill(io, target, id, flags, now())),
+      withTarget(io, now, flags, (target) => runBackfill(io, target, id, flags)),
     ),
     'punctual runs backfill nightly-report --from 2026-11-01T00:00:00Z --to 2026-11-08T00:00:00Z',
   );
@@ -409,7 +414,7 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
           .option('--pool <name>', 'this pool only')
           .option('--limit <n>', 'most messages per pool', wholeNumber(1), 100),
       ),
-    ).action(async (flags) => withTarget(io, flags, (target) => runDlqList(io, target, flags, now()))),
+    ).action(async (flags) => withTarget(io, now, flags, (target) => runDlqList(io, target, flags))),
     'punctual dlq list --pool default',
   );
   example(
@@ -423,7 +428,7 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
           .option('--pool <name>', 'this pool only'),
       ),
     ).action(async (flags) => {
-      state.exitCode = await withTarget(io, flags, (target) => runDlqRedrive(io, target, flags));
+      state.exitCode = await withTarget(io, now, flags, (target) => runDlqRedrive(io, target, flags));
     }),
     'punctual dlq redrive --pool default',
   );
@@ -440,7 +445,7 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
           ),
       ),
     ).action(async (flags) => {
-      state.exitCode = await withTarget(io, flags, (target) => runStatus(io, target, flags, now()));
+      state.exitCode = await withTarget(io, now, flags, (target) => runStatus(io, target, flags));
     }),
     'punctual status || echo "punctual needs attention"',
   );

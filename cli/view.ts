@@ -3,10 +3,10 @@
  * outcome, start lag, missed count); elsewhere (a pipe, a CI log), one plain line per new outcome.
  * Both are pure functions of a snapshot, so they are tested without a terminal.
  */
+import { jobView } from '../shared/client/views.js';
 import { upcomingSlot } from '../shared/ops/jobs.js';
 import type { JobItem } from '../shared/store/model.js';
 import { lag, palette, relative, roughDuration, shortTime, statusText, table, truncate } from './format.js';
-import { jobSummaryJson } from './json.js';
 
 export interface ViewSnapshot {
   now: number;
@@ -33,8 +33,8 @@ export function renderView(snapshot: ViewSnapshot, options: { color: boolean; co
   lines.push('');
   if (snapshot.jobs.length) {
     const rows = snapshot.jobs.map((job) => {
-      const s = jobSummaryJson(job);
       const upcoming = upcomingSlot(job, now);
+      const s = jobView(job, upcoming);
       const next = upcoming ? `${shortTime(upcoming).slice(11)} ${p.dim(relative(upcoming, now))}` : '-';
       const last = s.lastOutcome ? statusText(p, s.lastOutcome.status, s.lastOutcome.reason) : '-';
       const missed = s.counts.missed ?? 0;

@@ -34,14 +34,24 @@ export class InvalidScheduleError extends PunctualError {
   }
 }
 
-/** A job definition (or a jobs file) that breaks one or more rules; all of them are listed. */
-export class InvalidJobError extends PunctualError {
+/**
+ * A job definition (or a jobs file) that breaks one or more rules; `violations` lists all of them, each
+ * naming the field, the value and the rule.
+ *
+ * @example
+ * try {
+ *   await client.putJob({ id: 'reminder', schedule: 'rate(0 minutes)', target: { type: 'handler', name: 'x' } });
+ * } catch (error) {
+ *   if (error instanceof JobValidationError) for (const v of error.violations) console.log(v.path, v.message);
+ * }
+ */
+export class JobValidationError extends PunctualError {
   constructor(
     readonly violations: Violation[],
     readonly subject = 'job',
   ) {
     super(`invalid ${subject}:\n${violations.map((v) => `  - ${formatViolation(v)}`).join('\n')}`);
-    this.name = 'InvalidJobError';
+    this.name = 'JobValidationError';
   }
 }
 

@@ -40,3 +40,12 @@ export function errorMessage(error: unknown): string {
 export function jitterMs(runId: string, jitter: number): number {
   return jitter > 0 ? hash32(runId) % jitter : 0;
 }
+
+/** `2026-12-01 02:00:00Z`: an ISO time shortened for a table (milliseconds only when not zero). */
+export function shortTime(isoTime: string | undefined | null): string {
+  if (!isoTime) return '-';
+  const ms = Date.parse(isoTime);
+  if (Number.isNaN(ms)) return isoTime;
+  const text = new Date(ms).toISOString().replace('T', ' ');
+  return text.endsWith('.000Z') ? text.replace('.000Z', 'Z') : text;
+}

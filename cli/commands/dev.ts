@@ -4,11 +4,12 @@
  * (the message in hand finishes), the run records are read for `--report`, then the emulators stop, so
  * no Java process outlives the command.
  *
- * The CLI finds this runtime through `<dir>/.punctual/local.json` (written by the runtime once ready,
- * removed when it stops) and reads the heartbeat item the tick writes (with its interval).
+ * The CLI finds this runtime through `./.punctual/local.json` in the directory it runs in, whatever
+ * `--data-dir` says (written by the runtime once ready, removed when it stops) and reads the heartbeat item the tick writes (with its interval).
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { isAlive, stateFilePath } from '../../shared/client/connection.js';
 import { PunctualError } from '../../shared/errors.js';
 import { type JobsFile, loadJobsFile, parseDuration } from '../../shared/jobs/index.js';
 import {
@@ -24,7 +25,6 @@ import type { Log } from '../../shared/runs/lifecycle.js';
 import { decodeJob } from '../../shared/store/decode.js';
 import { Store } from '../../shared/store/store.js';
 import { errorMessage } from '../../shared/util.js';
-import { stateFilePath } from '../context.js';
 import { type EchoServer, startEchoServer } from '../echo-server.js';
 import { type Io, palette, roughDuration } from '../format.js';
 import { outcomeLines, renderView, SCREEN } from '../view.js';
@@ -50,15 +50,6 @@ function durationOption(flag: string, text: string): number {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Refuses to start a second runtime in a directory whose runtime is still running. */
 async function checkNotRunning(stateFile: string): Promise<void> {
   let pid: unknown;
@@ -69,7 +60,7 @@ async function checkNotRunning(stateFile: string): Promise<void> {
   }
   if (typeof pid === 'number' && pid !== process.pid && isAlive(pid)) {
     throw new PunctualError(
-      `punctual dev already runs here (pid ${pid}, ${stateFile}); stop it, or give this one another --data-dir`,
+      `punctual dev already runs here (pid ${pid}, ${stateFile}); stop it, or start this one in another directory`,
     );
   }
 }
@@ -85,8 +76,10 @@ export async function runDev(
   const durationMs =
     options.duration !== undefined ? durationOption('--duration', options.duration) : undefined;
   const jobsFile: JobsFile | undefined = options.jobs ? await loadJobsFile(options.jobs) : undefined;
-  const baseDir = options.dataDir ? resolve(io.cwd, options.dataDir) : io.cwd;
-  const stateFile = stateFilePath(baseDir);
+  // The state file stays in the working directory whatever --data-dir says: that is where the CLI and
+  // `PunctualClient.local()` look for it. It records the data directory.
+  const dataDir = options.dataDir ? resolve(io.cwd, options.dataDir) : undefined;
+  const stateFile = stateFilePath(io.cwd);
   await checkNotRunning(stateFile);
   const reportPath = options.report ? resolve(io.cwd, options.report) : undefined;
   const p = palette(io.color);
@@ -116,10 +109,10 @@ export async function runDev(
 
   try {
     io.err(
-      `starting DynamoDB Local${options.dataDir ? ` (data in ${resolve(io.cwd, options.dataDir)})` : ' (in memory)'} and the SQS emulator…\n`,
+      `starting DynamoDB Local${dataDir ? ` (data in ${dataDir})` : ' (in memory)'} and the SQS emulator…\n`,
     );
     const [dynamo, sqs] = await Promise.allSettled([
-      startDynamoLocal(options.dataDir ? { dataDir: resolve(io.cwd, options.dataDir) } : {}),
+      startDynamoLocal(dataDir ? { dataDir } : {}),
       startSqsEmulator(),
     ]);
     for (const result of [dynamo, sqs]) if (result.status === 'fulfilled') started.push(result.value);
@@ -145,6 +138,7 @@ export async function runDev(
       endpoints,
       // One table per data directory: a restart on the same --data-dir finds its jobs again.
       name: 'punctual',
+      ...(dataDir ? { dataDir } : {}),
       stateFile,
       log,
     });

@@ -2,28 +2,17 @@
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { parseDocument } from 'yaml';
-import { InvalidJobError, PunctualError, type Violation } from '../../shared/errors.js';
+import type { Job, JobInput, PutJobResult } from '../../shared/client/index.js';
+import { JobNotFoundError, JobValidationError, PunctualError, type Violation } from '../../shared/errors.js';
 import {
   type JobDefinition,
   type JobsFile,
   loadJobsFile,
+  parseJob,
   parseJobsFile,
   serializeJob,
 } from '../../shared/jobs/index.js';
-import {
-  deleteJob,
-  describeJob,
-  listJobs,
-  type PutResult,
-  pauseJob,
-  putJob,
-  resumeJob,
-  triggerJob,
-  upcomingSlot,
-} from '../../shared/ops/jobs.js';
 import { describeSchedule, nextSlot, parseSchedule } from '../../shared/schedule/index.js';
-import { decodeJob } from '../../shared/store/decode.js';
-import type { JobItem } from '../../shared/store/model.js';
 import { errorMessage } from '../../shared/util.js';
 import { type Target, UsageError } from '../context.js';
 import {
@@ -38,7 +27,6 @@ import {
   table,
   truncate,
 } from '../format.js';
-import { jobDetailJson, jobSummaryJson, runJson } from '../json.js';
 
 // ── validate ────────────────────────────────────────────────────────────────────────────────────────
 
@@ -68,7 +56,7 @@ export async function validateJobsFile(path: string, now: number): Promise<Valid
   try {
     parsed = await loadJobsFile(path);
   } catch (error) {
-    if (error instanceof InvalidJobError)
+    if (error instanceof JobValidationError)
       return { file: path, valid: false, jobs: [], pools: [], errors: error.violations };
     throw error;
   }
@@ -100,7 +88,7 @@ export async function runValidate(
     printJson(io, result);
     return result.valid ? 0 : 1;
   }
-  if (!result.valid) throw new InvalidJobError(result.errors, `jobs file ${JSON.stringify(path)}`);
+  if (!result.valid) throw new JobValidationError(result.errors, `jobs file ${JSON.stringify(path)}`);
   const p = palette(io.color);
   io.out(`${p.green('valid')}: ${path}: ${result.jobs.length} job(s); pools: ${result.pools.join(', ')}\n`);
   if (result.jobs.length) {
@@ -227,7 +215,7 @@ async function readPutFile(path: string): Promise<{ jobs: unknown[]; fromJobsFil
   // A jobs file (or text that is not even YAML) goes through the jobs-file parser: every violation, with lines.
   if (isJobsFile) return { jobs: parseJobsFile(text, path).jobs, fromJobsFile: true };
   if (root === null || typeof root !== 'object' || Array.isArray(root)) {
-    throw new InvalidJobError(
+    throw new JobValidationError(
       [
         {
           path: '',
@@ -241,14 +229,25 @@ async function readPutFile(path: string): Promise<{ jobs: unknown[]; fromJobsFil
   return { jobs: [root], fromJobsFile: false };
 }
 
-function putLine(io: Io, result: PutResult, now: number): string {
+function putLine(io: Io, result: PutJobResult, now: number): string {
   const p = palette(io.color);
   const next = result.job.nextRunAt
     ? `next slot ${shortTime(result.job.nextRunAt)} (${relative(result.job.nextRunAt, now)})`
     : 'no next slot';
-  if (result.created) return `${p.green('created')} ${result.job.jobId}: ${next}\n`;
-  if (!result.changes.length) return `unchanged ${result.job.jobId}: ${next}\n`;
-  return `${p.cyan('updated')} ${result.job.jobId} (${result.changes.join(', ')}): ${next}\n`;
+  if (result.created) return `${p.green('created')} ${result.job.id}: ${next}\n`;
+  if (!result.changes.length) return `unchanged ${result.job.id}: ${next}\n`;
+  return `${p.cyan('updated')} ${result.job.id} (${result.changes.join(', ')}): ${next}\n`;
+}
+
+/** The job's current definition, or undefined when it does not exist or is invalid. */
+async function currentDefinition(target: Target, id: string): Promise<JobDefinition | undefined> {
+  try {
+    const detail = await target.client.getJob(id);
+    return detail.definition ? parseJob(detail.definition) : undefined;
+  } catch (error) {
+    if (error instanceof JobNotFoundError) return undefined;
+    throw error;
+  }
 }
 
 export async function runPut(
@@ -294,28 +293,26 @@ export async function runPut(
       }
     });
     if (unknownPools.length)
-      throw new InvalidJobError(unknownPools, `jobs file ${JSON.stringify(flags.file)}`);
+      throw new JobValidationError(unknownPools, `jobs file ${JSON.stringify(flags.file)}`);
   } else {
     if (!id)
       throw new UsageError(
         'name the job: `punctual jobs put ID --schedule … --target …`, or put a file with -f FILE',
       );
-    const raw = await target.store.getJobRaw(id);
-    const decoded = raw ? decodeJob(raw) : undefined;
-    inputs = [jobInputFromFlags(id, flags, decoded?.ok ? decoded.job.definition : undefined)];
+    inputs = [jobInputFromFlags(id, flags, await currentDefinition(target, id))];
   }
-  const results: PutResult[] = [];
+  const results: PutJobResult[] = [];
   for (const input of inputs) {
-    const result = await putJob(target.store, input, now, { pools });
+    const result = await target.client.putJob(input as JobInput);
     results.push(result);
     if (!flags.json) io.out(putLine(io, result, now));
-    for (const warning of result.warnings) io.err(`warning: ${result.job.jobId}: ${warning}\n`);
+    for (const warning of result.warnings) io.err(`warning: ${result.job.id}: ${warning}\n`);
   }
   if (flags.json) {
     printJson(
       io,
       results.map((result) => ({
-        id: result.job.jobId,
+        id: result.job.id,
         created: result.created,
         changes: result.changes,
         warnings: result.warnings,
@@ -334,8 +331,7 @@ export async function runGet(
   options: { json?: boolean },
   now: number,
 ): Promise<void> {
-  const description = await describeJob(target.store, id, now);
-  const detail = jobDetailJson(description);
+  const detail = await target.client.getJob(id);
   if (options.json) {
     printJson(io, detail);
     return;
@@ -412,11 +408,10 @@ function indent(text: string): string {
     .join('\n');
 }
 
-export function jobRows(io: Io, jobs: JobItem[], now: number): string[][] {
+export function jobRows(io: Io, jobs: Job[], now: number): string[][] {
   const p = palette(io.color);
-  return jobs.map((job) => {
-    const s = jobSummaryJson(job);
-    const upcoming = upcomingSlot(job, now);
+  return jobs.map((s) => {
+    const upcoming = s.upcomingAt;
     const next = upcoming ? `${shortTime(upcoming)} ${p.dim(`(${relative(upcoming, now)})`)}` : '-';
     const last = s.lastOutcome
       ? `${statusText(p, s.lastOutcome.status, s.lastOutcome.reason)} ${p.dim(relative(s.lastOutcome.at, now))}`
@@ -436,9 +431,9 @@ export async function runList(
   options: { json?: boolean },
   now: number,
 ): Promise<void> {
-  const jobs = await listJobs(target.store);
+  const jobs = await target.client.listJobs();
   if (options.json) {
-    printJson(io, jobs.map(jobSummaryJson));
+    printJson(io, jobs);
     return;
   }
   if (!jobs.length) {
@@ -471,8 +466,8 @@ export async function runPause(
   options: { note?: string; json?: boolean },
   now: number,
 ): Promise<void> {
-  const job = await pauseJob(target.store, id, now, options.note ?? defaultPauseNote(now));
-  if (options.json) printJson(io, jobSummaryJson(job));
+  const job = await target.client.pauseJob(id, { note: options.note ?? defaultPauseNote(now) });
+  if (options.json) printJson(io, job);
   else io.out(`paused ${id}: ${job.note ?? ''}\n`);
 }
 
@@ -483,9 +478,9 @@ export async function runResume(
   options: { replay?: boolean; json?: boolean },
   now: number,
 ): Promise<void> {
-  const job = await resumeJob(target.store, id, now, { replay: options.replay ?? false });
+  const job = await target.client.resumeJob(id, { replay: options.replay ?? false });
   if (options.json) {
-    printJson(io, jobSummaryJson(job));
+    printJson(io, job);
     return;
   }
   const next = job.nextRunAt
@@ -503,7 +498,7 @@ export async function runDelete(
   id: string,
   options: { json?: boolean },
 ): Promise<void> {
-  await deleteJob(target.store, id);
+  await target.client.deleteJob(id);
   if (options.json) printJson(io, { id, deleted: true });
   else io.out(`deleted ${id}; its run records stay until they expire\n`);
 }
@@ -513,10 +508,9 @@ export async function runTrigger(
   target: Target,
   id: string,
   options: { json?: boolean },
-  now: number,
 ): Promise<void> {
-  const run = await triggerJob(target.deps, id, now);
-  if (options.json) printJson(io, runJson(run));
+  const run = await target.client.triggerJob(id);
+  if (options.json) printJson(io, run);
   else {
     io.out(`triggered ${id}: run ${run.runId} dispatched; the schedule is unchanged\n`);
     io.out(`follow it with: punctual runs show ${run.runId}\n`);

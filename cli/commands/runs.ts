@@ -1,8 +1,9 @@
 /** `punctual runs list|show|replay|backfill`. */
-import { PunctualError, RunNotFoundError } from '../../shared/errors.js';
+import type { Run } from '../../shared/client/index.js';
+import { RUN_STATUSES } from '../../shared/client/views.js';
+import { JobNotFoundError, PunctualError, RunNotFoundError } from '../../shared/errors.js';
 import { InvalidDurationError, parseDuration } from '../../shared/jobs/index.js';
-import { backfill, listRuns, replayRun, showRun } from '../../shared/ops/runs.js';
-import { parseRunId, type RunItem, type RunStatus } from '../../shared/store/model.js';
+import { parseRunId, type RunStatus } from '../../shared/store/model.js';
 import type { Target } from '../context.js';
 import {
   type Io,
@@ -15,20 +16,9 @@ import {
   statusText,
   table,
 } from '../format.js';
-import { runJson } from '../json.js';
 import { parseInstantOption } from './schedule.js';
 
-export const RUN_STATUSES: readonly RunStatus[] = [
-  'dispatched',
-  'queued',
-  'running',
-  'retrying',
-  'succeeded',
-  'failed',
-  'missed',
-  'skipped',
-  'cancelled',
-];
+export { RUN_STATUSES };
 
 /** `--since 1h` (that long before now) or `--since 2026-12-01T00:00:00Z`. */
 export function parseSince(text: string, now: number): number {
@@ -47,7 +37,7 @@ export function parseSince(text: string, now: number): number {
 }
 
 export function parseStatus(text: string): RunStatus {
-  if (!RUN_STATUSES.includes(text as RunStatus)) {
+  if (!(RUN_STATUSES as readonly string[]).includes(text)) {
     throw new PunctualError(
       `--status ${JSON.stringify(text)}: not a run status; one of ${RUN_STATUSES.join(', ')}`,
     );
@@ -64,14 +54,14 @@ export interface ListOptions {
 }
 
 export async function runRunsList(io: Io, target: Target, options: ListOptions, now: number): Promise<void> {
-  const runs = await listRuns(target.store, {
+  const runs = await target.client.listRuns({
     ...(options.job ? { jobId: options.job } : {}),
     ...(options.status ? { status: parseStatus(options.status) } : {}),
-    ...(options.since ? { since: new Date(parseSince(options.since, now)).toISOString() } : {}),
+    ...(options.since ? { since: parseSince(options.since, now) } : {}),
     limit: options.limit ?? 50,
   });
   if (options.json) {
-    printJson(io, runs.map(runJson));
+    printJson(io, runs);
     return;
   }
   if (!runs.length) {
@@ -82,8 +72,8 @@ export async function runRunsList(io: Io, target: Target, options: ListOptions, 
   io.out(
     table(
       ['RUN ID', 'STATUS', 'ATTEMPT', 'START LAG', 'DURATION', 'ERROR'],
-      runs.map((run) => {
-        const json = runJson(run);
+      runs.map((json) => {
+        const run = json;
         const error = run.status === 'succeeded' ? '' : (json.lastError ?? '');
         return [
           run.runId,
@@ -99,9 +89,9 @@ export async function runRunsList(io: Io, target: Target, options: ListOptions, 
   );
 }
 
-export function printRun(io: Io, run: RunItem, now: number): void {
+export function printRun(io: Io, run: Run, now: number): void {
   const p = palette(io.color);
-  const json = runJson(run);
+  const json = run;
   const kind = [
     json.manual ? 'manual' : '',
     json.backfill ? 'backfill' : '',
@@ -122,11 +112,8 @@ export function printRun(io: Io, run: RunItem, now: number): void {
         'finished',
         json.finishedAt ? `${when(json.finishedAt)}  last attempt took ${lag(json.durationMs)}` : '-',
       ],
-      [
-        'attempt',
-        `${json.attempt} (up to ${run.definition?.retry?.maxAttempts ?? '?'} per dispatch or replay)`,
-      ],
-      ['target', run.definition ? `${run.definition.target.type} (pool ${run.definition.pool})` : '-'],
+      ['attempt', `${json.attempt} (up to ${run.maxAttempts ?? '?'} per dispatch or replay)`],
+      ['target', run.targetType ? `${run.targetType} (pool ${run.pool})` : '-'],
       ['last error', json.lastError ?? '-'],
     ]),
   );
@@ -149,16 +136,23 @@ export function printRun(io: Io, run: RunItem, now: number): void {
 }
 
 /**
- * The run, or an error that says where to look: the job's runs when the job exists, the jobs when it
- * does not (a typo in the job part of the id is the usual cause).
+ * Runs `fn`; a RunNotFoundError becomes an error that says where to look: the job's runs when the job
+ * exists, the jobs when it does not (a typo in the job part of the id is the usual cause).
  */
-async function findRun(target: Target, runId: string): Promise<RunItem> {
+async function findingRun<T>(target: Target, runId: string, fn: () => Promise<T>): Promise<T> {
   try {
-    return await showRun(target.store, runId);
+    return await fn();
   } catch (error) {
     if (!(error instanceof RunNotFoundError)) throw error;
     const jobId = parseRunId(runId)?.jobId ?? '';
-    if (await target.store.getJobRaw(jobId)) {
+    const jobExists = await target.client.getJob(jobId).then(
+      () => true,
+      (cause: unknown) => {
+        if (cause instanceof JobNotFoundError) return false;
+        throw cause;
+      },
+    );
+    if (jobExists) {
       throw new PunctualError(
         `run "${runId}" not found; \`punctual runs list --job ${jobId}\` shows the runs of job "${jobId}"`,
       );
@@ -176,8 +170,8 @@ export async function runRunsShow(
   options: { json?: boolean },
   now: number,
 ): Promise<void> {
-  const run = await findRun(target, runId);
-  if (options.json) printJson(io, runJson(run));
+  const run = await findingRun(target, runId, () => target.client.getRun(runId));
+  if (options.json) printJson(io, run);
   else printRun(io, run, now);
 }
 
@@ -186,11 +180,9 @@ export async function runRunsReplay(
   target: Target,
   runId: string,
   options: { json?: boolean },
-  now: number,
 ): Promise<void> {
-  await findRun(target, runId);
-  const run = await replayRun(target.deps, runId, now);
-  if (options.json) printJson(io, runJson(run));
+  const run = await findingRun(target, runId, () => target.client.replayRun(runId));
+  if (options.json) printJson(io, run);
   else
     io.out(
       `replaying ${run.runId} (attempt ${run.attempt + 1}); follow it with: punctual runs show ${run.runId}\n`,
@@ -209,13 +201,14 @@ export async function runBackfill(
   target: Target,
   jobId: string,
   options: BackfillOptions,
-  now: number,
 ): Promise<void> {
   const from = parseInstantOption('--from', options.from);
   const to = parseInstantOption('--to', options.to);
   let lastReport = 0;
   const errTTY = Boolean(process.stderr.isTTY) && io.isTTY;
-  const result = await backfill(target.deps, jobId, { from, to }, now, {
+  const result = await target.client.backfill(jobId, {
+    from,
+    to,
     ...(options.limit !== undefined ? { limit: options.limit } : {}),
     onProgress: (done, total) => {
       // Progress on stderr: redrawn in place on a terminal, a line a second (and the last) otherwise.

@@ -92,3 +92,23 @@ export function formatDuration(ms: number): string {
   }
   return text;
 }
+
+/** A duration cut to its two largest units: `1h30m`, `2d3h`, `4.2s`, `350ms`. */
+export function roughDuration(ms: number): string {
+  if (ms < 0) return `-${roughDuration(-ms)}`;
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 10_000) return `${(Math.floor(ms / 100) / 10).toFixed(1)}s`;
+  const seconds = Math.floor(ms / 1000);
+  const values: [number, string][] = [
+    [Math.floor(seconds / 86_400), 'd'],
+    [Math.floor(seconds / 3600) % 24, 'h'],
+    [Math.floor(seconds / 60) % 60, 'm'],
+    [seconds % 60, 's'],
+  ];
+  const first = values.findIndex(([value]) => value > 0);
+  const parts = values
+    .slice(first, first + 2)
+    .filter(([value]) => value > 0)
+    .map(([value, unit]) => `${value}${unit}`);
+  return parts.join('') || formatDuration(ms);
+}

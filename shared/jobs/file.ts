@@ -1,12 +1,12 @@
 /**
  * A jobs file (YAML or JSON): a top-level `jobs:` list and an optional `pools:` map. Every violation of
- * every job, pool and of the file itself is reported in one InvalidJobError.
+ * every job, pool and of the file itself is reported in one JobValidationError.
  */
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { InvalidJobError, PunctualError, type Violation } from '../errors.js';
+import { JobValidationError, PunctualError, type Violation } from '../errors.js';
 import { formatDuration } from './duration.js';
 import {
   checkJob,
@@ -109,22 +109,22 @@ function readDocument(
  * by the content. A `default` pool always exists; a pool a job names must be declared when `pools:` is
  * present, and is created with the default settings when it is not.
  *
- * @throws InvalidJobError listing every violation, paths like `jobs[2].schedule`.
+ * @throws JobValidationError listing every violation, paths like `jobs[2].schedule`.
  * @example parseJobsFile(readFileSync('jobs.yaml', 'utf8'), 'jobs.yaml').jobs.length
  */
 export function parseJobsFile(text: string, fileName: string): JobsFile {
   const subject = `jobs file ${JSON.stringify(fileName)}`;
   const document = readDocument(text, fileName);
-  if (!document.ok) throw new InvalidJobError(document.violations, subject);
+  if (!document.ok) throw new JobValidationError(document.violations, subject);
   const root = document.value;
   if (root === null || root === undefined) {
-    throw new InvalidJobError(
+    throw new JobValidationError(
       [{ path: '', value: undefined, message: 'is empty: a jobs file needs a top-level jobs: list' }],
       subject,
     );
   }
   if (typeof root !== 'object' || Array.isArray(root)) {
-    throw new InvalidJobError(
+    throw new JobValidationError(
       [
         {
           path: '',
@@ -214,14 +214,14 @@ export function parseJobsFile(text: string, fileName: string): JobsFile {
     else violations.push(...sortByField(own, prefix));
   });
 
-  if (violations.length > 0) throw new InvalidJobError(violations, subject);
+  if (violations.length > 0) throw new JobValidationError(violations, subject);
   return { jobs, pools };
 }
 
 /**
  * Reads and parses a jobs file.
  *
- * @throws PunctualError when the file cannot be read; InvalidJobError when it is not a valid jobs file.
+ * @throws PunctualError when the file cannot be read; JobValidationError when it is not a valid jobs file.
  * @example const { jobs, pools } = await loadJobsFile('examples/jobs.yaml');
  */
 export async function loadJobsFile(path: string): Promise<JobsFile> {

@@ -1,5 +1,5 @@
 /** The job model: validation, normalization and display of jobs and jobs files. */
-export { formatDuration, InvalidDurationError, parseDuration } from './duration.js';
+export { formatDuration, InvalidDurationError, parseDuration, roughDuration } from './duration.js';
 export { loadJobsFile, parseJobsFile } from './file.js';
 export { jsonBytes, MAX_DEFINITION_BYTES, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH } from './limits.js';
 export {

@@ -7,7 +7,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { InvalidJobError, InvalidScheduleError, type Violation } from '../errors.js';
+import { InvalidScheduleError, JobValidationError, type Violation } from '../errors.js';
 import { parseSchedule } from '../schedule/index.js';
 import { formatDuration, InvalidDurationError, parseDuration } from './duration.js';
 import { jsonBytes, MAX_DEFINITION_BYTES, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH } from './limits.js';
@@ -558,14 +558,17 @@ export function validateJob(
  * Validates and normalizes a job (defaults applied, durations in ms, times in UTC ISO). Also re-reads a
  * stored definition: a normalized job parses to itself.
  *
- * @throws InvalidJobError listing every violation.
+ * @throws JobValidationError listing every violation.
  * @example parseJob({ id: 'nightly', schedule: 'cron(0 2 * * ? *)', target: { type: 'handler', name: 'report' } })
  */
 export function parseJob(input: unknown): JobDefinition {
   const result = checkJob(input, '');
   if (result.ok) return result.job;
   const id = (input as { id?: unknown } | null)?.id;
-  throw new InvalidJobError(result.violations, typeof id === 'string' ? `job ${JSON.stringify(id)}` : 'job');
+  throw new JobValidationError(
+    result.violations,
+    typeof id === 'string' ? `job ${JSON.stringify(id)}` : 'job',
+  );
 }
 
 /** True when `value` is a valid job already in normal form (what the store writes), e.g. for a stored item. */

@@ -44,6 +44,7 @@ import {
   startDynamoLocal,
   startSqsEmulator,
 } from './emulators.js';
+import { lookaheadFor } from './lookahead.js';
 
 /** A queue's visibility timeout is six times its function's timeout (AWS's guidance for SQS sources). */
 export const VISIBILITY_FACTOR = 6;
@@ -91,16 +92,15 @@ export interface LocalState {
   region: string;
   tableName: string;
   shards: number;
+  /** DynamoDB Local's data directory, when the data is on disk. */
+  dataDir?: string;
   pools: Record<
     string,
     { queueUrl: string; dlqUrl: string; dlqArn: string; concurrency: number; timeout: number }
   >;
 }
 
-/** Lookahead for a tick interval: the interval plus a quarter of it (at least a second), ≤ 900 s. */
-export function lookaheadFor(tickMs: number): number {
-  return Math.min(900_000, tickMs + Math.max(1_000, Math.round(tickMs / 4)));
-}
+export { lookaheadFor };
 
 export class LocalRuntime {
   readonly signals: RecordingSignals;
@@ -217,6 +217,7 @@ export class LocalRuntime {
         region: LOCAL_REGION,
         tableName: name,
         shards: options.shards ?? 4,
+        ...(options.dataDir ? { dataDir: options.dataDir } : {}),
         pools: Object.fromEntries(
           pools.map((pool) => [
             pool.name,

@@ -3,7 +3,7 @@
  * CDK custom resource call these; `now` is a parameter like everywhere in shared/.
  */
 
-import { InvalidJobError, JobNotFoundError, PunctualError } from '../errors.js';
+import { JobValidationError, JobNotFoundError, PunctualError } from '../errors.js';
 import { parseJob } from '../jobs/index.js';
 import type { JobDefinition } from '../jobs/types.js';
 import { type RunDeps, sendAttempt } from '../runs/lifecycle.js';
@@ -66,7 +66,7 @@ export async function putJob(
 ): Promise<PutResult> {
   const definition = parseJob(input);
   if (options.pools && !options.pools.includes(definition.pool)) {
-    throw new InvalidJobError(
+    throw new JobValidationError(
       [
         {
           path: 'pool',

@@ -6,7 +6,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
 import { gapWindow, longestInterval, resolveConfig } from '../../cdk/config.js';
 import { Scheduler, type SchedulerProps } from '../../cdk/scheduler.js';
-import { InvalidJobError } from '../../shared/errors.js';
+import { JobValidationError } from '../../shared/errors.js';
 import { parseJob } from '../../shared/jobs/index.js';
 import { newStack } from './fixtures.js';
 
@@ -30,7 +30,7 @@ describe('declared jobs are validated at synth', () => {
         { id: 'Bad Id', schedule: 'rate(0 minutes)', target: noop },
       ],
     });
-    expect(error).toBeInstanceOf(InvalidJobError);
+    expect(error).toBeInstanceOf(JobValidationError);
     expect(error.message).toContain('invalid Scheduler "Scheduler" props:');
     expect(error.message).toContain('jobs[1].id "Bad Id": must be lowercase');
     expect(error.message).toContain(
@@ -120,7 +120,7 @@ describe('declared jobs are validated at synth', () => {
 describe('pools are validated at synth', () => {
   it('rejects a pool concurrency below 2, the event source mapping minimum', () => {
     const error = synthError({ pools: { small: { concurrency: 1 } } });
-    expect(error).toBeInstanceOf(InvalidJobError);
+    expect(error).toBeInstanceOf(JobValidationError);
     expect(error.message).toContain('pools.small.concurrency 1: must be a whole number from 2 to 1000');
     expect(error.message).toContain('maximumConcurrency, whose minimum is 2');
   });

@@ -3,15 +3,13 @@
  * emulator, tick every second), and every command goes through the binary with `cwd` in its data
  * directory, so `--local` resolves through the state file. The tests share that runtime and run in order.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { access, mkdtemp, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const BIN = fileURLToPath(new URL('../../bin/punctual.js', import.meta.url));
+import { BIN, type DevProcess, exists, startDev } from '../support/dev.js';
 
 interface Result {
   code: number | null;
@@ -20,9 +18,7 @@ interface Result {
 }
 
 let dir: string;
-let dev: ChildProcess;
-let devExit: Promise<number | null>;
-let devStderr = '';
+let dev: DevProcess;
 
 /** One CLI call, as a user makes it from the runtime's directory (about a second of tsx start-up). */
 function cli(...args: string[]): Promise<Result> {
@@ -44,13 +40,6 @@ async function json<T>(...args: string[]): Promise<T> {
   if (result.code !== 0)
     throw new Error(`punctual ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
   return JSON.parse(result.stdout) as T;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** Polls `read` until `done` holds (the executor works in the background). */
@@ -113,29 +102,11 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-  dev = spawn(process.execPath, [BIN, 'dev', '--jobs', 'jobs.yaml', '--tick', '1s', '--data-dir', dir], {
-    cwd: dir,
-    env: { ...process.env, NO_COLOR: '1' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  dev.stderr?.on('data', (chunk: Buffer) => {
-    devStderr += chunk.toString();
-  });
-  devExit = new Promise((resolve) => dev.once('exit', (code) => resolve(code)));
-  const stateFile = join(dir, '.punctual', 'local.json');
-  const deadline = Date.now() + 90_000;
-  while (!(await exists(stateFile))) {
-    if (dev.exitCode !== null || Date.now() > deadline)
-      throw new Error(`punctual dev did not start: ${devStderr}`);
-    await sleep(200);
-  }
+  dev = await startDev(['--jobs', 'jobs.yaml', '--tick', '1s', '--data-dir', dir], dir);
 });
 
 afterAll(async () => {
-  if (dev && dev.exitCode === null && dev.signalCode === null) {
-    dev.kill('SIGTERM');
-    await Promise.race([devExit, sleep(20_000)]);
-  }
+  await dev?.stop();
 });
 
 describe('punctual CLI against a running `punctual dev`', () => {
@@ -341,11 +312,11 @@ describe('punctual CLI against a running `punctual dev`', () => {
   it('SIGTERM stops punctual dev cleanly: exit 0, state file removed, no DynamoDB Local left', async () => {
     expect(await javaProcessesFor(dir)).toHaveLength(1);
 
-    dev.kill('SIGTERM');
-    const code = await devExit;
+    dev.child.kill('SIGTERM');
+    const code = await dev.exit;
 
     expect(code).toBe(0);
-    expect(devStderr).toContain('SIGTERM: stopping');
+    expect(dev.stderr()).toContain('SIGTERM: stopping');
     expect(await exists(join(dir, '.punctual', 'local.json'))).toBe(false);
     expect(await javaProcessesFor(dir)).toEqual([]);
   });

@@ -4,7 +4,7 @@
  * idempotent.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidJobError, JobNotFoundError, PunctualError } from '../../shared/errors.js';
+import { JobNotFoundError, JobValidationError, PunctualError } from '../../shared/errors.js';
 import type { LocalRuntime } from '../../shared/local/runtime.js';
 import { deleteJob, describeJob, listJobs, pauseJob, resumeJob, triggerJob } from '../../shared/ops/jobs.js';
 import { backfill, listRuns, replayRun, showRun } from '../../shared/ops/runs.js';
@@ -84,8 +84,8 @@ describe('put', () => {
       { id: 'Bad Id', schedule: 'rate(0 minutes)', target: { type: 'ftp' } },
       T0,
     ).catch((e) => e);
-    expect(error).toBeInstanceOf(InvalidJobError);
-    expect((error as InvalidJobError).violations.length).toBeGreaterThanOrEqual(3);
+    expect(error).toBeInstanceOf(JobValidationError);
+    expect((error as JobValidationError).violations.length).toBeGreaterThanOrEqual(3);
     expect(await listJobs(runtime.store)).toEqual([]);
   });
 });

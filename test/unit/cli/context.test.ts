@@ -42,7 +42,7 @@ describe('target resolution', () => {
     const target = await resolveTarget({}, {}, dir);
 
     expect(target.kind).toBe('local');
-    expect(target.store.tableName).toBe('punctual');
+    expect(target.tableName).toBe('punctual');
     target.close();
   });
 
@@ -107,8 +107,8 @@ describe('target resolution: a deployed stack', () => {
       pools,
       tickMs: 60_000,
     });
-    expect(target.store.tableName).toBe('Punctual-Table-1');
-    expect(target.store.shards).toBe(8);
+    expect(target.tableName).toBe('Punctual-Table-1');
+    expect(target.shards).toBe(8);
     target.close();
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeDlqMessage } from '../../../cli/commands/dlq.js';
+import { describeDlqMessage } from '../../../shared/client/dlq.js';
 
 const NOW = Date.parse('2026-12-01T00:10:00.000Z');
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { formatViolation, InvalidJobError, PunctualError } from '../../../shared/errors.js';
+import { formatViolation, JobValidationError, PunctualError } from '../../../shared/errors.js';
 import { loadJobsFile, parseJobsFile } from '../../../shared/jobs/index.js';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/jobs/', import.meta.url));
@@ -14,7 +14,7 @@ function errorsOf(text: string, fileName = 'jobs.yaml'): string[] {
   try {
     parseJobsFile(text, fileName);
   } catch (error) {
-    if (error instanceof InvalidJobError) return error.violations.map(formatViolation);
+    if (error instanceof JobValidationError) return error.violations.map(formatViolation);
     throw error;
   }
   throw new Error('expected the file to be refused');
@@ -79,8 +79,8 @@ describe('duplicate keys', () => {
       }
     })();
 
-    expect(error).toBeInstanceOf(InvalidJobError);
-    expect((error as InvalidJobError).message).toMatch(
+    expect(error).toBeInstanceOf(JobValidationError);
+    expect((error as JobValidationError).message).toMatch(
       /dup\.json:3:\d+.*JSON syntax error on line 3: duplicate key/,
     );
   });
@@ -154,8 +154,8 @@ describe('a file with mistakes', () => {
 
     const error = await loadJobsFile(path).catch((e: unknown) => e);
 
-    expect(error).toBeInstanceOf(InvalidJobError);
-    const lines = (error as InvalidJobError).violations.map(formatViolation);
+    expect(error).toBeInstanceOf(JobValidationError);
+    const lines = (error as JobValidationError).violations.map(formatViolation);
     expect(lines).toStrictEqual([
       'jobs[0].schedule "cron(0 2 * * *)": cron expressions take six fields (minutes hours day-of-month month day-of-week year), got 5',
       'jobs[0].timezone "Mars/Olympus": is not an IANA time zone (e.g. UTC, Europe/Berlin, America/New_York)',
@@ -171,7 +171,7 @@ describe('a file with mistakes', () => {
       'jobs[2].retry.backoff "5 minutes": is not a duration: use a number with a unit, e.g. 30s, 5m, 2h',
       'jobs[2].schedul "rate(5 minutes)": is not a known field (did you mean "schedule"?)',
     ]);
-    expect((error as InvalidJobError).message).toMatch(
+    expect((error as JobValidationError).message).toMatch(
       /^invalid jobs file ".*jobs\.invalid\.yaml":\n {2}- jobs\[0\]/,
     );
   });
@@ -250,7 +250,7 @@ describe('loadJobsFile', () => {
     const error = await loadJobsFile(path).catch((e: unknown) => e);
 
     expect((error as Error).message).toContain(`invalid jobs file "${path}":`);
-    expect((error as InvalidJobError).violations.map((v) => v.path)).toStrictEqual([
+    expect((error as JobValidationError).violations.map((v) => v.path)).toStrictEqual([
       'jobs[0].id',
       'jobs[0].schedule',
       'jobs[0].target',

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidJobError } from '../../../shared/errors.js';
+import { JobValidationError } from '../../../shared/errors.js';
 import {
   formatDuration,
   isJobDefinition,
@@ -274,8 +274,8 @@ describe('reporting', () => {
       }
     })();
 
-    expect(error).toBeInstanceOf(InvalidJobError);
-    const { violations, message } = error as InvalidJobError;
+    expect(error).toBeInstanceOf(JobValidationError);
+    const { violations, message } = error as JobValidationError;
     expect(violations.map((v) => v.path)).toStrictEqual([
       'id',
       'schedule',

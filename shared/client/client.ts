@@ -1,0 +1,412 @@
+/**
+ * `PunctualClient`: the operations of the `punctual` CLI for applications. The CLI is a thin layer over
+ * it, so every operation has one implementation: this file is the only caller of shared/ops. It is the
+ * edge where time is read (`now` = the clock, Date.now by default), like the Lambda handlers.
+ */
+import { resolve } from 'node:path';
+import type { z } from 'zod';
+import { PunctualError } from '../errors.js';
+import type { jobSchema as jobInputSchema } from '../jobs/schema.js';
+import { lookaheadFor } from '../local/lookahead.js';
+import {
+  type ClaimDeps,
+  deleteJob,
+  describeJob,
+  listJobs,
+  pauseJob,
+  putJob,
+  resumeJob,
+  triggerJob,
+  upcomingSlot,
+} from '../ops/jobs.js';
+import { backfill, listRuns, replayRun, showRun } from '../ops/runs.js';
+import type { JobItem, RunStatus } from '../store/model.js';
+import { DEFAULT_TICK_CONFIG } from '../tick/tick.js';
+import {
+  type Connection,
+  connectLocal,
+  connectStack,
+  connectTable,
+  noLocalRuntime,
+  type PoolQueues,
+  readDevState,
+  type StackOptions,
+  stateFilePath,
+  type TableOptions,
+} from './connection.js';
+import { type DlqEntry, listPoolDlq, type RedriveResult, redrivePool, selectPools } from './dlq.js';
+import { assessStatus, queueDepths, readHeartbeat, type StatusReport } from './health.js';
+import {
+  type BackfillResult,
+  type Job,
+  type JobDetail,
+  jobDetailView,
+  jobView,
+  type PutJobResult,
+  type Run,
+  runView,
+} from './views.js';
+
+/** A job as written in a jobs file or sent to `putJob` (durations as `30s` or milliseconds). */
+export type JobInput = z.input<typeof jobInputSchema>;
+
+/** A time given to the client: a Date, epoch milliseconds, or an ISO-8601 string with a zone. */
+export type Instant = Date | number | string;
+
+interface CommonOptions {
+  /** The clock (epoch ms) the operations read `now` from; Date.now by default. For tests. */
+  clock?: () => number;
+}
+
+/** A deployed stack, found through its outputs: `new PunctualClient({ stackName: 'Punctual' })`. */
+export type StackClientOptions = StackOptions & CommonOptions;
+/** A table and queues named directly: `new PunctualClient({ tableName, queues: { default: url } })`. */
+export type TableClientOptions = TableOptions & CommonOptions;
+export type PunctualClientOptions = StackClientOptions | TableClientOptions;
+
+export interface ListRunsOptions {
+  jobId?: string;
+  status?: RunStatus;
+  /** Runs whose slot is at or after this time. */
+  since?: Instant;
+  /** Most runs returned (default 50). */
+  limit?: number;
+}
+
+export interface BackfillOptions {
+  /** Start of the window, inclusive. */
+  from: Instant;
+  /** End of the window, exclusive, not in the future. */
+  to: Instant;
+  /** Refuse a window holding more slots than this (default 1000). */
+  limit?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Which deployment a client talks to. */
+export interface Deployment {
+  kind: 'local' | 'stack' | 'table';
+  /** `stack Punctual (eu-west-1)`, `local runtime (…/.punctual/local.json, pid 123)`: for messages. */
+  label: string;
+  tableName: string;
+  /** The shards of the due and open indexes. */
+  shards: number;
+  /** The pools and their queues. */
+  pools: Record<string, PoolQueues>;
+  /** The tick interval when the deployment fixes it (a stack ticks every minute). */
+  tickMs?: number;
+}
+
+function isoOf(field: string, value: Instant): string {
+  const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Date.parse(value);
+  if (!Number.isFinite(ms)) {
+    throw new PunctualError(
+      `${field} ${JSON.stringify(value)}: not a time; give a Date, epoch milliseconds or an ISO-8601 string with a zone`,
+    );
+  }
+  return new Date(ms).toISOString();
+}
+
+function checkOptions(options: PunctualClientOptions): void {
+  const given = options as Partial<StackOptions & TableOptions>;
+  if (typeof given.stackName === 'string' && given.stackName) return;
+  if (typeof given.tableName === 'string' && given.tableName) {
+    if (!given.queues || typeof given.queues !== 'object' || Array.isArray(given.queues)) {
+      throw new PunctualError(
+        `queues ${JSON.stringify(given.queues)}: must map each pool to its queue URL ({ default: "https://sqs…" })`,
+      );
+    }
+    return;
+  }
+  throw new PunctualError(
+    'PunctualClient options: give stackName (a deployed stack), or tableName and queues; ' +
+      'for the local runtime use `await PunctualClient.local()`',
+  );
+}
+
+/**
+ * Creates, reads and operates jobs and runs of a punctual deployment. Methods return plain objects
+ * (`Job`, `JobDetail`, `Run`); a missing job or run throws `JobNotFoundError` / `RunNotFoundError`, an
+ * invalid definition `JobValidationError` with every violation. The AWS clients are made on the first
+ * call (the constructor does no I/O); `close()` releases them.
+ *
+ * @example
+ * import { PunctualClient } from 'punctual';
+ *
+ * const client = new PunctualClient({ stackName: 'Punctual', region: 'eu-west-1' });
+ * await client.putJob({
+ *   id: 'remind-order-1234',
+ *   schedule: 'at(2026-12-24T18:00:00)',
+ *   target: { type: 'http', url: 'https://example.com/remind', method: 'POST' },
+ *   payload: { orderId: 1234 },
+ * });
+ * const runs = await client.listRuns({ jobId: 'remind-order-1234' });
+ */
+export class PunctualClient {
+  readonly #clock: () => number;
+  #connect: () => Promise<Connection>;
+  #connection: Promise<Connection> | undefined;
+
+  constructor(options: PunctualClientOptions) {
+    checkOptions(options);
+    this.#clock = options.clock ?? Date.now;
+    this.#connect =
+      'stackName' in options && options.stackName
+        ? () => connectStack(options)
+        : async () => connectTable(options as TableOptions);
+  }
+
+  /**
+   * The `punctual dev` running in `dir` (default: the current directory), found through its state file
+   * `dir/.punctual/local.json`.
+   *
+   * @example
+   * const client = await PunctualClient.local();
+   * console.log(await client.listJobs());
+   * client.close();
+   */
+  static async local(dir: string = process.cwd(), options: CommonOptions = {}): Promise<PunctualClient> {
+    dir = resolve(dir);
+    const file = stateFilePath(dir);
+    const state = await readDevState(file);
+    if (!state) throw noLocalRuntime(dir);
+    const client = new PunctualClient({
+      tableName: state.tableName,
+      queues: state.pools ?? {},
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+    client.#connect = () => connectLocal(file, state);
+    // Connect now: a state file left by a runtime that died is reported here, not at the first call.
+    await client.#target();
+    return client;
+  }
+
+  #target(): Promise<Connection> {
+    this.#connection ??= this.#connect().catch((error: unknown) => {
+      this.#connection = undefined;
+      throw error;
+    });
+    return this.#connection;
+  }
+
+  /** Which deployment this client talks to (resolves the stack on the first call). */
+  async deployment(): Promise<Deployment> {
+    const target = await this.#target();
+    return {
+      kind: target.kind,
+      label: target.label,
+      tableName: target.store.tableName,
+      shards: target.store.shards,
+      pools: target.pools,
+      ...(target.tickMs !== undefined ? { tickMs: target.tickMs } : {}),
+    };
+  }
+
+  /** What a put or a resume needs to claim the job's first slots at once, with the tick's protocol. */
+  #claim(target: Connection): ClaimDeps {
+    return {
+      deps: { ...target.deps, clock: this.#clock },
+      config: {
+        ...DEFAULT_TICK_CONFIG,
+        ...(target.tickMs !== undefined ? { lookaheadMs: lookaheadFor(target.tickMs) } : {}),
+      },
+    };
+  }
+
+  #job(item: JobItem, now: number): Job {
+    return jobView(item, upcomingSlot(item, now));
+  }
+
+  /**
+   * Creates or updates a job (an update keeps the cadence unless the schedule changed). Throws
+   * `JobValidationError` listing every violation, a pool the deployment lacks included.
+   *
+   * @example
+   * const { job, created } = await client.putJob({
+   *   id: `reminder-${userId}`,
+   *   schedule: `at(${new Date(Date.now() + 3_600_000).toISOString().slice(0, 19)})`,
+   *   target: { type: 'lambda', functionArn: reminderArn },
+   *   payload: { userId },
+   * });
+   */
+  async putJob(definition: JobInput): Promise<PutJobResult> {
+    const target = await this.#target();
+    const now = this.#clock();
+    // The claim sends a new (or re-anchored) job's first slots at once, as the tick would.
+    const result = await putJob(target.store, definition, now, {
+      pools: Object.keys(target.pools),
+      claim: this.#claim(target),
+    });
+    return {
+      job: this.#job(result.job, now),
+      created: result.created,
+      changes: result.changes,
+      warnings: result.warnings,
+    };
+  }
+
+  /** A job with its definition, state, last 10 runs and next 10 slots. Throws `JobNotFoundError`. */
+  async getJob(id: string): Promise<JobDetail> {
+    const target = await this.#target();
+    const now = this.#clock();
+    const description = await describeJob(target.store, id, now);
+    return jobDetailView(description, upcomingSlot(description.job, now));
+  }
+
+  /** Every job, sorted by id (invalid ones included, with `invalid` set). */
+  async listJobs(): Promise<Job[]> {
+    const target = await this.#target();
+    const now = this.#clock();
+    return (await listJobs(target.store)).map((item) => this.#job(item, now));
+  }
+
+  /** Pauses a job (no slot is due until it is resumed); idempotent. Throws `JobNotFoundError`. */
+  async pauseJob(id: string, options: { note?: string } = {}): Promise<Job> {
+    const target = await this.#target();
+    const now = this.#clock();
+    const item = await pauseJob(target.store, id, now, options.note ?? 'paused by operator');
+    return this.#job(item, now);
+  }
+
+  /**
+   * Resumes a paused job. Slots that passed while paused are recorded skipped(paused), or with
+   * `replay: true` handed to the job's catch-up policy. Throws `JobNotFoundError`.
+   */
+  async resumeJob(id: string, options: { replay?: boolean } = {}): Promise<Job> {
+    const target = await this.#target();
+    const now = this.#clock();
+    const item = await resumeJob(target.store, id, now, {
+      replay: options.replay ?? false,
+      claim: this.#claim(target),
+    });
+    return this.#job(item, now);
+  }
+
+  /** Deletes a job; its run records stay until they expire. Throws `JobNotFoundError`. */
+  async deleteJob(id: string): Promise<void> {
+    const target = await this.#target();
+    await deleteJob(target.store, id);
+  }
+
+  /** Runs a job once now, as run `id@manual-<time>`; the schedule is unchanged. Throws `JobNotFoundError`. */
+  async triggerJob(id: string): Promise<Run> {
+    const target = await this.#target();
+    return runView(await triggerJob(target.deps, id, this.#clock()));
+  }
+
+  /** Runs, newest slot first. Throws `JobNotFoundError` for a `jobId` that has neither a job nor runs. */
+  async listRuns(options: ListRunsOptions = {}): Promise<Run[]> {
+    const target = await this.#target();
+    const runs = await listRuns(target.store, {
+      ...(options.jobId !== undefined ? { jobId: options.jobId } : {}),
+      ...(options.status !== undefined ? { status: options.status } : {}),
+      ...(options.since !== undefined ? { since: isoOf('since', options.since) } : {}),
+      ...(options.limit !== undefined ? { limit: options.limit } : {}),
+    });
+    return runs.map(runView);
+  }
+
+  /** One run with its attempts. Throws `RunNotFoundError`. */
+  async getRun(runId: string): Promise<Run> {
+    const target = await this.#target();
+    return runView(await showRun(target.store, runId));
+  }
+
+  /** Runs a missed, skipped, failed or cancelled run again under its own id. Throws `RunNotFoundError`. */
+  async replayRun(runId: string): Promise<Run> {
+    const target = await this.#target();
+    return runView(await replayRun(target.deps, runId, this.#clock()));
+  }
+
+  /**
+   * Runs every slot of a past window [from, to) as ordinary runs; idempotent (a slot with a run keeps it)
+   * and bounded (`limit`, default 1000). Throws `JobNotFoundError`.
+   */
+  async backfill(jobId: string, options: BackfillOptions): Promise<BackfillResult> {
+    const target = await this.#target();
+    const window = {
+      from: Date.parse(isoOf('from', options.from)),
+      to: Date.parse(isoOf('to', options.to)),
+    };
+    return backfill(target.deps, jobId, window, this.#clock(), {
+      ...(options.limit !== undefined ? { limit: options.limit } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+  }
+
+  /** The messages of the pools' DLQs (all pools, or `pool`), left in place, oldest failure first. */
+  async listDlq(options: { pool?: string; limit?: number } = {}): Promise<DlqEntry[]> {
+    const target = await this.#target();
+    const now = this.#clock();
+    const entries: DlqEntry[] = [];
+    for (const [name, pool] of selectPools(target, options.pool)) {
+      entries.push(...(await listPoolDlq(target.sqs, name, pool, options.limit ?? 100, now)));
+    }
+    return entries.sort((a, b) => (a.failedAt ?? '').localeCompare(b.failedAt ?? ''));
+  }
+
+  /** Moves the DLQs' messages back to their pools' queues (an SQS move task per pool), pool by pool. */
+  async redriveDlq(
+    options: {
+      pool?: string;
+      onProgress?: (pool: string, moved: number, toMove: number) => void;
+      onPool?: (result: RedriveResult) => void;
+      pollMs?: number;
+      timeoutMs?: number;
+    } = {},
+  ): Promise<RedriveResult[]> {
+    const target = await this.#target();
+    const results: RedriveResult[] = [];
+    for (const [name, pool] of selectPools(target, options.pool)) {
+      const result = await redrivePool(
+        target.sqs,
+        name,
+        pool,
+        (moved, toMove) => options.onProgress?.(name, moved, toMove),
+        {
+          ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+          ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+        },
+      );
+      results.push(result);
+      options.onPool?.(result);
+    }
+    return results;
+  }
+
+  /** Health: tick heartbeat, overdue and invalid jobs, queue depths, runs of the last hour, problems. */
+  async status(): Promise<StatusReport> {
+    const target = await this.#target();
+    const now = this.#clock();
+    const [heartbeat, jobs, queues, runs] = await Promise.all([
+      readHeartbeat(target.store),
+      listJobs(target.store),
+      queueDepths(target),
+      listRuns(target.store, {
+        since: new Date(now - 3_600_000).toISOString(),
+        limit: Number.MAX_SAFE_INTEGER,
+      }),
+    ]);
+    return assessStatus(
+      {
+        label: target.label,
+        ...(target.tickMs !== undefined ? { tickMs: target.tickMs } : {}),
+        heartbeat,
+        jobs,
+        queues,
+        runs,
+      },
+      now,
+    );
+  }
+
+  /** Releases the AWS clients. A later call connects again. */
+  close(): void {
+    const connection = this.#connection;
+    this.#connection = undefined;
+    void connection?.then(
+      (target) => target.close(),
+      () => undefined,
+    );
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * Where a `PunctualClient` sends its calls, and the AWS clients it sends them with. Three ways to find a
+ * deployment:
+ *
+ * - a CloudFormation stack, through its outputs (`TableName`, `Pools`, `Shards`, `RetentionDays`; see
+ *   docs/deploy.md);
+ * - a table and queues named directly (an application Lambda given them in its environment);
+ * - the `punctual dev` running in a directory, through its state file `<dir>/.punctual/local.json`
+ *   (endpoints of DynamoDB Local and the SQS emulator, table, queues), written once it is ready.
+ */
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { PunctualError } from '../errors.js';
+import type { OpsDeps } from '../ops/jobs.js';
+import { SqsDispatcher } from '../queue/dispatcher.js';
+import { silentLog } from '../runs/lifecycle.js';
+import { RecordingSignals } from '../signals.js';
+import { Store } from '../store/store.js';
+import { errorMessage } from '../util.js';
+
+/** The tick interval of a deployed stack: its EventBridge rule is rate(1 minute). */
+export const STACK_TICK_MS = 60_000;
+
+export const STATE_DIR = '.punctual';
+export const STATE_FILE = 'local.json';
+
+/** `<dir>/.punctual/local.json`: where `punctual dev` writes its state and the client and CLI read it. */
+export function stateFilePath(dir: string): string {
+  return join(resolve(dir), STATE_DIR, STATE_FILE);
+}
+
+/** A pool's queues. Only `queueUrl` is needed to put, trigger, replay and backfill. */
+export interface PoolQueues {
+  queueUrl: string;
+  /** Needed by `listDlq` and `redriveDlq`. */
+  dlqUrl?: string;
+  /** Needed by `redriveDlq` (SQS's move task names its source by ARN). */
+  dlqArn?: string;
+}
+
+/** How the AWS SDK clients are made: the SDK's defaults (environment, profile, role) unless given. */
+export interface AwsOptions {
+  region?: string;
+  /** Credentials or a provider, as the AWS SDK takes them (default: the SDK's chain). */
+  credentials?: DynamoDBClientConfig['credentials'];
+  /** A named profile of the shared config files. */
+  profile?: string;
+  /** One endpoint for CloudFormation, DynamoDB and SQS alike (LocalStack, a VPC endpoint). */
+  endpoint?: string;
+}
+
+export interface StackOptions extends AwsOptions {
+  /** A stack with the Scheduler construct's outputs. */
+  stackName: string;
+}
+
+export interface TableOptions extends AwsOptions {
+  tableName: string;
+  /** Each pool's queue URL, or its queues (`Pools` output of the stack: `{ queueUrl, dlqUrl, dlqArn }`). */
+  queues: Record<string, string | PoolQueues>;
+  /** The shards of the due and open indexes (the construct's `shards`; default 4). */
+  shards?: number;
+  /** Days the runs it creates are kept (the construct's `runRetention`; default 30). */
+  retentionDays?: number;
+}
+
+/** The state file of `punctual dev` (shared/local/runtime.ts LocalState): the fields a client uses. */
+export interface DevState {
+  pid: number;
+  dynamoEndpoint: string;
+  sqsEndpoint: string;
+  region: string;
+  tableName: string;
+  shards: number;
+  pools: Record<string, PoolQueues>;
+  /** Where DynamoDB Local keeps its data (`--data-dir`); absent when in memory. */
+  dataDir?: string;
+}
+
+export interface Connection {
+  kind: 'local' | 'stack' | 'table';
+  /** `local runtime (/path/.punctual/local.json, pid 123)`, `stack Punctual (eu-west-1)`: for messages. */
+  label: string;
+  store: Store;
+  sqs: SQSClient;
+  pools: Record<string, PoolQueues>;
+  deps: OpsDeps;
+  /** The tick interval when the deployment fixes it (rate(1 minute) for a stack). */
+  tickMs?: number;
+  close(): void;
+}
+
+/** Whether process `pid` runs (the state file of a runtime that died names a pid that does not). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The state file's content, or undefined when there is none. */
+export async function readDevState(file: string): Promise<DevState | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new PunctualError(`cannot read the local state file ${file}: ${errorMessage(error)}`);
+  }
+  let state: DevState;
+  try {
+    state = JSON.parse(text) as DevState;
+  } catch (error) {
+    throw new PunctualError(
+      `the local state file ${file} is not JSON (${errorMessage(error)}); delete it and restart \`punctual dev\``,
+    );
+  }
+  for (const field of ['dynamoEndpoint', 'sqsEndpoint', 'tableName'] as const) {
+    if (typeof state[field] !== 'string') {
+      throw new PunctualError(
+        `the local state file ${file} has no ${field}; delete it and restart \`punctual dev\``,
+      );
+    }
+  }
+  return state;
+}
+
+/** The message when `dir` has no running `punctual dev`. */
+export function noLocalRuntime(dir: string): PunctualError {
+  return new PunctualError(
+    `no local runtime: ${stateFilePath(dir)} does not exist. Start one with \`punctual dev\` in ${dir} ` +
+      '(or pass the directory it runs in: --local DIR)',
+  );
+}
+
+function connection(
+  kind: Connection['kind'],
+  label: string,
+  dynamo: DynamoDBClient,
+  sqs: SQSClient,
+  store: Store,
+  pools: Record<string, PoolQueues>,
+  tickMs?: number,
+): Connection {
+  return {
+    kind,
+    label,
+    store,
+    sqs,
+    pools,
+    deps: {
+      store,
+      dispatcher: new SqsDispatcher(sqs),
+      // Operations from a client send messages and write records; they publish no lifecycle events.
+      signals: new RecordingSignals(),
+      pools: { queueUrl: (pool) => pools[pool]?.queueUrl, dlqUrl: (pool) => pools[pool]?.dlqUrl },
+      log: silentLog,
+    },
+    ...(tickMs !== undefined ? { tickMs } : {}),
+    close: () => {
+      dynamo.destroy();
+      sqs.destroy();
+    },
+  };
+}
+
+/** The connection to the `punctual dev` whose state file is `file`. */
+export async function connectLocal(file: string, state: DevState): Promise<Connection> {
+  if (typeof state.pid === 'number' && !isAlive(state.pid)) {
+    throw new PunctualError(
+      `the local state file ${file} names \`punctual dev\` pid ${state.pid}, which is not running ` +
+        '(it did not stop cleanly); start `punctual dev` again, or delete the file',
+    );
+  }
+  // Loaded here only: an application that never talks to a local runtime does not load the emulators.
+  const { localDynamoClient, localSqsClient } = await import('../local/emulators.js');
+  const dynamo = localDynamoClient(state.dynamoEndpoint);
+  const sqs = localSqsClient(state.sqsEndpoint);
+  const store = new Store(dynamo, { tableName: state.tableName, shards: state.shards });
+  return connection(
+    'local',
+    `local runtime (${file}, pid ${state.pid})`,
+    dynamo,
+    sqs,
+    store,
+    state.pools ?? {},
+  );
+}
+
+function sdkConfig(options: AwsOptions) {
+  return {
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.profile ? { profile: options.profile } : {}),
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+  };
+}
+
+function poolQueues(queues: Record<string, string | PoolQueues>): Record<string, PoolQueues> {
+  return Object.fromEntries(
+    Object.entries(queues).map(([pool, value]) => [
+      pool,
+      typeof value === 'string' ? { queueUrl: value } : value,
+    ]),
+  );
+}
+
+/** The connection to a table and queues named directly. */
+export function connectTable(options: TableOptions): Connection {
+  const config = sdkConfig(options);
+  const dynamo = new DynamoDBClient(config);
+  const sqs = new SQSClient(config);
+  const store = new Store(dynamo, {
+    tableName: options.tableName,
+    ...(options.shards !== undefined ? { shards: options.shards } : {}),
+    ...(options.retentionDays !== undefined ? { retentionDays: options.retentionDays } : {}),
+  });
+  const label = `table ${options.tableName}${options.region ? ` (${options.region})` : ''}`;
+  return connection('table', label, dynamo, sqs, store, poolQueues(options.queues), STACK_TICK_MS);
+}
+
+/** The connection to a deployed stack, found through its outputs. */
+export async function connectStack(options: StackOptions): Promise<Connection> {
+  const name = options.stackName;
+  const config = sdkConfig(options);
+  const cfn = new CloudFormationClient(config);
+  let outputs: Record<string, string>;
+  try {
+    const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: name }));
+    outputs = Object.fromEntries(
+      (Stacks?.[0]?.Outputs ?? []).map((output) => [output.OutputKey ?? '', output.OutputValue ?? '']),
+    );
+  } catch (error) {
+    const message = errorMessage(error);
+    const where =
+      options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'the profile’s region';
+    if (/does not exist/.test(message)) {
+      throw new PunctualError(
+        `stack "${name}" not found in ${where}; check --stack/PUNCTUAL_STACK and --region/PUNCTUAL_REGION`,
+      );
+    }
+    if (/region is missing/i.test(message)) {
+      throw new PunctualError(
+        `no AWS region for stack "${name}": pass --region or set PUNCTUAL_REGION (or AWS_REGION)`,
+      );
+    }
+    throw new PunctualError(`cannot read the outputs of stack "${name}" in ${where}: ${message}`);
+  } finally {
+    cfn.destroy();
+  }
+  const missing = ['TableName', 'Pools'].filter((key) => !outputs[key]);
+  if (missing.length) {
+    throw new PunctualError(
+      `stack "${name}" has no ${missing.join(' or ')} output: is it a punctual stack? ` +
+        `(its outputs: ${Object.keys(outputs).join(', ') || 'none'})`,
+    );
+  }
+  let pools: Record<string, PoolQueues>;
+  try {
+    pools = JSON.parse(outputs.Pools ?? '{}') as Record<string, PoolQueues>;
+  } catch (error) {
+    throw new PunctualError(`stack "${name}": output Pools is not JSON (${errorMessage(error)})`);
+  }
+  const table = connectTable({
+    ...options,
+    tableName: outputs.TableName ?? '',
+    queues: pools,
+    shards: Number(outputs.Shards ?? 4),
+    // Runs the client creates (trigger, backfill) expire like the tick's: the stack's retention.
+    ...(outputs.RetentionDays ? { retentionDays: Number(outputs.RetentionDays) } : {}),
+  });
+  return { ...table, kind: 'stack', label: `stack ${name}${options.region ? ` (${options.region})` : ''}` };
+}

@@ -1,0 +1,206 @@
+/**
+ * Health of a deployment (`PunctualClient.status`, `punctual status`). Attention: the tick heartbeat older
+ * than three ticks (or absent), overdue jobs, invalid jobs, a non-empty DLQ, failed or missed runs in the
+ * last hour.
+ *
+ * The tick heartbeat item, `pk = TICK, sk = HEARTBEAT`: when the last tick ran. `punctual status` reads it
+ * for a local runtime and for a deployed stack alike (CloudWatch's `TickHeartbeat` metric is out of reach
+ * offline). The tick writes it (Store.putHeartbeat) with its interval `tickMs`, so that status knows what
+ * "three ticks" means (a stack ticks every minute, `punctual dev --tick 1s` every second). Its sk is not
+ * `JOB`, so job scans never see it.
+ */
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { roughDuration } from '../jobs/duration.js';
+import { lookaheadFor } from '../local/lookahead.js';
+import { nextSlot } from '../schedule/index.js';
+import { decodeJob } from '../store/decode.js';
+import type { JobItem, RunItem } from '../store/model.js';
+import type { Store } from '../store/store.js';
+import { shortTime } from '../util.js';
+import { type Connection, STACK_TICK_MS } from './connection.js';
+
+export const HEARTBEAT_KEY = { pk: 'TICK', sk: 'HEARTBEAT' } as const;
+
+export interface HeartbeatItem {
+  /** ISO time the last tick started. */
+  lastTickAt: string;
+  durationMs?: number;
+  /** The tick interval, when the writer knows it. */
+  tickMs?: number;
+  /** Who wrote it: `punctual dev`, or the tick itself. */
+  source?: string;
+  overdueJobs?: string[];
+}
+
+export async function readHeartbeat(store: Store): Promise<HeartbeatItem | undefined> {
+  const { Item } = await store.doc.send(
+    new GetCommand({ TableName: store.tableName, Key: HEARTBEAT_KEY, ConsistentRead: true }),
+  );
+  if (!Item || typeof Item.lastTickAt !== 'string' || Number.isNaN(Date.parse(Item.lastTickAt)))
+    return undefined;
+  return Item as HeartbeatItem;
+}
+
+/** The heartbeat is stale after this many tick intervals. */
+export const HEARTBEAT_TICKS = 3;
+/** A job is overdue when its next slot is older than this many periods (the tick's overdueGapFactor). */
+export const OVERDUE_PERIODS = 2;
+
+const time = z.iso.datetime();
+
+export const statusReportSchema = z
+  .object({
+    healthy: z.boolean(),
+    target: z.string().describe('which deployment was checked'),
+    checkedAt: time,
+    heartbeat: z.object({
+      lastTickAt: time.nullable().describe('when the last tick ran; null when it never ran'),
+      ageMs: z.number().nullable(),
+      tickMs: z.number().describe('the tick interval'),
+      stale: z.boolean().describe(`older than ${HEARTBEAT_TICKS} tick intervals, or absent`),
+      source: z.string().nullable().describe('who wrote it'),
+    }),
+    jobs: z.object({
+      total: z.number().int(),
+      paused: z.number().int(),
+      overdue: z.number().int(),
+      invalid: z.number().int(),
+    }),
+    overdueJobs: z.array(z.object({ id: z.string(), nextRunAt: time, overdueMs: z.number() })),
+    invalidJobs: z.array(z.object({ id: z.string(), error: z.string() })),
+    queues: z
+      .record(
+        z.string(),
+        z.object({
+          queued: z.number().int(),
+          inFlight: z.number().int(),
+          delayed: z.number().int(),
+          dlq: z.number().int(),
+        }),
+      )
+      .describe('depths by pool'),
+    runsLastHour: z.record(z.string(), z.number().int()).describe('runs by status, slots of the last hour'),
+    problems: z.array(z.string()).describe('one line per thing that needs attention; empty when healthy'),
+  })
+  .describe('Health of a deployment');
+
+export type StatusReport = z.infer<typeof statusReportSchema>;
+
+/** Queue and DLQ depths of every pool. */
+export async function queueDepths(target: Connection): Promise<StatusReport['queues']> {
+  const out: StatusReport['queues'] = {};
+  for (const [name, pool] of Object.entries(target.pools).sort(([a], [b]) => a.localeCompare(b))) {
+    const attrs = async (url: string) =>
+      (
+        await target.sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: url,
+            AttributeNames: [
+              'ApproximateNumberOfMessages',
+              'ApproximateNumberOfMessagesNotVisible',
+              'ApproximateNumberOfMessagesDelayed',
+            ],
+          }),
+        )
+      ).Attributes ?? {};
+    const [queue, dlq] = await Promise.all([
+      attrs(pool.queueUrl),
+      pool.dlqUrl ? attrs(pool.dlqUrl) : Promise.resolve({} as Record<string, string>),
+    ]);
+    out[name] = {
+      queued: Number(queue.ApproximateNumberOfMessages ?? 0),
+      inFlight: Number(queue.ApproximateNumberOfMessagesNotVisible ?? 0),
+      delayed: Number(queue.ApproximateNumberOfMessagesDelayed ?? 0),
+      // Visible messages, as the DlqNotEmpty alarm counts them (a message held by a listing for a moment is
+      // not counted; SQS's NotVisible cannot simply be added: the local emulator counts those in both).
+      dlq: Number(dlq.ApproximateNumberOfMessages ?? 0),
+    };
+  }
+  return out;
+}
+
+export interface StatusInput {
+  label: string;
+  /** The tick interval when the deployment fixes it (a stack); else the heartbeat says. */
+  tickMs?: number;
+  heartbeat: HeartbeatItem | undefined;
+  jobs: JobItem[];
+  queues: StatusReport['queues'];
+  /** Runs whose slot is in the last hour. */
+  runs: RunItem[];
+}
+
+/** The health report of what was read (`PunctualClient.status`). */
+export function assessStatus(input: StatusInput, now: number): StatusReport {
+  const { heartbeat, jobs, queues, runs } = input;
+  const problems: string[] = [];
+  const tickMs = input.tickMs ?? heartbeat?.tickMs ?? STACK_TICK_MS;
+  const ageMs = heartbeat ? now - Date.parse(heartbeat.lastTickAt) : null;
+  const stale = ageMs === null || ageMs > HEARTBEAT_TICKS * tickMs;
+  if (ageMs === null) problems.push('no tick heartbeat: the tick has never run here');
+  else if (stale)
+    problems.push(
+      `the last tick ran ${roughDuration(ageMs)} ago, more than ${HEARTBEAT_TICKS} ticks (${roughDuration(HEARTBEAT_TICKS * tickMs)})`,
+    );
+
+  // The tick's rule (shared/tick checkOverdue): next slot older than 2 periods, and at least one lookahead.
+  const overdueJobs: StatusReport['overdueJobs'] = [];
+  const invalidJobs: StatusReport['invalidJobs'] = [];
+  for (const job of jobs) {
+    const decoded = decodeJob(job as unknown as Record<string, unknown>);
+    if (!decoded.ok || job.invalid) {
+      invalidJobs.push({ id: job.jobId, error: job.invalid?.error ?? (decoded.ok ? '' : decoded.error) });
+      continue;
+    }
+    if (!job.enabled || !job.nextRunAt) continue;
+    const next = Date.parse(job.nextRunAt);
+    const after = nextSlot(decoded.job.schedule, next);
+    const period = after === undefined ? 0 : after - next;
+    if (now - next > Math.max(OVERDUE_PERIODS * period, lookaheadFor(tickMs))) {
+      overdueJobs.push({ id: job.jobId, nextRunAt: job.nextRunAt, overdueMs: now - next });
+    }
+  }
+  for (const job of overdueJobs)
+    problems.push(
+      `job ${job.id} is overdue: its next slot ${shortTime(job.nextRunAt)} passed ${roughDuration(job.overdueMs)} ago`,
+    );
+  for (const job of invalidJobs)
+    problems.push(`job ${job.id} is invalid and out of the schedule: ${job.error}`);
+  for (const [pool, depth] of Object.entries(queues)) {
+    if (depth.dlq > 0)
+      problems.push(`pool ${pool}: ${depth.dlq} message(s) in the DLQ (punctual dlq list --pool ${pool})`);
+  }
+  const runsLastHour: Record<string, number> = {};
+  for (const run of runs) runsLastHour[run.status] = (runsLastHour[run.status] ?? 0) + 1;
+  const bad = (['failed', 'missed'] as const).filter((status) => runsLastHour[status]);
+  if (bad.length) {
+    problems.push(
+      `${bad.map((status) => `${runsLastHour[status]} ${status}`).join(', ')} run(s) in the last hour (punctual runs list --status ${bad[0]} --since 1h)`,
+    );
+  }
+  return {
+    healthy: problems.length === 0,
+    target: input.label,
+    checkedAt: new Date(now).toISOString(),
+    heartbeat: {
+      lastTickAt: heartbeat?.lastTickAt ?? null,
+      ageMs,
+      tickMs,
+      stale,
+      source: heartbeat?.source ?? null,
+    },
+    jobs: {
+      total: jobs.length,
+      paused: jobs.filter((job) => !job.enabled).length,
+      overdue: overdueJobs.length,
+      invalid: invalidJobs.length,
+    },
+    overdueJobs,
+    invalidJobs,
+    queues,
+    runsLastHour,
+    problems,
+  };
+}

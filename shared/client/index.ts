@@ -1,0 +1,34 @@
+/**
+ * The typed client of punctual, for applications (the `"."` entry of the package): create, read and
+ * operate jobs and runs of a deployed stack or of the local runtime.
+ *
+ * @example
+ * import { JobNotFoundError, PunctualClient } from 'punctual';
+ *
+ * const client = await PunctualClient.local();
+ * await client.putJob({ id: 'hello', schedule: 'rate(1 minute)', target: { type: 'handler', name: 'noop' } });
+ */
+export {
+  InvalidScheduleError,
+  JobNotFoundError,
+  JobValidationError,
+  PunctualError,
+  RunNotFoundError,
+  type Violation,
+} from '../errors.js';
+export type { SerializedJob } from '../jobs/index.js';
+export type {
+  BackfillOptions,
+  Deployment,
+  Instant,
+  JobInput,
+  ListRunsOptions,
+  PunctualClientOptions,
+  StackClientOptions,
+  TableClientOptions,
+} from './client.js';
+export { PunctualClient } from './client.js';
+export type { AwsOptions, PoolQueues } from './connection.js';
+export type { DlqEntry, RedriveResult } from './dlq.js';
+export type { StatusReport } from './health.js';
+export type { Attempt, BackfillResult, Job, JobDetail, PutJobResult, Run, RunStatusName } from './views.js';

@@ -1,0 +1,266 @@
+/**
+ * The public shapes of jobs and runs: what `PunctualClient` returns and what the CLI prints with `--json`.
+ * Stable field names, independent of how items are laid out in the table (no pk/sk, no lease). Times are
+ * ISO-8601 UTC; a field that does not apply is null, never absent. Change them only by adding fields.
+ *
+ * Each shape is a zod schema first: the TypeScript types are inferred from it, docs/cli.md lists its
+ * fields from its JSON Schema (`z.toJSONSchema`), and the tests check real `--json` outputs against it.
+ */
+import { z } from 'zod';
+import { type SerializedJob, serializeJob } from '../jobs/index.js';
+import type { JobDescription } from '../ops/jobs.js';
+import { describeSchedule } from '../schedule/index.js';
+import { decodeJob } from '../store/decode.js';
+import type { AttemptRecord, JobItem, RunItem, RunReason, RunStatus } from '../store/model.js';
+
+export const RUN_STATUSES = [
+  'dispatched',
+  'queued',
+  'running',
+  'retrying',
+  'succeeded',
+  'failed',
+  'missed',
+  'skipped',
+  'cancelled',
+] as const satisfies readonly RunStatus[];
+
+export const RUN_REASONS = [
+  'ok',
+  'error',
+  'timeout',
+  'lost',
+  'coalesced',
+  'catch-up-limit',
+  'catch-up-skip',
+  'deadline',
+  'overlap',
+  'paused',
+  'job-paused',
+  'job-deleted',
+] as const satisfies readonly RunReason[];
+
+// Compile-time checks that the lists above name every status and reason of the store's model.
+const everyStatus: Exclude<RunStatus, (typeof RUN_STATUSES)[number]> extends never ? true : false = true;
+const everyReason: Exclude<RunReason, (typeof RUN_REASONS)[number]> extends never ? true : false = true;
+void everyStatus;
+void everyReason;
+
+const time = z.iso.datetime();
+const nullableTime = (description: string) => time.nullable().describe(description);
+
+export const attemptSchema = z.object({
+  attempt: z.number().int().describe('1 for the first attempt'),
+  status: z.enum(['running', 'succeeded', 'failed', 'lost']),
+  startedAt: time,
+  finishedAt: nullableTime('when the attempt ended; null while it runs'),
+  durationMs: z.number().nullable(),
+  error: z.string().nullable(),
+});
+
+export const runSchema = z
+  .object({
+    runId: z.string().describe('`jobId@slot` (or `jobId@manual-<time>`): the idempotency key'),
+    jobId: z.string(),
+    scheduledAt: time.describe('the slot'),
+    status: z.enum(RUN_STATUSES),
+    reason: z.enum(RUN_REASONS).nullable().describe('why it ended so; null while it is open'),
+    attempt: z.number().int().describe('the attempt in progress or last made; 0 before the first start'),
+    manual: z.boolean().describe('created by a trigger'),
+    backfill: z.boolean().describe('created by a backfill'),
+    replays: z.number().int().describe('how often it was replayed'),
+    dispatchedAt: nullableTime('when it was sent to its pool'),
+    startedAt: nullableTime('first start'),
+    finishedAt: nullableTime('when it ended'),
+    startLagMs: z.number().nullable().describe('first start − slot'),
+    durationMs: z.number().nullable().describe('how long the last attempt ran'),
+    lastError: z
+      .string()
+      .nullable()
+      .describe('the error of the last failed attempt (kept after a later success)'),
+    attempts: z.array(attemptSchema),
+    targetType: z.string().nullable().describe('the target type of the definition the slot was claimed with'),
+    pool: z.string().nullable(),
+    maxAttempts: z.number().int().nullable().describe('attempts per dispatch or replay'),
+  })
+  .meta({ id: 'Run', description: 'A run: the fate of one slot' });
+
+export const lastOutcomeSchema = z.object({
+  runId: z.string(),
+  status: z.enum(RUN_STATUSES),
+  reason: z.enum(RUN_REASONS).nullable(),
+  scheduledAt: time,
+  at: time.describe('when it ended'),
+  startLagMs: z.number().nullable(),
+});
+
+export const jobSchema = z
+  .object({
+    id: z.string(),
+    schedule: z.string().nullable().describe('the expression as written'),
+    scheduleText: z.string().nullable().describe('the schedule in words (`every 5 minutes`)'),
+    timezone: z.string().nullable(),
+    targetType: z.string().nullable().describe('http, lambda, sqs, eventbridge or handler'),
+    pool: z.string().nullable(),
+    enabled: z.boolean(),
+    note: z
+      .string()
+      .nullable()
+      .describe('why it is paused (operator note, failures, `declared disabled`); null when enabled'),
+    nextRunAt: nullableTime(
+      'the next slot not yet claimed (the tick claims up to a lookahead ahead; see upcomingAt)',
+    ),
+    upcomingAt: nullableTime('the next slot after now, claimed or not; null when paused or finished'),
+    lastOutcome: lastOutcomeSchema.nullable().describe('the last run that ended'),
+    consecutiveFailures: z.number().int(),
+    invalid: z.string().nullable().describe('why the stored item cannot be scheduled; null when it is valid'),
+    counts: z.record(z.string(), z.number()).describe('runs by status'),
+  })
+  .meta({ id: 'Job', description: 'A job: its schedule, state and last outcome' });
+
+export const jobDetailSchema = jobSchema
+  .extend({
+    definition: z
+      .custom<SerializedJob>()
+      .nullable()
+      .describe('the definition as in a jobs file (durations as text); null when the item is invalid'),
+    state: z.object({
+      anchor: time.nullable(),
+      cursor: time.nullable().describe('the last slot handled'),
+      version: z.number().int(),
+      pausedAt: time.nullable(),
+      running: z.array(z.string()).describe('run ids'),
+      held: z.string().nullable().describe('the run held by overlap: queue'),
+      createdAt: time.nullable(),
+      updatedAt: time.nullable(),
+    }),
+    lastRuns: z.array(runSchema).describe('the last 10 runs, newest first'),
+    nextSlots: z.array(time).describe('the next 10 slots'),
+  })
+  .describe('A job with its definition, state, last 10 runs and next 10 slots');
+
+export const violationSchema = z.object({
+  path: z.string().describe('the field, dotted (`jobs[2].target.url`)'),
+  value: z.unknown().describe('the value given'),
+  message: z.string().describe('the rule it breaks'),
+});
+
+export const putJobResultSchema = z.object({
+  job: jobSchema,
+  created: z.boolean(),
+  changes: z.array(z.string()).describe('the fields that changed (`schedule`, `target`, …)'),
+  warnings: z.array(z.string()),
+});
+
+export const backfillResultSchema = z.object({
+  slots: z.number().int().describe('slots in the window'),
+  created: z.number().int().describe('runs created'),
+  existing: z.number().int().describe('slots that had a run already (kept)'),
+});
+
+export type Attempt = z.infer<typeof attemptSchema>;
+/** A run record as the client returns it. */
+export type Run = z.infer<typeof runSchema>;
+export type RunStatusName = (typeof RUN_STATUSES)[number];
+/** A job as `listJobs`, `pauseJob` and `resumeJob` return it. */
+export type Job = z.infer<typeof jobSchema>;
+/** A job as `getJob` returns it. */
+export type JobDetail = z.infer<typeof jobDetailSchema>;
+export type PutJobResult = z.infer<typeof putJobResultSchema>;
+export type BackfillResult = z.infer<typeof backfillResultSchema>;
+
+export function startLagOf(run: Pick<RunItem, 'startedAt' | 'scheduledAt'>): number | null {
+  return run.startedAt ? Date.parse(run.startedAt) - Date.parse(run.scheduledAt) : null;
+}
+
+/** How long the last attempt ran (a run's first start and its end may be retries and a replay apart). */
+function lastAttemptDuration(run: RunItem): number | null {
+  const last = run.attempts?.[run.attempts.length - 1];
+  if (last?.durationMs !== undefined) return last.durationMs;
+  if (last?.finishedAt) return Date.parse(last.finishedAt) - Date.parse(last.startedAt);
+  return null;
+}
+
+export function runView(run: RunItem): Run {
+  return {
+    runId: run.runId,
+    jobId: run.jobId,
+    scheduledAt: run.scheduledAt,
+    status: run.status,
+    reason: run.reason ?? null,
+    attempt: run.attempt ?? 0,
+    manual: Boolean(run.manual),
+    backfill: Boolean(run.backfill),
+    replays: run.replays ?? 0,
+    dispatchedAt: run.dispatchedAt ?? null,
+    startedAt: run.startedAt ?? null,
+    finishedAt: run.finishedAt ?? null,
+    startLagMs: startLagOf(run),
+    durationMs: lastAttemptDuration(run),
+    lastError: run.lastError ?? null,
+    attempts: (run.attempts ?? []).map((attempt: AttemptRecord) => ({
+      attempt: attempt.attempt,
+      status: attempt.status,
+      startedAt: attempt.startedAt,
+      finishedAt: attempt.finishedAt ?? null,
+      durationMs: attempt.durationMs ?? null,
+      error: attempt.error ?? null,
+    })),
+    targetType: run.definition?.target?.type ?? null,
+    pool: run.definition?.pool ?? null,
+    maxAttempts: run.definition?.retry?.maxAttempts ?? null,
+  };
+}
+
+/** `upcoming` is the job's next slot after now (shared/ops/jobs.ts upcomingSlot). */
+export function jobView(job: JobItem, upcoming: string | undefined): Job {
+  const decoded = decodeJob(job as unknown as Record<string, unknown>);
+  const definition = decoded.ok ? decoded.job.definition : undefined;
+  const last = job.lastOutcome;
+  return {
+    id: job.jobId,
+    schedule: definition?.schedule ?? null,
+    scheduleText: decoded.ok ? describeSchedule(decoded.job.schedule) : null,
+    timezone: definition?.timezone ?? null,
+    targetType: definition?.target.type ?? null,
+    pool: definition?.pool ?? null,
+    enabled: job.enabled === true,
+    note: job.enabled === true ? null : (job.note ?? null),
+    nextRunAt: job.nextRunAt ?? null,
+    upcomingAt: upcoming ?? null,
+    lastOutcome: last
+      ? {
+          runId: last.runId,
+          status: last.status,
+          reason: last.reason ?? null,
+          scheduledAt: last.scheduledAt,
+          at: last.at,
+          startLagMs: last.startLagMs ?? null,
+        }
+      : null,
+    consecutiveFailures: typeof job.consecutiveFailures === 'number' ? job.consecutiveFailures : 0,
+    invalid: job.invalid?.error ?? (decoded.ok ? null : decoded.error),
+    counts: { ...(job.counts ?? {}) } as Record<string, number>,
+  };
+}
+
+export function jobDetailView(description: JobDescription, upcoming: string | undefined): JobDetail {
+  const { job } = description;
+  return {
+    ...jobView(job, upcoming),
+    definition: description.definition ? serializeJob(description.definition) : null,
+    state: {
+      anchor: job.anchor ?? null,
+      cursor: job.cursor ?? null,
+      version: job.version,
+      pausedAt: job.enabled ? null : (job.pausedAt ?? null),
+      running: [...(job.running ?? [])].sort(),
+      held: job.held ?? null,
+      createdAt: job.createdAt ?? null,
+      updatedAt: job.updatedAt ?? null,
+    },
+    lastRuns: description.lastRuns.map(runView),
+    nextSlots: description.nextSlots,
+    counts: { ...description.counts } as Record<string, number>,
+  };
+}

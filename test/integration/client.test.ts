@@ -1,0 +1,299 @@
+/**
+ * `PunctualClient` against DynamoDB Local and the SQS emulator: every method, through the state file of a
+ * local runtime (as `PunctualClient.local()` finds `punctual dev`), with one clock shared by the runtime
+ * and the client so that time moves by hand. Every value returned is checked against the public schemas.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stateFilePath } from '../../shared/client/connection.js';
+import { dlqEntrySchema, redriveResultSchema } from '../../shared/client/dlq.js';
+import { statusReportSchema } from '../../shared/client/health.js';
+import {
+  type JobInput,
+  JobNotFoundError,
+  JobValidationError,
+  PunctualClient,
+  PunctualError,
+  RunNotFoundError,
+} from '../../shared/client/index.js';
+import {
+  backfillResultSchema,
+  jobDetailSchema,
+  jobSchema,
+  putJobResultSchema,
+  runSchema,
+} from '../../shared/client/views.js';
+import type { LocalRuntime } from '../../shared/local/runtime.js';
+import { job, ManualClock, T0, testRuntime } from '../support/runtime.js';
+
+let runtime: LocalRuntime | undefined;
+let client: PunctualClient | undefined;
+afterEach(async () => {
+  client?.close();
+  client = undefined;
+  await runtime?.stop();
+  runtime = undefined;
+});
+
+/** A job input (the support helper fills in the target). */
+function def(id: string, fields: Parameters<typeof job>[1]): JobInput {
+  return job(id, fields) as JobInput;
+}
+
+/** A runtime whose state file is in a fresh directory, and a client that found it there. */
+async function setup(clock: ManualClock) {
+  const dir = await mkdtemp(join(tmpdir(), 'punctual-client-'));
+  runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 }, stateFile: stateFilePath(dir) });
+  client = await PunctualClient.local(dir, { clock: clock.fn });
+  return { runtime, client, dir };
+}
+
+describe('PunctualClient: jobs', () => {
+  it('puts, gets, lists, pauses, resumes and deletes a job, returning plain typed objects', async () => {
+    const clock = new ManualClock(T0);
+    const { client } = await setup(clock);
+
+    const put = await client.putJob(def('report', { schedule: 'rate(1 hour)', description: 'hourly' }));
+    const detail = await client.getJob('report');
+    const listed = await client.listJobs();
+    clock.advance(1000);
+    const paused = await client.pauseJob('report', { note: 'maintenance (alice)' });
+    const resumed = await client.resumeJob('report');
+    const updated = await client.putJob(def('report', { schedule: 'rate(2 hours)', description: 'hourly' }));
+    await client.deleteJob('report');
+
+    expect(putJobResultSchema.parse(put)).toEqual(put);
+    expect(put).toMatchObject({ created: true, changes: ['created'], warnings: [] });
+    expect(put.job).toMatchObject({
+      id: 'report',
+      schedule: 'rate(1 hour)',
+      scheduleText: 'every hour',
+      enabled: true,
+      note: null,
+      nextRunAt: '2026-12-01T00:00:00.000Z',
+    });
+    expect(jobDetailSchema.parse(detail)).toEqual(detail);
+    expect(detail.definition).toMatchObject({
+      id: 'report',
+      description: 'hourly',
+      retry: { backoff: '30s' },
+    });
+    expect(detail.nextSlots).toHaveLength(10);
+    expect(listed.map((j) => jobSchema.parse(j).id)).toEqual(['report']);
+    expect(paused).toMatchObject({ enabled: false, note: 'maintenance (alice)', upcomingAt: null });
+    expect(resumed).toMatchObject({ enabled: true, note: null });
+    expect(updated).toMatchObject({ created: false, changes: ['schedule'] });
+    expect(updated.job.schedule).toBe('rate(2 hours)');
+    expect(await client.listJobs()).toEqual([]);
+  });
+
+  it('throws JobNotFoundError naming the id for every operation on a job that does not exist', async () => {
+    const { client } = await setup(new ManualClock(T0));
+
+    const attempts: (() => Promise<unknown>)[] = [
+      () => client.getJob('ghost'),
+      () => client.pauseJob('ghost'),
+      () => client.resumeJob('ghost'),
+      () => client.deleteJob('ghost'),
+      () => client.triggerJob('ghost'),
+      () => client.listRuns({ jobId: 'ghost' }),
+      () => client.backfill('ghost', { from: T0 - 3_600_000, to: T0 }),
+    ];
+
+    for (const attempt of attempts) {
+      const error = await attempt().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(JobNotFoundError);
+      expect(error).toMatchObject({ jobId: 'ghost', name: 'JobNotFoundError' });
+    }
+  });
+
+  it('throws JobValidationError carrying every violation, a pool the deployment lacks included', async () => {
+    const { client } = await setup(new ManualClock(T0));
+
+    const invalid = await client
+      .putJob({
+        id: 'Bad Id',
+        schedule: 'rate(0 minutes)',
+        timezone: 'Mars/Olympus',
+        target: { type: 'handler', name: 'noop' },
+      })
+      .catch((e: unknown) => e);
+    const noPool = await client
+      .putJob(def('orphan', { schedule: 'rate(1 hour)', pool: 'gpu' }))
+      .catch((e: unknown) => e);
+
+    expect(invalid).toBeInstanceOf(JobValidationError);
+    expect(invalid).toBeInstanceOf(PunctualError);
+    expect((invalid as JobValidationError).violations.map((v) => v.path).sort()).toEqual([
+      'id',
+      'schedule',
+      'timezone',
+    ]);
+    expect(noPool).toMatchObject({
+      name: 'JobValidationError',
+      violations: [{ path: 'pool', value: 'gpu', message: 'no such pool; this deployment has default' }],
+    });
+    expect(await client.listJobs()).toEqual([]);
+  });
+});
+
+describe('PunctualClient: runs', () => {
+  it('runs a one-shot at() job put through the client, and lists its run as succeeded', async () => {
+    const clock = new ManualClock(T0);
+    const { runtime, client } = await setup(clock);
+
+    await client.putJob(def('once', { schedule: 'at(2026-12-01T00:00:05)' }));
+    clock.set(T0 + 5000);
+    await runtime.tick();
+    const outcomes = await runtime.drain();
+    const runs = await client.listRuns({ jobId: 'once' });
+
+    expect(outcomes).toEqual(['succeeded']);
+    expect(runs).toHaveLength(1);
+    expect(runSchema.parse(runs[0])).toEqual(runs[0]);
+    expect(runs[0]).toMatchObject({
+      runId: 'once@2026-12-01T00:00:05.000Z',
+      jobId: 'once',
+      scheduledAt: '2026-12-01T00:00:05.000Z',
+      status: 'succeeded',
+      reason: 'ok',
+      attempt: 1,
+      targetType: 'handler',
+      pool: 'default',
+      maxAttempts: 3,
+    });
+    expect((await client.getJob('once')).nextSlots).toEqual([]);
+  });
+
+  it('triggers, gets, filters newest first, replays and backfills runs', async () => {
+    const clock = new ManualClock(T0);
+    const { runtime, client } = await setup(clock);
+    await client.putJob(
+      def('flaky', {
+        schedule: 'rate(1 minute)',
+        retry: { maxAttempts: 1, backoff: '1s' },
+        target: { type: 'handler', name: 'fail' },
+        payload: { message: 'fails before a replay', succeedOnAttempt: 2 },
+      }),
+    );
+    await runtime.tick();
+    await runtime.drain();
+    clock.advance(60_000);
+    await runtime.tick();
+    await runtime.drain();
+
+    const failed = await client.listRuns({ jobId: 'flaky', status: 'failed' });
+    const recent = await client.listRuns({ since: new Date(T0 + 30_000), limit: 5 });
+    const shown = await client.getRun('flaky@2026-12-01T00:00:00.000Z');
+    const replayed = await client.replayRun('flaky@2026-12-01T00:00:00.000Z');
+    await runtime.drain();
+    const afterReplay = await client.getRun('flaky@2026-12-01T00:00:00.000Z');
+    clock.advance(1000);
+    const manual = await client.triggerJob('flaky');
+    const backfilled = await client.backfill('flaky', {
+      from: '2026-11-30T23:57:00Z',
+      to: '2026-12-01T00:00:00Z',
+    });
+    const again = await client.backfill('flaky', { from: T0 - 180_000, to: T0 });
+
+    expect(failed.map((run) => run.runId)).toEqual([
+      'flaky@2026-12-01T00:01:00.000Z',
+      'flaky@2026-12-01T00:00:00.000Z',
+    ]);
+    expect(recent.map((run) => run.scheduledAt)).toEqual(['2026-12-01T00:01:00.000Z']);
+    expect(shown).toMatchObject({ status: 'failed', lastError: expect.stringContaining('fails before') });
+    expect(runSchema.parse(replayed)).toEqual(replayed);
+    expect(afterReplay).toMatchObject({ status: 'succeeded', replays: 1, attempt: 2 });
+    expect(manual).toMatchObject({ jobId: 'flaky', manual: true, status: 'dispatched' });
+    expect(manual.runId).toBe('flaky@manual-2026-12-01T00:01:01.000Z');
+    expect(backfillResultSchema.parse(backfilled)).toEqual({ slots: 3, created: 3, existing: 0 });
+    expect(again).toEqual({ slots: 3, created: 0, existing: 3 });
+  });
+
+  it('throws RunNotFoundError for a run id of a slot never claimed, and refuses what is not a run id', async () => {
+    const { client } = await setup(new ManualClock(T0));
+
+    await expect(client.getRun('x@2026-12-01T00:00:00.000Z')).rejects.toBeInstanceOf(RunNotFoundError);
+    await expect(client.replayRun('x@2026-12-01T00:00:00.000Z')).rejects.toMatchObject({
+      name: 'RunNotFoundError',
+      runId: 'x@2026-12-01T00:00:00.000Z',
+    });
+    await expect(client.getRun('nonsense')).rejects.toThrow('"nonsense" is not a run id');
+    await expect(client.listRuns({ since: 'yesterday' })).rejects.toThrow('since "yesterday": not a time');
+  });
+});
+
+describe('PunctualClient: DLQ and health', () => {
+  it('lists a failed run in the DLQ, reports it in status, and redrives it', async () => {
+    const clock = new ManualClock(T0);
+    const { runtime, client } = await setup(clock);
+    await client.putJob(
+      def('doomed', {
+        schedule: 'rate(1 hour)',
+        retry: { maxAttempts: 1, backoff: '1s' },
+        target: { type: 'handler', name: 'fail' },
+      }),
+    );
+    await runtime.tick();
+    await runtime.drain();
+
+    const listed = await client.listDlq();
+    const status = await client.status();
+    const redriven = await client.redriveDlq({ pollMs: 50 });
+
+    expect(listed).toHaveLength(1);
+    expect(dlqEntrySchema.parse(listed[0])).toMatchObject({
+      pool: 'default',
+      runId: 'doomed@2026-12-01T00:00:00.000Z',
+      poison: false,
+    });
+    expect(statusReportSchema.parse(status)).toEqual(status);
+    expect(status.healthy).toBe(false);
+    expect(status.queues.default?.dlq).toBe(1);
+    expect(status.problems.join('\n')).toContain('1 message(s) in the DLQ');
+    expect(redriven.map((result) => redriveResultSchema.parse(result))).toEqual([
+      { pool: 'default', status: 'COMPLETED', moved: 1, toMove: 1, failureReason: null },
+    ]);
+    await expect(client.listDlq({ pool: 'gpu' })).rejects.toThrow('pool "gpu" does not exist');
+  });
+});
+
+describe('PunctualClient: finding a deployment', () => {
+  it('names the state file it looked for when no punctual dev runs in the directory', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'punctual-client-none-'));
+
+    await expect(PunctualClient.local(dir)).rejects.toThrow(
+      `no local runtime: ${stateFilePath(dir)} does not exist`,
+    );
+  });
+
+  it('refuses options that name no deployment, without any I/O', () => {
+    expect(() => new PunctualClient({} as never)).toThrow(
+      'give stackName (a deployed stack), or tableName and queues',
+    );
+    expect(() => new PunctualClient({ tableName: 't', queues: 'q' } as never)).toThrow('queues "q"');
+  });
+
+  it('talks to a table and queues named directly', async () => {
+    const clock = new ManualClock(T0);
+    const { runtime } = await setup(clock);
+    const direct = new PunctualClient({
+      tableName: runtime.state.tableName,
+      queues: Object.fromEntries(runtime.pools.map((pool) => [pool.name, pool.queueUrl])),
+      endpoint: runtime.state.dynamoEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      clock: clock.fn,
+    });
+    try {
+      // DynamoDB calls only: one endpoint serves one emulator.
+      await direct.putJob(def('direct', { schedule: 'rate(1 hour)' }));
+      expect((await direct.listJobs()).map((j) => j.id)).toEqual(['direct']);
+      expect(await direct.deployment()).toMatchObject({ kind: 'table', tableName: runtime.state.tableName });
+    } finally {
+      direct.close();
+    }
+  });
+});

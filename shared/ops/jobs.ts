@@ -3,7 +3,7 @@
  * CDK custom resource call these; `now` is a parameter like everywhere in shared/.
  */
 
-import { JobValidationError, JobNotFoundError, PunctualError } from '../errors.js';
+import { JobNotFoundError, JobValidationError, PunctualError } from '../errors.js';
 import { parseJob } from '../jobs/index.js';
 import type { JobDefinition } from '../jobs/types.js';
 import { type RunDeps, sendAttempt } from '../runs/lifecycle.js';

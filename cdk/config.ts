@@ -116,6 +116,8 @@ export interface ConfigInput {
   readonly runRetention?: Duration;
   readonly lookahead?: Duration;
   readonly tickBudget?: Duration;
+  /** The handler names the executor bundle holds (default: the builtins). */
+  readonly handlerNames?: readonly string[];
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -264,10 +266,10 @@ export function resolveJobs(
   jobs: readonly unknown[] | undefined,
   pools: readonly ResolvedPool[],
   violations: Violation[],
+  handlerNames: readonly string[] = builtinHandlers().names(),
 ): ResolvedJob[] {
   const resolved: ResolvedJob[] = [];
   const poolByName = new Map(pools.map((pool) => [pool.name, pool]));
-  const handlerNames = builtinHandlers().names();
   const firstIndexOfId = new Map<string, number>();
   (jobs ?? []).forEach((entry, index) => {
     const prefix = `jobs[${index}]`;
@@ -372,7 +374,7 @@ export function resolveJobs(
 export function resolveConfig(input: ConfigInput, subject = 'Scheduler props'): ResolvedConfig {
   const violations: Violation[] = [];
   const pools = resolvePools(input.pools, violations);
-  const jobs = resolveJobs(input.jobs, pools, violations);
+  const jobs = resolveJobs(input.jobs, pools, violations, input.handlerNames);
 
   const shards = input.shards ?? DEFAULT_SHARDS;
   checkInteger(violations, 'shards', shards, 1, 100, ' (shards of the due and open indexes)');

@@ -3,7 +3,7 @@
  * whenever NO_COLOR is set — https://no-color.org), `--json`, times and durations in short words.
  * Commands write through an `Io` so tests can capture what they print.
  */
-import { formatDuration } from '../shared/jobs/index.js';
+import { formatDuration } from '../shared/jobs/duration.js';
 
 export interface Io {
   /** Results: the table or the JSON. */

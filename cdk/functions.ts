@@ -97,7 +97,7 @@ export function bundleWithHandlers(scope: Construct, entry: string, field: strin
   // A directory named after the entry and the construct, so a second synth of the same app writes the same
   // bytes to the same place (the asset hash does not change without a reason).
   const key = createHash('sha256').update(`${entryPath}\0${scope.node.path}`).digest('hex').slice(0, 16);
-  const outdir = join(Stage.of(scope)?.outdir ?? process.cwd(), `punctual-handlers.${key}`);
+  const outdir = join(Stage.of(scope)?.outdir ?? process.cwd(), `punctual-handlers-${key}`);
   try {
     esbuild.buildSync({
       ...BUNDLE_OPTIONS,
@@ -109,6 +109,12 @@ export function bundleWithHandlers(scope: Construct, entry: string, field: strin
         loader: 'js',
       },
       outfile: join(outdir, BUNDLE_FILE),
+      // The entry's `punctual/handlers` must be this package's, the one the executor reads the handlers from:
+      // not a second copy elsewhere in node_modules, nor a tsconfig `paths` mapping to sources.
+      alias: {
+        'punctual/handlers': join(PROJECT_ROOT, 'dist', 'handlers.js'),
+        punctual: join(PROJECT_ROOT, 'dist', 'index.js'),
+      },
     });
   } catch (error) {
     throw new Error(

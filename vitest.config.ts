@@ -14,7 +14,7 @@ export default defineConfig({
     maxWorkers: 2,
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     // Lambda bundles from a synthesized cloud assembly load in Node as Lambda loads them, untransformed
-    // (test/e2e/deployed.test.ts).
+    // (test/e2e/deployed.test.ts, test/cdk/handlers.test.ts).
     server: { deps: { external: [/\/asset\.[0-9a-f]+\/index\.mjs/] } },
   },
 });

@@ -88,10 +88,11 @@ if node -e "import('punctual').then((m) => process.exit(m.PunctualClient ? 0 : 1
   node client.mjs || { tail -n 40 "$work/dev.log"; fail "the client script failed"; }
 else
   echo "PunctualClient is not exported by this build yet: the CLI puts the job instead of examples/package-smoke/client.mjs"
-  at="$(node -p "new Date(Math.ceil((Date.now() + 2000) / 1000) * 1000).toISOString().slice(0, 19)")"
+  at="$(node -p "new Date(Math.ceil((Date.now() + 15000) / 1000) * 1000).toISOString().slice(0, 19)")"
   npx --no-install punctual jobs put smoke-once --schedule "at($at)" --target handler:noop
   status=""
-  for _ in $(seq 1 60); do
+  # Due 15 s after it is put (a CLI call takes a second or two); then a 1 s tick and the executor.
+  for _ in $(seq 1 90); do
     status="$(npx --no-install punctual runs list --job smoke-once --json | node -e '
       let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s)[0]?.status ?? "none"));')"
     [ "$status" = "succeeded" ] && break

@@ -49,6 +49,8 @@ export const MIN_GAP_WINDOW_S = 300;
 /**
  * One executor pool: an SQS queue, its DLQ and an executor function consuming it.
  * Same shape as the `pools:` map of a jobs file.
+ *
+ * @example new Scheduler(stack, 'Scheduler', { pools: { reports: { concurrency: 2, timeout: '10m', memorySize: 1024 } } });
  */
 export interface PoolProps {
   /**
@@ -70,7 +72,11 @@ export interface PoolProps {
   readonly memorySize?: number;
 }
 
-/** A gap alarm: raised when a job has not succeeded for `factor` times its longest interval between slots. */
+/**
+ * A gap alarm: raised when a job has not succeeded for `factor` times its longest interval between slots.
+ *
+ * @example jobs: [{ id: 'heartbeat', schedule: 'rate(5 minutes)', target: { type: 'handler', name: 'log' }, gapAlarm: { factor: 3 } }]
+ */
 export interface GapAlarmOptions {
   /**
    * How many periods without a successful run before the alarm. At least 1; 2 or 3 tolerates one failed

@@ -49,6 +49,8 @@ export type { GapAlarmOptions, PoolProps, SchedulerAlarmProps };
 /**
  * What the executors may call on behalf of `lambda`, `sqs` and `eventbridge` targets. Nothing is granted
  * by default and nothing is granted with a wildcard: list each resource a declared or CLI-put job targets.
+ *
+ * @example new Scheduler(stack, 'Scheduler', { targetAccess: { functions: [reportFn], queues: [workQueue] } });
  */
 export interface TargetAccess {
   /**
@@ -71,7 +73,11 @@ export interface TargetAccess {
   readonly buses?: (events.IEventBus | string)[];
 }
 
-/** Your own handlers, bundled into every executor (see `SchedulerProps.handlers`). */
+/**
+ * Your own handlers, bundled into every executor (see `SchedulerProps.handlers`).
+ *
+ * @example new Scheduler(stack, 'Scheduler', { handlers: { entry: 'src/jobs.ts' } });
+ */
 export interface SchedulerHandlers {
   /**
    * A module (TypeScript or JavaScript, resolved from the current directory, as NodejsFunction's `entry`)
@@ -83,6 +89,11 @@ export interface SchedulerHandlers {
   readonly entry: string;
 }
 
+/**
+ * The Scheduler's props; every one is optional.
+ *
+ * @example new Scheduler(stack, 'Scheduler', { pools: { default: { concurrency: 4 } }, jobs: [], alarmEmails: ['oncall@example.com'] });
+ */
 export interface SchedulerProps {
   /**
    * Your own functions for `handler` targets: a module that registers them, bundled with the executor. Jobs
@@ -216,7 +227,11 @@ export interface SchedulerProps {
   readonly outputs?: boolean;
 }
 
-/** The resources of one pool. */
+/**
+ * The resources of one pool.
+ *
+ * @example scheduler.pools.default.queue.grantSendMessages(producerFn);
+ */
 export interface SchedulerPool {
   readonly name: string;
   readonly concurrency: number;
@@ -227,7 +242,13 @@ export interface SchedulerPool {
   readonly executorLogGroup: logs.ILogGroup;
 }
 
-/** The stack output keys (stable: the CLI reads them with `--stack`). */
+/**
+ * The stack output keys (stable: the CLI reads them with `--stack`).
+ *
+ * @example
+ * // aws cloudformation describe-stacks --stack-name Punctual: the output named OUTPUT_KEYS.tableName ('TableName')
+ * const tableName = outputs.find((o) => o.OutputKey === OUTPUT_KEYS.tableName)?.OutputValue;
+ */
 export const OUTPUT_KEYS = {
   tableName: 'TableName',
   shards: 'Shards',

@@ -1,9 +1,9 @@
 // An application using the typed client against the `punctual dev` running in this directory: puts a one-shot
-// at(...) job due in two seconds and waits until its run has succeeded. Run by .ci/package-smoke.sh.
+// at(...) job due in five seconds and waits until its run has succeeded. Run by .ci/package-smoke.sh.
 import { PunctualClient } from 'punctual';
 
 const client = await PunctualClient.local();
-const at = new Date(Math.ceil((Date.now() + 2_000) / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, '');
+const at = new Date(Math.ceil((Date.now() + 5_000) / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, '');
 await client.putJob({ id: 'smoke-once', schedule: `at(${at})`, target: { type: 'handler', name: 'noop' } });
 
 const deadline = Date.now() + 60_000;

@@ -7,6 +7,7 @@ import { describeSchedule, nextSlot, parseSchedule } from '../schedule/index.js'
 import { loadJobsFile, parseJobsDocument } from './file.js';
 import type { JobDefinition, JobsFile } from './types.js';
 
+/** What `validateJobs` resolves with. @example const { valid, errors, jobs } = await validateJobs('jobs.yaml'); */
 export interface JobsValidation {
   /** The file's path, or `(object)` for a value passed in. */
   file: string;
@@ -19,6 +20,7 @@ export interface JobsValidation {
   errors: Violation[];
 }
 
+/** @example await validateJobs('jobs.yaml', { now: Date.parse('2026-12-01T00:00:00Z') }); */
 export interface ValidateJobsOptions {
   /** The instant the first slots are computed from. Default: now. */
   now?: number;

@@ -7,6 +7,7 @@ import { describeSchedule } from './describe.js';
 import { parseSchedule } from './parse.js';
 import { slotsBetween } from './slots.js';
 
+/** @example nextSlots('rate(90 minutes)', { after: '2026-12-01T00:00:00Z', count: 3, timezone: 'UTC' }); */
 export interface NextSlotsOptions {
   /** IANA time zone the expression is evaluated in. Default `UTC`. */
   timezone?: string;
@@ -19,6 +20,7 @@ export interface NextSlotsOptions {
   count?: number;
 }
 
+/** What `nextSlots` returns. @example const { description, timezone, slots } = nextSlots('cron(0/15 * * * ? *)'); */
 export interface NextSlots {
   /** The schedule in words (`every 5 minutes`, `daily at 02:00 (Europe/Berlin)`). */
   description: string;

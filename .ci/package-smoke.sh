@@ -72,7 +72,8 @@ node -e '
 ' "$app/$template"
 
 step "punctual dev started from the install, and a one-shot job put against it"
-npx --no-install punctual dev --tick 1s > "$work/dev.log" 2>&1 &
+# The installed bin itself (not through npx, whose process would not pass on the signal that stops it).
+./node_modules/.bin/punctual dev --tick 1s > "$work/dev.log" 2>&1 &
 dev_pid=$!
 for _ in $(seq 1 120); do
   [ -f .punctual/local.json ] && break

@@ -5,6 +5,7 @@
 #   2. synthesize a plain-JavaScript app that imports { Scheduler } from 'punctual/cdk', without esbuild;
 #   3. run a client script (PunctualClient.local()) against `punctual dev` started from that install.
 # Packages come from the npm cache when they are there (--prefer-offline), else from the registry.
+# PUNCTUAL_TARBALL=path/punctual-x.y.z.tgz tests that tarball instead of packing the repository.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/punctual-smoke.XXXXXX")"
@@ -19,9 +20,14 @@ fail() { echo "package smoke FAILED: $*" >&2; exit 1; }
 
 dep_version() { node -p "require('$repo/package.json').devDependencies['$1']"; }
 
-step "npm pack"
-tarball="$(cd "$repo" && npm pack --silent --pack-destination "$work" | tail -n1)"
-tarball="$work/$tarball"
+if [ -n "${PUNCTUAL_TARBALL:-}" ]; then
+  step "the tarball given in PUNCTUAL_TARBALL"
+  tarball="$(cd "$(dirname "$PUNCTUAL_TARBALL")" && pwd)/$(basename "$PUNCTUAL_TARBALL")"
+else
+  step "npm pack"
+  tarball="$(cd "$repo" && npm pack --silent --pack-destination "$work" | tail -n1)"
+  tarball="$work/$tarball"
+fi
 tar -tzf "$tarball" > "$work/contents.txt"
 if grep -E '^package/(test|chaos|bench|examples)/|\.test\.|/fixtures/' "$work/contents.txt"; then
   fail "the tarball ships tests, fixtures, benchmarks or examples (listed above)"

@@ -13,5 +13,8 @@ export default defineConfig({
     // Two cores here; the emulators take one of them under load.
     maxWorkers: 2,
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    // Lambda bundles from a synthesized cloud assembly load in Node as Lambda loads them, untransformed
+    // (test/e2e/deployed.test.ts, test/cdk/handlers.test.ts).
+    server: { deps: { external: [/\/asset\.[0-9a-f]+\/index\.mjs/] } },
   },
 });

@@ -9,6 +9,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 import { execFileSync } from 'node:child_process';
 import { cpus, freemem, totalmem } from 'node:os';
 import { claim } from './benchmarks/claim.js';
+import { cli } from './benchmarks/cli.js';
 import { dispatch } from './benchmarks/dispatch.js';
 import { emulators } from './benchmarks/emulators.js';
 import { memory } from './benchmarks/memory.js';
@@ -34,6 +35,7 @@ const BENCHMARKS: Benchmark[] = [
   production,
   overload,
   memory,
+  cli,
 ];
 
 function machine() {
@@ -72,7 +74,9 @@ async function main() {
     `machine: ${host.nproc} cpu (${host.cpu}), ${host.memTotalGiB} GiB, node ${host.node}, ${host.java}\n`,
   );
   const started = Date.now();
-  const emulators = await startEmulators();
+  const emulators = selected.some((bench) => bench.needsEmulators !== false)
+    ? await startEmulators()
+    : { endpoints: { dynamo: '', sqs: '' }, stop: async () => undefined };
   // Interrupted: stop the emulators (DynamoDB Local is a JVM of its own) before leaving.
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.once(signal, () => {

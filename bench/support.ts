@@ -228,6 +228,8 @@ export interface BenchResult {
 export interface Benchmark {
   name: string;
   title: string;
+  /** False for a benchmark that needs no DynamoDB Local or SQS emulator (they are then not started). */
+  needsEmulators?: boolean;
   run(context: BenchContext): Promise<BenchResult>;
 }
 

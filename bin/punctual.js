@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-// The CLI is TypeScript; tsx's ESM hook loads it in this same process (signals such as Ctrl-C reach it directly).
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../cli/main.ts');
+// The CLI, compiled to dist/ by `npm run build` (run by prepack, and before `npm start` and `npm test` in the
+// repository): plain JavaScript, nothing is transpiled at run time.
+import '../dist/cli/main.js';

@@ -49,6 +49,8 @@ export const MIN_GAP_WINDOW_S = 300;
 /**
  * One executor pool: an SQS queue, its DLQ and an executor function consuming it.
  * Same shape as the `pools:` map of a jobs file.
+ *
+ * @example new Scheduler(stack, 'Scheduler', { pools: { reports: { concurrency: 2, timeout: '10m', memorySize: 1024 } } });
  */
 export interface PoolProps {
   /**
@@ -70,7 +72,11 @@ export interface PoolProps {
   readonly memorySize?: number;
 }
 
-/** A gap alarm: raised when a job has not succeeded for `factor` times its longest interval between slots. */
+/**
+ * A gap alarm: raised when a job has not succeeded for `factor` times its longest interval between slots.
+ *
+ * @example jobs: [{ id: 'heartbeat', schedule: 'rate(5 minutes)', target: { type: 'handler', name: 'log' }, gapAlarm: { factor: 3 } }]
+ */
 export interface GapAlarmOptions {
   /**
    * How many periods without a successful run before the alarm. At least 1; 2 or 3 tolerates one failed
@@ -116,6 +122,8 @@ export interface ConfigInput {
   readonly runRetention?: Duration;
   readonly lookahead?: Duration;
   readonly tickBudget?: Duration;
+  /** The handler names the executor bundle holds (default: the builtins). */
+  readonly handlerNames?: readonly string[];
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -264,10 +272,10 @@ export function resolveJobs(
   jobs: readonly unknown[] | undefined,
   pools: readonly ResolvedPool[],
   violations: Violation[],
+  handlerNames: readonly string[] = builtinHandlers().names(),
 ): ResolvedJob[] {
   const resolved: ResolvedJob[] = [];
   const poolByName = new Map(pools.map((pool) => [pool.name, pool]));
-  const handlerNames = builtinHandlers().names();
   const firstIndexOfId = new Map<string, number>();
   (jobs ?? []).forEach((entry, index) => {
     const prefix = `jobs[${index}]`;
@@ -372,7 +380,7 @@ export function resolveJobs(
 export function resolveConfig(input: ConfigInput, subject = 'Scheduler props'): ResolvedConfig {
   const violations: Violation[] = [];
   const pools = resolvePools(input.pools, violations);
-  const jobs = resolveJobs(input.jobs, pools, violations);
+  const jobs = resolveJobs(input.jobs, pools, violations, input.handlerNames);
 
   const shards = input.shards ?? DEFAULT_SHARDS;
   checkInteger(violations, 'shards', shards, 1, 100, ' (shards of the due and open indexes)');

@@ -39,7 +39,11 @@ export const RUN_SUCCEEDED_LOG_MESSAGE = RUN_SUCCEEDED_LOG;
 
 const RUNBOOK = 'Runbook: docs/runbook.md';
 
-/** Alarm thresholds. Each alarm fires when its metric is above the threshold (the heartbeat: below 1). */
+/**
+ * Alarm thresholds. Each alarm fires when its metric is above the threshold (the heartbeat: below 1).
+ *
+ * @example new Scheduler(stack, 'Scheduler', { alarms: { startLagP99: Duration.seconds(30) } });
+ */
 export interface SchedulerAlarmProps {
   /**
    * StartLag (slot → start) p99 above this raises the alarm.

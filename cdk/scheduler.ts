@@ -34,7 +34,13 @@ import {
   resolveConfig,
   TICK_TIMEOUT_MS,
 } from './config.js';
-import { functionEntry, PunctualFunction, seconds } from './functions.js';
+import {
+  bundleWithHandlers,
+  type HandlersBundle,
+  PunctualFunction,
+  prebuiltCode,
+  seconds,
+} from './functions.js';
 import { dashboardUrl, type SchedulerAlarmProps, SchedulerMonitoring } from './monitoring.js';
 import { acknowledgeFindings } from './nag.js';
 
@@ -43,6 +49,8 @@ export type { GapAlarmOptions, PoolProps, SchedulerAlarmProps };
 /**
  * What the executors may call on behalf of `lambda`, `sqs` and `eventbridge` targets. Nothing is granted
  * by default and nothing is granted with a wildcard: list each resource a declared or CLI-put job targets.
+ *
+ * @example new Scheduler(stack, 'Scheduler', { targetAccess: { functions: [reportFn], queues: [workQueue] } });
  */
 export interface TargetAccess {
   /**
@@ -65,7 +73,37 @@ export interface TargetAccess {
   readonly buses?: (events.IEventBus | string)[];
 }
 
+/**
+ * Your own handlers, bundled into every executor (see `SchedulerProps.handlers`).
+ *
+ * @example new Scheduler(stack, 'Scheduler', { handlers: { entry: 'src/jobs.ts' } });
+ */
+export interface SchedulerHandlers {
+  /**
+   * A module (TypeScript or JavaScript, resolved from the current directory, as NodejsFunction's `entry`)
+   * whose import registers handlers with `registerHandler` from `punctual/handlers`. It is bundled with the
+   * executor by esbuild at synth, so the app needs `esbuild` installed (`npm i -D esbuild`).
+   *
+   * @example 'src/jobs.ts'
+   */
+  readonly entry: string;
+}
+
+/**
+ * The Scheduler's props; every one is optional.
+ *
+ * @example new Scheduler(stack, 'Scheduler', { pools: { default: { concurrency: 4 } }, jobs: [], alarmEmails: ['oncall@example.com'] });
+ */
 export interface SchedulerProps {
+  /**
+   * Your own functions for `handler` targets: a module that registers them, bundled with the executor. Jobs
+   * may then name them (`target: { type: 'handler', name: 'my-report' }`); a declared job naming a handler
+   * that is neither a builtin nor registered by the module fails `cdk synth`.
+   *
+   * @example { entry: 'src/jobs.ts' }
+   * @default - the builtin handlers only (noop, log, sleep, fail, flaky), from the prebuilt executor bundle
+   */
+  readonly handlers?: SchedulerHandlers;
   /**
    * Executor pools by name: one SQS queue, DLQ and executor function each. A `default` pool always exists
    * (2 concurrent runs, 5 minute timeout, 512 MB); declaring `default` here changes its settings.
@@ -189,7 +227,11 @@ export interface SchedulerProps {
   readonly outputs?: boolean;
 }
 
-/** The resources of one pool. */
+/**
+ * The resources of one pool.
+ *
+ * @example scheduler.pools.default.queue.grantSendMessages(producerFn);
+ */
 export interface SchedulerPool {
   readonly name: string;
   readonly concurrency: number;
@@ -200,7 +242,13 @@ export interface SchedulerPool {
   readonly executorLogGroup: logs.ILogGroup;
 }
 
-/** The stack output keys (stable: the CLI reads them with `--stack`). */
+/**
+ * The stack output keys (stable: the CLI reads them with `--stack`).
+ *
+ * @example
+ * // aws cloudformation describe-stacks --stack-name Punctual: the output named OUTPUT_KEYS.tableName ('TableName')
+ * const tableName = outputs.find((o) => o.OutputKey === OUTPUT_KEYS.tableName)?.OutputValue;
+ */
 export const OUTPUT_KEYS = {
   tableName: 'TableName',
   shards: 'Shards',
@@ -244,7 +292,7 @@ function attributeType(type: 'S' | 'N' | 'B'): dynamodb.AttributeType {
  *
  * @example
  * import { App, Duration, Stack } from 'aws-cdk-lib';
- * import { Scheduler } from './cdk/scheduler.js';
+ * import { Scheduler } from 'punctual/cdk';
  *
  * const app = new App();
  * const stack = new Stack(app, 'Punctual');
@@ -281,7 +329,14 @@ export class Scheduler extends Construct {
   constructor(scope: Construct, id: string, props: SchedulerProps = {}) {
     super(scope, id);
     const stack = Stack.of(this);
-    const config = resolveConfig(props, `Scheduler "${id}" props`);
+    // The consumer's handlers are bundled first: the declared jobs are checked against the names they register.
+    const handlers: HandlersBundle | undefined = props.handlers
+      ? bundleWithHandlers(this, props.handlers.entry, `Scheduler "${id}" props: handlers.entry`)
+      : undefined;
+    const config = resolveConfig(
+      { ...props, ...(handlers ? { handlerNames: handlers.names } : {}) },
+      `Scheduler "${id}" props`,
+    );
     this.config = config;
     this.jobs = config.jobs.map((job) => job.definition);
 
@@ -385,7 +440,7 @@ export class Scheduler extends Construct {
       enforceSSL: true,
     });
     const tick = new PunctualFunction(this, 'Tick', {
-      entry: functionEntry('tick'),
+      code: prebuiltCode('tick'),
       description: 'punctual tick: claims due jobs and sends their slots to the pool queues',
       timeout: Duration.millis(TICK_TIMEOUT_MS),
       memorySize: props.tickMemorySize ?? 512,
@@ -446,9 +501,10 @@ export class Scheduler extends Construct {
 
     const pools: Record<string, SchedulerPool> = {};
     const executors: PunctualFunction[] = [];
+    const executorCode = handlers?.code ?? prebuiltCode('executor');
     for (const { pool, scope, queue, dlq } of queues.values()) {
       const executor = new PunctualFunction(scope, 'Executor', {
-        entry: functionEntry('executor'),
+        code: executorCode,
         description: `punctual executor of pool "${pool.name}": runs one run per invocation`,
         timeout: seconds(pool.timeoutMs),
         memorySize: pool.memorySize,
@@ -515,7 +571,7 @@ export class Scheduler extends Construct {
     let provider: cr.Provider | undefined;
     if (config.jobs.length > 0) {
       deployJobs = new PunctualFunction(this, 'DeployJobs', {
-        entry: functionEntry('deploy-jobs'),
+        code: prebuiltCode('deploy-jobs'),
         description: 'punctual: writes the jobs declared in the stack to the table (custom resource)',
         timeout: Duration.minutes(5),
         memorySize: 256,

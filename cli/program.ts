@@ -5,23 +5,47 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { PunctualError } from '../shared/errors.js';
 import { errorMessage } from '../shared/util.js';
-import { runDev } from './commands/dev.js';
-import { runDlqList, runDlqRedrive } from './commands/dlq.js';
-import {
-  runDelete,
-  runGet,
-  runList,
-  runPause,
-  runPut,
-  runResume,
-  runTrigger,
-  runValidate,
-} from './commands/jobs.js';
-import { runBackfill, runRunsList, runRunsReplay, runRunsShow } from './commands/runs.js';
-import { runScheduleNext } from './commands/schedule.js';
-import { runStatus } from './commands/status.js';
-import { resolveTarget, type Target, type TargetOptions, UsageError } from './context.js';
+import type * as Context from './context.js';
+import type { Target, TargetOptions } from './context.js';
 import type { Io } from './format.js';
+
+type AsyncVersion<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+
+/**
+ * `name` of a command module, loaded when the command runs: `punctual --help` and `schedule next` then do
+ * not load the AWS SDK, zod and yaml, which took most of the CLI's start-up (bench/RESULTS.md).
+ */
+function lazy<M, K extends keyof M>(load: () => Promise<M>, name: K): AsyncVersion<M[K]> {
+  return (async (...args: unknown[]) =>
+    ((await load())[name] as (...a: unknown[]) => unknown)(...args)) as AsyncVersion<M[K]>;
+}
+const devCommands = () => import('./commands/dev.js');
+const dlqCommands = () => import('./commands/dlq.js');
+const jobsCommands = () => import('./commands/jobs.js');
+const runsCommands = () => import('./commands/runs.js');
+const runDev = lazy(devCommands, 'runDev');
+const runDlqList = lazy(dlqCommands, 'runDlqList');
+const runDlqRedrive = lazy(dlqCommands, 'runDlqRedrive');
+const runDelete = lazy(jobsCommands, 'runDelete');
+const runGet = lazy(jobsCommands, 'runGet');
+const runList = lazy(jobsCommands, 'runList');
+const runPause = lazy(jobsCommands, 'runPause');
+const runPut = lazy(jobsCommands, 'runPut');
+const runResume = lazy(jobsCommands, 'runResume');
+const runTrigger = lazy(jobsCommands, 'runTrigger');
+const runValidate = lazy(jobsCommands, 'runValidate');
+const runBackfill = lazy(runsCommands, 'runBackfill');
+const runRunsList = lazy(runsCommands, 'runRunsList');
+const runRunsReplay = lazy(runsCommands, 'runRunsReplay');
+const runRunsShow = lazy(runsCommands, 'runRunsShow');
+const runScheduleNext = lazy(() => import('./commands/schedule.js'), 'runScheduleNext');
+const runStatus = lazy(() => import('./commands/status.js'), 'runStatus');
+const resolveTarget = lazy(() => import('./context.js'), 'resolveTarget');
+
+/** context.ts's UsageError (loaded with the SDK clients it builds, so only when a command needs it). */
+async function usageError(message: string): Promise<Context.UsageError> {
+  return new (await import('./context.js')).UsageError(message);
+}
 
 export interface ProgramOptions {
   /** Fixed help width (the docs generator); else the terminal's. */
@@ -209,7 +233,7 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
         .option('--jobs <file>', 'the jobs file (same as FILE)'),
     ).action(async (file: string | undefined, flags) => {
       const path = file ?? flags.jobs;
-      if (!path) throw new UsageError('name the jobs file: punctual jobs validate FILE');
+      if (!path) throw await usageError('name the jobs file: punctual jobs validate FILE');
       state.exitCode = await runValidate(io, path, flags, now());
     }),
     'punctual jobs validate examples/jobs.yaml',

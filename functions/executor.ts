@@ -81,3 +81,9 @@ function lambda() {
 export const handler = middy((event: SQSEvent, context: Context) => lambda()(event, context))
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics));
+
+/**
+ * The handler names this bundle holds (builtins and those registered by modules bundled in with
+ * `handlers: { entry }`). The construct imports the bundle at synth to check the declared jobs against it.
+ */
+export const handlerNames = (): string[] => defaultHandlers.names();

@@ -2,6 +2,12 @@
  * The one error hierarchy of punctual. Every error says what is wrong and, where it can, how to fix it.
  * `exitCode` is what the CLI exits with when the error reaches it (1: failure or bad input).
  */
+/**
+ * The base of every punctual error.
+ *
+ * @example
+ * try { nextSlots('rate(0 minutes)'); } catch (error) { if (error instanceof PunctualError) console.error(error.message); }
+ */
 export class PunctualError extends Error {
   readonly exitCode: number = 1;
   constructor(message: string, options?: ErrorOptions) {
@@ -10,7 +16,11 @@ export class PunctualError extends Error {
   }
 }
 
-/** One rule broken by one field of an input. `path` is dotted (`jobs[2].target.url`). */
+/**
+ * One rule broken by one field of an input. `path` is dotted (`jobs[2].target.url`).
+ *
+ * @example { path: 'jobs[0].schedule', value: 'rate(0 minutes)', message: 'the period must be at least 1 second' }
+ */
 export interface Violation {
   path: string;
   value: unknown;
@@ -23,7 +33,11 @@ export function formatViolation(v: Violation): string {
   return `${v.path || '(root)'}${shown}: ${v.message}`;
 }
 
-/** A schedule expression that cannot be parsed or names no instant. */
+/**
+ * A schedule expression that cannot be parsed or names no instant.
+ *
+ * @example nextSlots('every day'); // throws InvalidScheduleError: schedule "every day": not a schedule expression; …
+ */
 export class InvalidScheduleError extends PunctualError {
   constructor(
     readonly expression: string,
@@ -55,6 +69,7 @@ export class JobValidationError extends PunctualError {
   }
 }
 
+/** @example if (error instanceof JobNotFoundError) console.error(`no job ${error.jobId}`); */
 export class JobNotFoundError extends PunctualError {
   constructor(readonly jobId: string) {
     super(`job "${jobId}" not found; \`punctual jobs list\` shows the jobs that exist`);
@@ -62,6 +77,7 @@ export class JobNotFoundError extends PunctualError {
   }
 }
 
+/** @example if (error instanceof RunNotFoundError) console.error(`no run ${error.runId}`); */
 export class RunNotFoundError extends PunctualError {
   constructor(readonly runId: string) {
     super(`run "${runId}" not found; \`punctual runs list --job <id>\` shows a job's runs`);

@@ -12,6 +12,7 @@ import {
   parseJobsFile,
   serializeJob,
 } from '../../shared/jobs/index.js';
+import { validateJobs } from '../../shared/jobs/validate.js';
 import { describeSchedule, nextSlot, parseSchedule } from '../../shared/schedule/index.js';
 import { errorMessage } from '../../shared/util.js';
 import { type Target, UsageError } from '../context.js';
@@ -30,60 +31,13 @@ import {
 
 // ── validate ────────────────────────────────────────────────────────────────────────────────────────
 
-export interface ValidateResult {
-  file: string;
-  valid: boolean;
-  jobs: { id: string; schedule: string; scheduleText: string; nextRunAt: string | null }[];
-  pools: string[];
-  errors: Violation[];
-}
-
-/** The first slot a job would get if it were created at `now`. */
-function firstSlot(job: JobDefinition, now: number): number | undefined {
-  const startAt = job.startAt ? Date.parse(job.startAt) : undefined;
-  const schedule = parseSchedule(job.schedule, {
-    timezone: job.timezone,
-    anchor: startAt ?? Math.ceil(now / 1000) * 1000,
-    ...(startAt !== undefined ? { startAt } : {}),
-    ...(job.endAt ? { endAt: Date.parse(job.endAt) } : {}),
-  });
-  return nextSlot(schedule, Math.ceil(now / 1000) * 1000 - 1);
-}
-
-/** Checks a jobs file: every violation at once (never throws for an invalid file, only for an unreadable one). */
-export async function validateJobsFile(path: string, now: number): Promise<ValidateResult> {
-  let parsed: JobsFile;
-  try {
-    parsed = await loadJobsFile(path);
-  } catch (error) {
-    if (error instanceof JobValidationError)
-      return { file: path, valid: false, jobs: [], pools: [], errors: error.violations };
-    throw error;
-  }
-  return {
-    file: path,
-    valid: true,
-    jobs: parsed.jobs.map((job) => {
-      const slot = firstSlot(job, now);
-      return {
-        id: job.id,
-        schedule: job.schedule,
-        scheduleText: describeSchedule(parseSchedule(job.schedule, { timezone: job.timezone, anchor: now })),
-        nextRunAt: slot === undefined ? null : new Date(slot).toISOString(),
-      };
-    }),
-    pools: Object.keys(parsed.pools).sort(),
-    errors: [],
-  };
-}
-
 export async function runValidate(
   io: Io,
   path: string,
   options: { json?: boolean },
   now: number,
 ): Promise<number> {
-  const result = await validateJobsFile(path, now);
+  const result = await validateJobs(path, { now });
   if (options.json) {
     printJson(io, result);
     return result.valid ? 0 : 1;

@@ -1,6 +1,5 @@
 /** `punctual schedule next`: the next slots of an expression. Pure: no runtime, no AWS. */
-import { PunctualError } from '../../shared/errors.js';
-import { describeSchedule, parseSchedule, slotsBetween } from '../../shared/schedule/index.js';
+import { type NextSlots, nextSlots, parseInstantText } from '../../shared/schedule/next.js';
 import { formatLocal, offsetMs } from '../../shared/schedule/zone.js';
 import { type Io, palette, printJson, relative, table } from '../format.js';
 
@@ -12,47 +11,21 @@ export interface ScheduleNextOptions {
   json?: boolean;
 }
 
-export interface ScheduleNextResult {
-  description: string;
-  timezone: string;
-  /** ISO-8601 UTC. */
-  slots: string[];
-}
-
-/** Parses `--after`: an ISO-8601 time with a zone (`Z` or an offset). */
-export function parseInstantOption(flag: string, text: string): number {
-  const ms = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(text)
-    ? Date.parse(text)
-    : Number.NaN;
-  if (Number.isNaN(ms)) {
-    throw new PunctualError(
-      `${flag} ${JSON.stringify(text)}: not an ISO-8601 time with a zone, e.g. 2026-12-01T00:00:00Z`,
-    );
-  }
-  return ms;
-}
+/** Parses an instant flag (`--after`, `--since`, …): an ISO-8601 time with a zone (`Z` or an offset). */
+export const parseInstantOption: (flag: string, text: string) => number = parseInstantText;
 
 /**
- * The next `count` slots at or after `after` (default now). A rate expression is anchored at `after`
- * (rounded up to the second), as a job created at that instant would be: its first slot is the anchor.
+ * The next `count` slots at or after `--after` (default now): the package's `nextSlots`, with the flag named
+ * in its errors.
  *
  * @example scheduleNext('cron(0 2 * * ? *)', { tz: 'Europe/Berlin', count: 3 }, Date.now()).slots
  */
-export function scheduleNext(
-  expression: string,
-  options: ScheduleNextOptions,
-  now: number,
-): ScheduleNextResult {
-  const after = options.after ? parseInstantOption('--after', options.after) : now;
-  const anchor = Math.ceil(after / 1000) * 1000;
-  const timezone = options.tz ?? 'UTC';
-  const schedule = parseSchedule(expression, { timezone, anchor });
-  const slots = slotsBetween(schedule, after - 1, Number.POSITIVE_INFINITY, options.count ?? 10);
-  return {
-    description: describeSchedule(schedule),
-    timezone,
-    slots: slots.map((slot) => new Date(slot).toISOString()),
-  };
+export function scheduleNext(expression: string, options: ScheduleNextOptions, now: number): NextSlots {
+  return nextSlots(expression, {
+    ...(options.tz !== undefined ? { timezone: options.tz } : {}),
+    after: options.after ? parseInstantOption('--after', options.after) : now,
+    ...(options.count !== undefined ? { count: options.count } : {}),
+  });
 }
 
 function offsetText(timezone: string, instant: number): string {

@@ -116,7 +116,17 @@ export function parseJobsFile(text: string, fileName: string): JobsFile {
   const subject = `jobs file ${JSON.stringify(fileName)}`;
   const document = readDocument(text, fileName);
   if (!document.ok) throw new JobValidationError(document.violations, subject);
-  const root = document.value;
+  return parseJobsDocument(document.value, subject);
+}
+
+/**
+ * Validates a jobs file already read into a value (`{ jobs: [...], pools?: {...} }`), with the rules of
+ * `parseJobsFile`. `subject` names it in the error.
+ *
+ * @throws JobValidationError listing every violation.
+ * @example parseJobsDocument({ jobs: [{ id: 'a', schedule: 'rate(5 minutes)', target: { type: 'handler', name: 'noop' } }] })
+ */
+export function parseJobsDocument(root: unknown, subject = 'jobs'): JobsFile {
   if (root === null || root === undefined) {
     throw new JobValidationError(
       [{ path: '', value: undefined, message: 'is empty: a jobs file needs a top-level jobs: list' }],

@@ -1,6 +1,6 @@
 /** The job model: validation, normalization and display of jobs and jobs files. */
 export { formatDuration, InvalidDurationError, parseDuration, roughDuration } from './duration.js';
-export { loadJobsFile, parseJobsFile } from './file.js';
+export { loadJobsFile, parseJobsDocument, parseJobsFile } from './file.js';
 export { jsonBytes, MAX_DEFINITION_BYTES, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH } from './limits.js';
 export {
   CATCH_UP_POLICIES,

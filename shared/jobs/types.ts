@@ -4,10 +4,22 @@
  */
 import type { CatchUpPolicy } from '../schedule/types.js';
 
+/**
+ * What a slot does while the job's previous run is still going: run beside it, be recorded
+ * `skipped(overlap)`, or wait for it.
+ *
+ * @example const overlap: OverlapPolicy = 'skip';
+ */
 export type OverlapPolicy = 'allow' | 'skip' | 'queue';
 
+/** @example const method: HttpMethod = 'POST'; */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
+/**
+ * Calls a URL with the run context as the JSON body (durations in ms once normalized).
+ *
+ * @example { type: 'http', url: 'https://example.com/hook', method: 'POST', hmacSecretEnv: 'HOOK_SECRET', timeout: 30_000 }
+ */
 export interface HttpTarget {
   type: 'http';
   url: string;
@@ -17,16 +29,19 @@ export interface HttpTarget {
   hmacSecretEnv?: string;
   timeout: number;
 }
+/** @example { type: 'lambda', functionName: 'arn:aws:lambda:eu-west-1:123456789012:function:report', timeout: 60_000 } */
 export interface LambdaTarget {
   type: 'lambda';
   functionName: string;
   timeout: number;
 }
+/** @example { type: 'sqs', queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/work', timeout: 10_000 } */
 export interface SqsTarget {
   type: 'sqs';
   queueUrl: string;
   timeout: number;
 }
+/** @example { type: 'eventbridge', eventBusName: 'app', source: 'my.app', detailType: 'Tick', timeout: 10_000 } */
 export interface EventBridgeTarget {
   type: 'eventbridge';
   eventBusName: string;
@@ -34,15 +49,23 @@ export interface EventBridgeTarget {
   detailType: string;
   timeout: number;
 }
+/** @example { type: 'handler', name: 'daily-report', timeout: 30_000 } */
 export interface HandlerTarget {
   type: 'handler';
   /** A function registered in the executor bundle (see shared/targets/handlers.ts). */
   name: string;
   timeout: number;
 }
+/**
+ * Where a run goes. In a job as written (a jobs file, the construct's `jobs`) `timeout` may be text (`30s`).
+ *
+ * @example const target: Target = { type: 'handler', name: 'noop', timeout: 10_000 };
+ */
 export type Target = HttpTarget | LambdaTarget | SqsTarget | EventBridgeTarget | HandlerTarget;
+/** @example const type: TargetType = 'http'; */
 export type TargetType = Target['type'];
 
+/** @example { maxAttempts: 3, backoff: 60_000 } */
 export interface RetryPolicy {
   /** Attempts in all, including the first; 1 = no retry. */
   maxAttempts: number;
@@ -50,6 +73,14 @@ export interface RetryPolicy {
   backoff: number;
 }
 
+/**
+ * A job after validation: every default applied, durations in ms. Write jobs as in a jobs file (SPEC §3);
+ * `validateJobs` and the construct turn them into this.
+ *
+ * @example
+ * const { jobs } = await validateJobs({ jobs: [{ id: 'ping', schedule: 'rate(5 minutes)', target: { type: 'handler', name: 'noop' } }] });
+ * // the definition of `ping` has timezone 'UTC', pool 'default', catchUp 'latest', retry { maxAttempts: 1, … }
+ */
 export interface JobDefinition {
   id: string;
   description?: string;
@@ -71,6 +102,7 @@ export interface JobDefinition {
   enabled: boolean;
 }
 
+/** @example { concurrency: 2, timeout: 300_000, memorySize: 512 } */
 export interface PoolDefinition {
   /** Most runs of this pool in flight at once (the event source mapping's maximumConcurrency). */
   concurrency: number;
@@ -79,6 +111,7 @@ export interface PoolDefinition {
   memorySize: number;
 }
 
+/** A parsed jobs file. @example const file: JobsFile = { jobs: [], pools: { default: { concurrency: 2, timeout: 300_000, memorySize: 512 } } }; */
 export interface JobsFile {
   jobs: JobDefinition[];
   pools: Record<string, PoolDefinition>;

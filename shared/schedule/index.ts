@@ -1,5 +1,6 @@
 /** The schedule engine: expressions, slots and the catch-up plan. Pure functions of (definition, now). */
 export { describeSchedule } from './describe.js';
+export { type NextSlots, type NextSlotsOptions, nextSlots, parseInstantText } from './next.js';
 export { parseSchedule } from './parse.js';
 export { planSlots } from './plan.js';
 export { nextSlot, previousSlot, slotsBetween } from './slots.js';

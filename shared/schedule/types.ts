@@ -46,6 +46,12 @@ export interface ScheduleOptions {
   endAt?: number;
 }
 
+/**
+ * What happens to slots missed while nothing could run them (an outage, a pause with `replay`): record them
+ * missed, run the latest once, or run them all (up to `maxCatchUp`).
+ *
+ * @example const catchUp: CatchUpPolicy = 'latest';
+ */
 export type CatchUpPolicy = 'skip' | 'latest' | 'all';
 
 /** Why a slot was recorded without being run by the tick's plan. */

@@ -7,7 +7,11 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { PunctualError } from '../errors.js';
 
-/** What every target receives about the run it executes (SPEC §3: job id, run id, scheduled time, attempt, payload). */
+/**
+ * What every target receives about the run it executes (SPEC §3: job id, run id, scheduled time, attempt, payload).
+ *
+ * @example registerHandler('echo', (ctx: RunContext) => `${ctx.runId} attempt ${ctx.attempt}`);
+ */
 export interface RunContext {
   jobId: string;
   /** `jobId@scheduledTimeISO` (or `jobId@manual-<time>`): the idempotency key a receiver can dedupe on. */
@@ -34,6 +38,8 @@ export interface TargetErrorOptions extends ErrorOptions {
  * A target invocation that failed. `retryable: false` means another attempt would fail the same way
  * (HTTP 404, missing secret, unknown handler), so the executor can fail the run at once instead of
  * spending its retries.
+ *
+ * @example throw new TargetError('customer 42 does not exist', false); // fails the run without a retry
  */
 export class TargetError extends PunctualError {
   /** True when the deadline signal aborted the invocation; the message starts with `timed out after <N>ms`. */
@@ -77,5 +83,7 @@ export interface TargetClients {
  * (the deadline); if it does not, the run still fails at the deadline, but the work goes on in the
  * background until the process ends. What it returns (a string, or JSON) becomes the run's detail; what it
  * throws fails the attempt (throw a `TargetError` with `retryable: false` to fail the run at once).
+ *
+ * @example const report: HandlerFn = async (ctx, signal) => (await fetch('https://example.com', { signal })).status;
  */
 export type HandlerFn = (ctx: RunContext, signal: AbortSignal) => Promise<unknown> | unknown;

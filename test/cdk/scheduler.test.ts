@@ -10,7 +10,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ESM_MIN_CONCURRENCY, RESERVED_CONCURRENCY_HEADROOM } from '../../cdk/config.js';
-import { ESM_REQUIRE_BANNER, PROJECT_ROOT } from '../../cdk/functions.js';
+import { bundleDir, ESM_REQUIRE_BANNER, PROJECT_ROOT } from '../../cdk/functions.js';
 import { EXECUTOR_SERVICE, RUN_SUCCEEDED_LOG_MESSAGE, TICK_SERVICE } from '../../cdk/monitoring.js';
 import { OUTPUT_KEYS, Scheduler } from '../../cdk/scheduler.js';
 import { ENV } from '../../functions/commons/config.js';
@@ -149,14 +149,20 @@ describe('functions', () => {
     for (const [, group] of groups) expect(group.Properties.RetentionInDays).toBe(30);
   });
 
-  it('are bundled locally as ES modules with the createRequire banner and a source map', () => {
+  it('deploy the prebuilt bundles of dist/lambda: ES modules with the createRequire banner and a source map', () => {
     const outdir = (stack.node.root as App).outdir;
-    for (const id of [logicalIdOf(scheduler.tickFunction), logicalIdOf(scheduler.pools.default!.executor)]) {
-      const fn = template.toJSON().Resources[id] as Resource;
-      const key = String((fn.Properties.Code as { S3Key: string }).S3Key).replace(/\.zip$/, '');
-      const bundle = join(outdir, `asset.${key}`);
-      expect(readFileSync(join(bundle, 'index.mjs'), 'utf8').startsWith(ESM_REQUIRE_BANNER)).toBe(true);
-      expect(existsSync(join(bundle, 'index.mjs.map'))).toBe(true);
+    const functions = [
+      ['tick', scheduler.tickFunction],
+      ['executor', scheduler.pools.default!.executor],
+      ['deploy-jobs', scheduler.deployJobsFunction!],
+    ] as const;
+    for (const [name, fn] of functions) {
+      const resource = template.toJSON().Resources[logicalIdOf(fn)] as Resource;
+      const key = String((resource.Properties.Code as { S3Key: string }).S3Key).replace(/\.zip$/, '');
+      const asset = readFileSync(join(outdir, `asset.${key}`, 'index.mjs'), 'utf8');
+      expect(asset).toBe(readFileSync(join(bundleDir(name), 'index.mjs'), 'utf8'));
+      expect(asset.startsWith(ESM_REQUIRE_BANNER)).toBe(true);
+      expect(existsSync(join(outdir, `asset.${key}`, 'index.mjs.map'))).toBe(true);
     }
   });
 

@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { validateJobsFile } from '../../../cli/commands/jobs.js';
-import { PunctualError } from '../../../shared/errors.js';
+import { PunctualError, validateJobs } from '../../../index.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/punctual.js', import.meta.url));
 const INVALID_EXAMPLE = fileURLToPath(new URL('../../../examples/jobs.invalid.yaml', import.meta.url));
@@ -48,7 +47,7 @@ beforeAll(async () => {
 
 describe('jobs validate', () => {
   it('accepts a valid file and tells each job its first slot', async () => {
-    const result = await validateJobsFile(join(dir, 'good.yaml'), NOW);
+    const result = await validateJobs(join(dir, 'good.yaml'), { now: NOW });
 
     expect(result.valid).toBe(true);
     expect(result.pools).toEqual(['default']);
@@ -69,7 +68,7 @@ describe('jobs validate', () => {
   });
 
   it('reports every violation of an invalid file at once, each with its field path', async () => {
-    const result = await validateJobsFile(INVALID_EXAMPLE, NOW);
+    const result = await validateJobs(INVALID_EXAMPLE, { now: NOW });
 
     expect(result.valid).toBe(false);
     const paths = result.errors.map((error) => error.path);
@@ -85,16 +84,34 @@ describe('jobs validate', () => {
     expect(result.errors.length).toBeGreaterThanOrEqual(8);
   });
 
+  it('checks a jobs file given as a value, with the same rules', async () => {
+    const result = await validateJobs(
+      {
+        jobs: [
+          { id: 'ping', schedule: 'rate(5 minutes)', target: { type: 'handler', name: 'noop' } },
+          { id: 'Bad!' },
+        ],
+      },
+      { now: NOW },
+    );
+
+    expect(result.valid).toBe(false);
+    expect(result.file).toBe('(object)');
+    expect(result.errors.map((error) => error.path)).toEqual(
+      expect.arrayContaining(['jobs[1].id', 'jobs[1].schedule', 'jobs[1].target']),
+    );
+  });
+
   it('reports a JSON syntax error with its line', async () => {
-    const result = await validateJobsFile(join(dir, 'broken.json'), NOW);
+    const result = await validateJobs(join(dir, 'broken.json'), { now: NOW });
 
     expect(result.valid).toBe(false);
     expect(result.errors[0]?.message).toContain('JSON syntax error on line 1');
   });
 
   it('fails on a file that cannot be read, naming it', async () => {
-    await expect(validateJobsFile(join(dir, 'absent.yaml'), NOW)).rejects.toThrow(PunctualError);
-    await expect(validateJobsFile(join(dir, 'absent.yaml'), NOW)).rejects.toThrow('absent.yaml');
+    await expect(validateJobs(join(dir, 'absent.yaml'), { now: NOW })).rejects.toThrow(PunctualError);
+    await expect(validateJobs(join(dir, 'absent.yaml'), { now: NOW })).rejects.toThrow('absent.yaml');
   });
 });
 

@@ -3,13 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { parseDocument } from 'yaml';
 import { InvalidJobError, PunctualError, type Violation } from '../../shared/errors.js';
-import {
-  type JobDefinition,
-  type JobsFile,
-  loadJobsFile,
-  parseJobsFile,
-  serializeJob,
-} from '../../shared/jobs/index.js';
+import { type JobDefinition, parseJobsFile, serializeJob } from '../../shared/jobs/index.js';
 import { validateJobs } from '../../shared/jobs/validate.js';
 import {
   deleteJob,
@@ -22,7 +16,6 @@ import {
   triggerJob,
   upcomingSlot,
 } from '../../shared/ops/jobs.js';
-import { describeSchedule, nextSlot, parseSchedule } from '../../shared/schedule/index.js';
 import { decodeJob } from '../../shared/store/decode.js';
 import type { JobItem } from '../../shared/store/model.js';
 import { errorMessage } from '../../shared/util.js';

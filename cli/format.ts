@@ -3,7 +3,7 @@
  * whenever NO_COLOR is set — https://no-color.org), `--json`, times and durations in short words.
  * Commands write through an `Io` so tests can capture what they print.
  */
-import { formatDuration, roughDuration } from '../shared/jobs/duration.js';
+import { roughDuration } from '../shared/jobs/duration.js';
 import { shortTime } from '../shared/util.js';
 
 export { roughDuration, shortTime };

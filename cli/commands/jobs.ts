@@ -4,16 +4,8 @@ import { userInfo } from 'node:os';
 import { parseDocument } from 'yaml';
 import type { Job, JobInput, PutJobResult } from '../../shared/client/index.js';
 import { JobNotFoundError, JobValidationError, PunctualError, type Violation } from '../../shared/errors.js';
-import {
-  type JobDefinition,
-  type JobsFile,
-  loadJobsFile,
-  parseJob,
-  parseJobsFile,
-  serializeJob,
-} from '../../shared/jobs/index.js';
+import { type JobDefinition, parseJob, parseJobsFile, serializeJob } from '../../shared/jobs/index.js';
 import { validateJobs } from '../../shared/jobs/validate.js';
-import { describeSchedule, nextSlot, parseSchedule } from '../../shared/schedule/index.js';
 import { errorMessage } from '../../shared/util.js';
 import { type Target, UsageError } from '../context.js';
 import {

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { scheduleNext } from '../../../cli/commands/schedule.js';
-import { InvalidScheduleError, PunctualError } from '../../../shared/errors.js';
+import { InvalidScheduleError, nextSlots, PunctualError } from '../../../index.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/punctual.js', import.meta.url));
 
@@ -95,5 +95,24 @@ describe('punctual schedule next (binary)', () => {
 
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("option '--count <n>' argument 'many' is invalid");
+  });
+});
+
+describe('nextSlots (the package export behind schedule next)', () => {
+  it('takes `after` as a Date, epoch ms or ISO text alike', () => {
+    const expected = ['2026-12-01T00:00:00.000Z', '2026-12-01T01:30:00.000Z'];
+    const at = '2026-12-01T00:00:00Z';
+
+    for (const after of [new Date(at), Date.parse(at), at])
+      expect(nextSlots('rate(90 minutes)', { after, count: 2 }).slots).toEqual(expected);
+  });
+
+  it('refuses a count outside 1–1000 and an unparseable after, naming the field', () => {
+    expect(() => nextSlots('rate(1 minute)', { after: 0, count: 0 })).toThrow(
+      'count 0: must be a whole number from 1 to 1000',
+    );
+    expect(() => nextSlots('rate(1 minute)', { after: 'tomorrow' })).toThrow(
+      'after "tomorrow": not an ISO-8601 time with a zone',
+    );
   });
 });

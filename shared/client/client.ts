@@ -208,7 +208,9 @@ export class PunctualClient {
       deps: { ...target.deps, clock: this.#clock },
       config: {
         ...DEFAULT_TICK_CONFIG,
-        ...(target.tickMs !== undefined ? { lookaheadMs: lookaheadFor(target.tickMs) } : {}),
+        lookaheadMs:
+          target.lookaheadMs ??
+          (target.tickMs !== undefined ? lookaheadFor(target.tickMs) : DEFAULT_TICK_CONFIG.lookaheadMs),
       },
     };
   }

@@ -78,6 +78,8 @@ export interface DevState {
   pools: Record<string, PoolQueues>;
   /** Where DynamoDB Local keeps its data (`--data-dir`); absent when in memory. */
   dataDir?: string;
+  /** The runtime's tick lookahead (absent in state files written before it was recorded). */
+  lookaheadMs?: number;
 }
 
 export interface Connection {
@@ -90,6 +92,8 @@ export interface Connection {
   deps: OpsDeps;
   /** The tick interval when the deployment fixes it (rate(1 minute) for a stack). */
   tickMs?: number;
+  /** How far ahead the tick claims, when the deployment says (the local runtime does). */
+  lookaheadMs?: number;
   close(): void;
 }
 
@@ -183,14 +187,17 @@ export async function connectLocal(file: string, state: DevState): Promise<Conne
   const dynamo = localDynamoClient(state.dynamoEndpoint);
   const sqs = localSqsClient(state.sqsEndpoint);
   const store = new Store(dynamo, { tableName: state.tableName, shards: state.shards });
-  return connection(
-    'local',
-    `local runtime (${file}, pid ${state.pid})`,
-    dynamo,
-    sqs,
-    store,
-    state.pools ?? {},
-  );
+  return {
+    ...connection(
+      'local',
+      `local runtime (${file}, pid ${state.pid})`,
+      dynamo,
+      sqs,
+      store,
+      state.pools ?? {},
+    ),
+    ...(typeof state.lookaheadMs === 'number' ? { lookaheadMs: state.lookaheadMs } : {}),
+  };
 }
 
 function sdkConfig(options: AwsOptions) {

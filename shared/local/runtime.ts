@@ -94,6 +94,8 @@ export interface LocalState {
   shards: number;
   /** DynamoDB Local's data directory, when the data is on disk. */
   dataDir?: string;
+  /** The tick's lookahead: an operation that claims a job's first slots at once claims as far ahead. */
+  lookaheadMs: number;
   pools: Record<
     string,
     { queueUrl: string; dlqUrl: string; dlqArn: string; concurrency: number; timeout: number }
@@ -218,6 +220,7 @@ export class LocalRuntime {
         tableName: name,
         shards: options.shards ?? 4,
         ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+        lookaheadMs: options.tick?.lookaheadMs ?? lookaheadFor(options.tickMs ?? 60_000),
         pools: Object.fromEntries(
           pools.map((pool) => [
             pool.name,

@@ -72,7 +72,8 @@ describe('PunctualClient: jobs', () => {
       scheduleText: 'every hour',
       enabled: true,
       note: null,
-      nextRunAt: '2026-12-01T00:00:00.000Z',
+      // The first slot (T0) was claimed and sent at once: the next unclaimed one is an hour later.
+      nextRunAt: '2026-12-01T01:00:00.000Z',
     });
     expect(jobDetailSchema.parse(detail)).toEqual(detail);
     expect(detail.definition).toMatchObject({

@@ -9,6 +9,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 import { execFileSync } from 'node:child_process';
 import { cpus, freemem, totalmem } from 'node:os';
 import { claim } from './benchmarks/claim.js';
+import { cost } from './benchmarks/cost.js';
 import { dispatch } from './benchmarks/dispatch.js';
 import { emulators } from './benchmarks/emulators.js';
 import { memory } from './benchmarks/memory.js';
@@ -34,6 +35,7 @@ const BENCHMARKS: Benchmark[] = [
   production,
   overload,
   memory,
+  cost,
 ];
 
 function machine() {

@@ -103,9 +103,11 @@ interface StepCount {
   calls: number;
   wcu: number;
   rcu: number;
-  /** Capacity DynamoDB charged on the table and on each GSI (write + read). */
+  /** Write units DynamoDB charged on the table and on each GSI. */
   table: number;
   indexes: Record<string, number>;
+  /** Read units charged on the table and on each GSI (a query of the due index reads the index). */
+  readShares: { table: number; indexes: Record<string, number> };
 }
 
 interface Ledger {
@@ -126,8 +128,10 @@ interface Ledger {
   /** Wall time of the handlers here (loaded machine, emulators): reported, not priced. */
   measuredExecutorMs: number;
   measuredTickMs: number;
-  /** Requests whose response carried no ConsumedCapacity, and those whose GSI share was missing. */
+  /** Requests whose response carried no ConsumedCapacity. */
   unreported: number;
+  /** Responses that broke the capacity down per GSI (DynamoDB Local does, with INDEXES). */
+  withIndexShares: number;
 }
 
 function emptyLedger(): Ledger {
@@ -146,7 +150,34 @@ function emptyLedger(): Ledger {
     measuredExecutorMs: 0,
     measuredTickMs: 0,
     unreported: 0,
+    withIndexShares: 0,
   };
+}
+
+/** The lifecycle's writes grouped by the item they rewrite. */
+const WRITE_GROUPS: [string, RegExp][] = [
+  ['job item: claim + advance + finish', /tick: claim|tick: advance|executor: finish \(job\)/],
+  ['run item: record + finish', /tick: run records|executor: finish \(run\)/],
+  ['start transaction (run + job, billed ×2)', /executor: start \(transaction\)/],
+  ['tick overhead (audit, heartbeat, sweep)', /tick: (due-index audit|heartbeat|sweep|due query|other)/],
+];
+
+/** WCU per fire by item and by where DynamoDB charged it (table, each GSI). */
+function whereWritesGo(result: CaseResult) {
+  const rows: { group: string; wcu: number; table: number; due: number; open: number }[] = [];
+  for (const [group, pattern] of WRITE_GROUPS) {
+    const row = { group, wcu: 0, table: 0, due: 0, open: 0 };
+    for (const [step, entry] of Object.entries(result.ledger.dynamo)) {
+      if (!pattern.test(step) || !entry.wcu) continue;
+      row.wcu += entry.wcu / result.fires;
+      // Write steps only: their table and GSI shares are write units.
+      row.table += entry.table / result.fires;
+      row.due += (entry.indexes.due ?? 0) / result.fires;
+      row.open += (entry.indexes.open ?? 0) / result.fires;
+    }
+    rows.push(row);
+  }
+  return rows;
 }
 
 type Attr = Record<string, unknown> | undefined;
@@ -164,14 +195,15 @@ function stepOf(phase: 'tick' | 'executor', command: string, input: Record<strin
   const pk = keyPart(key ?? item, 'pk');
   const kind = pk === 'TICK' ? sk.toLowerCase() : sk.startsWith('RUN#') ? 'run' : sk === 'JOB' ? 'job' : '?';
   if (phase === 'tick') {
-    if (command === 'QueryCommand') return input.IndexName === 'due' ? 'tick: due query' : 'tick: sweep';
+    if (command === 'QueryCommand' && input.IndexName === 'due') return 'tick: due query';
+    if (command === 'QueryCommand' && input.IndexName === 'open') return 'tick: sweep';
     if (command === 'ScanCommand' || kind === 'audit') return 'tick: due-index audit';
     if (kind === 'heartbeat') return 'tick: heartbeat';
     if (command === 'PutItemCommand' && kind === 'run') return 'tick: run records';
     const update = String(input.UpdateExpression ?? '');
     const condition = String(input.ConditionExpression ?? '');
     if (kind === 'job' && update.startsWith('SET #lease')) return 'tick: claim';
-    if (kind === 'job' && condition.startsWith('lease.')) return 'tick: advance';
+    if (kind === 'job' && /lease\.#token = :token/.test(condition)) return 'tick: advance';
     return `tick: other ${command.replace('Command', '')} ${kind}`;
   }
   if (command === 'TransactWriteItemsCommand') return 'executor: start (transaction)';
@@ -301,20 +333,32 @@ async function runCase(context: BenchContext, spec: Case, index: number): Promis
         const counts = ledger;
         if (!counts) return result;
         const step = stepOf(phase, command, input);
-        const entry = (counts.dynamo[step] ??= { calls: 0, wcu: 0, rcu: 0, table: 0, indexes: {} });
+        counts.dynamo[step] ??= {
+          calls: 0,
+          wcu: 0,
+          rcu: 0,
+          table: 0,
+          indexes: {},
+          readShares: { table: 0, indexes: {} },
+        };
+        const entry = counts.dynamo[step];
         entry.calls += 1;
         counts.dynamoOps[command] = (counts.dynamoOps[command] ?? 0) + 1;
         const consumed = ([] as Consumed[]).concat(
           ((result.output as { ConsumedCapacity?: Consumed | Consumed[] }).ConsumedCapacity as never) ?? [],
         );
         if (!consumed.length) counts.unreported += 1;
+        if (consumed.some((part) => part.GlobalSecondaryIndexes)) counts.withIndexShares += 1;
+        const read = READS.has(command);
         for (const part of consumed) {
           const units = part.CapacityUnits ?? 0;
-          if (READS.has(command)) entry.rcu += units;
+          if (read) entry.rcu += units;
           else entry.wcu += units;
-          entry.table += part.Table?.CapacityUnits ?? 0;
+          // Where the units were charged: write units only (a read's share is its RCU, by index below).
+          const shares = read ? entry.readShares : entry;
+          shares.table += part.Table?.CapacityUnits ?? 0;
           for (const [name, gsi] of Object.entries(part.GlobalSecondaryIndexes ?? {}))
-            entry.indexes[name] = (entry.indexes[name] ?? 0) + (gsi.CapacityUnits ?? 0);
+            shares.indexes[name] = (shares.indexes[name] ?? 0) + (gsi.CapacityUnits ?? 0);
         }
         if (phase === 'executor')
           counts.executorMs += command.startsWith('Transact') ? LATENCY_MS.transact : LATENCY_MS.dynamo;
@@ -498,6 +542,7 @@ async function runCase(context: BenchContext, spec: Case, index: number): Promis
     await receiveAll();
     if (pending.length) await executeUntil(Number.POSITIVE_INFINITY);
     const counts = ledger!;
+    ledger = undefined;
     counts.tickMs = modelTickMs(counts, spec.ticks);
 
     const fires = measured.size;
@@ -611,7 +656,7 @@ function price(result: CaseResult) {
       wcu: perFire(totals.wcu),
       rcu: perFire(totals.rcu),
       wcuTable: perFire(totals.table),
-      capacityOnIndexes: Object.fromEntries(Object.entries(totals.indexes).map(([k, v]) => [k, perFire(v)])),
+      wcuOnIndexes: Object.fromEntries(Object.entries(totals.indexes).map(([k, v]) => [k, perFire(v)])),
       dynamoRequests: perFire(Object.values(c.dynamoOps).reduce((a, b) => a + b, 0)),
       sqsRequests: perFire(sqsRequests),
       events: perFire(c.events),
@@ -703,8 +748,27 @@ export const cost: Benchmark = {
             ...Object.keys(sum(r.ledger).indexes).map((n) => f((e.indexes[n] ?? 0) / r.fires)),
           ]),
       ];
-      context.log(`  ${r.case.name} — DynamoDB by step (capacity units per fire; table and GSI shares):`);
+      context.log(
+        `  ${r.case.name} — DynamoDB by step (capacity units per fire; where the writes were charged):`,
+      );
       context.log(`${markdownTable(steps)}\n`);
+      const total = r.priced.perFire.wcu;
+      const where = [
+        ['where the writes go', 'WCU/fire', 'share', 'table', 'GSI due', 'GSI open'],
+        ...whereWritesGo(r).map((row) => [
+          row.group,
+          f(row.wcu),
+          `${f((row.wcu / total) * 100, 0)} %`,
+          f(row.table),
+          f(row.due),
+          f(row.open),
+        ]),
+      ];
+      context.log(`${markdownTable(where)}`);
+      context.log(
+        `  items: job ${r.itemBytes.job} B, run record ${r.itemBytes.run} B, of which the definition ` +
+          `(payload included) ${r.itemBytes.definition} B in each\n`,
+      );
     }
     return {
       figures: results.map((r) => ({
@@ -726,6 +790,7 @@ export const cost: Benchmark = {
           outcomes: r.outcomes,
           warmup: r.warmup,
           itemBytes: r.itemBytes,
+          whereTheWritesGo: whereWritesGo(r),
           perFire: r.priced.perFire,
           perMillionFires: r.priced.perMillion,
           totalPerMillionFires: r.priced.total,

@@ -685,11 +685,12 @@ export const cost: Benchmark = {
         `  ${spec.name}: ${result.fires} fires measured (${round((Date.now() - started) / 1000, 1)} s)`,
       );
     }
+    const perM = (price: number) => round(price * 1e6, 4);
     context.log(
-      `  prices (us-east-1, on-demand): DynamoDB $${PRICES.dynamoWrite * 1e6}/M WRU, $${PRICES.dynamoRead * 1e6}/M RRU; ` +
-        `SQS $${PRICES.sqsRequest * 1e6}/M requests; EventBridge $${PRICES.eventBridgeEvent * 1e6}/M events; ` +
-        `Lambda arm64 $${PRICES.lambdaGbSecond}/GB-s + $${PRICES.lambdaRequest * 1e6}/M requests; ` +
-        `CloudWatch Logs $${PRICES.logsPerGb}/GB; EventBridge Scheduler $${PRICES.scheduler * 1e6}/M`,
+      `  prices (us-east-1, on-demand): DynamoDB $${perM(PRICES.dynamoWrite)}/M WRU, $${perM(PRICES.dynamoRead)}/M RRU; ` +
+        `SQS $${perM(PRICES.sqsRequest)}/M requests; EventBridge $${perM(PRICES.eventBridgeEvent)}/M events; ` +
+        `Lambda arm64 $${PRICES.lambdaGbSecond}/GB-s + $${perM(PRICES.lambdaRequest)}/M requests; ` +
+        `CloudWatch Logs $${PRICES.logsPerGb}/GB; EventBridge Scheduler $${perM(PRICES.scheduler)}/M`,
     );
     const summary = [
       [

@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus, freemem, totalmem } from 'node:os';
 import { claim } from './benchmarks/claim.js';
 import { cli } from './benchmarks/cli.js';
+import { cost } from './benchmarks/cost.js';
 import { dispatch } from './benchmarks/dispatch.js';
 import { emulators } from './benchmarks/emulators.js';
 import { memory } from './benchmarks/memory.js';
@@ -36,6 +37,7 @@ const BENCHMARKS: Benchmark[] = [
   overload,
   memory,
   cli,
+  cost,
 ];
 
 function machine() {

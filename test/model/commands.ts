@@ -8,7 +8,7 @@ import { PunctualError } from '../../shared/errors.js';
 import { deleteJob, pauseJob, putJob, resumeJob, triggerJob } from '../../shared/ops/jobs.js';
 import { backfill, replayRun } from '../../shared/ops/runs.js';
 import type { RunItem } from '../../shared/store/model.js';
-import { iso, type JobModel, type JobSpec, jobInput, MAX_SKEW_MS, Model } from './model.js';
+import { iso, type JobModel, type JobSpec, jobInput, MAX_SKEW_MS, Model, type Span } from './model.js';
 import { type Actor, ModelSystem, T0 } from './system.js';
 
 export interface Ctx {
@@ -19,12 +19,13 @@ export interface Ctx {
 
 type Command = fc.AsyncCommand<Model, Ctx, boolean>;
 
+const started = Date.now();
 const ceilSecond = (ms: number) => Math.ceil(ms / 1000) * 1000;
 
 /** After every step: scan the table, check, throw at the first violation (fast-check shrinks from there). */
 export async function afterStep(ctx: Ctx, label: string): Promise<void> {
   ctx.model.steps += 1;
-  ctx.log.push(`${iso(ctx.system.now)} ${label}`);
+  ctx.log.push(`${iso(ctx.system.now)} ${label}${process.env.MODEL_DEBUG ? ` [${Date.now() - started} ms]` : ''}`);
   for (const error of ctx.system.actorErrors.splice(0)) ctx.model.fail('actor failed with an error nobody injected', `${error.actor}: ${error.error.split('\n').slice(0, 3).join(' ')}`);
   ctx.model.checkState(await ctx.system.scan(), ctx.system.invocations);
   if (ctx.model.violations.length) throw new ModelViolation(ctx);
@@ -160,7 +161,7 @@ class ClockCommand implements Command {
   constructor(readonly ms: number) {}
   check = () => true;
   async run(_m: Model, ctx: Ctx) {
-    ctx.system.advance(this.ms);
+    await ctx.system.advance(this.ms);
     for (const actor of ctx.system.live()) await ctx.system.settle(actor);
     await afterStep(ctx, String(this));
   }
@@ -194,7 +195,8 @@ class PutCommand implements Command {
   constructor(readonly job: number, readonly edit: 'payload' | 'schedule' | 'retry', readonly periodS: number, readonly options: OpOptions) {}
   check(m: Model) {
     const job = [...m.jobs.values()][this.job % m.jobs.size]!;
-    return !job.deleted;
+    // One create at a time (a second would be an edit the model counted as a create); never re-created.
+    return !job.deleted && (job.created || job.editsInFlight === 0);
   }
   async run(_m: Model, ctx: Ctx) {
     const job = jobAt(ctx, this.job);
@@ -243,10 +245,11 @@ class PauseCommand implements Command {
   check = (m: Model) => [...m.jobs.values()][this.job % m.jobs.size]!.created;
   async run(_m: Model, ctx: Ctx) {
     const job = jobAt(ctx, this.job);
-    const span: JobModel['pauses'][number] = { calledAt: ctx.system.now };
     const cursor = await cursorOf(ctx, job.spec.id);
+    const span: Span = { calledAt: ctx.system.now, callSeq: ctx.model.seq() };
     const actor = startOp(ctx, `pause ${job.spec.id}`, this.options, (deps, now) => pauseJob(deps.store, job.spec.id, now), (a) => {
       span.ackedAt = a.endedAt;
+      span.ackSeq = ctx.model.seq();
       job.pauses.push(span);
       job.cursorAtPause = cursor;
     });
@@ -262,10 +265,11 @@ class ResumeCommand implements Command {
   check = (m: Model) => [...m.jobs.values()][this.job % m.jobs.size]!.created;
   async run(_m: Model, ctx: Ctx) {
     const job = jobAt(ctx, this.job);
-    const span: JobModel['resumes'][number] = { calledAt: ctx.system.now, replay: this.replay };
+    const span: Span = { calledAt: ctx.system.now, callSeq: ctx.model.seq(), replay: this.replay };
     job.resumes.push(span);
     const actor = startOp(ctx, `resume ${job.spec.id}`, this.options, (deps, now) => resumeJob(deps.store, job.spec.id, now, { replay: this.replay }), (a) => {
       span.ackedAt = a.endedAt;
+      span.ackSeq = ctx.model.seq();
     });
     await settleOp(ctx, actor, String(this));
   }
@@ -282,11 +286,12 @@ class DeleteCommand implements Command {
   };
   async run(_m: Model, ctx: Ctx) {
     const job = jobAt(ctx, this.job);
-    const span: JobModel['resumes'][number] = { calledAt: ctx.system.now };
-    job.deleted = span;
     job.cursorAtDelete = await cursorOf(ctx, job.spec.id);
+    const span: Span = { calledAt: ctx.system.now, callSeq: ctx.model.seq() };
+    job.deleted = span;
     const actor = startOp(ctx, `delete ${job.spec.id}`, { stepwise: false, skewMs: 0 }, (deps) => deleteJob(deps.store, job.spec.id), (a) => {
       span.ackedAt = a.endedAt;
+      span.ackSeq = ctx.model.seq();
     });
     await settleOp(ctx, actor, String(this));
   }
@@ -339,11 +344,12 @@ class BackfillCommand implements Command {
   };
   async run(_m: Model, ctx: Ctx) {
     const job = jobAt(ctx, this.job);
+    const epoch = job.epochs.at(-1)!;
     const to = ctx.system.now - this.backS * 1000 + this.lengthS * 1000;
     const window = { from: ctx.system.now - this.backS * 1000, to: Math.min(to, ctx.system.now) };
     if (window.from >= window.to) return;
     const actor = startOp(ctx, `backfill ${job.spec.id}`, { stepwise: false, skewMs: 0 }, (deps, now) => backfill(deps, job.spec.id, window, now, { limit: 100 }), () => {
-      job.backfills.push(window);
+      job.backfills.push({ ...window, anchor: epoch.anchor, periodMs: epoch.periodMs });
     });
     await settleOp(ctx, actor, `${this} [${iso(window.from)}, ${iso(window.to)})`);
   }
@@ -444,14 +450,14 @@ export async function quiesce(ctx: Ctx, options: CaseOptions): Promise<void> {
       await system.finish(invocation, mode === 'ok' ? 'ok' : mode === 'fail' ? 'fail' : invocation.attempt % 2 ? 'fail' : 'ok');
     }
     for (const actor of system.live()) if (actor.gates.length) await system.step(actor);
-    if (system.live().some((a) => a.sleeping)) system.advance(1_000);
+    if (system.live().some((a) => a.sleeping)) await system.advance(1_000);
     for (const actor of system.live()) await system.settle(actor);
   }
   await afterStep(ctx, 'all actors finished');
-  const endAt = system.now + (options.runOnMs ?? 6_000);
-  const stopAt = endAt + (options.settleMs ?? 60_000);
+  const endAt = system.now + (options.runOnMs ?? 4_000);
+  const stopAt = endAt + (options.settleMs ?? 80_000);
   while (system.now < stopAt) {
-    system.advance(2_000);
+    await system.advance(3_000);
     await system.settle(system.tick({ stepwise: false, skewMs: 0 }));
     for (let i = 0; i < 50; i++) {
       await system.receive();
@@ -468,12 +474,18 @@ export async function quiesce(ctx: Ctx, options: CaseOptions): Promise<void> {
 
 /** The property: any program over any 1–3 jobs keeps every invariant. */
 export function modelProperty(options: CaseOptions, stats: CaseStats, maxCommands = 30) {
-  return fc.asyncProperty(jobSpecs, fc.commands(commandArbs, { maxCommands }), async (specs, commands) => {
+  return fc.asyncProperty(jobSpecs, fc.commands(commandArbs, { maxCommands, size: 'max' }), async (specs, commands) => {
     const ctx = await setupCase(options, specs);
     try {
       await fc.asyncModelRun(() => ({ model: ctx.model, real: ctx }), commands);
       await quiesce(ctx, options);
     } finally {
+      if (process.env.MODEL_DEBUG) {
+        const runs = (await ctx.system.scan()).filter((item) => item.type === 'run');
+        const statuses: Record<string, number> = {};
+        for (const run of runs) statuses[`${run.status}(${run.reason ?? ''})`] = (statuses[`${run.status}(${run.reason ?? ''})`] ?? 0) + 1;
+        process.stderr.write(`${ctx.log.join('\n')}\ninvocations ${ctx.system.invocations.length}, runs ${JSON.stringify(statuses)}\n\n`);
+      }
       stats.steps += ctx.model.steps;
       await ctx.system.stop();
     }

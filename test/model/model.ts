@@ -55,9 +55,12 @@ interface Epoch {
   endCalledAt?: number;
 }
 
-interface Span {
+/** An operation's call and acknowledgement: true times, and logical order (several share one instant). */
+export interface Span {
   calledAt: number;
+  callSeq: number;
   ackedAt?: number;
+  ackSeq?: number;
   replay?: boolean;
 }
 
@@ -71,7 +74,8 @@ export interface JobModel {
   /** Cursor read when the last pause / the delete was called (slots up to it were handled). */
   cursorAtPause?: number;
   cursorAtDelete?: number;
-  backfills: { from: number; to: number }[];
+  /** Acknowledged backfill windows [from, to), with the grid they were cut from. */
+  backfills: { from: number; to: number; anchor: number; periodMs: number }[];
   triggers: string[];
   /** Replays acknowledged, by run id. */
   replays: Map<string, number>;
@@ -89,6 +93,12 @@ export class Model {
   readonly jobs = new Map<string, JobModel>();
   readonly violations: Violation[] = [];
   steps = 0;
+  private order = 0;
+
+  /** The next number in the program's logical order of calls and acknowledgements. */
+  seq(): number {
+    return ++this.order;
+  }
 
   constructor(specs: JobSpec[]) {
     for (const spec of specs)
@@ -115,11 +125,11 @@ export class Model {
     return this.jobs.get(id)!;
   }
 
-  /** Paused per the operations acknowledged: a pause acked and no resume called after it. */
-  pausedAt(job: JobModel, at: number): boolean {
-    const pause = [...job.pauses].reverse().find((p) => p.ackedAt !== undefined && p.ackedAt <= at);
+  /** Paused now per the operations acknowledged: a pause acked and no resume called since. */
+  paused(job: JobModel): boolean {
+    const pause = [...job.pauses].reverse().find((p) => p.ackSeq !== undefined);
     if (!pause) return false;
-    return !job.resumes.some((r) => r.calledAt >= pause.ackedAt! && r.calledAt <= at);
+    return !job.resumes.some((r) => r.callSeq > pause.ackSeq!);
   }
 
   // ---- checked at each target invocation ----
@@ -132,6 +142,11 @@ export class Model {
     if (invocation.localAt < invocation.scheduledAt)
       this.fail('run started before its slot', `${key} at ${iso(invocation.localAt)} (executor clock)`);
     const job = this.jobs.get(invocation.jobId);
+    // Whatever the overlap policy, one run is one attempt at a time: a retry (or the sweep's takeover of a
+    // lease) while the previous attempt is still in the target is a second start (issue 10 #9).
+    const sibling = all.find((o) => o !== invocation && o.runId === invocation.runId && (o.state === 'held' || o.state === 'active'));
+    if (sibling)
+      this.fail('two attempts of one run in the target at once', `${key} started at ${iso(invocation.at)} while attempt ${sibling.attempt} (started ${iso(sibling.at)}) was still in the target`);
     if (invocation.scheduled && invocation.overlap !== 'allow') {
       // SPEC §4 overlap: skip/queue mean one run of the job in the target at a time, retries included
       // (issue 10 #5). Manual, backfill and replay runs are outside the overlap policy by design.
@@ -144,9 +159,9 @@ export class Model {
           `${key} started at ${iso(invocation.at)} while ${other.runId}#${other.attempt} was in the target`,
         );
     }
-    if (job?.deleted?.ackedAt !== undefined && invocation.at >= job.deleted.ackedAt)
-      this.fail('run started after delete', `${key} at ${iso(invocation.at)}, job deleted at ${iso(job.deleted.ackedAt)}`);
-    if (job && invocation.scheduled && this.pausedAt(job, invocation.at))
+    if (job?.deleted?.ackSeq !== undefined)
+      this.fail('run started after delete', `${key} at ${iso(invocation.at)}, job deleted at ${iso(job.deleted.ackedAt!)}`);
+    if (job && invocation.scheduled && this.paused(job))
       this.fail('run started while paused', `${key} at ${iso(invocation.at)}`);
     if (run && run.status !== 'running') this.fail('target invoked for a run not running', `${key}: ${run.status}`);
   }
@@ -211,7 +226,7 @@ export class Model {
       const item = jobs.get(id);
       const mine = runs.filter((run) => run.jobId === id);
       const byslot = new Map(mine.filter((run) => !run.manual).map((run) => [Date.parse(run.scheduledAt), run]));
-      if (job.deleted?.ackedAt !== undefined) {
+      if (job.deleted?.ackSeq !== undefined) {
         if (item) this.fail('deleted job still there', id);
       } else if (!item) this.fail('job lost', id);
 
@@ -219,8 +234,7 @@ export class Model {
       // put) to where it ended (the cursor read before the put, pause or delete that ended it: slots the
       // tick had handled by then). Slots of an old schedule after that cursor were never claimed; the
       // README says an edit takes effect from the next unclaimed slot, so they may have no record.
-      const lastPause = job.pauses.at(-1);
-      const pausedAtEnd = lastPause?.ackedAt !== undefined && !job.resumes.some((r) => r.calledAt >= lastPause.ackedAt!);
+      const pausedAtEnd = this.paused(job);
       const until =
         job.deleted !== undefined
           ? (job.cursorAtDelete ?? Number.NEGATIVE_INFINITY)
@@ -251,11 +265,9 @@ export class Model {
         }
       }
       for (const window of job.backfills) {
-        for (const epoch of job.epochs.slice(-1)) {
-          const first = epoch.anchor + Math.ceil((window.from - epoch.anchor) / epoch.periodMs) * epoch.periodMs;
-          for (let slot = first; slot < window.to; slot += epoch.periodMs)
-            if (!byslot.has(slot)) this.fail('backfilled slot without a record', `${id}@${iso(slot)}`);
-        }
+        const first = window.anchor + Math.ceil((window.from - window.anchor) / window.periodMs) * window.periodMs;
+        for (let slot = first; slot < window.to; slot += window.periodMs)
+          if (!byslot.has(slot)) this.fail('backfilled slot without a record', `${id}@${iso(slot)}`);
       }
       for (const runId of job.triggers)
         if (!mine.some((run) => run.runId === runId)) this.fail('triggered run without a record', runId);
@@ -267,10 +279,8 @@ export class Model {
         const paused = (run.status === 'skipped' && run.reason === 'paused') || (run.status === 'cancelled' && run.reason === 'job-paused');
         if (!paused) continue;
         const slot = Date.parse(run.scheduledAt);
-        const resumed = job.resumes.filter((r) => r.ackedAt !== undefined);
-        const lastResume = resumed.at(-1);
-        const allowed = pausedAtEnd || (lastResume && slot <= lastResume.ackedAt! + MAX_SKEW_MS) || resumed.some((r) => slot <= r.ackedAt! + MAX_SKEW_MS);
-        if (!allowed || (lastResume && !pausedAtEnd && slot > lastResume.ackedAt! + MAX_SKEW_MS))
+        const lastResume = job.resumes.filter((r) => r.ackSeq !== undefined).at(-1);
+        if (!pausedAtEnd && (!lastResume || slot > lastResume.ackedAt! + MAX_SKEW_MS))
           this.fail('slot after the resume recorded as paused', `${run.runId} ${run.status}(${run.reason})${lastResume ? `, resumed at ${iso(lastResume.ackedAt!)}` : ''}`);
       }
 
@@ -288,10 +298,11 @@ export class Model {
       // The job's state: enabled as the operations left it (a put never changes it: issue 10 #3),
       // in the due index with a next slot that is not behind (#4), sets drained.
       const ops = [...job.pauses.map((p) => ({ ...p, enable: false })), ...job.resumes.map((r) => ({ ...r, enable: true }))]
-        .filter((o) => o.ackedAt !== undefined)
-        .sort((a, b) => a.ackedAt! - b.ackedAt!);
+        .filter((o) => o.ackSeq !== undefined)
+        .sort((a, b) => a.ackSeq! - b.ackSeq!);
       const last = ops.at(-1);
-      const concurrent = ops.some((a) => ops.some((b) => a !== b && a.enable !== b.enable && a.calledAt < b.ackedAt! && b.calledAt < a.ackedAt!));
+      // A pause and a resume in flight at once may land in either order: then either state is right.
+      const concurrent = ops.some((a) => ops.some((b) => a !== b && a.enable !== b.enable && a.callSeq < b.ackSeq! && b.callSeq < a.ackSeq!));
       if (last && !concurrent && item.enabled !== last.enable)
         this.fail('job state not what the operations left', `${id}: enabled=${item.enabled}, last acknowledged ${last.enable ? 'resume' : 'pause'} at ${iso(last.ackedAt!)}`);
       if (!last && item.enabled !== true) this.fail('job state not what the operations left', `${id}: enabled=${item.enabled}, never paused`);

@@ -44,6 +44,8 @@ export const MODEL_TICK: TickConfig = {
   deliveryGraceMs: 5_000,
   intervalMs: 1_000,
 };
+/** The model jobs' target timeout (jobInput): the executor's deadline for an attempt. */
+export const TARGET_TIMEOUT_MS = 20_000;
 /** The executor's remaining time: with a 20 s target timeout the lease is 20 s + the 5 s margin. */
 export const EXECUTOR_REMAINING_MS = 300_000;
 /** How long a received message stays invisible when its executor failed or died (manual time). */
@@ -179,6 +181,8 @@ export class ModelSystem {
       clock: () => system?.now ?? T0,
       jobs: { pools: { default: { concurrency: 4, timeout: 60_000, memorySize: 512 } }, jobs: [] },
       tick: MODEL_TICK,
+      // One shard: the due and open indexes are each one query (the shards are the store's, not the model's, concern).
+      shards: 1,
     });
     system = new ModelSystem(runtime, hooks);
     return system;
@@ -232,8 +236,26 @@ export class ModelSystem {
 
   // ---- the clock ----
 
-  advance(ms: number): void {
-    this.now += ms;
+  /**
+   * Moves the clock. A held target whose deadline (the job's 20 s target timeout, a wall-clock timer in
+   * the executor) falls within the move ends there, as a timeout, before the clock goes on: under a manual
+   * clock the program could otherwise hold a target longer than any real executor would.
+   */
+  async advance(ms: number): Promise<void> {
+    const target = this.now + ms;
+    for (;;) {
+      const due = this.invocations
+        .filter((i) => i.state === 'held' && i.at + TARGET_TIMEOUT_MS <= target)
+        .sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      this.moveTo(Math.max(this.now, due.at + TARGET_TIMEOUT_MS));
+      await this.finish(due, 'fail');
+    }
+    this.moveTo(target);
+  }
+
+  private moveTo(at: number): void {
+    this.now = at;
     for (const sleeper of [...this.sleepers]) {
       if (sleeper.at <= this.now) {
         this.sleepers.splice(this.sleepers.indexOf(sleeper), 1);

@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { type CaseStats, modelProperty } from '../test/model/commands.js';
+import { historyCase } from '../test/model/history.js';
 
 export interface ModelRunOptions {
   endpoints: { dynamo: string; sqs: string };
@@ -13,10 +14,28 @@ export interface ModelRunOptions {
   path?: string;
   maxCommands: number;
   timeLimitS: number;
+  /** Also run the directed long-history program (test/model/history.ts). */
+  history: boolean;
   log: (line: string) => void;
 }
 
 export async function runModel(options: ModelRunOptions): Promise<boolean> {
+  let historyOk = true;
+  if (options.history) {
+    const started = Date.now();
+    try {
+      const { steps } = await historyCase({ endpoints: options.endpoints });
+      options.log(
+        `model history (8 replays of a 20-attempt run, 60 KiB payload): ${steps} steps, ${((Date.now() - started) / 1000).toFixed(0)} s, no invariant broken`,
+      );
+    } catch (error) {
+      historyOk = false;
+      options.log(
+        `model history (8 replays of a 20-attempt run, 60 KiB payload): FAILED after ${((Date.now() - started) / 1000).toFixed(0)} s`,
+      );
+      options.log((error as Error).message.split('\n-- steps --')[0]!);
+    }
+  }
   const stats: CaseStats = { steps: 0 };
   let cases = 0;
   const started = Date.now();
@@ -39,7 +58,7 @@ export async function runModel(options: ModelRunOptions): Promise<boolean> {
   );
   if (!result.failed) {
     options.log('model: no invariant broken');
-    return true;
+    return historyOk;
   }
   options.log(`model: FAILED after ${result.numRuns} cases, shrunk ${result.numShrinks} times`);
   options.log(`model: replay with --seed ${result.seed} --path "${result.counterexamplePath}"`);

@@ -93,6 +93,7 @@ async function model(args: string[]): Promise<number> {
       ...(value('--path') ? { path: value('--path')! } : {}),
       maxCommands: Number(value('--commands') ?? 40),
       timeLimitS: Number(value('--time-limit') ?? 3_600),
+      history: !args.includes('--no-history'),
       log: (line) => process.stdout.write(`${line}\n`),
     });
     return ok ? 0 : 1;

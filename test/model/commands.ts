@@ -25,8 +25,14 @@ const ceilSecond = (ms: number) => Math.ceil(ms / 1000) * 1000;
 /** After every step: scan the table, check, throw at the first violation (fast-check shrinks from there). */
 export async function afterStep(ctx: Ctx, label: string): Promise<void> {
   ctx.model.steps += 1;
-  ctx.log.push(`${iso(ctx.system.now)} ${label}${process.env.MODEL_DEBUG ? ` [${Date.now() - started} ms]` : ''}`);
-  for (const error of ctx.system.actorErrors.splice(0)) ctx.model.fail('actor failed with an error nobody injected', `${error.actor}: ${error.error.split('\n').slice(0, 3).join(' ')}`);
+  ctx.log.push(
+    `${iso(ctx.system.now)} ${label}${process.env.MODEL_DEBUG ? ` [${Date.now() - started} ms]` : ''}`,
+  );
+  for (const error of ctx.system.actorErrors.splice(0))
+    ctx.model.fail(
+      'actor failed with an error nobody injected',
+      `${error.actor}: ${error.error.split('\n').slice(0, 3).join(' ')}`,
+    );
   ctx.model.checkState(await ctx.system.scan(), ctx.system.invocations);
   if (ctx.model.violations.length) throw new ModelViolation(ctx);
 }
@@ -57,10 +63,18 @@ async function cursorOf(ctx: Ctx, jobId: string): Promise<number | undefined> {
 // ---- the pipeline ----
 
 class TickCommand implements Command {
-  constructor(readonly stepwise: boolean, readonly skewMs: number, readonly crashAt: 'beforeSend' | 'beforeAdvance' | undefined) {}
+  constructor(
+    readonly stepwise: boolean,
+    readonly skewMs: number,
+    readonly crashAt: 'beforeSend' | 'beforeAdvance' | undefined,
+  ) {}
   check = () => true;
   async run(_m: Model, ctx: Ctx) {
-    const actor = ctx.system.tick({ stepwise: this.stepwise, skewMs: this.skewMs, ...(this.crashAt ? { crashAt: this.crashAt } : {}) });
+    const actor = ctx.system.tick({
+      stepwise: this.stepwise,
+      skewMs: this.skewMs,
+      ...(this.crashAt ? { crashAt: this.crashAt } : {}),
+    });
     await ctx.system.settle(actor);
     await afterStep(ctx, `${this} → ${actor}`);
   }
@@ -82,13 +96,24 @@ class SweepCommand implements Command {
 }
 
 class DeliverCommand implements Command {
-  constructor(readonly k: number, readonly duplicate: boolean, readonly hold: boolean, readonly stepwise: boolean, readonly skewMs: number) {}
+  constructor(
+    readonly k: number,
+    readonly duplicate: boolean,
+    readonly hold: boolean,
+    readonly stepwise: boolean,
+    readonly skewMs: number,
+  ) {}
   check = () => true;
   async run(_m: Model, ctx: Ctx) {
     await ctx.system.receive();
     const message = pick(ctx.system.visible(), this.k);
     if (!message) return;
-    const actor = ctx.system.deliver(message, { duplicate: this.duplicate, hold: this.hold, stepwise: this.stepwise, skewMs: this.skewMs });
+    const actor = ctx.system.deliver(message, {
+      duplicate: this.duplicate,
+      hold: this.hold,
+      stepwise: this.stepwise,
+      skewMs: this.skewMs,
+    });
     await ctx.system.settle(actor);
     await afterStep(ctx, `${this} → ${actor} ${actor.done ? String(actor.result ?? actor.error) : ''}`);
   }
@@ -113,7 +138,10 @@ class DropCommand implements Command {
 }
 
 class FinishCommand implements Command {
-  constructor(readonly k: number, readonly outcome: 'ok' | 'fail' | 'final') {}
+  constructor(
+    readonly k: number,
+    readonly outcome: 'ok' | 'fail' | 'final',
+  ) {}
   check = () => true;
   async run(_m: Model, ctx: Ctx) {
     const held = ctx.system.invocations.filter((i) => i.state === 'held');
@@ -131,7 +159,10 @@ class CrashCommand implements Command {
   constructor(readonly k: number) {}
   check = () => true;
   async run(_m: Model, ctx: Ctx) {
-    const actor = pick(ctx.system.live().filter((a) => a.kind !== 'op'), this.k);
+    const actor = pick(
+      ctx.system.live().filter((a) => a.kind !== 'op'),
+      this.k,
+    );
     if (!actor) return;
     ctx.system.kill(actor);
     await ctx.system.settle(actor);
@@ -146,7 +177,10 @@ class StepCommand implements Command {
   constructor(readonly k: number) {}
   check = () => true;
   async run(_m: Model, ctx: Ctx) {
-    const actor = pick(ctx.system.live().filter((a) => a.gates.length > 0), this.k);
+    const actor = pick(
+      ctx.system.live().filter((a) => a.gates.length > 0),
+      this.k,
+    );
     if (!actor) return;
     const at = actor.gates.map((g) => g.call).join(',');
     await ctx.system.step(actor);
@@ -176,7 +210,14 @@ type OpOptions = { stepwise: boolean; skewMs: number };
 
 const notFoundOrRefused = (error: unknown) => error instanceof PunctualError;
 
-function startOp(ctx: Ctx, label: string, options: OpOptions, body: Parameters<ModelSystem['op']>[2], onAck: (actor: Actor) => void, onFail?: () => void): Actor {
+function startOp(
+  ctx: Ctx,
+  label: string,
+  options: OpOptions,
+  body: Parameters<ModelSystem['op']>[2],
+  onAck: (actor: Actor) => void,
+  onFail?: () => void,
+): Actor {
   const actor = ctx.system.op(label, options, body, notFoundOrRefused);
   void actor.promise.then(() => {
     if (actor.error === undefined) onAck(actor);
@@ -188,11 +229,19 @@ function startOp(ctx: Ctx, label: string, options: OpOptions, body: Parameters<M
 async function settleOp(ctx: Ctx, actor: Actor, label: string) {
   await ctx.system.settle(actor);
   await new Promise((resolve) => setImmediate(resolve));
-  await afterStep(ctx, `${label} → ${actor}${actor.done ? (actor.error ? ` refused: ${(actor.error as Error).message}` : ' ok') : ''}`);
+  await afterStep(
+    ctx,
+    `${label} → ${actor}${actor.done ? (actor.error ? ` refused: ${(actor.error as Error).message}` : ' ok') : ''}`,
+  );
 }
 
 class PutCommand implements Command {
-  constructor(readonly job: number, readonly edit: 'payload' | 'schedule' | 'retry', readonly periodS: number, readonly options: OpOptions) {}
+  constructor(
+    readonly job: number,
+    readonly edit: 'payload' | 'schedule' | 'retry',
+    readonly periodS: number,
+    readonly options: OpOptions,
+  ) {}
   check(m: Model) {
     const job = [...m.jobs.values()][this.job % m.jobs.size]!;
     // One create at a time (a second would be an edit the model counted as a create); never re-created.
@@ -206,7 +255,10 @@ class PutCommand implements Command {
     const periodS = this.edit === 'schedule' && !create ? this.periodS : current / 1000;
     const reanchor = create || periodS * 1000 !== current;
     const input = jobInput(
-      { ...job.spec, maxAttempts: this.edit === 'retry' ? (job.spec.maxAttempts % 3) + 1 : job.spec.maxAttempts },
+      {
+        ...job.spec,
+        maxAttempts: this.edit === 'retry' ? (job.spec.maxAttempts % 3) + 1 : job.spec.maxAttempts,
+      },
       periodS,
       ++job.edits,
     );
@@ -227,7 +279,11 @@ class PutCommand implements Command {
           previous.endCursor = endCursor ?? previous.endCursor;
           previous.endCalledAt = calledAt;
         }
-        job.epochs.push({ periodMs: periodS * 1000, anchor: ceilSecond(calledAt + this.options.skewMs), calledAt });
+        job.epochs.push({
+          periodMs: periodS * 1000,
+          anchor: ceilSecond(calledAt + this.options.skewMs),
+          calledAt,
+        });
       },
       () => {
         job.editsInFlight -= 1;
@@ -241,18 +297,27 @@ class PutCommand implements Command {
 }
 
 class PauseCommand implements Command {
-  constructor(readonly job: number, readonly options: OpOptions) {}
+  constructor(
+    readonly job: number,
+    readonly options: OpOptions,
+  ) {}
   check = (m: Model) => [...m.jobs.values()][this.job % m.jobs.size]!.created;
   async run(_m: Model, ctx: Ctx) {
     const job = jobAt(ctx, this.job);
     const cursor = await cursorOf(ctx, job.spec.id);
     const span: Span = { calledAt: ctx.system.now, callSeq: ctx.model.seq() };
-    const actor = startOp(ctx, `pause ${job.spec.id}`, this.options, (deps, now) => pauseJob(deps.store, job.spec.id, now), (a) => {
-      span.ackedAt = a.endedAt;
-      span.ackSeq = ctx.model.seq();
-      job.pauses.push(span);
-      job.cursorAtPause = cursor;
-    });
+    const actor = startOp(
+      ctx,
+      `pause ${job.spec.id}`,
+      this.options,
+      (deps, now) => pauseJob(deps.store, job.spec.id, now),
+      (a) => {
+        span.ackedAt = a.endedAt;
+        span.ackSeq = ctx.model.seq();
+        job.pauses.push(span);
+        job.cursorAtPause = cursor;
+      },
+    );
     await settleOp(ctx, actor, String(this));
   }
   toString() {
@@ -261,16 +326,26 @@ class PauseCommand implements Command {
 }
 
 class ResumeCommand implements Command {
-  constructor(readonly job: number, readonly replay: boolean, readonly options: OpOptions) {}
+  constructor(
+    readonly job: number,
+    readonly replay: boolean,
+    readonly options: OpOptions,
+  ) {}
   check = (m: Model) => [...m.jobs.values()][this.job % m.jobs.size]!.created;
   async run(_m: Model, ctx: Ctx) {
     const job = jobAt(ctx, this.job);
     const span: Span = { calledAt: ctx.system.now, callSeq: ctx.model.seq(), replay: this.replay };
     job.resumes.push(span);
-    const actor = startOp(ctx, `resume ${job.spec.id}`, this.options, (deps, now) => resumeJob(deps.store, job.spec.id, now, { replay: this.replay }), (a) => {
-      span.ackedAt = a.endedAt;
-      span.ackSeq = ctx.model.seq();
-    });
+    const actor = startOp(
+      ctx,
+      `resume ${job.spec.id}`,
+      this.options,
+      (deps, now) => resumeJob(deps.store, job.spec.id, now, { replay: this.replay }),
+      (a) => {
+        span.ackedAt = a.endedAt;
+        span.ackSeq = ctx.model.seq();
+      },
+    );
     await settleOp(ctx, actor, String(this));
   }
   toString() {
@@ -289,10 +364,16 @@ class DeleteCommand implements Command {
     job.cursorAtDelete = await cursorOf(ctx, job.spec.id);
     const span: Span = { calledAt: ctx.system.now, callSeq: ctx.model.seq() };
     job.deleted = span;
-    const actor = startOp(ctx, `delete ${job.spec.id}`, { stepwise: false, skewMs: 0 }, (deps) => deleteJob(deps.store, job.spec.id), (a) => {
-      span.ackedAt = a.endedAt;
-      span.ackSeq = ctx.model.seq();
-    });
+    const actor = startOp(
+      ctx,
+      `delete ${job.spec.id}`,
+      { stepwise: false, skewMs: 0 },
+      (deps) => deleteJob(deps.store, job.spec.id),
+      (a) => {
+        span.ackedAt = a.endedAt;
+        span.ackSeq = ctx.model.seq();
+      },
+    );
     await settleOp(ctx, actor, String(this));
   }
   toString() {
@@ -301,13 +382,22 @@ class DeleteCommand implements Command {
 }
 
 class TriggerCommand implements Command {
-  constructor(readonly job: number, readonly options: OpOptions) {}
+  constructor(
+    readonly job: number,
+    readonly options: OpOptions,
+  ) {}
   check = (m: Model) => [...m.jobs.values()][this.job % m.jobs.size]!.created;
   async run(_m: Model, ctx: Ctx) {
     const job = jobAt(ctx, this.job);
-    const actor = startOp(ctx, `trigger ${job.spec.id}`, this.options, (deps, now) => triggerJob(deps, job.spec.id, now), (a) => {
-      job.triggers.push((a.result as RunItem).runId);
-    });
+    const actor = startOp(
+      ctx,
+      `trigger ${job.spec.id}`,
+      this.options,
+      (deps, now) => triggerJob(deps, job.spec.id, now),
+      (a) => {
+        job.triggers.push((a.result as RunItem).runId);
+      },
+    );
     await settleOp(ctx, actor, String(this));
   }
   toString() {
@@ -316,7 +406,11 @@ class TriggerCommand implements Command {
 }
 
 class ReplayCommand implements Command {
-  constructor(readonly job: number, readonly k: number, readonly options: OpOptions) {}
+  constructor(
+    readonly job: number,
+    readonly k: number,
+    readonly options: OpOptions,
+  ) {}
   check = (m: Model) => [...m.jobs.values()][this.job % m.jobs.size]!.created;
   async run(_m: Model, ctx: Ctx) {
     const job = jobAt(ctx, this.job);
@@ -326,9 +420,15 @@ class ReplayCommand implements Command {
       this.k,
     );
     if (!run) return;
-    const actor = startOp(ctx, `replay ${run.runId}`, this.options, (deps, now) => replayRun(deps, run.runId, now), () => {
-      job.replays.set(run.runId, (job.replays.get(run.runId) ?? 0) + 1);
-    });
+    const actor = startOp(
+      ctx,
+      `replay ${run.runId}`,
+      this.options,
+      (deps, now) => replayRun(deps, run.runId, now),
+      () => {
+        job.replays.set(run.runId, (job.replays.get(run.runId) ?? 0) + 1);
+      },
+    );
     await settleOp(ctx, actor, `${this} ${run.runId} (${run.status}(${run.reason}))`);
   }
   toString() {
@@ -337,7 +437,11 @@ class ReplayCommand implements Command {
 }
 
 class BackfillCommand implements Command {
-  constructor(readonly job: number, readonly backS: number, readonly lengthS: number) {}
+  constructor(
+    readonly job: number,
+    readonly backS: number,
+    readonly lengthS: number,
+  ) {}
   check = (m: Model) => {
     const job = [...m.jobs.values()][this.job % m.jobs.size]!;
     return job.created && !job.deleted && job.editsInFlight === 0;
@@ -348,9 +452,15 @@ class BackfillCommand implements Command {
     const to = ctx.system.now - this.backS * 1000 + this.lengthS * 1000;
     const window = { from: ctx.system.now - this.backS * 1000, to: Math.min(to, ctx.system.now) };
     if (window.from >= window.to) return;
-    const actor = startOp(ctx, `backfill ${job.spec.id}`, { stepwise: false, skewMs: 0 }, (deps, now) => backfill(deps, job.spec.id, window, now, { limit: 100 }), () => {
-      job.backfills.push({ ...window, anchor: epoch.anchor, periodMs: epoch.periodMs });
-    });
+    const actor = startOp(
+      ctx,
+      `backfill ${job.spec.id}`,
+      { stepwise: false, skewMs: 0 },
+      (deps, now) => backfill(deps, job.spec.id, window, now, { limit: 100 }),
+      () => {
+        job.backfills.push({ ...window, anchor: epoch.anchor, periodMs: epoch.periodMs });
+      },
+    );
     await settleOp(ctx, actor, `${this} [${iso(window.from)}, ${iso(window.to)})`);
   }
   toString() {
@@ -383,25 +493,52 @@ export const jobSpecs: fc.Arbitrary<JobSpec[]> = fc
   .map((specs) => specs.map((spec, i) => ({ ...spec, id: `j${i}`, initial: i === 0 || spec.initial })));
 
 export const commandArbs: fc.Arbitrary<Command>[] = [
-  fc.tuple(fc.boolean(), skew, fc.constantFrom(undefined, undefined, 'beforeSend' as const, 'beforeAdvance' as const)).map(([s, w, c]) => new TickCommand(s, w, c)),
-  fc.tuple(fc.boolean(), skew, fc.constantFrom(undefined, undefined, 'beforeSend' as const, 'beforeAdvance' as const)).map(([s, w, c]) => new TickCommand(s, w, c)),
+  fc
+    .tuple(
+      fc.boolean(),
+      skew,
+      fc.constantFrom(undefined, undefined, 'beforeSend' as const, 'beforeAdvance' as const),
+    )
+    .map(([s, w, c]) => new TickCommand(s, w, c)),
+  fc
+    .tuple(
+      fc.boolean(),
+      skew,
+      fc.constantFrom(undefined, undefined, 'beforeSend' as const, 'beforeAdvance' as const),
+    )
+    .map(([s, w, c]) => new TickCommand(s, w, c)),
   skew.map((w) => new SweepCommand(w)),
-  fc.tuple(k, fc.boolean(), fc.boolean(), fc.boolean(), skew).map(([i, d, h, s, w]) => new DeliverCommand(i, d && i % 3 === 0, h, s && i % 2 === 0, w)),
-  fc.tuple(k, fc.boolean(), fc.boolean(), fc.boolean(), skew).map(([i, d, h, s, w]) => new DeliverCommand(i, d && i % 3 === 0, h, s && i % 2 === 0, w)),
+  fc
+    .tuple(k, fc.boolean(), fc.boolean(), fc.boolean(), skew)
+    .map(([i, d, h, s, w]) => new DeliverCommand(i, d && i % 3 === 0, h, s && i % 2 === 0, w)),
+  fc
+    .tuple(k, fc.boolean(), fc.boolean(), fc.boolean(), skew)
+    .map(([i, d, h, s, w]) => new DeliverCommand(i, d && i % 3 === 0, h, s && i % 2 === 0, w)),
   k.map((i) => new DropCommand(i)),
-  fc.tuple(k, fc.constantFrom('ok' as const, 'fail' as const, 'final' as const)).map(([i, o]) => new FinishCommand(i, o)),
+  fc
+    .tuple(k, fc.constantFrom('ok' as const, 'fail' as const, 'final' as const))
+    .map(([i, o]) => new FinishCommand(i, o)),
   k.map((i) => new CrashCommand(i)),
   k.map((i) => new StepCommand(i)),
   k.map((i) => new StepCommand(i)),
   fc.constantFrom(500, 1_000, 1_000, 2_000, 3_000, 7_000, 30_000).map((ms) => new ClockCommand(ms)),
   fc.constantFrom(500, 1_000, 2_000, 3_000).map((ms) => new ClockCommand(ms)),
-  fc.tuple(jobIndex, fc.constantFrom('payload' as const, 'schedule' as const, 'retry' as const), fc.constantFrom(2, 3, 4, 5), opOptions).map(([j, e, p, o]) => new PutCommand(j, e, p, o)),
+  fc
+    .tuple(
+      jobIndex,
+      fc.constantFrom('payload' as const, 'schedule' as const, 'retry' as const),
+      fc.constantFrom(2, 3, 4, 5),
+      opOptions,
+    )
+    .map(([j, e, p, o]) => new PutCommand(j, e, p, o)),
   fc.tuple(jobIndex, opOptions).map(([j, o]) => new PauseCommand(j, o)),
   fc.tuple(jobIndex, fc.boolean(), opOptions).map(([j, r, o]) => new ResumeCommand(j, r, o)),
   jobIndex.map((j) => new DeleteCommand(j)),
   fc.tuple(jobIndex, opOptions).map(([j, o]) => new TriggerCommand(j, o)),
   fc.tuple(jobIndex, k, opOptions).map(([j, i, o]) => new ReplayCommand(j, i, o)),
-  fc.tuple(jobIndex, fc.integer({ min: 5, max: 60 }), fc.integer({ min: 1, max: 20 })).map(([j, b, l]) => new BackfillCommand(j, b, l)),
+  fc
+    .tuple(jobIndex, fc.integer({ min: 5, max: 60 }), fc.integer({ min: 1, max: 20 }))
+    .map(([j, b, l]) => new BackfillCommand(j, b, l)),
 ];
 
 // ---- one case ----
@@ -447,7 +584,10 @@ export async function quiesce(ctx: Ctx, options: CaseOptions): Promise<void> {
   for (let round = 0; round < 200 && system.live().length; round++) {
     for (const invocation of system.invocations.filter((i) => i.state === 'held')) {
       const mode = model.job(invocation.jobId).spec.mode;
-      await system.finish(invocation, mode === 'ok' ? 'ok' : mode === 'fail' ? 'fail' : invocation.attempt % 2 ? 'fail' : 'ok');
+      await system.finish(
+        invocation,
+        mode === 'ok' ? 'ok' : mode === 'fail' ? 'fail' : invocation.attempt % 2 ? 'fail' : 'ok',
+      );
     }
     for (const actor of system.live()) if (actor.gates.length) await system.step(actor);
     if (system.live().some((a) => a.sleeping)) await system.advance(1_000);
@@ -463,7 +603,10 @@ export async function quiesce(ctx: Ctx, options: CaseOptions): Promise<void> {
       await system.receive();
       const visible = system.visible();
       if (!visible.length) break;
-      for (const message of visible) await system.settle(system.deliver(message, { duplicate: false, hold: false, stepwise: false, skewMs: 0 }));
+      for (const message of visible)
+        await system.settle(
+          system.deliver(message, { duplicate: false, hold: false, stepwise: false, skewMs: 0 }),
+        );
       for (const actor of system.live()) await system.settle(actor);
     }
     await afterStep(ctx, 'run on: tick and deliver');
@@ -474,20 +617,28 @@ export async function quiesce(ctx: Ctx, options: CaseOptions): Promise<void> {
 
 /** The property: any program over any 1–3 jobs keeps every invariant. */
 export function modelProperty(options: CaseOptions, stats: CaseStats, maxCommands = 30) {
-  return fc.asyncProperty(jobSpecs, fc.commands(commandArbs, { maxCommands, size: 'max' }), async (specs, commands) => {
-    const ctx = await setupCase(options, specs);
-    try {
-      await fc.asyncModelRun(() => ({ model: ctx.model, real: ctx }), commands);
-      await quiesce(ctx, options);
-    } finally {
-      if (process.env.MODEL_DEBUG) {
-        const runs = (await ctx.system.scan()).filter((item) => item.type === 'run');
-        const statuses: Record<string, number> = {};
-        for (const run of runs) statuses[`${run.status}(${run.reason ?? ''})`] = (statuses[`${run.status}(${run.reason ?? ''})`] ?? 0) + 1;
-        process.stderr.write(`${ctx.log.join('\n')}\ninvocations ${ctx.system.invocations.length}, runs ${JSON.stringify(statuses)}\n\n`);
+  return fc.asyncProperty(
+    jobSpecs,
+    fc.commands(commandArbs, { maxCommands, size: 'max' }),
+    async (specs, commands) => {
+      const ctx = await setupCase(options, specs);
+      try {
+        await fc.asyncModelRun(() => ({ model: ctx.model, real: ctx }), commands);
+        await quiesce(ctx, options);
+      } finally {
+        if (process.env.MODEL_DEBUG) {
+          const runs = (await ctx.system.scan()).filter((item) => item.type === 'run');
+          const statuses: Record<string, number> = {};
+          for (const run of runs)
+            statuses[`${run.status}(${run.reason ?? ''})`] =
+              (statuses[`${run.status}(${run.reason ?? ''})`] ?? 0) + 1;
+          process.stderr.write(
+            `${ctx.log.join('\n')}\ninvocations ${ctx.system.invocations.length}, runs ${JSON.stringify(statuses)}\n\n`,
+          );
+        }
+        stats.steps += ctx.model.steps;
+        await ctx.system.stop();
       }
-      stats.steps += ctx.model.steps;
-      await ctx.system.stop();
-    }
-  });
+    },
+  );
 }

@@ -136,22 +136,38 @@ export class Model {
 
   onInvoke(invocation: Invocation, all: Invocation[], run: RunItem | undefined): void {
     const key = `${invocation.runId}#${invocation.attempt}`;
-    const twice = all.filter((other) => other !== invocation && other.runId === invocation.runId && other.attempt === invocation.attempt);
-    if (twice.length) this.fail('attempt started twice', `${key} started again at ${iso(invocation.at)} (first at ${iso(twice[0]!.at)})`);
+    const twice = all.filter(
+      (other) =>
+        other !== invocation && other.runId === invocation.runId && other.attempt === invocation.attempt,
+    );
+    if (twice.length)
+      this.fail(
+        'attempt started twice',
+        `${key} started again at ${iso(invocation.at)} (first at ${iso(twice[0]!.at)})`,
+      );
     // Judged by the executor's own clock: with a skewed clock it cannot know better, and SQS never delivers early.
     if (invocation.localAt < invocation.scheduledAt)
       this.fail('run started before its slot', `${key} at ${iso(invocation.localAt)} (executor clock)`);
     const job = this.jobs.get(invocation.jobId);
     // Whatever the overlap policy, one run is one attempt at a time: a retry (or the sweep's takeover of a
     // lease) while the previous attempt is still in the target is a second start (issue 10 #9).
-    const sibling = all.find((o) => o !== invocation && o.runId === invocation.runId && (o.state === 'held' || o.state === 'active'));
+    const sibling = all.find(
+      (o) => o !== invocation && o.runId === invocation.runId && (o.state === 'held' || o.state === 'active'),
+    );
     if (sibling)
-      this.fail('two attempts of one run in the target at once', `${key} started at ${iso(invocation.at)} while attempt ${sibling.attempt} (started ${iso(sibling.at)}) was still in the target`);
+      this.fail(
+        'two attempts of one run in the target at once',
+        `${key} started at ${iso(invocation.at)} while attempt ${sibling.attempt} (started ${iso(sibling.at)}) was still in the target`,
+      );
     if (invocation.scheduled && invocation.overlap !== 'allow') {
       // SPEC §4 overlap: skip/queue mean one run of the job in the target at a time, retries included
       // (issue 10 #5). Manual, backfill and replay runs are outside the overlap policy by design.
       const other = all.find(
-        (o) => o !== invocation && o.jobId === invocation.jobId && o.scheduled && (o.state === 'held' || o.state === 'active'),
+        (o) =>
+          o !== invocation &&
+          o.jobId === invocation.jobId &&
+          o.scheduled &&
+          (o.state === 'held' || o.state === 'active'),
       );
       if (other)
         this.fail(
@@ -160,10 +176,14 @@ export class Model {
         );
     }
     if (job?.deleted?.ackSeq !== undefined)
-      this.fail('run started after delete', `${key} at ${iso(invocation.at)}, job deleted at ${iso(job.deleted.ackedAt!)}`);
+      this.fail(
+        'run started after delete',
+        `${key} at ${iso(invocation.at)}, job deleted at ${iso(job.deleted.ackedAt!)}`,
+      );
     if (job && invocation.scheduled && this.paused(job))
       this.fail('run started while paused', `${key} at ${iso(invocation.at)}`);
-    if (run && run.status !== 'running') this.fail('target invoked for a run not running', `${key}: ${run.status}`);
+    if (run && run.status !== 'running')
+      this.fail('target invoked for a run not running', `${key}: ${run.status}`);
   }
 
   // ---- checked after every step ----
@@ -173,7 +193,8 @@ export class Model {
     const runs = items.filter((item) => item.type === 'run') as unknown as RunItem[];
     for (const item of items) {
       const bytes = itemBytes(item);
-      if (bytes > ITEM_LIMIT_BYTES) this.fail('item over 400 KB', `${String(item.pk)} ${String(item.sk)}: ${bytes} B`);
+      if (bytes > ITEM_LIMIT_BYTES)
+        this.fail('item over 400 KB', `${String(item.pk)} ${String(item.sk)}: ${bytes} B`);
     }
     const slots = new Map<string, string>();
     for (const run of runs) {
@@ -186,12 +207,15 @@ export class Model {
     for (const job of jobs) {
       if (job.enabled === true && job.nextRunAt && !job.invalid && !job.dueAt)
         this.fail('enabled job not in the due index', `${job.jobId}: nextRunAt ${job.nextRunAt}, no dueAt`);
-      if (job.enabled === false && job.dueAt) this.fail('paused job in the due index', `${job.jobId}: dueAt ${job.dueAt}`);
+      if (job.enabled === false && job.dueAt)
+        this.fail('paused job in the due index', `${job.jobId}: dueAt ${job.dueAt}`);
       const open = runs.filter((run) => run.jobId === job.jobId && !isTerminal(run.status)).length;
       const running = job.running ? [...job.running].length : 0;
       // Bounded: the running set names open runs only (plus one not yet cleared: a write in flight).
-      if (running > open + 1) this.fail('running set unbounded', `${job.jobId}: ${running} entries, ${open} open runs`);
-      if ((job.deferred?.length ?? 0) > 8) this.fail('deferred ranges unbounded', `${job.jobId}: ${job.deferred!.length} ranges`);
+      if (running > open + 1)
+        this.fail('running set unbounded', `${job.jobId}: ${running} entries, ${open} open runs`);
+      if ((job.deferred?.length ?? 0) > 8)
+        this.fail('deferred ranges unbounded', `${job.jobId}: ${job.deferred!.length} ranges`);
     }
     for (const run of runs) {
       if (!isTerminal(run.status)) continue;
@@ -199,19 +223,37 @@ export class Model {
       const alive = mine.filter((i) => i.state === 'held' || i.state === 'active');
       const last = [...mine].reverse().find((i) => i.state !== 'held' && i.state !== 'active');
       if (run.status === 'succeeded' && last?.state !== 'ok')
-        this.fail('succeeded without a successful attempt', `${run.runId}: last attempt ${last ? `${last.attempt} ${last.state}` : 'none'}`);
-      if (run.status === 'failed' && (run.reason === 'error' || run.reason === 'timeout') && last?.state !== 'failed')
-        this.fail('failed(error) without a failed attempt', `${run.runId}: last attempt ${last ? `${last.attempt} ${last.state}` : 'none'}`);
+        this.fail(
+          'succeeded without a successful attempt',
+          `${run.runId}: last attempt ${last ? `${last.attempt} ${last.state}` : 'none'}`,
+        );
+      if (
+        run.status === 'failed' &&
+        (run.reason === 'error' || run.reason === 'timeout') &&
+        last?.state !== 'failed'
+      )
+        this.fail(
+          'failed(error) without a failed attempt',
+          `${run.runId}: last attempt ${last ? `${last.attempt} ${last.state}` : 'none'}`,
+        );
       // A run may be recorded while an attempt is still alive only if that attempt was given up on
       // (lease expired: failed(lost)); its outcome must then still be recorded (issue 10 #9).
       if (alive.length && !(run.status === 'failed' && run.reason === 'lost'))
-        this.fail('run ended while an attempt runs', `${run.runId} ${run.status}(${run.reason}) while attempt ${alive[0]!.attempt} runs`);
+        this.fail(
+          'run ended while an attempt runs',
+          `${run.runId} ${run.status}(${run.reason}) while attempt ${alive[0]!.attempt} runs`,
+        );
     }
   }
 
   // ---- checked at quiescence ----
 
-  checkQuiescent(items: Record<string, unknown>[], invocations: Invocation[], endAt: number, now: number): void {
+  checkQuiescent(
+    items: Record<string, unknown>[],
+    invocations: Invocation[],
+    endAt: number,
+    now: number,
+  ): void {
     const jobs = new Map(
       (items.filter((item) => item.type === 'job') as unknown as JobItem[]).map((job) => [job.jobId, job]),
     );
@@ -225,7 +267,9 @@ export class Model {
       if (!job.created) continue;
       const item = jobs.get(id);
       const mine = runs.filter((run) => run.jobId === id);
-      const byslot = new Map(mine.filter((run) => !run.manual).map((run) => [Date.parse(run.scheduledAt), run]));
+      const byslot = new Map(
+        mine.filter((run) => !run.manual).map((run) => [Date.parse(run.scheduledAt), run]),
+      );
       if (job.deleted?.ackSeq !== undefined) {
         if (item) this.fail('deleted job still there', id);
       } else if (!item) this.fail('job lost', id);
@@ -265,7 +309,8 @@ export class Model {
         }
       }
       for (const window of job.backfills) {
-        const first = window.anchor + Math.ceil((window.from - window.anchor) / window.periodMs) * window.periodMs;
+        const first =
+          window.anchor + Math.ceil((window.from - window.anchor) / window.periodMs) * window.periodMs;
         for (let slot = first; slot < window.to; slot += window.periodMs)
           if (!byslot.has(slot)) this.fail('backfilled slot without a record', `${id}@${iso(slot)}`);
       }
@@ -276,12 +321,17 @@ export class Model {
       // (issue 10 #2): not after the resume that ended the pause. The lower end is lenient: a slot
       // nobody claimed before the pause may be recorded as passed while paused.
       for (const run of mine) {
-        const paused = (run.status === 'skipped' && run.reason === 'paused') || (run.status === 'cancelled' && run.reason === 'job-paused');
+        const paused =
+          (run.status === 'skipped' && run.reason === 'paused') ||
+          (run.status === 'cancelled' && run.reason === 'job-paused');
         if (!paused) continue;
         const slot = Date.parse(run.scheduledAt);
         const lastResume = job.resumes.filter((r) => r.ackSeq !== undefined).at(-1);
         if (!pausedAtEnd && (!lastResume || slot > lastResume.ackedAt! + MAX_SKEW_MS))
-          this.fail('slot after the resume recorded as paused', `${run.runId} ${run.status}(${run.reason})${lastResume ? `, resumed at ${iso(lastResume.ackedAt!)}` : ''}`);
+          this.fail(
+            'slot after the resume recorded as paused',
+            `${run.runId} ${run.status}(${run.reason})${lastResume ? `, resumed at ${iso(lastResume.ackedAt!)}` : ''}`,
+          );
       }
 
       // Attempts: one replay is at most one more attempt sequence (issue 10 #6).
@@ -289,29 +339,46 @@ export class Model {
         const attempts = new Set(invocations.filter((i) => i.runId === run.runId).map((i) => i.attempt));
         const allowed = (1 + (job.replays.get(run.runId) ?? 0)) * run.definition.retry.maxAttempts;
         if (attempts.size > allowed)
-          this.fail('more attempts than the replays allow', `${run.runId}: ${attempts.size} attempts, ${job.replays.get(run.runId) ?? 0} replays × ${run.definition.retry.maxAttempts}`);
+          this.fail(
+            'more attempts than the replays allow',
+            `${run.runId}: ${attempts.size} attempts, ${job.replays.get(run.runId) ?? 0} replays × ${run.definition.retry.maxAttempts}`,
+          );
         const highest = Math.max(0, ...attempts);
-        if (run.attempt < highest) this.fail('record behind its attempts', `${run.runId}: attempt ${run.attempt}, invoked ${highest}`);
+        if (run.attempt < highest)
+          this.fail('record behind its attempts', `${run.runId}: attempt ${run.attempt}, invoked ${highest}`);
       }
 
       if (!item) continue;
       // The job's state: enabled as the operations left it (a put never changes it: issue 10 #3),
       // in the due index with a next slot that is not behind (#4), sets drained.
-      const ops = [...job.pauses.map((p) => ({ ...p, enable: false })), ...job.resumes.map((r) => ({ ...r, enable: true }))]
+      const ops = [
+        ...job.pauses.map((p) => ({ ...p, enable: false })),
+        ...job.resumes.map((r) => ({ ...r, enable: true })),
+      ]
         .filter((o) => o.ackSeq !== undefined)
         .sort((a, b) => a.ackSeq! - b.ackSeq!);
       const last = ops.at(-1);
       // A pause and a resume in flight at once may land in either order: then either state is right.
-      const concurrent = ops.some((a) => ops.some((b) => a !== b && a.enable !== b.enable && a.callSeq < b.ackSeq! && b.callSeq < a.ackSeq!));
+      const concurrent = ops.some((a) =>
+        ops.some((b) => a !== b && a.enable !== b.enable && a.callSeq < b.ackSeq! && b.callSeq < a.ackSeq!),
+      );
       if (last && !concurrent && item.enabled !== last.enable)
-        this.fail('job state not what the operations left', `${id}: enabled=${item.enabled}, last acknowledged ${last.enable ? 'resume' : 'pause'} at ${iso(last.ackedAt!)}`);
-      if (!last && item.enabled !== true) this.fail('job state not what the operations left', `${id}: enabled=${item.enabled}, never paused`);
+        this.fail(
+          'job state not what the operations left',
+          `${id}: enabled=${item.enabled}, last acknowledged ${last.enable ? 'resume' : 'pause'} at ${iso(last.ackedAt!)}`,
+        );
+      if (!last && item.enabled !== true)
+        this.fail('job state not what the operations left', `${id}: enabled=${item.enabled}, never paused`);
       if (item.enabled && item.nextRunAt) {
         if (!item.dueAt) this.fail('enabled job not in the due index', `${id} at quiescence`);
-        if (Date.parse(item.nextRunAt) < now - 5_000) this.fail('enabled job left behind', `${id}: nextRunAt ${item.nextRunAt}, now ${iso(now)}`);
+        if (Date.parse(item.nextRunAt) < now - 5_000)
+          this.fail('enabled job left behind', `${id}: nextRunAt ${item.nextRunAt}, now ${iso(now)}`);
         const period = job.epochs.at(-1)?.periodMs ?? 1000;
         if ((Date.parse(item.nextRunAt) - Date.parse(item.anchor)) % period !== 0 && job.editsInFlight === 0)
-          this.fail('next slot off the schedule', `${id}: nextRunAt ${item.nextRunAt}, anchor ${item.anchor}, every ${period} ms`);
+          this.fail(
+            'next slot off the schedule',
+            `${id}: nextRunAt ${item.nextRunAt}, anchor ${item.anchor}, every ${period} ms`,
+          );
       }
       const running = item.running ? [...item.running] : [];
       const stale = running.filter((runId) => {
@@ -321,7 +388,8 @@ export class Model {
       if (stale.length) this.fail('running set names ended runs', `${id}: ${stale.join(', ')}`);
       if (item.held && mine.find((r) => r.runId === item.held && isTerminal(r.status)))
         this.fail('held names an ended run', `${id}: ${item.held}`);
-      if (item.deferred?.length && !pausedAtEnd) this.fail('deferred records not drained', `${id}: ${item.deferred.length} ranges`);
+      if (item.deferred?.length && !pausedAtEnd)
+        this.fail('deferred records not drained', `${id}: ${item.deferred.length} ranges`);
     }
   }
 }

@@ -14,14 +14,16 @@ export function itemBytes(item: Record<string, unknown>): number {
 function valueBytes(value: unknown): number {
   if (value === null || value === undefined || typeof value === 'boolean') return 1;
   if (typeof value === 'string') return Buffer.byteLength(value);
-  if (typeof value === 'number') return Math.ceil(String(value).replace(/[-.]/g, '').replace(/^0+/, '').length / 2) + 1;
+  if (typeof value === 'number')
+    return Math.ceil(String(value).replace(/[-.]/g, '').replace(/^0+/, '').length / 2) + 1;
   if (value instanceof Set) {
     let sum = 0;
     for (const element of value) sum += valueBytes(element);
     return sum;
   }
   if (value instanceof Uint8Array) return value.byteLength;
-  if (Array.isArray(value)) return 3 + value.reduce<number>((sum, element) => sum + 1 + valueBytes(element), 0);
+  if (Array.isArray(value))
+    return 3 + value.reduce<number>((sum, element) => sum + 1 + valueBytes(element), 0);
   if (typeof value === 'object')
     return (
       3 +

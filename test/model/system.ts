@@ -171,10 +171,7 @@ export class ModelSystem {
     this.installDelayLayer();
   }
 
-  static async start(
-    endpoints: { dynamo: string; sqs: string },
-    hooks: SystemHooks,
-  ): Promise<ModelSystem> {
+  static async start(endpoints: { dynamo: string; sqs: string }, hooks: SystemHooks): Promise<ModelSystem> {
     let system: ModelSystem | undefined;
     const runtime = await LocalRuntime.start({
       endpoints,
@@ -220,11 +217,15 @@ export class ModelSystem {
           const delays = new Map((input.Entries ?? []).map((entry) => [entry.Id, entry.DelaySeconds ?? 0]));
           const result = await next({
             ...args,
-            input: { ...input, Entries: (input.Entries ?? []).map((entry) => ({ ...entry, DelaySeconds: 0 })) },
+            input: {
+              ...input,
+              Entries: (input.Entries ?? []).map((entry) => ({ ...entry, DelaySeconds: 0 })),
+            },
           });
           for (const entry of (result.output as { Successful?: { Id?: string; MessageId?: string }[] })
             .Successful ?? []) {
-            if (entry.MessageId) this.visibleAt.set(entry.MessageId, now + (delays.get(entry.Id) ?? 0) * 1000);
+            if (entry.MessageId)
+              this.visibleAt.set(entry.MessageId, now + (delays.get(entry.Id) ?? 0) * 1000);
           }
           return result;
         }
@@ -308,17 +309,19 @@ export class ModelSystem {
   ): Actor {
     const actor = new Actor(++this.actorSeq, kind, label, stepwise, skewMs);
     this.actors.push(actor);
-    actor.promise = body(actor).then(
-      (result) => {
-        actor.result = result;
-      },
-      (error) => {
-        actor.error = error;
-      },
-    ).finally(() => {
-      actor.done = true;
-      actor.endedAt ??= this.now;
-    });
+    actor.promise = body(actor)
+      .then(
+        (result) => {
+          actor.result = result;
+        },
+        (error) => {
+          actor.error = error;
+        },
+      )
+      .finally(() => {
+        actor.done = true;
+        actor.endedAt ??= this.now;
+      });
     return actor;
   }
 
@@ -395,35 +398,42 @@ export class ModelSystem {
         MODEL_TICK,
       );
       for (const error of report.errors) {
-        if (!/is dead/.test(error.error)) this.record(actor, new Error(`tick: ${error.jobId}: ${error.error}`));
+        if (!/is dead/.test(error.error))
+          this.record(actor, new Error(`tick: ${error.jobId}: ${error.error}`));
       }
       return report;
     });
   }
 
   sweep(options: { stepwise: boolean; skewMs: number }): Actor {
-    return this.spawn('sweep', `sweep${options.skewMs ? ` skew ${options.skewMs}` : ''}`, options.stepwise, options.skewMs, async (actor) => {
-      try {
-        return await sweep(
-          {
-            store: this.view(this.runtime.store, actor),
-            dispatcher: this.view(this.runtime.dispatcher, actor),
-            signals: this.runtime.signals,
-            pools: this.runtime.routing,
-            log: silentLog,
-          },
-          {
-            now: this.clockOf(actor)(),
-            graceMs: MODEL_TICK.deliveryGraceMs,
-            pageSize: MODEL_TICK.pageSize,
-            outOfTime: () => false,
-          },
-        );
-      } catch (error) {
-        this.record(actor, error);
-        throw error;
-      }
-    });
+    return this.spawn(
+      'sweep',
+      `sweep${options.skewMs ? ` skew ${options.skewMs}` : ''}`,
+      options.stepwise,
+      options.skewMs,
+      async (actor) => {
+        try {
+          return await sweep(
+            {
+              store: this.view(this.runtime.store, actor),
+              dispatcher: this.view(this.runtime.dispatcher, actor),
+              signals: this.runtime.signals,
+              pools: this.runtime.routing,
+              log: silentLog,
+            },
+            {
+              now: this.clockOf(actor)(),
+              graceMs: MODEL_TICK.deliveryGraceMs,
+              pageSize: MODEL_TICK.pageSize,
+              outOfTime: () => false,
+            },
+          );
+        } catch (error) {
+          this.record(actor, error);
+          throw error;
+        }
+      },
+    );
   }
 
   // ---- operations ----
@@ -498,7 +508,9 @@ export class ModelSystem {
   private async forget(message: InboxMessage) {
     const at = this.inbox.indexOf(message);
     if (at >= 0) this.inbox.splice(at, 1);
-    await this.runtime.sqs.send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: message.receipt }));
+    await this.runtime.sqs.send(
+      new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: message.receipt }),
+    );
   }
 
   /** SQS lost it. */
@@ -566,7 +578,12 @@ export class ModelSystem {
     if (actor.dead) throw new ActorDead(actor.label, 'sleep');
   }
 
-  private async invoke(actor: Actor, _target: Target, context: RunContext, signal: AbortSignal): Promise<TargetResult> {
+  private async invoke(
+    actor: Actor,
+    _target: Target,
+    context: RunContext,
+    signal: AbortSignal,
+  ): Promise<TargetResult> {
     const run = await this.runtime.store.getRun(context.runId);
     const invocation: Invocation = {
       seq: ++this.invocationSeq,
@@ -597,7 +614,8 @@ export class ModelSystem {
       } finally {
         actor.inTarget -= 1;
       }
-    } else outcome = mode === 'ok' ? 'ok' : mode === 'fail' ? 'fail' : context.attempt % 2 === 1 ? 'fail' : 'ok';
+    } else
+      outcome = mode === 'ok' ? 'ok' : mode === 'fail' ? 'fail' : context.attempt % 2 === 1 ? 'fail' : 'ok';
     invocation.endedAt = this.now;
     // The real deadline is a wall-clock timer (runTarget's setTimeout): if it fired while the program held
     // the target, the executor records a timeout, and so does the model.
@@ -625,7 +643,11 @@ export class ModelSystem {
     let start: Record<string, unknown> | undefined;
     do {
       const page = await this.runtime.store.doc.send(
-        new ScanCommand({ TableName: this.runtime.state.tableName, ExclusiveStartKey: start, ConsistentRead: true }),
+        new ScanCommand({
+          TableName: this.runtime.state.tableName,
+          ExclusiveStartKey: start,
+          ConsistentRead: true,
+        }),
       );
       items.push(...(page.Items ?? []));
       start = page.LastEvaluatedKey;

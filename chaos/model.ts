@@ -36,7 +36,13 @@ export async function runModel(options: ModelRunOptions): Promise<boolean> {
       options.log((error as Error).message.split('\n-- steps --')[0]!);
     }
   }
-  const stats: CaseStats = { steps: 0 };
+  const stats: CaseStats = {
+    steps: 0,
+    onCase: ({ ok, steps, ms, first }) =>
+      options.log(
+        `  case ${stats.cases}: ${steps} steps, ${(ms / 1000).toFixed(1)} s${ok ? '' : ` — ${first ?? 'error'}`}`,
+      ),
+  };
   let cases = 0;
   const started = Date.now();
   const property = modelProperty({ endpoints: options.endpoints }, stats, options.maxCommands);

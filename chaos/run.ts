@@ -85,6 +85,10 @@ async function model(args: string[]): Promise<number> {
     return at >= 0 ? args[at + 1] : undefined;
   };
   const [dynamo, sqs] = await Promise.all([startDynamoLocal(), startSqsEmulator()]);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      void Promise.all([dynamo.stop(), sqs.stop()]).finally(() => process.exit(130));
+    });
   try {
     const ok = await runModel({
       endpoints: { dynamo: dynamo.endpoint, sqs: sqs.endpoint },
@@ -92,7 +96,7 @@ async function model(args: string[]): Promise<number> {
       seed: Number(value('--seed') ?? Date.now() % 1_000_000),
       ...(value('--path') ? { path: value('--path')! } : {}),
       maxCommands: Number(value('--commands') ?? 40),
-      timeLimitS: Number(value('--time-limit') ?? 3_600),
+      timeLimitS: Number(value('--time-limit') ?? 1_800),
       history: !args.includes('--no-history'),
       log: (line) => process.stdout.write(`${line}\n`),
     });

@@ -552,6 +552,9 @@ export interface CaseOptions {
 
 export interface CaseStats {
   steps: number;
+  cases?: number;
+  /** Called after each case (shrinking included) with its outcome. */
+  onCase?: (outcome: { ok: boolean; steps: number; ms: number; first?: string }) => void;
 }
 
 /** Creates the jobs a case starts with. */
@@ -622,10 +625,21 @@ export function modelProperty(options: CaseOptions, stats: CaseStats, maxCommand
     fc.commands(commandArbs, { maxCommands, size: 'max' }),
     async (specs, commands) => {
       const ctx = await setupCase(options, specs);
+      const started = Date.now();
+      let ok = false;
       try {
         await fc.asyncModelRun(() => ({ model: ctx.model, real: ctx }), commands);
         await quiesce(ctx, options);
+        ok = true;
       } finally {
+        stats.cases = (stats.cases ?? 0) + 1;
+        const first = ctx.model.violations[0];
+        stats.onCase?.({
+          ok,
+          steps: ctx.model.steps,
+          ms: Date.now() - started,
+          ...(first ? { first: `${first.invariant}: ${first.detail}` } : {}),
+        });
         if (process.env.MODEL_DEBUG) {
           const runs = (await ctx.system.scan()).filter((item) => item.type === 'run');
           const statuses: Record<string, number> = {};

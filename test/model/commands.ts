@@ -334,7 +334,12 @@ class ResumeCommand implements Command {
   check = (m: Model) => [...m.jobs.values()][this.job % m.jobs.size]!.created;
   async run(_m: Model, ctx: Ctx) {
     const job = jobAt(ctx, this.job);
-    const span: Span = { calledAt: ctx.system.now, callSeq: ctx.model.seq(), replay: this.replay };
+    const span: Span = {
+      calledAt: ctx.system.now,
+      localAt: ctx.system.now + this.options.skewMs,
+      callSeq: ctx.model.seq(),
+      replay: this.replay,
+    };
     job.resumes.push(span);
     const actor = startOp(
       ctx,

@@ -61,6 +61,8 @@ export interface Span {
   callSeq: number;
   ackedAt?: number;
   ackSeq?: number;
+  /** The operation's own clock at the call (skewed). */
+  localAt?: number;
   replay?: boolean;
 }
 
@@ -337,9 +339,11 @@ export class Model {
       // A create, a re-anchoring edit and a resume claim the slots within the lookahead right away
       // (issue 10 #1): none of those is recorded missed by catch-up, which is for slots a tick could not
       // reach (an outage), not for slots that were never given a chance.
+      // Window starts in the operation's own clock: the put's now (its anchor is that rounded up to
+      // the second) and the resume's now.
       const starts = [
-        ...job.epochs.map((epoch) => epoch.calledAt),
-        ...job.resumes.filter((r) => r.ackSeq !== undefined && !r.replay).map((r) => r.calledAt),
+        ...job.epochs.map((epoch) => epoch.anchor - 1_000),
+        ...job.resumes.filter((r) => r.ackSeq !== undefined && !r.replay).map((r) => r.localAt ?? r.calledAt),
       ];
       for (const run of mine) {
         if (
@@ -348,7 +352,7 @@ export class Model {
         )
           continue;
         const slot = Date.parse(run.scheduledAt);
-        const start = starts.find((t) => slot >= t && slot <= t + MODEL_TICK.lookaheadMs - MAX_SKEW_MS);
+        const start = starts.find((t) => slot > t && slot <= t + MODEL_TICK.lookaheadMs);
         if (start !== undefined)
           this.fail(
             'first slots recorded missed',

@@ -118,7 +118,15 @@ export class Model {
       });
   }
 
+  /** Invariants not to fail on (`--ignore`): to look past a known defect for the next one. */
+  static ignored = new Set<string>();
+  readonly ignoredHits = new Map<string, number>();
+
   fail(invariant: string, detail: string): void {
+    if (Model.ignored.has(invariant)) {
+      this.ignoredHits.set(invariant, (this.ignoredHits.get(invariant) ?? 0) + 1);
+      return;
+    }
     if (this.violations.some((v) => v.invariant === invariant && v.detail === detail)) return;
     this.violations.push({ invariant, detail });
   }

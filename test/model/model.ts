@@ -136,10 +136,14 @@ export class Model {
   }
 
   /** Paused now per the operations acknowledged: a pause acked and no resume called since. */
-  paused(job: JobModel): boolean {
+  paused(job: JobModel): 'yes' | 'no' | 'either' {
     const pause = [...job.pauses].reverse().find((p) => p.ackSeq !== undefined);
-    if (!pause) return false;
-    return !job.resumes.some((r) => r.callSeq > pause.ackSeq!);
+    if (!pause) return 'no';
+    if (job.resumes.some((r) => r.callSeq > pause.ackSeq!)) return 'no';
+    // A resume in flight while the pause ran may land before or after it: both orders are linearizable
+    // (a pause of a job that is still paused is a no-op), so either state is right.
+    if (job.resumes.some((r) => r.ackSeq === undefined || r.ackSeq > pause.callSeq)) return 'either';
+    return 'yes';
   }
 
   // ---- checked at each target invocation ----
@@ -190,7 +194,7 @@ export class Model {
         'run started after delete',
         `${key} at ${iso(invocation.at)}, job deleted at ${iso(job.deleted.ackedAt!)}`,
       );
-    if (job && invocation.scheduled && this.paused(job))
+    if (job && invocation.scheduled && this.paused(job) === 'yes')
       this.fail('run started while paused', `${key} at ${iso(invocation.at)}`);
     if (run && run.status !== 'running')
       this.fail('target invoked for a run not running', `${key}: ${run.status}`);
@@ -288,7 +292,8 @@ export class Model {
       // put) to where it ended (the cursor read before the put, pause or delete that ended it: slots the
       // tick had handled by then). Slots of an old schedule after that cursor were never claimed; the
       // README says an edit takes effect from the next unclaimed slot, so they may have no record.
-      const pausedAtEnd = this.paused(job);
+      const state = this.paused(job);
+      const pausedAtEnd = state === 'yes' || (state === 'either' && item?.enabled === false);
       const until =
         job.deleted !== undefined
           ? (job.cursorAtDelete ?? Number.NEGATIVE_INFINITY)

@@ -339,6 +339,8 @@ class ResumeCommand implements Command {
       localAt: ctx.system.now + this.options.skewMs,
       callSeq: ctx.model.seq(),
       replay: this.replay,
+      // A resume of a job that is not paused is a no-op: it opens no first-slot window.
+      effective: ctx.model.paused(job) !== 'no',
     };
     job.resumes.push(span);
     const actor = startOp(

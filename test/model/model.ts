@@ -64,6 +64,8 @@ export interface Span {
   /** The operation's own clock at the call (skewed). */
   localAt?: number;
   replay?: boolean;
+  /** A resume of a job that was paused (or may have been). */
+  effective?: boolean;
 }
 
 export interface JobModel {
@@ -367,7 +369,9 @@ export class Model {
       // the second) and the resume's now.
       const starts = [
         ...job.epochs.map((epoch) => epoch.anchor - 1_000),
-        ...job.resumes.filter((r) => r.ackSeq !== undefined && !r.replay).map((r) => r.localAt ?? r.calledAt),
+        ...job.resumes
+          .filter((r) => r.ackSeq !== undefined && !r.replay && r.effective)
+          .map((r) => r.localAt ?? r.calledAt),
       ];
       for (const run of mine) {
         if (

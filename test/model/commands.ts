@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { PunctualError } from '../../shared/errors.js';
-import { deleteJob, pauseJob, putJob, resumeJob, triggerJob } from '../../shared/ops/jobs.js';
+import { deleteJob, type PutResult, pauseJob, putJob, resumeJob, triggerJob } from '../../shared/ops/jobs.js';
 import { backfill, replayRun } from '../../shared/ops/runs.js';
 import type { RunItem } from '../../shared/store/model.js';
 import { iso, type JobModel, type JobSpec, jobInput, MAX_SKEW_MS, Model, type Span } from './model.js';
@@ -20,7 +20,6 @@ export interface Ctx {
 type Command = fc.AsyncCommand<Model, Ctx, boolean>;
 
 const started = Date.now();
-const ceilSecond = (ms: number) => Math.ceil(ms / 1000) * 1000;
 
 /** After every step: scan the table, check, throw at the first violation (fast-check shrinks from there). */
 export async function afterStep(ctx: Ctx, label: string): Promise<void> {
@@ -253,7 +252,6 @@ class PutCommand implements Command {
     const create = !job.created;
     const current = job.epochs.at(-1)?.periodMs ?? job.spec.periodS * 1000;
     const periodS = this.edit === 'schedule' && !create ? this.periodS : current / 1000;
-    const reanchor = create || periodS * 1000 !== current;
     const input = jobInput(
       {
         ...job.spec,
@@ -263,27 +261,29 @@ class PutCommand implements Command {
       ++job.edits,
     );
     const calledAt = ctx.system.now;
-    const endCursor = reanchor && !create ? await cursorOf(ctx, id) : undefined;
+    const endCursor = create ? undefined : await cursorOf(ctx, id);
     job.editsInFlight += 1;
     const actor = startOp(
       ctx,
       `${create ? 'create' : `edit ${this.edit}`} ${id}`,
       this.options,
       (deps, now) => putJob(deps.store, input, now, { pools: ['default'] }),
-      () => {
+      (a) => {
         job.editsInFlight -= 1;
         job.created = true;
-        if (!reanchor) return;
+        // The schedule as this put left it (read by the put right after its write): with edits in flight at
+        // once, a put may re-anchor although it did not mean to change the schedule (its input carries
+        // the schedule as it was when it was called), so the model follows the table, not the intent.
+        const item = (a.result as PutResult).job;
+        const anchor = Date.parse(item.anchor);
+        const periodMs = Number(/rate\((\d+) /.exec(item.definition.schedule)?.[1] ?? periodS) * 1000;
         const previous = job.epochs.at(-1);
+        if (previous && previous.anchor === anchor && previous.periodMs === periodMs) return;
         if (previous) {
           previous.endCursor = endCursor ?? previous.endCursor;
           previous.endCalledAt = calledAt;
         }
-        job.epochs.push({
-          periodMs: periodS * 1000,
-          anchor: ceilSecond(calledAt + this.options.skewMs),
-          calledAt,
-        });
+        job.epochs.push({ periodMs, anchor, calledAt });
       },
       () => {
         job.editsInFlight -= 1;

@@ -12,6 +12,8 @@ export interface ModelRunOptions {
   runs: number;
   seed: number;
   path?: string;
+  /** fast-check's replayPath of the commands (printed in the counterexample): needed with `path`. */
+  replayPath?: string;
   maxCommands: number;
   timeLimitS: number;
   /** Also run the directed long-history program (test/model/history.ts). */
@@ -45,7 +47,12 @@ export async function runModel(options: ModelRunOptions): Promise<boolean> {
   };
   let cases = 0;
   const started = Date.now();
-  const property = modelProperty({ endpoints: options.endpoints }, stats, options.maxCommands);
+  const property = modelProperty(
+    { endpoints: options.endpoints },
+    stats,
+    options.maxCommands,
+    options.replayPath,
+  );
   const result = await fc.check(
     property.beforeEach(() => {
       cases += 1;
@@ -67,7 +74,10 @@ export async function runModel(options: ModelRunOptions): Promise<boolean> {
     return historyOk;
   }
   options.log(`model: FAILED after ${result.numRuns} cases, shrunk ${result.numShrinks} times`);
-  options.log(`model: replay with --seed ${result.seed} --path "${result.counterexamplePath}"`);
+  const replayPath = /replayPath="([^"]*)"/.exec(fc.stringify(result.counterexample))?.[1];
+  options.log(
+    `model: replay with --seed ${result.seed} --path "${result.counterexamplePath}"${replayPath ? ` --replay-path "${replayPath}"` : ''}`,
+  );
   const error = result.errorInstance as Error | undefined;
   options.log(error?.message ?? String(result.error));
   options.log(`model: counterexample: ${fc.stringify(result.counterexample)}`);

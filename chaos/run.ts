@@ -79,7 +79,7 @@ async function main(): Promise<number> {
   return failed.length || broken ? 1 : 0;
 }
 
-/** `npm run chaos -- model [--runs N] [--seed S] [--path P] [--ignore I,…] [--no-history]`: the model test of concurrent operations, many cases (see chaos/model.ts). */
+/** `npm run chaos -- model [--runs N] [--seed S] [--path P --replay-path R] [--ignore I,…] [--no-history]`: the model test of concurrent operations, many cases (see chaos/model.ts). */
 async function model(args: string[]): Promise<number> {
   const value = (flag: string) => {
     const at = args.indexOf(flag);
@@ -98,6 +98,7 @@ async function model(args: string[]): Promise<number> {
       runs: Number(value('--runs') ?? 50),
       seed: Number(value('--seed') ?? Date.now() % 1_000_000),
       ...(value('--path') ? { path: value('--path')! } : {}),
+      ...(value('--replay-path') ? { replayPath: value('--replay-path')! } : {}),
       maxCommands: Number(value('--commands') ?? 40),
       timeLimitS: Number(value('--time-limit') ?? 1_800),
       history: !args.includes('--no-history'),

@@ -626,10 +626,10 @@ export async function quiesce(ctx: Ctx, options: CaseOptions): Promise<void> {
 }
 
 /** The property: any program over any 1–3 jobs keeps every invariant. */
-export function modelProperty(options: CaseOptions, stats: CaseStats, maxCommands = 30) {
+export function modelProperty(options: CaseOptions, stats: CaseStats, maxCommands = 30, replayPath?: string) {
   return fc.asyncProperty(
     jobSpecs,
-    fc.commands(commandArbs, { maxCommands, size: 'max' }),
+    fc.commands(commandArbs, { maxCommands, size: 'max', ...(replayPath ? { replayPath } : {}) }),
     async (specs, commands) => {
       const ctx = await setupCase(options, specs);
       const started = Date.now();

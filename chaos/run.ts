@@ -85,6 +85,10 @@ async function model(args: string[]): Promise<number> {
     const at = args.indexOf(flag);
     return at >= 0 ? args[at + 1] : undefined;
   };
+  // An actor abandoned when its case ended (a dead executor) may still call an emulator after it stopped.
+  process.on('unhandledRejection', (error) =>
+    process.stdout.write(`model: late error of an abandoned actor, ignored: ${(error as Error)?.message}\n`),
+  );
   // --ignore "invariant a,invariant b": look past known defects for the next one.
   for (const name of (value('--ignore') ?? '').split(',').filter(Boolean)) Model.ignored.add(name.trim());
   const [dynamo, sqs] = await Promise.all([startDynamoLocal(), startSqsEmulator()]);

@@ -279,11 +279,15 @@ class PutCommand implements Command {
         const periodMs = Number(/rate\((\d+) /.exec(item.definition.schedule)?.[1] ?? periodS) * 1000;
         const previous = job.epochs.at(-1);
         if (previous && previous.anchor === anchor && previous.periodMs === periodMs) return;
+        // The write took effect somewhere between the call and the acknowledgement: the lenient band
+        // around the change runs from the call to the acknowledgement (a put suspended for 7 s writes a
+        // schedule that starts from its own, older, now, behind a cursor that moved meanwhile).
+        const at = a.endedAt ?? calledAt;
         if (previous) {
           previous.endCursor = endCursor ?? previous.endCursor;
-          previous.endCalledAt = calledAt;
+          previous.endCalledAt = at;
         }
-        job.epochs.push({ periodMs, anchor, calledAt });
+        job.epochs.push({ periodMs, anchor, calledAt: at });
       },
       () => {
         job.editsInFlight -= 1;

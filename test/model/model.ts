@@ -1,0 +1,453 @@
+/**
+ * The model: what the program did (operations acknowledged, with their times), what the targets saw
+ * (every invocation), and the invariants of issue 10 checked against the real table after every step and
+ * at quiescence. Where the spec determines an outcome the check is exact; where it leaves a choice the
+ * check is lenient, and the comment at the check says which choice and why.
+ */
+import { isTerminal, type JobItem, type RunItem } from '../../shared/store/model.js';
+import { itemBytes } from './size.js';
+import { type Invocation, MODEL_TICK, type TargetMode } from './system.js';
+
+/** DynamoDB's item limit, 400 KB including attribute names (ServiceQuotas: "Item size"). */
+export const ITEM_LIMIT_BYTES = 409_600;
+/** Largest skew a program gives an actor's clock, ms. */
+export const MAX_SKEW_MS = 2_000;
+/** Slots within this much of an edit, create or resume may legitimately be handled by either side. */
+export const BAND_MS = MODEL_TICK.lookaheadMs + MAX_SKEW_MS + 1_000;
+
+export interface JobSpec {
+  id: string;
+  periodS: number;
+  overlap: 'allow' | 'skip' | 'queue';
+  catchUp: 'skip' | 'latest' | 'all';
+  maxCatchUp: number;
+  maxAttempts: number;
+  startingDeadlineS: number;
+  mode: TargetMode;
+  /** A payload of this many KiB (the record-size defect needs big ones). */
+  payloadKiB: number;
+  /** Created in the setup (true) or by a `put` of the program. */
+  initial: boolean;
+}
+
+export function jobInput(spec: JobSpec, periodS = spec.periodS, edit = 0): Record<string, unknown> {
+  return {
+    id: spec.id,
+    schedule: `rate(${periodS} ${periodS === 1 ? 'second' : 'seconds'})`,
+    target: { type: 'handler', name: 'model', timeout: '20s' },
+    overlap: spec.overlap,
+    catchUp: spec.catchUp,
+    maxCatchUp: spec.maxCatchUp,
+    startingDeadline: `${spec.startingDeadlineS}s`,
+    retry: { maxAttempts: spec.maxAttempts, backoff: '1s' },
+    payload: { edit, pad: 'p'.repeat(spec.payloadKiB * 1024) },
+  };
+}
+
+/** A rate schedule epoch: between two re-anchoring puts. */
+interface Epoch {
+  periodMs: number;
+  anchor: number;
+  /** True time the put that began it was called. */
+  calledAt: number;
+  /** The cursor read just before the put that ended it was called (slots up to it were handled). */
+  endCursor?: number;
+  endCalledAt?: number;
+}
+
+/** An operation's call and acknowledgement: true times, and logical order (several share one instant). */
+export interface Span {
+  calledAt: number;
+  callSeq: number;
+  ackedAt?: number;
+  ackSeq?: number;
+  /** The operation's own clock at the call (skewed). */
+  localAt?: number;
+  replay?: boolean;
+  /** A resume of a job that was paused (or may have been). */
+  effective?: boolean;
+}
+
+export interface JobModel {
+  spec: JobSpec;
+  created: boolean;
+  epochs: Epoch[];
+  pauses: Span[];
+  resumes: Span[];
+  deleted?: Span;
+  /** Cursor read when the last pause / the delete was called (slots up to it were handled). */
+  cursorAtPause?: number;
+  cursorAtDelete?: number;
+  /** Acknowledged backfill windows [from, to), with the grid they were cut from. */
+  backfills: { from: number; to: number; anchor: number; periodMs: number }[];
+  triggers: string[];
+  /** Replays acknowledged, by run id. */
+  replays: Map<string, number>;
+  edits: number;
+  /** Edits in flight (called, not acknowledged): the schedule may be either. */
+  editsInFlight: number;
+}
+
+export interface Violation {
+  invariant: string;
+  detail: string;
+}
+
+export class Model {
+  readonly jobs = new Map<string, JobModel>();
+  readonly violations: Violation[] = [];
+  steps = 0;
+  private order = 0;
+
+  /** The next number in the program's logical order of calls and acknowledgements. */
+  seq(): number {
+    return ++this.order;
+  }
+
+  constructor(specs: JobSpec[]) {
+    for (const spec of specs)
+      this.jobs.set(spec.id, {
+        spec,
+        created: false,
+        epochs: [],
+        pauses: [],
+        resumes: [],
+        backfills: [],
+        triggers: [],
+        replays: new Map(),
+        edits: 0,
+        editsInFlight: 0,
+      });
+  }
+
+  /** Invariants not to fail on (`--ignore`): to look past a known defect for the next one. */
+  static ignored = new Set<string>();
+  readonly ignoredHits = new Map<string, number>();
+
+  fail(invariant: string, detail: string): void {
+    if (Model.ignored.has(invariant)) {
+      this.ignoredHits.set(invariant, (this.ignoredHits.get(invariant) ?? 0) + 1);
+      return;
+    }
+    if (this.violations.some((v) => v.invariant === invariant && v.detail === detail)) return;
+    this.violations.push({ invariant, detail });
+  }
+
+  job(id: string): JobModel {
+    return this.jobs.get(id)!;
+  }
+
+  /** Paused now per the operations acknowledged: a pause acked and no resume called since. */
+  paused(job: JobModel): 'yes' | 'no' | 'either' {
+    const pause = [...job.pauses].reverse().find((p) => p.ackSeq !== undefined);
+    if (!pause) return 'no';
+    if (job.resumes.some((r) => r.callSeq > pause.ackSeq!)) return 'no';
+    // A resume in flight while the pause ran may land before or after it: both orders are linearizable
+    // (a pause of a job that is still paused is a no-op), so either state is right.
+    if (job.resumes.some((r) => r.ackSeq === undefined || r.ackSeq > pause.callSeq)) return 'either';
+    return 'yes';
+  }
+
+  // ---- checked at each target invocation ----
+
+  onInvoke(invocation: Invocation, all: Invocation[], run: RunItem | undefined): void {
+    const key = `${invocation.runId}#${invocation.attempt}`;
+    const twice = all.filter(
+      (other) =>
+        other !== invocation && other.runId === invocation.runId && other.attempt === invocation.attempt,
+    );
+    if (twice.length)
+      this.fail(
+        'attempt started twice',
+        `${key} started again at ${iso(invocation.at)} (first at ${iso(twice[0]!.at)})`,
+      );
+    // Judged by the executor's own clock: with a skewed clock it cannot know better, and SQS never delivers early.
+    if (invocation.localAt < invocation.scheduledAt)
+      this.fail('run started before its slot', `${key} at ${iso(invocation.localAt)} (executor clock)`);
+    const job = this.jobs.get(invocation.jobId);
+    // Whatever the overlap policy, one run is one attempt at a time: a retry (or the sweep's takeover of a
+    // lease) while the previous attempt is still in the target is a second start (issue 10 #9).
+    const sibling = all.find(
+      (o) => o !== invocation && o.runId === invocation.runId && (o.state === 'held' || o.state === 'active'),
+    );
+    if (sibling)
+      this.fail(
+        'two attempts of one run in the target at once',
+        `${key} started at ${iso(invocation.at)} while attempt ${sibling.attempt} (started ${iso(sibling.at)}) was still in the target`,
+      );
+    if (invocation.scheduled && invocation.overlap !== 'allow') {
+      // SPEC §4 overlap: skip/queue mean one run of the job in the target at a time, retries included
+      // (issue 10 #5). Manual, backfill and replay runs are outside the overlap policy by design.
+      const other = all.find(
+        (o) =>
+          o !== invocation &&
+          o.jobId === invocation.jobId &&
+          o.scheduled &&
+          (o.state === 'held' || o.state === 'active'),
+      );
+      if (other)
+        this.fail(
+          `overlap ${invocation.overlap} broken`,
+          `${key} started at ${iso(invocation.at)} while ${other.runId}#${other.attempt} was in the target`,
+        );
+    }
+    if (job?.deleted?.ackSeq !== undefined)
+      this.fail(
+        'run started after delete',
+        `${key} at ${iso(invocation.at)}, job deleted at ${iso(job.deleted.ackedAt!)}`,
+      );
+    if (job && invocation.scheduled && this.paused(job) === 'yes')
+      this.fail('run started while paused', `${key} at ${iso(invocation.at)}`);
+    if (run && run.status !== 'running')
+      this.fail('target invoked for a run not running', `${key}: ${run.status}`);
+  }
+
+  // ---- checked after every step ----
+
+  checkState(items: Record<string, unknown>[], invocations: Invocation[]): void {
+    const jobs = items.filter((item) => item.type === 'job') as unknown as JobItem[];
+    const runs = items.filter((item) => item.type === 'run') as unknown as RunItem[];
+    for (const item of items) {
+      const bytes = itemBytes(item);
+      if (bytes > ITEM_LIMIT_BYTES)
+        this.fail('item over 400 KB', `${String(item.pk)} ${String(item.sk)}: ${bytes} B`);
+    }
+    const slots = new Map<string, string>();
+    for (const run of runs) {
+      if (run.manual) continue;
+      const key = `${run.jobId}@${Date.parse(run.scheduledAt)}`;
+      const seen = slots.get(key);
+      if (seen && seen !== run.runId) this.fail('two records for one slot', `${seen} and ${run.runId}`);
+      slots.set(key, run.runId);
+    }
+    for (const job of jobs) {
+      if (job.enabled === true && job.nextRunAt && !job.invalid && !job.dueAt)
+        this.fail('enabled job not in the due index', `${job.jobId}: nextRunAt ${job.nextRunAt}, no dueAt`);
+      if (job.enabled === false && job.dueAt)
+        this.fail('paused job in the due index', `${job.jobId}: dueAt ${job.dueAt}`);
+      const open = runs.filter((run) => run.jobId === job.jobId && !isTerminal(run.status)).length;
+      const running = job.running ? [...job.running].length : 0;
+      // Bounded: the running set names open runs only (plus one not yet cleared: a write in flight).
+      if (running > open + 1)
+        this.fail('running set unbounded', `${job.jobId}: ${running} entries, ${open} open runs`);
+      if ((job.deferred?.length ?? 0) > 8)
+        this.fail('deferred ranges unbounded', `${job.jobId}: ${job.deferred!.length} ranges`);
+    }
+    for (const run of runs) {
+      if (!isTerminal(run.status)) continue;
+      const mine = invocations.filter((i) => i.runId === run.runId && i.attempt > (run.attemptBase ?? 0));
+      const alive = mine.filter((i) => i.state === 'held' || i.state === 'active');
+      const last = [...mine].reverse().find((i) => i.state !== 'held' && i.state !== 'active');
+      if (run.status === 'succeeded' && last?.state !== 'ok')
+        this.fail(
+          'succeeded without a successful attempt',
+          `${run.runId}: last attempt ${last ? `${last.attempt} ${last.state}` : 'none'}`,
+        );
+      if (
+        run.status === 'failed' &&
+        (run.reason === 'error' || run.reason === 'timeout') &&
+        last?.state !== 'failed'
+      )
+        this.fail(
+          'failed(error) without a failed attempt',
+          `${run.runId}: last attempt ${last ? `${last.attempt} ${last.state}` : 'none'}`,
+        );
+      // A run may be recorded while an attempt is still alive only if that attempt was given up on
+      // (lease expired: failed(lost)); its outcome must then still be recorded (issue 10 #9).
+      if (alive.length && !(run.status === 'failed' && run.reason === 'lost'))
+        this.fail(
+          'run ended while an attempt runs',
+          `${run.runId} ${run.status}(${run.reason}) while attempt ${alive[0]!.attempt} runs`,
+        );
+    }
+  }
+
+  // ---- checked at quiescence ----
+
+  checkQuiescent(
+    items: Record<string, unknown>[],
+    invocations: Invocation[],
+    endAt: number,
+    now: number,
+  ): void {
+    const jobs = new Map(
+      (items.filter((item) => item.type === 'job') as unknown as JobItem[]).map((job) => [job.jobId, job]),
+    );
+    const runs = items.filter((item) => item.type === 'run') as unknown as RunItem[];
+    for (const run of runs) {
+      const slot = Date.parse(run.scheduledAt);
+      if (slot <= endAt && !isTerminal(run.status))
+        this.fail('run not terminal at quiescence', `${run.runId} ${run.status} (now ${iso(now)})`);
+    }
+    for (const [id, job] of this.jobs) {
+      if (!job.created) continue;
+      const item = jobs.get(id);
+      const mine = runs.filter((run) => run.jobId === id);
+      const byslot = new Map(
+        mine.filter((run) => !run.manual).map((run) => [Date.parse(run.scheduledAt), run]),
+      );
+      if (job.deleted?.ackSeq !== undefined) {
+        if (item) this.fail('deleted job still there', id);
+      } else if (!item) this.fail('job lost', id);
+
+      // Expected slots: each epoch's grid, from its start (exact past the band after a re-anchoring
+      // put) to where it ended (the cursor read before the put, pause or delete that ended it: slots the
+      // tick had handled by then). Slots of an old schedule after that cursor were never claimed; the
+      // README says an edit takes effect from the next unclaimed slot, so they may have no record.
+      const state = this.paused(job);
+      const pausedAtEnd = state === 'yes' || (state === 'either' && item?.enabled === false);
+      const until =
+        job.deleted !== undefined
+          ? (job.cursorAtDelete ?? Number.NEGATIVE_INFINITY)
+          : pausedAtEnd
+            ? Math.min(endAt, job.cursorAtPause ?? Number.NEGATIVE_INFINITY)
+            : endAt;
+      if (job.editsInFlight === 0) {
+        job.epochs.forEach((epoch, index) => {
+          const from = index === 0 ? epoch.anchor : Math.max(epoch.anchor, epoch.calledAt + BAND_MS);
+          const to = Math.min(epoch.endCursor ?? Number.POSITIVE_INFINITY, until);
+          for (let slot = epoch.anchor; slot <= to; slot += epoch.periodMs) {
+            if (slot < from) continue;
+            if (byslot.has(slot)) continue;
+            // Slots behind the cursor whose records were deferred (paused-slot or catch-up ranges) are
+            // written by the tick only while the job is in the due index: a pause holds them back, a
+            // delete drops them. Named apart, so that `--ignore` can look past it.
+            const pending = item?.deferred?.some(
+              (r) => slot > Date.parse(r.after) && slot <= Date.parse(r.until),
+            );
+            if (pending && pausedAtEnd)
+              this.fail('deferred records held back by a pause', `${id}@${iso(slot)}`);
+            else if (job.deleted !== undefined)
+              this.fail('slot of a deleted job without a record', `${id}@${iso(slot)}`);
+            else this.fail('slot without a record', `${id}@${iso(slot)}`);
+          }
+        });
+        // No phantom: every scheduled record is on a grid of the job, within that epoch's time.
+        for (const run of mine) {
+          if (run.manual) continue;
+          const slot = Date.parse(run.scheduledAt);
+          if (job.backfills.some((w) => slot >= w.from && slot < w.to)) continue;
+          const onGrid = job.epochs.some(
+            (epoch) =>
+              (slot - epoch.anchor) % epoch.periodMs === 0 &&
+              slot >= epoch.anchor &&
+              slot <= (epoch.endCalledAt ?? Number.POSITIVE_INFINITY) + BAND_MS,
+          );
+          if (!onGrid) this.fail('record of a slot the schedule does not name', `${run.runId} ${run.status}`);
+        }
+      }
+      for (const window of job.backfills) {
+        const first =
+          window.anchor + Math.ceil((window.from - window.anchor) / window.periodMs) * window.periodMs;
+        for (let slot = first; slot < window.to; slot += window.periodMs)
+          if (!byslot.has(slot)) this.fail('backfilled slot without a record', `${id}@${iso(slot)}`);
+      }
+      for (const runId of job.triggers)
+        if (!mine.some((run) => run.runId === runId)) this.fail('triggered run without a record', runId);
+
+      // skipped(paused) / cancelled(job-paused) only for slots whose time came while the job was paused
+      // (issue 10 #2): not after the resume that ended the pause. The lower end is lenient: a slot
+      // nobody claimed before the pause may be recorded as passed while paused.
+      for (const run of mine) {
+        const paused =
+          (run.status === 'skipped' && run.reason === 'paused') ||
+          (run.status === 'cancelled' && run.reason === 'job-paused');
+        if (!paused) continue;
+        const slot = Date.parse(run.scheduledAt);
+        const lastResume = job.resumes.filter((r) => r.ackSeq !== undefined).at(-1);
+        if (!pausedAtEnd && (!lastResume || slot > lastResume.ackedAt! + MAX_SKEW_MS))
+          this.fail(
+            'slot after the resume recorded as paused',
+            `${run.runId} ${run.status}(${run.reason})${lastResume ? `, resumed at ${iso(lastResume.ackedAt!)}` : ''}`,
+          );
+      }
+
+      // A create, a re-anchoring edit and a resume claim the slots within the lookahead right away
+      // (issue 10 #1): none of those is recorded missed by catch-up, which is for slots a tick could not
+      // reach (an outage), not for slots that were never given a chance.
+      // Window starts in the operation's own clock: the put's now (its anchor is that rounded up to
+      // the second) and the resume's now.
+      const starts = [
+        ...job.epochs.map((epoch) => epoch.anchor - 1_000),
+        ...job.resumes
+          .filter((r) => r.ackSeq !== undefined && !r.replay && r.effective)
+          .map((r) => r.localAt ?? r.calledAt),
+      ];
+      for (const run of mine) {
+        if (
+          run.status !== 'missed' ||
+          !['coalesced', 'catch-up-limit', 'catch-up-skip'].includes(String(run.reason))
+        )
+          continue;
+        const slot = Date.parse(run.scheduledAt);
+        const start = starts.find((t) => slot > t && slot <= t + MODEL_TICK.lookaheadMs);
+        if (start !== undefined)
+          this.fail(
+            'first slots recorded missed',
+            `${run.runId} missed(${run.reason}), within the lookahead of a create, edit or resume at ${iso(start)}`,
+          );
+      }
+
+      // Attempts: one replay is at most one more attempt sequence (issue 10 #6).
+      for (const run of mine) {
+        const attempts = new Set(invocations.filter((i) => i.runId === run.runId).map((i) => i.attempt));
+        const allowed = (1 + (job.replays.get(run.runId) ?? 0)) * run.definition.retry.maxAttempts;
+        if (attempts.size > allowed)
+          this.fail(
+            'more attempts than the replays allow',
+            `${run.runId}: ${attempts.size} attempts, ${job.replays.get(run.runId) ?? 0} replays × ${run.definition.retry.maxAttempts}`,
+          );
+        const highest = Math.max(0, ...attempts);
+        if (run.attempt < highest)
+          this.fail('record behind its attempts', `${run.runId}: attempt ${run.attempt}, invoked ${highest}`);
+      }
+
+      if (!item) continue;
+      // The job's state: enabled as the operations left it (a put never changes it: issue 10 #3),
+      // in the due index with a next slot that is not behind (#4), sets drained.
+      const ops = [
+        ...job.pauses.map((p) => ({ ...p, enable: false })),
+        ...job.resumes.map((r) => ({ ...r, enable: true })),
+      ]
+        .filter((o) => o.ackSeq !== undefined)
+        .sort((a, b) => a.ackSeq! - b.ackSeq!);
+      const last = ops.at(-1);
+      // A pause and a resume in flight at once may land in either order: then either state is right.
+      const concurrent = ops.some((a) =>
+        ops.some((b) => a !== b && a.enable !== b.enable && a.callSeq < b.ackSeq! && b.callSeq < a.ackSeq!),
+      );
+      if (last && !concurrent && item.enabled !== last.enable)
+        this.fail(
+          'job state not what the operations left',
+          `${id}: enabled=${item.enabled}, last acknowledged ${last.enable ? 'resume' : 'pause'} at ${iso(last.ackedAt!)}`,
+        );
+      if (!last && item.enabled !== true)
+        this.fail('job state not what the operations left', `${id}: enabled=${item.enabled}, never paused`);
+      if (item.enabled && item.nextRunAt) {
+        if (!item.dueAt) this.fail('enabled job not in the due index', `${id} at quiescence`);
+        if (Date.parse(item.nextRunAt) < now - 5_000)
+          this.fail('enabled job left behind', `${id}: nextRunAt ${item.nextRunAt}, now ${iso(now)}`);
+        const period = job.epochs.at(-1)?.periodMs ?? 1000;
+        if ((Date.parse(item.nextRunAt) - Date.parse(item.anchor)) % period !== 0 && job.editsInFlight === 0)
+          this.fail(
+            'next slot off the schedule',
+            `${id}: nextRunAt ${item.nextRunAt}, anchor ${item.anchor}, every ${period} ms`,
+          );
+      }
+      const running = item.running ? [...item.running] : [];
+      const stale = running.filter((runId) => {
+        const run = mine.find((r) => r.runId === runId);
+        return !run || isTerminal(run.status);
+      });
+      if (stale.length) this.fail('running set names ended runs', `${id}: ${stale.join(', ')}`);
+      if (item.held && mine.find((r) => r.runId === item.held && isTerminal(r.status)))
+        this.fail('held names an ended run', `${id}: ${item.held}`);
+      if (item.deferred?.length && !pausedAtEnd)
+        this.fail('deferred records not drained', `${id}: ${item.deferred.length} ranges`);
+    }
+  }
+}
+
+export function iso(ms: number): string {
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms);
+}

@@ -9,7 +9,7 @@ import { deleteJob, type PutResult, pauseJob, putJob, resumeJob, triggerJob } fr
 import { backfill, replayRun } from '../../shared/ops/runs.js';
 import type { RunItem } from '../../shared/store/model.js';
 import { iso, type JobModel, type JobSpec, jobInput, MAX_SKEW_MS, Model, type Span } from './model.js';
-import { type Actor, ModelSystem, T0 } from './system.js';
+import { type Actor, MODEL_TICK, ModelSystem, T0 } from './system.js';
 
 export interface Ctx {
   system: ModelSystem;
@@ -267,7 +267,9 @@ class PutCommand implements Command {
       ctx,
       `${create ? 'create' : `edit ${this.edit}`} ${id}`,
       this.options,
-      (deps, now) => putJob(deps.store, input, now, { pools: ['default'] }),
+      // As the CLI and the client do: a create or a re-anchoring edit claims the first slots at once.
+      (deps, now) =>
+        putJob(deps.store, input, now, { pools: ['default'], claim: { deps, config: MODEL_TICK } }),
       (a) => {
         job.editsInFlight -= 1;
         job.created = true;
@@ -351,7 +353,8 @@ class ResumeCommand implements Command {
       ctx,
       `resume ${job.spec.id}`,
       this.options,
-      (deps, now) => resumeJob(deps.store, job.spec.id, now, { replay: this.replay }),
+      (deps, now) =>
+        resumeJob(deps.store, job.spec.id, now, { replay: this.replay, claim: { deps, config: MODEL_TICK } }),
       (a) => {
         span.ackedAt = a.endedAt;
         span.ackSeq = ctx.model.seq();
@@ -579,7 +582,15 @@ export async function setupCase(options: CaseOptions, specs: JobSpec[]): Promise
   });
   model = new Model(specs);
   for (const spec of specs.filter((s) => s.initial)) {
-    await putJob(system.runtime.store, jobInput(spec), T0, { pools: ['default'] });
+    // Through an actor, like every operation: its sends go through the harness's queue.
+    const created = system.op(
+      `create ${spec.id}`,
+      { stepwise: false, skewMs: 0 },
+      (deps, now) =>
+        putJob(deps.store, jobInput(spec), now, { pools: ['default'], claim: { deps, config: MODEL_TICK } }),
+      () => false,
+    );
+    await system.settle(created);
     const job = model.job(spec.id);
     job.created = true;
     job.epochs.push({ periodMs: spec.periodS * 1000, anchor: T0, calledAt: T0 });

@@ -367,8 +367,10 @@ export class Model {
       // reach (an outage), not for slots that were never given a chance.
       // Window starts in the operation's own clock: the put's now (its anchor is that rounded up to
       // the second) and the resume's now.
+      // A create's first slot is its anchor; an edit's schedule starts after the cursor it moved to now,
+      // so its anchor slot is not one of its own (a tick may have recorded it under the old schedule).
       const starts = [
-        ...job.epochs.map((epoch) => epoch.anchor - 1_000),
+        ...job.epochs.map((epoch, i) => (i === 0 ? epoch.anchor - 1_000 : epoch.anchor)),
         ...job.resumes
           .filter((r) => r.ackSeq !== undefined && !r.replay && r.effective)
           .map((r) => r.localAt ?? r.calledAt),

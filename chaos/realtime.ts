@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { localDynamoClient } from '../shared/local/emulators.js';
 import { LocalRuntime } from '../shared/local/runtime.js';
 import { listJobs, putJob } from '../shared/ops/jobs.js';
+import { LEASE_MARGIN_MS } from '../shared/runs/execute.js';
 import { isTerminal, type JobItem, type RunItem } from '../shared/store/model.js';
 import { Store } from '../shared/store/store.js';
 import { seeded } from './faults.js';
@@ -238,9 +239,9 @@ export async function killRuntime(options: ScenarioOptions): Promise<ScenarioRes
       life = spawnLife(false);
       await ready(life);
     }
-    // Past the window: a run's lease (3 s + 5 s) or the delivery grace (4 s), a retry's backoff (1 s),
-    // a run (1.5 s) and a few ticks.
-    await sleep(Math.max(0, endAt - Date.now()) + 16_000);
+    // Past the window: a run's lease (its 3 s target deadline + the lease margin) or the delivery grace
+    // (4 s), a retry's backoff (1 s), a run (1.5 s) and a few ticks.
+    await sleep(Math.max(0, endAt - Date.now()) + LEASE_MARGIN_MS + 16_000);
     const { runs, jobs } = await readTable(options.endpoints.dynamo, name);
     const expected = expectedSlots(
       Array.from({ length: jobCount }, (_, i) => `kill-${i}`),

@@ -13,4 +13,5 @@ it('chaos: kill -9 of the runtime at random moments, restarted: every slot gets 
 
   expect(result.withoutFate).toEqual([]);
   expect(result.startedTwice).toEqual([]);
-});
+  // Real time: the window, then the killed executors' leases (3 s + the 30 s margin) must pass.
+}, 240_000);

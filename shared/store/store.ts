@@ -234,7 +234,9 @@ export class Store {
       ':one': 1,
     };
     const sets = ['definition = :definition', 'anchor = :anchor', 'cursor = :cursor', 'updatedAt = :now'];
-    const removes = ['invalid'];
+    // A claim's lease is void once the version moves (its advance is refused): drop it, so the claim of
+    // the new schedule's first slots does not wait for a dead tick's lease to run out.
+    const removes = ['invalid', '#lease'];
     if (fields.nextRunAt === undefined) removes.push('nextRunAt');
     else {
       sets.push('nextRunAt = :nextRunAt');
@@ -264,6 +266,7 @@ export class Store {
           Key: jobKey(jobId),
           UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')} ADD version :one`,
           ConditionExpression: 'version = :expected',
+          ExpressionAttributeNames: { '#lease': 'lease' },
           ExpressionAttributeValues: values,
         }),
       ),
@@ -698,8 +701,10 @@ export class Store {
         aliased({
           TableName: this.tableName,
           Key: jobKey(jobId),
-          UpdateExpression: `SET ${sets.join(', ')} REMOVE note, pausedAt ADD version :one`,
+          // The lease goes with the old version (see updateJobDefinition).
+          UpdateExpression: `SET ${sets.join(', ')} REMOVE note, pausedAt, #lease ADD version :one`,
           ConditionExpression: 'attribute_exists(pk) AND version = :expected AND enabled = :false',
+          ExpressionAttributeNames: { '#lease': 'lease' },
           ExpressionAttributeValues: values,
         }),
       ),

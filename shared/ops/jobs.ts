@@ -278,7 +278,9 @@ export async function pauseJob(
   for (let attempt = 0; attempt < RACE_ATTEMPTS; attempt++) {
     const job = await requireJob(store, jobId);
     if (!job.enabled) return job;
-    if (await store.pauseJob(jobId, job.version, { now, note })) return requireJob(store, jobId);
+    const recordsPending = Boolean(job.deferred?.length);
+    if (await store.pauseJob(jobId, job.version, { now, note, recordsPending }))
+      return requireJob(store, jobId);
   }
   throw new PunctualError(`job "${jobId}" kept changing while it was being paused; try again`);
 }

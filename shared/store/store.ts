@@ -370,7 +370,7 @@ export class Store {
    */
   async claimJob(
     jobId: string,
-    expect: { version: number; nextRunAt: string | undefined },
+    expect: { version: number; nextRunAt: string | undefined; enabled?: boolean },
     token: string,
     leaseUntil: number,
     now: number,
@@ -389,7 +389,8 @@ export class Store {
             ':lease': { token, until: iso(leaseUntil) },
             ':version': expect.version,
             ':next': expect.nextRunAt,
-            ':true': true,
+            // A paused job is claimed only to write its pending records (the tick sends nothing for it).
+            ':true': expect.enabled ?? true,
             ':now': iso(now),
           },
         }),
@@ -413,6 +414,8 @@ export class Store {
       deferred: DeferredRecords[];
       counts: Partial<Record<RunStatus, number>>;
       now: number;
+      /** A paused job whose pending records were written: it leaves the due index once none is left. */
+      paused?: boolean;
     },
   ): Promise<boolean> {
     const names: Record<string, string> = {};
@@ -421,7 +424,7 @@ export class Store {
       ':version': change.version,
       ':cursor': iso(change.cursor),
       ':one': 1,
-      ':true': true,
+      ':true': !change.paused,
       ':now': iso(change.now),
     };
     const sets = ['cursor = :cursor', 'updatedAt = :now'];
@@ -436,7 +439,7 @@ export class Store {
       values[':deferred'] = change.deferred;
     } else removes.push('deferred');
     // Due again at its next slot; at once while deferred records remain, so the next tick writes them.
-    const due = change.deferred.length ? change.now : change.next;
+    const due = change.deferred.length ? change.now : change.paused ? undefined : change.next;
     if (due === undefined) removes.push('dueAt', 'dueShard');
     else {
       sets.push('dueAt = :due', 'dueShard = :shard');
@@ -625,15 +628,17 @@ export class Store {
   async pauseJob(
     jobId: string,
     expectedVersion: number,
-    options: { now: number; note: string },
+    options: { now: number; note: string; recordsPending?: boolean },
   ): Promise<boolean> {
+    // Records still to write (slots of an earlier pause, a catch-up backlog) keep the job in the due index
+    // while paused: the tick writes them and sends nothing, then takes the job out.
+    const due = options.recordsPending ? ', dueAt = :now, dueShard = :shard' : ' REMOVE dueAt, dueShard';
     return this.conditional(
       new UpdateCommand(
         aliased({
           TableName: this.tableName,
           Key: jobKey(jobId),
-          UpdateExpression:
-            'SET enabled = :false, note = :note, pausedAt = :now, updatedAt = :now REMOVE dueAt, dueShard ADD version :one',
+          UpdateExpression: `SET enabled = :false, note = :note, pausedAt = :now, updatedAt = :now${due} ADD version :one`,
           ConditionExpression: 'attribute_exists(pk) AND version = :expected AND enabled = :true',
           ExpressionAttributeValues: {
             ':false': false,
@@ -642,6 +647,7 @@ export class Store {
             ':now': iso(options.now),
             ':expected': expectedVersion,
             ':one': 1,
+            ':shard': this.shardOf(jobId),
           },
         }),
       ),
@@ -724,7 +730,8 @@ export class Store {
   ): Promise<boolean> {
     let job: JobItem | undefined = seen;
     for (let i = 0; i < 5 && job?.enabled && job.consecutiveFailures >= limit; i++) {
-      if (await this.pauseJob(jobId, job.version, options)) return true;
+      const recordsPending = Boolean(job.deferred?.length);
+      if (await this.pauseJob(jobId, job.version, { ...options, recordsPending })) return true;
       job = await this.getJob(jobId);
     }
     return false;

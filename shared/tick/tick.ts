@@ -271,9 +271,15 @@ async function handleJob(
     return;
   }
   if (!item.enabled) {
-    // A disabled job has no business in the due index (an item edited by hand, or an older race):
-    // take it out rather than count it as contended or overdue on every tick.
-    // Conditional on the version seen: a resume that landed since keeps the job in the index.
+    // A paused job stays in the due index only while it has records to write (slots of an earlier pause
+    // or a catch-up backlog): write a page of them, send nothing.
+    if (item.deferred?.length) {
+      await writePendingRecords(deps, config, job, now, report);
+      return;
+    }
+    // Otherwise it has no business there (an item edited by hand, or an older race): take it out rather
+    // than count it as contended or overdue on every tick. Conditional on the version seen: a resume
+    // that landed since keeps the job in the index.
     await deps.store.removeFromDue(item.jobId, item.version);
     return;
   }
@@ -366,25 +372,7 @@ interface JobPlan {
  */
 function planFor(job: DecodedJob, config: TickConfig, now: number): JobPlan {
   const { item, definition, schedule } = job;
-  const recorded: JobPlan['recorded'] = [];
-  const deferred: DeferredRecords[] = [];
-  let budget = config.maxSlotsPerJob;
-  for (const range of item.deferred ?? []) {
-    if (budget <= 0) {
-      deferred.push(range);
-      continue;
-    }
-    const slots = slotsBetween(
-      rangeSchedule(range),
-      Date.parse(range.after),
-      Date.parse(range.until),
-      budget + 1,
-    );
-    const page = slots.slice(0, budget);
-    for (const slot of page) recorded.push({ slot, status: range.status, reason: range.reason });
-    budget -= page.length;
-    if (slots.length > page.length) deferred.push({ ...range, after: iso(page.at(-1)!) });
-  }
+  const { recorded, deferred } = deferredPage(job, config);
 
   let after = Date.parse(item.cursor);
   const early: number[] = [];
@@ -426,6 +414,78 @@ function planFor(job: DecodedJob, config: TickConfig, now: number): JobPlan {
     else plan.dispatch.unshift(slot);
   }
   return { plan, recorded, deferred };
+}
+
+/**
+ * A page of the job's deferred records (ranges behind the cursor, each with the schedule it was cut
+ * from): up to `maxSlotsPerJob` slots to record now, and the ranges left for the next ticks.
+ */
+function deferredPage(job: DecodedJob, config: TickConfig): Pick<JobPlan, 'recorded' | 'deferred'> {
+  const recorded: JobPlan['recorded'] = [];
+  const deferred: DeferredRecords[] = [];
+  let budget = config.maxSlotsPerJob;
+  for (const range of job.item.deferred ?? []) {
+    if (budget <= 0) {
+      deferred.push(range);
+      continue;
+    }
+    const slots = slotsBetween(
+      rangeSchedule(range),
+      Date.parse(range.after),
+      Date.parse(range.until),
+      budget + 1,
+    );
+    const page = slots.slice(0, budget);
+    for (const slot of page) recorded.push({ slot, status: range.status, reason: range.reason });
+    budget -= page.length;
+    if (slots.length > page.length) deferred.push({ ...range, after: iso(page.at(-1)!) });
+  }
+  return { recorded, deferred };
+}
+
+/**
+ * A paused job with records still to write: the claim protocol without a send — lease (the job must
+ * still be paused at the version read), write a page of records, advance the pending ranges. The cursor
+ * and the next slot stay; the job leaves the due index when no range is left.
+ */
+async function writePendingRecords(
+  deps: TickDeps,
+  config: TickConfig,
+  job: DecodedJob,
+  now: number,
+  report: TickReport,
+): Promise<void> {
+  const { item } = job;
+  const token = randomUUID();
+  const expect = { version: item.version, nextRunAt: item.nextRunAt, enabled: false };
+  if (!(await deps.store.claimJob(item.jobId, expect, token, now + config.leaseMs, now))) {
+    report.contended += 1;
+    return;
+  }
+  const cursor = Date.parse(item.cursor);
+  const next = item.nextRunAt ? Date.parse(item.nextRunAt) : undefined;
+  const page = deferredPage(job, config);
+  const jobPlan: JobPlan = {
+    plan: { dispatch: [], missed: [], cursor, more: false, next },
+    ...page,
+  };
+  await writeRecords(deps, job, jobPlan, now, config.deliveryGraceMs);
+  const counts: Partial<Record<RunStatus, number>> = {};
+  for (const { status } of page.recorded) counts[status] = (counts[status] ?? 0) + 1;
+  const advanced = await deps.store.advanceJob(item.jobId, token, {
+    version: item.version,
+    cursor,
+    next,
+    deferred: page.deferred,
+    counts,
+    now: deps.clock(),
+    paused: true,
+  });
+  if (!advanced) {
+    await deps.store.releaseLease(item.jobId, token);
+    return;
+  }
+  report.slotsRecorded += page.recorded.length;
 }
 
 async function writeRecords(

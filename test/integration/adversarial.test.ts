@@ -136,6 +136,41 @@ describe('2: slots around a pause', () => {
   });
 });
 
+describe('pending records survive a second pause', () => {
+  it('a job paused again before its skipped(paused) records were all written still gets every record', async () => {
+    const clock = new ManualClock(T0);
+    // Two records a tick: a long pause leaves most of its records pending after the resume's claim.
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0, maxSlotsPerJob: 2 } });
+    const rt = runtime;
+    await putJob(rt.store, job('twice', { schedule: 'rate(5 seconds)' }), T0, {
+      pools: ['default'],
+      claim: rt.claim,
+    });
+    await pauseJob(rt.store, 'twice', T0 + S);
+    clock.set(T0 + 60 * S);
+    await resumeJob(rt.store, 'twice', clock.now, { claim: rt.claim });
+    clock.set(T0 + 61 * S);
+    await pauseJob(rt.store, 'twice', clock.now);
+    for (let i = 0; i < 8; i++) {
+      clock.advance(S);
+      await rt.tick();
+    }
+
+    const runs = await rt.allRuns();
+    const skipped = runs
+      .filter((run) => run.status === 'skipped')
+      .map((run) => (Date.parse(run.scheduledAt) - T0) / S);
+    expect(skipped).toEqual([5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60]);
+    const stored = await rt.store.getJob('twice');
+    expect(stored).toMatchObject({ enabled: false });
+    expect(stored?.deferred ?? []).toEqual([]);
+    expect(stored?.dueAt).toBeUndefined(); // out of the due index once nothing is left to write
+    expect(runs.filter((run) => run.status === 'dispatched').map((run) => run.scheduledAt)).toEqual([
+      new Date(T0).toISOString(),
+    ]);
+  });
+});
+
 describe('2b: no scheduled start after a pause is acknowledged', () => {
   it('a pause that lands between the executor’s read of the job and its start write cancels the run', async () => {
     const clock = new ManualClock(T0);

@@ -84,7 +84,7 @@ export async function putJob(
       : await createJob(store, definition, now);
     if (!result) continue;
     if (options.claim && result.job.enabled) {
-      result.claimed = await claimNow(options.claim.deps, definition.id, options.claim.config);
+      result.claimed = await claimNow(options.claim.deps, result.job, options.claim.config);
       if (result.claimed.error)
         result.warnings.push(
           `the first slots were not sent at once (${result.claimed.error}); the next tick sends them`,
@@ -354,8 +354,10 @@ export async function resumeJob(
       });
     }
     if (resumed) {
-      if (options.claim) await claimNow(options.claim.deps, jobId, options.claim.config);
-      return requireJob(store, jobId);
+      const written = await requireJob(store, jobId);
+      if (!options.claim) return written;
+      const claimed = await claimNow(options.claim.deps, written, options.claim.config);
+      return claimed.dispatched + claimed.recorded > 0 ? requireJob(store, jobId) : written;
     }
   }
   throw new PunctualError(`job "${jobId}" kept changing while it was being resumed; try again`);

@@ -14,6 +14,7 @@ import { type DecodedJob, decodeJob, rangeSchedule, scheduleSnapshot } from '../
 import {
   type DeferredRecords,
   iso,
+  type JobItem,
   type RunItem,
   type RunReason,
   type RunStatus,
@@ -209,13 +210,13 @@ export interface ClaimNowReport {
  */
 export async function claimNow(
   deps: TickDeps,
-  jobId: string,
+  job: JobItem,
   config: TickConfig = DEFAULT_TICK_CONFIG,
 ): Promise<ClaimNowReport> {
-  const raw = await deps.store.getJobRaw(jobId);
+  // The job as the operation wrote it (no second read): the claim is conditional on its version anyway.
+  const raw = job as unknown as RawItem;
   const dueAt = typeof raw?.dueAt === 'string' ? Date.parse(raw.dueAt) : Number.NaN;
-  if (!raw || !(dueAt <= deps.clock() + config.lookaheadMs))
-    return { dispatched: 0, recorded: 0, contended: false };
+  if (!(dueAt <= deps.clock() + config.lookaheadMs)) return { dispatched: 0, recorded: 0, contended: false };
   const report = emptyReport(deps.clock());
   try {
     await handleJob(deps, config, raw, report);

@@ -419,30 +419,32 @@ describe('5: overlap skip/queue hold across retries', () => {
 });
 
 describe('6: a replay is one more attempt sequence, whatever SQS delivers', () => {
-  it('a redriven DLQ message delivered twice replays the run once', async () => {
+  /** A job whose one attempt always fails, its first run failed; counts the target's calls. */
+  async function failedRun(id: string) {
     const clock = new ManualClock(T0);
     const handlers = builtinHandlers();
-    let calls = 0;
+    const calls = { n: 0 };
     handlers.register('fails', async () => {
-      calls += 1;
+      calls.n += 1;
       throw new Error('always');
     });
     runtime = await testRuntime({ clock: clock.fn, handlers, tick: { lookaheadMs: 0 } });
     const rt = runtime;
-    await put(
-      rt,
-      job('f', {
-        schedule: 'rate(1 hour)',
-        retry: { maxAttempts: 1 },
-        target: { type: 'handler', name: 'fails' },
-      }),
-      T0,
-    );
+    const definition = {
+      schedule: 'rate(1 hour)',
+      retry: { maxAttempts: 1 },
+      target: { type: 'handler', name: 'fails' },
+    };
+    await put(rt, job(id, definition), T0);
     await rt.tick();
     const deps = executorDeps(rt, clock, handlers);
     const [run] = await rt.allRuns();
     expect(await executeBody(deps, JSON.stringify(messageFor(run!, 1)))).toBe('failed');
-    const failed = (await rt.store.getRun(run!.runId))!;
+    return { rt, clock, deps, calls, failed: (await rt.store.getRun(run!.runId))! };
+  }
+
+  it('a redriven DLQ message delivered twice replays the run once', async () => {
+    const { rt, clock, deps, calls, failed } = await failedRun('f');
     // The body the executor put on the DLQ, redriven and delivered twice.
     const redriven = JSON.stringify(messageFor(failed, failed.attempt + 1, 1));
 
@@ -450,35 +452,14 @@ describe('6: a replay is one more attempt sequence, whatever SQS delivers', () =
     expect(await executeBody(deps, redriven)).toBe('failed');
     expect(await executeBody(deps, redriven)).toBe('duplicate');
 
-    expect(calls).toBe(2);
-    expect(await rt.store.getRun(run!.runId)).toMatchObject({ status: 'failed', replays: 1, attempt: 2 });
+    expect(calls.n).toBe(2);
+    expect(await rt.store.getRun(failed.runId)).toMatchObject({ status: 'failed', replays: 1, attempt: 2 });
     const open = await rt.store.queryOpenDue(rt.store.shardOf('f'), T0 + 3_600 * S, 10);
     expect(open.items).toEqual([]);
   });
 
   it('a `runs replay` message delivered again after the replay ended changes nothing', async () => {
-    const clock = new ManualClock(T0);
-    const handlers = builtinHandlers();
-    let calls = 0;
-    handlers.register('fails', async () => {
-      calls += 1;
-      throw new Error('always');
-    });
-    runtime = await testRuntime({ clock: clock.fn, handlers, tick: { lookaheadMs: 0 } });
-    const rt = runtime;
-    await put(
-      rt,
-      job('g', {
-        schedule: 'rate(1 hour)',
-        retry: { maxAttempts: 1 },
-        target: { type: 'handler', name: 'fails' },
-      }),
-      T0,
-    );
-    await rt.tick();
-    const deps = executorDeps(rt, clock, handlers);
-    const [run] = await rt.allRuns();
-    await executeBody(deps, JSON.stringify(messageFor(run!, 1)));
+    const { rt, deps, calls, failed } = await failedRun('g');
     const opsDeps = {
       store: rt.store,
       dispatcher: rt.dispatcher,
@@ -486,11 +467,11 @@ describe('6: a replay is one more attempt sequence, whatever SQS delivers', () =
       pools: rt.routing,
       log: deps.log,
     };
-    const reopened = await replayRun(opsDeps, run!.runId, T0 + 60 * S);
+    const reopened = await replayRun(opsDeps, failed.runId, T0 + 60 * S);
     const message = JSON.stringify(messageFor(reopened, reopened.attempt + 1, reopened.replays));
     expect(await executeBody(deps, message)).toBe('failed');
     expect(await executeBody(deps, message)).toBe('duplicate');
-    expect(calls).toBe(2);
+    expect(calls.n).toBe(2);
   });
 });
 

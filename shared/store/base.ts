@@ -1,0 +1,142 @@
+/**
+ * What every record module of the store shares: the document client, the table, the shard count, and the
+ * conditional write. Every state change is a conditional write: the conditions, not a lock, are what make
+ * overlapping ticks and duplicate deliveries harmless.
+ */
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  type DeleteCommand,
+  DynamoDBDocumentClient,
+  type PutCommand,
+  type UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { DEFAULT_RETENTION_DAYS, DEFAULT_SHARDS, shardOf } from './model.js';
+
+export interface StoreConfig {
+  tableName: string;
+  /** Shards of the due and open indexes. Changing it needs every job re-put (the shard is stored). */
+  shards?: number;
+  retentionDays?: number;
+}
+
+export type RawItem = Record<string, unknown>;
+
+export interface Page<T> {
+  items: T[];
+  next?: Record<string, unknown>;
+}
+
+export function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as Error)?.name === 'ConditionalCheckFailedException'
+  );
+}
+
+const KEYWORDS = new Set([
+  'SET',
+  'REMOVE',
+  'ADD',
+  'DELETE',
+  'AND',
+  'OR',
+  'NOT',
+  'IN',
+  'BETWEEN',
+  'if_not_exists',
+  'list_append',
+  'attribute_exists',
+  'attribute_not_exists',
+  'attribute_type',
+  'size',
+  'begins_with',
+  'contains',
+]);
+
+/**
+ * Rewrites every bare attribute name of an expression as `#name`, so no attribute can collide with one of
+ * DynamoDB's 573 reserved words (`cursor`, `status`, `name`, … are among them).
+ */
+export function aliasNames(expression: string, names: Record<string, string>): string {
+  return expression.replace(/(?<![#:\w])([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\()/g, (match, word: string) => {
+    if (KEYWORDS.has(word)) return match;
+    names[`#${word}`] = word;
+    return `#${word}`;
+  });
+}
+
+type Expressions = {
+  UpdateExpression?: string;
+  ConditionExpression?: string;
+  KeyConditionExpression?: string;
+  FilterExpression?: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, unknown>;
+};
+
+/** Applies {@link aliasNames} to every expression of a command input and drops unused names and values. */
+export function aliased<T extends Expressions>(input: T): T {
+  const names: Record<string, string> = { ...input.ExpressionAttributeNames };
+  const out = { ...input };
+  for (const key of [
+    'UpdateExpression',
+    'ConditionExpression',
+    'KeyConditionExpression',
+    'FilterExpression',
+  ] as const) {
+    if (out[key]) out[key] = aliasNames(out[key], names);
+  }
+  // DynamoDB refuses a name the expressions do not use, so keep only those that appear.
+  const text = [
+    out.UpdateExpression,
+    out.ConditionExpression,
+    out.KeyConditionExpression,
+    out.FilterExpression,
+  ].join(' ');
+  const used = Object.fromEntries(
+    Object.entries(names).filter(([alias]) => new RegExp(`${alias}(?![\\w])`).test(text)),
+  );
+  out.ExpressionAttributeNames = Object.keys(used).length ? used : undefined;
+  if (out.ExpressionAttributeValues) {
+    const values = Object.entries(out.ExpressionAttributeValues).filter(([key]) =>
+      new RegExp(`${key}(?![\\w])`).test(text),
+    );
+    out.ExpressionAttributeValues = values.length ? Object.fromEntries(values) : undefined;
+  }
+  return out;
+}
+
+export class StoreBase {
+  readonly doc: DynamoDBDocumentClient;
+  readonly tableName: string;
+  readonly shards: number;
+  readonly retentionDays: number;
+
+  constructor(client: DynamoDBClient, config: StoreConfig) {
+    this.doc = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
+    });
+    this.tableName = config.tableName;
+    this.shards = config.shards ?? DEFAULT_SHARDS;
+    this.retentionDays = config.retentionDays ?? DEFAULT_RETENTION_DAYS;
+  }
+
+  /** Sends a conditional write: true when it was applied, false when its condition failed. */
+  protected async conditional(command: UpdateCommand | PutCommand | DeleteCommand): Promise<boolean> {
+    try {
+      await this.doc.send(command as UpdateCommand);
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  shardOf(jobId: string): number {
+    return shardOf(jobId, this.shards);
+  }
+
+  expiresAt(now: number): number {
+    return Math.floor(now / 1000) + this.retentionDays * 86_400;
+  }
+}

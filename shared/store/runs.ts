@@ -1,0 +1,290 @@
+/**
+ * Run records (`JOB#id / RUN#time`): the whole run lifecycle's writes (create, start, transition, finish)
+ * and the open-runs index the sweep reads.
+ */
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { aliased, isConditionFailure, type Page, StoreBase } from './base.js';
+import { iso, jobKey, OPEN_INDEX, type RunItem, type RunReason, type RunStatus, runKey } from './model.js';
+
+/** What changes on a run record, written with `SET` (undefined values are `REMOVE`d). */
+export type RunPatch = Partial<Omit<RunItem, 'pk' | 'sk' | 'type' | 'runId' | 'jobId'>>;
+
+export class RunRecords extends StoreBase {
+  /** The shard key of the open-runs index for a run of `jobId`. */
+  openShard(jobId: string): string {
+    return `open#${this.shardOf(jobId)}`;
+  }
+
+  newRun(
+    fields: Pick<RunItem, 'runId' | 'jobId' | 'scheduledAt' | 'status' | 'definition' | 'jobVersion'> &
+      Partial<RunItem>,
+    now: number,
+  ): RunItem {
+    const key = runKey(fields.runId);
+    if (!key) throw new Error(`not a run id: ${fields.runId}`);
+    return {
+      ...key,
+      type: 'run',
+      attempt: 0,
+      attempts: [],
+      createdAt: iso(now),
+      updatedAt: iso(now),
+      expiresAt: this.expiresAt(now),
+      ...fields,
+    };
+  }
+
+  /** Writes a run record unless one with its id exists (a retried tick is harmless). */
+  async createRun(run: RunItem): Promise<boolean> {
+    return this.conditional(
+      new PutCommand(
+        aliased({ TableName: this.tableName, Item: run, ConditionExpression: 'attribute_not_exists(pk)' }),
+      ),
+    );
+  }
+
+  async getRun(runId: string): Promise<RunItem | undefined> {
+    const key = runKey(runId);
+    if (!key) return undefined;
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+    );
+    return Item as RunItem | undefined;
+  }
+
+  /**
+   * Changes a run if it is still in one of `from` (and at `attempt`, when given). Returns the new record,
+   * or undefined when the condition failed: someone else moved it first.
+   */
+  async transitionRun(
+    runId: string,
+    from: readonly RunStatus[],
+    patch: RunPatch,
+    options: {
+      attempt?: number;
+      appendAttempt?: RunItem['attempts'][number];
+      now: number;
+      extraCondition?: string;
+      extraValues?: Record<string, unknown>;
+    },
+  ): Promise<RunItem | undefined> {
+    const key = runKey(runId);
+    if (!key) return undefined;
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = { ':now': iso(options.now), ...options.extraValues };
+    const sets = ['updatedAt = :now'];
+    const removes: string[] = [];
+    for (const [field, value] of Object.entries(patch)) {
+      names[`#f_${field}`] = field;
+      if (value === undefined) removes.push(`#f_${field}`);
+      else {
+        values[`:f_${field}`] = value;
+        sets.push(`#f_${field} = :f_${field}`);
+      }
+    }
+    if (options.appendAttempt) {
+      names['#attempts'] = 'attempts';
+      values[':attempt_new'] = [options.appendAttempt];
+      values[':empty'] = [];
+      sets.push('#attempts = list_append(if_not_exists(#attempts, :empty), :attempt_new)');
+    }
+    const conditions = [
+      from.length === 1 ? '#status = :from0' : `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
+    ];
+    from.forEach((status, i) => {
+      values[`:from${i}`] = status;
+    });
+    if (options.attempt !== undefined) {
+      names['#attempt'] = 'attempt';
+      values[':attempt_expected'] = options.attempt;
+      conditions.push('#attempt = :attempt_expected');
+    }
+    if (options.extraCondition) conditions.push(options.extraCondition);
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand(
+          aliased({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+            ConditionExpression: conditions.join(' AND '),
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      return Attributes as RunItem;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Starts a run: `from → running` on the run and adds it to the job's `running` set, in one transaction.
+   * With `exclusive` the job must have nothing running but this run itself (overlap skip/queue: a run
+   * waiting for its retry stays in the set). `history` is the run's attempt list with the new attempt,
+   * already bounded (written whole: it changes only with the status and attempt this write is conditional
+   * on). Result says which side refused.
+   */
+  async startRun(
+    run: RunItem,
+    from: readonly RunStatus[],
+    options: {
+      exclusive: boolean;
+      /** The job must be enabled (scheduled slots; operator runs start on a paused job too). */
+      requireEnabled?: boolean;
+      leaseUntil: number;
+      now: number;
+      attempt: number;
+      history: Pick<RunItem, 'attempts' | 'attemptsDropped'>;
+    },
+  ): Promise<{ ok: true } | { ok: false; refused: 'run' | 'job' | 'no-job' | 'paused' }> {
+    const runKeyValue = runKey(run.runId)!;
+    const startedAt = iso(options.now);
+    const fromValues = Object.fromEntries(from.map((status, i) => [`:from${i}`, status]));
+    const exclusive = options.exclusive
+      ? ' AND (attribute_not_exists(#running) OR size(#running) = :zero OR ' +
+        '(size(#running) = :one AND contains(#running, :self)))'
+      : '';
+    // A scheduled slot starts only on an enabled job: a pause that lands between the executor's read of
+    // the job and this write still stops it.
+    const enabled = options.requireEnabled ? ' AND enabled = :true' : '';
+    const jobCondition = `attribute_exists(pk)${enabled}${exclusive}`;
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: aliased({
+                TableName: this.tableName,
+                Key: runKeyValue,
+                UpdateExpression:
+                  'SET #status = :running, #attempt = :attempt, startedAt = if_not_exists(startedAt, :startedAt), ' +
+                  'leaseUntil = :lease, openUntil = :lease, updatedAt = :startedAt, ' +
+                  `#attempts = :attempts${options.history.attemptsDropped ? ', attemptsDropped = :dropped' : ''} ` +
+                  'REMOVE nextAttemptAt',
+                ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')}) AND #attempt = :previous`,
+                ExpressionAttributeNames: {
+                  '#status': 'status',
+                  '#attempt': 'attempt',
+                  '#attempts': 'attempts',
+                },
+                ExpressionAttributeValues: {
+                  ...fromValues,
+                  ':running': 'running',
+                  ':attempt': options.attempt,
+                  ':previous': run.attempt,
+                  ':startedAt': startedAt,
+                  ':lease': iso(options.leaseUntil),
+                  ':attempts': options.history.attempts,
+                  ...(options.history.attemptsDropped ? { ':dropped': options.history.attemptsDropped } : {}),
+                },
+              }),
+            },
+            {
+              Update: aliased({
+                TableName: this.tableName,
+                Key: jobKey(run.jobId),
+                UpdateExpression: 'ADD #running :run',
+                ConditionExpression: jobCondition,
+                ExpressionAttributeNames: { '#running': 'running' },
+                ExpressionAttributeValues: {
+                  ':run': new Set([run.runId]),
+                  ...(options.exclusive ? { ':zero': 0, ':one': 1, ':self': run.runId } : {}),
+                  ...(options.requireEnabled ? { ':true': true } : {}),
+                },
+              }),
+            },
+          ],
+        }),
+      );
+      return { ok: true };
+    } catch (error) {
+      if (
+        error instanceof TransactionCanceledException ||
+        (error as Error)?.name === 'TransactionCanceledException'
+      ) {
+        const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
+        if (reasons[0]?.Code === 'ConditionalCheckFailed') return { ok: false, refused: 'run' };
+        if (reasons[1]?.Code === 'ConditionalCheckFailed') {
+          const { Item: job } = await this.doc.send(
+            new GetCommand({ TableName: this.tableName, Key: jobKey(run.jobId), ConsistentRead: true }),
+          );
+          if (!job) return { ok: false, refused: 'no-job' };
+          return { ok: false, refused: options.requireEnabled && job.enabled !== true ? 'paused' : 'job' };
+        }
+      }
+      throw error;
+    }
+  }
+
+  /** A job's runs, newest first (run records sort by their slot time within the job's partition). */
+  async queryRuns(
+    jobId: string,
+    options: { limit: number; newestFirst?: boolean; since?: string; start?: Record<string, unknown> },
+  ): Promise<Page<RunItem>> {
+    const input: QueryCommandInput = {
+      TableName: this.tableName,
+      KeyConditionExpression: options.since
+        ? 'pk = :pk AND sk >= :since'
+        : 'pk = :pk AND begins_with(sk, :run)',
+      ExpressionAttributeValues: options.since
+        ? { ':pk': `JOB#${jobId}`, ':since': `RUN#${options.since}` }
+        : { ':pk': `JOB#${jobId}`, ':run': 'RUN#' },
+      ScanIndexForward: !(options.newestFirst ?? true),
+      Limit: options.limit,
+      ExclusiveStartKey: options.start,
+    };
+    const page = await this.doc.send(new QueryCommand(input));
+    return {
+      items: (page.Items ?? []).filter((item) => item.type === 'run') as RunItem[],
+      next: page.LastEvaluatedKey,
+    };
+  }
+
+  /** Open runs of one shard whose `openUntil` has passed: the sweep's work list. */
+  async queryOpenDue(
+    shard: number,
+    now: number,
+    limit: number,
+    start?: Record<string, unknown>,
+  ): Promise<Page<RunItem>> {
+    const page = await this.doc.send(
+      new QueryCommand(
+        aliased({
+          TableName: this.tableName,
+          IndexName: OPEN_INDEX,
+          KeyConditionExpression: 'openShard = :shard AND openUntil <= :now',
+          ExpressionAttributeValues: { ':shard': `open#${shard}`, ':now': iso(now) },
+          Limit: limit,
+          ExclusiveStartKey: start,
+        }),
+      ),
+    );
+    return { items: (page.Items ?? []) as RunItem[], next: page.LastEvaluatedKey };
+  }
+
+  /** Terminal patch helper: a run that ends leaves the open index. */
+  static terminal(status: RunStatus, reason: RunReason, now: number, extra: RunPatch = {}): RunPatch {
+    return {
+      status,
+      reason,
+      finishedAt: iso(now),
+      openShard: undefined,
+      openUntil: undefined,
+      leaseUntil: undefined,
+      nextAttemptAt: undefined,
+      ...extra,
+    };
+  }
+}

@@ -84,3 +84,34 @@ export class RunNotFoundError extends PunctualError {
     this.name = 'RunNotFoundError';
   }
 }
+
+/** Why a completion report was refused (README "Runs that outlive a Lambda"). */
+export type CompletionRefusal =
+  | 'unknown-run'
+  | 'wrong-token'
+  | 'wrong-attempt'
+  | 'attempt-ended'
+  | 'not-async'
+  | 'invalid-report'
+  | 'conflict';
+
+/**
+ * A `heartbeat`, `complete` or `fail` report that changed nothing: the run does not exist, the token is
+ * not one of the run's, the attempt is not the current one, or it has already ended (declared lost or
+ * timed out: the report is then kept in the attempt's history, `kept`). A worker that gets this should
+ * stop working on the run; a newer attempt, if any, has its own token.
+ *
+ * @example
+ * try { await client.heartbeat(runId, token); } catch (error) { if (error instanceof CompletionRefusedError) abort(); }
+ */
+export class CompletionRefusedError extends PunctualError {
+  constructor(
+    message: string,
+    readonly refused: CompletionRefusal,
+    readonly runId: string,
+    readonly kept = false,
+  ) {
+    super(message);
+    this.name = 'CompletionRefusedError';
+  }
+}

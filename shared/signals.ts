@@ -27,7 +27,10 @@ export type MetricName =
   | 'TickHeartbeat'
   | 'EventsFailed'
   | 'PoisonMessages'
-  | 'DueIndexRepaired';
+  | 'DueIndexRepaired'
+  | 'HeartbeatsMissed'
+  | 'RunsInProgress'
+  | 'OldestRunInProgress';
 
 export type MetricUnit = 'Count' | 'Milliseconds';
 

@@ -49,7 +49,16 @@ export const JOB_DEFAULTS = {
   eventBusName: 'default',
   eventSource: 'punctual.job',
   eventDetailType: 'Scheduled Job',
+  /** Asynchronous targets: no heartbeat for this long → the attempt is lost. */
+  heartbeatTimeout: 5 * MINUTE,
+  /** Asynchronous targets: an attempt still running after this is failed(timeout). */
+  maxRunDuration: DAY,
 } as const;
+
+/** The targets that may hand a run off (`completion: async`). */
+export const ASYNC_CAPABLE_TARGETS = ['http', 'lambda', 'sqs', 'eventbridge'] as const;
+const COMPLETION_MODES = ['sync', 'async'] as const;
+const completion = z.enum(COMPLETION_MODES).optional();
 
 export const POOL_DEFAULTS: PoolDefinition = { concurrency: 2, timeout: 5 * MINUTE, memorySize: 512 };
 
@@ -280,6 +289,7 @@ const httpTarget = z.strictObject({
       ),
     )
     .optional(),
+  completion,
   timeout: targetTimeout,
 });
 
@@ -296,6 +306,7 @@ const lambdaTarget = z.strictObject({
         ),
       ),
     ),
+  completion,
   timeout: targetTimeout,
 });
 
@@ -310,6 +321,7 @@ const sqsTarget = z.strictObject({
           : undefined,
       ),
     ),
+  completion,
   timeout: targetTimeout,
 });
 
@@ -329,6 +341,7 @@ const eventBridgeTarget = z.strictObject({
     )
     .default(JOB_DEFAULTS.eventSource),
   detailType: z.string().min(1).max(128).default(JOB_DEFAULTS.eventDetailType),
+  completion,
   timeout: targetTimeout,
 });
 
@@ -396,6 +409,9 @@ const jobShape = {
     .default({ ...JOB_DEFAULTS.retry }),
   jitter: duration(0, 15 * MINUTE).default(JOB_DEFAULTS.jitter),
   pauseAfterFailures: z.number().int().min(0).max(1000).default(JOB_DEFAULTS.pauseAfterFailures),
+  heartbeatTimeout: duration(10 * SECOND, 12 * HOUR).optional(),
+  // Run records live 30 days by default; a week bounds an attempt well inside that.
+  maxRunDuration: duration(MINUTE, 7 * DAY).optional(),
   startAt: instant.optional(),
   endAt: instant.optional(),
   enabled: z.boolean().default(JOB_DEFAULTS.enabled),
@@ -487,6 +503,8 @@ function crossFieldViolations(raw: Record<string, unknown>, prefix: string): Vio
     }
   }
 
+  violations.push(...completionViolations(raw, prefix));
+
   const jitter = fieldValue('jitter', raw);
   const deadline = fieldValue('startingDeadline', raw);
   if (jitter !== undefined && deadline !== undefined && jitter > 0 && jitter >= deadline) {
@@ -494,6 +512,52 @@ function crossFieldViolations(raw: Record<string, unknown>, prefix: string): Vio
       path: joinPath(prefix, ['jitter']),
       value: raw['jitter'],
       message: `must be shorter than startingDeadline (${formatDuration(deadline)}), or jittered runs would be recorded missed(deadline)`,
+    });
+  }
+  return violations;
+}
+
+/** Whether a target (as written) ends its runs by a report rather than when the invocation returns. */
+export function isAsyncTarget(target: unknown): boolean {
+  const written = target as { type?: unknown; completion?: unknown } | null | undefined;
+  if (!written || typeof written !== 'object') return false;
+  // stepfunctions and ecs targets hand off by nature: their end comes from AWS's own events.
+  return written.completion === 'async' || written.type === 'stepfunctions' || written.type === 'ecs';
+}
+
+/** `completion: async` only where a hand-off exists; the async bounds only with an async target. */
+function completionViolations(raw: Record<string, unknown>, prefix: string): Violation[] {
+  const violations: Violation[] = [];
+  const target = raw['target'] as { type?: unknown; completion?: unknown } | undefined;
+  const type = target && typeof target === 'object' ? target.type : undefined;
+  if (
+    target?.completion === 'async' &&
+    typeof type === 'string' &&
+    !(ASYNC_CAPABLE_TARGETS as readonly string[]).includes(type)
+  ) {
+    violations.push({
+      path: joinPath(prefix, ['target', 'completion']),
+      value: 'async',
+      message: `is for targets that hand a run off (${ASYNC_CAPABLE_TARGETS.join(', ')}); a ${type} target ends when its invocation returns`,
+    });
+  }
+  const async = isAsyncTarget(target);
+  for (const field of ['heartbeatTimeout', 'maxRunDuration'] as const) {
+    if (raw[field] !== undefined && !async) {
+      violations.push({
+        path: joinPath(prefix, [field]),
+        value: raw[field],
+        message: 'applies only to an asynchronous target (target.completion: async, stepfunctions, ecs)',
+      });
+    }
+  }
+  const heartbeat = fieldValue('heartbeatTimeout', raw);
+  const maxRun = fieldValue('maxRunDuration', raw);
+  if (async && (heartbeat ?? JOB_DEFAULTS.heartbeatTimeout) >= (maxRun ?? JOB_DEFAULTS.maxRunDuration)) {
+    violations.push({
+      path: joinPath(prefix, [heartbeat !== undefined ? 'heartbeatTimeout' : 'maxRunDuration']),
+      value: raw[heartbeat !== undefined ? 'heartbeatTimeout' : 'maxRunDuration'],
+      message: `heartbeatTimeout (${formatDuration(heartbeat ?? JOB_DEFAULTS.heartbeatTimeout)}) must be shorter than maxRunDuration (${formatDuration(maxRun ?? JOB_DEFAULTS.maxRunDuration)})`,
     });
   }
   return violations;

@@ -12,6 +12,15 @@ import type { CatchUpPolicy } from '../schedule/types.js';
  */
 export type OverlapPolicy = 'allow' | 'skip' | 'queue';
 
+/**
+ * When a run of a target ends: `sync` (default) when the invocation returns; `async` when the worker the
+ * target handed the run to reports `complete` or `fail` with the run context's `completionToken`
+ * (README "Runs that outlive a Lambda").
+ *
+ * @example const completion: CompletionMode = 'async';
+ */
+export type CompletionMode = 'sync' | 'async';
+
 /** @example const method: HttpMethod = 'POST'; */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -27,18 +36,24 @@ export interface HttpTarget {
   headers?: Record<string, string>;
   /** Name of an environment variable (or secret) holding the HMAC key; signs the body when set. */
   hmacSecretEnv?: string;
+  /** `async`: the run ends when the worker reports (lambda: an asynchronous `Event` invoke). */
+  completion?: CompletionMode;
   timeout: number;
 }
 /** @example { type: 'lambda', functionName: 'arn:aws:lambda:eu-west-1:123456789012:function:report', timeout: 60_000 } */
 export interface LambdaTarget {
   type: 'lambda';
   functionName: string;
+  /** `async`: the run ends when the worker reports (lambda: an asynchronous `Event` invoke). */
+  completion?: CompletionMode;
   timeout: number;
 }
 /** @example { type: 'sqs', queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/work', timeout: 10_000 } */
 export interface SqsTarget {
   type: 'sqs';
   queueUrl: string;
+  /** `async`: the run ends when the worker reports (lambda: an asynchronous `Event` invoke). */
+  completion?: CompletionMode;
   timeout: number;
 }
 /** @example { type: 'eventbridge', eventBusName: 'app', source: 'my.app', detailType: 'Tick', timeout: 10_000 } */
@@ -47,6 +62,8 @@ export interface EventBridgeTarget {
   eventBusName: string;
   source: string;
   detailType: string;
+  /** `async`: the run ends when the worker reports (lambda: an asynchronous `Event` invoke). */
+  completion?: CompletionMode;
   timeout: number;
 }
 /** @example { type: 'handler', name: 'daily-report', timeout: 30_000 } */
@@ -96,6 +113,13 @@ export interface JobDefinition {
   retry: RetryPolicy;
   jitter: number;
   pauseAfterFailures: number;
+  /**
+   * With an asynchronous target: an attempt with no heartbeat for this long is lost (ms; 5 minutes when
+   * not given).
+   */
+  heartbeatTimeout?: number;
+  /** With an asynchronous target: an attempt still running after this is failed(timeout) (ms; 24 h when not given). */
+  maxRunDuration?: number;
   /** ISO-8601 UTC. */
   startAt?: string;
   endAt?: string;

@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Target } from '../jobs/types.js';
 import { delayFor, MAX_DELAY_SECONDS } from '../queue/dispatcher.js';
+import { isAsyncTarget } from '../jobs/schema.js';
 import { parseRunMessage } from '../queue/messages.js';
 import {
   isIsoTime,
@@ -20,12 +21,14 @@ import {
 import type { RawItem } from '../store/store.js';
 import type { RunContext, TargetResult } from '../targets/types.js';
 import { errorMessage, jitterMs } from '../util.js';
+import { asyncAttemptFields, handedOff, newCompletionToken } from './completion.js';
 import {
   appendAttempt,
   attemptsLeft,
   clipError,
   endRun,
   occupiesJob,
+  RUN_SUCCEEDED_LOG,
   type RunDeps,
   scheduleRetry,
   sendAttempt,
@@ -45,7 +48,9 @@ export type ExecuteOutcome =
   | 'recovered'
   | 'early'
   /** The attempt ended after the sweep had taken it over: its outcome is kept on the run record. */
-  | 'late';
+  | 'late'
+  /** An asynchronous target took the run: it stays `running` until the worker reports its end. */
+  | 'handed-off';
 
 export type InvokeTarget = (
   target: Target,
@@ -96,11 +101,7 @@ function inLastPause(job: RawItem, run: RunItem): boolean {
   return slot >= Date.parse(pause.from) && slot < Date.parse(pause.to);
 }
 
-/**
- * The message of the log line written for each successful run, with `jobId` beside it: the per-job gap
- * alarms of the CDK construct count these lines with a metric filter.
- */
-export const RUN_SUCCEEDED_LOG = 'run succeeded';
+export { RUN_SUCCEEDED_LOG } from './lifecycle.js';
 const DEFAULT_GRACE_MS = 60_000;
 
 export async function executeMessage(
@@ -189,7 +190,16 @@ export async function executeMessage(
   );
   const deadlineMs = Math.min(definition.target.timeout, budget);
   const leaseUntil = now + deadlineMs + LEASE_MARGIN_MS;
-  const attemptRecord = { attempt: message.attempt, startedAt: iso(now), status: 'running' as const };
+  // Asynchronous completion: the attempt gets its own token; its hash and the attempt's bounds go on the
+  // run with the start, before the hand-off, so a worker that reports at once finds them.
+  const completionToken = isAsyncTarget(definition.target) ? newCompletionToken() : undefined;
+  const asyncFields = completionToken ? asyncAttemptFields(definition, completionToken, now) : undefined;
+  const attemptRecord = {
+    attempt: message.attempt,
+    startedAt: iso(now),
+    status: 'running' as const,
+    ...(asyncFields ? { tokenHash: asyncFields.completionTokenHash } : {}),
+  };
   const history = appendAttempt(run, attemptRecord);
   const startOptions = {
     exclusive,
@@ -198,6 +208,7 @@ export async function executeMessage(
     now,
     attempt: message.attempt,
     history,
+    ...(asyncFields ? { extra: asyncFields } : {}),
   };
   let started = await deps.store.startRun(run, ['dispatched', 'retrying', 'queued'], startOptions);
   if (!started.ok && started.refused === 'job' && (await healRunning(deps, run))) {
@@ -223,14 +234,26 @@ export async function executeMessage(
     startedAt: run.startedAt ?? iso(startedAt),
     leaseUntil: iso(leaseUntil),
     ...history,
+    ...asyncFields,
   };
   if (firstAttempt) deps.signals.metric('StartLag', startedAt - Date.parse(run.scheduledAt), 'Milliseconds');
   deps.log.info('run started', { jobId: run.jobId, runId: run.runId, attempt: message.attempt });
 
   // The target's deadline counts from now, after the start's write: the lease then outlasts it by the
   // full margin whatever that write cost.
-  const result = await runTarget(deps, running, Math.max(1, deadlineMs - (deps.clock() - startedAt)));
+  const result = await runTarget(
+    deps,
+    running,
+    Math.max(1, deadlineMs - (deps.clock() - startedAt)),
+    completionToken,
+  );
   now = deps.clock();
+  if (result.ok && completionToken) {
+    // The run goes on elsewhere: its duration is measured when it ends (shared/runs/completion.ts).
+    await handedOff(deps, running, now);
+    deps.log.info('run handed off', { jobId: run.jobId, runId: run.runId, detail: result.detail });
+    return 'handed-off';
+  }
   deps.signals.metric('RunDuration', now - startedAt, 'Milliseconds');
   if (result.ok) {
     const ended = await endRun(deps, running, 'succeeded', 'ok', now, {
@@ -354,7 +377,12 @@ type TargetOutcome =
   | { ok: true; detail?: string }
   | { ok: false; error: string; retryable: boolean; timedOut: boolean };
 
-async function runTarget(deps: ExecuteDeps, run: RunItem, deadlineMs: number): Promise<TargetOutcome> {
+async function runTarget(
+  deps: ExecuteDeps,
+  run: RunItem,
+  deadlineMs: number,
+  completionToken: string | undefined,
+): Promise<TargetOutcome> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error(`timed out after ${deadlineMs}ms`)), deadlineMs);
   try {
@@ -365,6 +393,7 @@ async function runTarget(deps: ExecuteDeps, run: RunItem, deadlineMs: number): P
       attempt: run.attempt,
       manual: run.manual ?? false,
       payload: run.definition.payload ?? null,
+      ...(completionToken ? { completionToken } : {}),
     };
     // A target that ignores the abort signal must not keep the executor past its deadline (the lease
     // would lapse and the sweep start another attempt beside it): stop waiting for it at the deadline.

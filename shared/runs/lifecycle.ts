@@ -18,7 +18,14 @@ import {
   type RunReason,
   type RunStatus,
 } from '../store/model.js';
+import { ASYNC_CLEARED } from '../store/runs.js';
 import { type RunPatch, Store } from '../store/store.js';
+
+/** A further condition on a run's write, as `transitionRun` takes it. */
+export interface WriteCondition {
+  extraCondition: string;
+  extraValues: Record<string, unknown>;
+}
 
 export interface Log {
   debug(message: string, extra?: Record<string, unknown>): void;
@@ -26,6 +33,12 @@ export interface Log {
   warn(message: string, extra?: Record<string, unknown>): void;
   error(message: string, extra?: Record<string, unknown>): void;
 }
+
+/**
+ * The message of the log line written for each successful run, with `jobId` beside it: the per-job gap
+ * alarms of the CDK construct count these lines with a metric filter.
+ */
+export const RUN_SUCCEEDED_LOG = 'run succeeded';
 
 export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -154,11 +167,15 @@ export async function endRun(
     durationMs?: number;
     /** More fields to write with the end (a late outcome). */
     extra?: RunPatch;
+    /** The worker's report that ends the attempt (asynchronous completion), kept on the attempt record. */
+    report?: 'complete' | 'fail';
+    /** One more condition on the write (the sweep: the heartbeat deadline it judged is still the one). */
+    condition?: WriteCondition;
   } = {},
 ): Promise<RunItem | undefined> {
   const from = options.from ?? OPEN_STATUSES;
   const attempts = options.attemptStatus
-    ? closeAttempt(run, options.attemptStatus, now, options.error)
+    ? closeAttempt(run, options.attemptStatus, now, options.error, options.report)
     : undefined;
   const ended = await deps.store.transitionRun(
     run.runId,
@@ -169,7 +186,7 @@ export async function endRun(
       ...(attempts ? { attempts } : {}),
       ...options.extra,
     }),
-    { attempt: run.attempt, now },
+    { attempt: run.attempt, now, ...options.condition },
   );
   if (!ended) return undefined;
   signalTerminal(deps.signals, ended);
@@ -239,6 +256,7 @@ export function closeAttempt(
   status: 'succeeded' | 'failed' | 'lost',
   now: number,
   error?: string,
+  report?: 'complete' | 'fail',
 ) {
   const attempts = [...(run.attempts ?? [])];
   const last = attempts[attempts.length - 1];
@@ -249,6 +267,7 @@ export function closeAttempt(
       finishedAt: iso(now),
       durationMs: now - Date.parse(last.startedAt),
       ...(error !== undefined ? { error: clipError(error) } : {}),
+      ...(report ? { report } : {}),
     };
   }
   return attempts;
@@ -306,7 +325,14 @@ export async function scheduleRetry(
   deps: RunDeps,
   run: RunItem,
   now: number,
-  options: { error: string; attemptStatus: 'failed' | 'lost'; from: readonly RunStatus[]; graceMs: number },
+  options: {
+    error: string;
+    attemptStatus: 'failed' | 'lost';
+    from: readonly RunStatus[];
+    graceMs: number;
+    report?: 'complete' | 'fail';
+    condition?: WriteCondition;
+  },
 ): Promise<RunItem | undefined> {
   const waitMs = retryDelayMs(run.definition.retry.backoff, run.attempt - (run.attemptBase ?? 0));
   const nextAttemptAt = now + waitMs;
@@ -316,9 +342,10 @@ export async function scheduleRetry(
     {
       status: 'retrying',
       lastError: clipError(options.error),
-      attempts: closeAttempt(run, options.attemptStatus, now, options.error),
+      attempts: closeAttempt(run, options.attemptStatus, now, options.error, options.report),
       nextAttemptAt: iso(nextAttemptAt),
       leaseUntil: undefined,
+      ...ASYNC_CLEARED,
       openShard: deps.store.openShard(run.jobId),
       // A backoff beyond SQS's 15-minute delay is sent by the sweep, 15 minutes before it is due.
       openUntil: iso(
@@ -327,7 +354,7 @@ export async function scheduleRetry(
           : nextAttemptAt + options.graceMs,
       ),
     },
-    { attempt: run.attempt, now },
+    { attempt: run.attempt, now, ...options.condition },
   );
   if (!updated) return undefined;
   // A run that holds its job exclusively (overlap skip/queue) keeps holding it while it waits for its

@@ -172,7 +172,26 @@ export interface AttemptRecord {
   status: 'running' | 'succeeded' | 'failed' | 'lost';
   error?: string;
   durationMs?: number;
+  /**
+   * Asynchronous completion: SHA-256 of the attempt's completion token (the token itself is only in the
+   * run context the target received), so a report with an older attempt's token is recognised.
+   */
+  tokenHash?: string;
+  /** The worker's own report that ended this attempt (a repeat of it is idempotent). */
+  report?: 'complete' | 'fail';
+  /** Reports that arrived after the attempt had ended otherwise (lost, timeout): kept, changed nothing. */
+  lateReports?: LateReport[];
 }
+
+/** A completion report that came after its attempt had ended. */
+export interface LateReport {
+  type: 'heartbeat' | 'complete' | 'fail';
+  at: string;
+  error?: string;
+}
+
+/** Late reports an attempt record keeps. */
+export const LATE_REPORTS_KEPT = 3;
 
 export interface LateOutcome {
   attempt: number;
@@ -224,6 +243,19 @@ export interface RunItem {
   lastError?: string;
   /** Running lease: a run still `running` after this is taken to be lost. */
   leaseUntil?: string;
+  /**
+   * Asynchronous completion (README "Runs that outlive a Lambda"). Set when an attempt of an async target
+   * starts, on the run itself so the sweep and the reports need no definition: the current attempt's
+   * token hash, its heartbeat timeout (ms), the time by which the next heartbeat must come and the time
+   * by which the attempt must end (`maxRunDuration` after its start).
+   */
+  completionTokenHash?: string;
+  heartbeatTimeout?: number;
+  heartbeatDeadline?: string;
+  runDeadline?: string;
+  lastHeartbeatAt?: string;
+  /** What the worker's `complete` report carried (JSON, bounded). */
+  output?: unknown;
   replays?: number;
   /** How often the sweep has re-sent this run's message. */
   resends?: number;

@@ -14,6 +14,16 @@ import {
 import { aliased, isConditionFailure, type Page, StoreBase } from './base.js';
 import { iso, jobKey, OPEN_INDEX, type RunItem, type RunReason, type RunStatus, runKey } from './model.js';
 
+/**
+ * The asynchronous attempt's fields that end with the attempt (`lastHeartbeatAt` stays, for the record;
+ * the token hash stays on the attempt record).
+ */
+export const ASYNC_CLEARED = {
+  completionTokenHash: undefined,
+  heartbeatDeadline: undefined,
+  runDeadline: undefined,
+} as const;
+
 /** What changes on a run record, written with `SET` (undefined values are `REMOVE`d). */
 export type RunPatch = Partial<Omit<RunItem, 'pk' | 'sk' | 'type' | 'runId' | 'jobId'>>;
 
@@ -147,6 +157,8 @@ export class RunRecords extends StoreBase {
       now: number;
       attempt: number;
       history: Pick<RunItem, 'attempts' | 'attemptsDropped'>;
+      /** More fields the start writes (an asynchronous attempt's token hash and deadlines); undefined removes. */
+      extra?: RunPatch;
     },
   ): Promise<{ ok: true } | { ok: false; refused: 'run' | 'job' | 'no-job' | 'paused' }> {
     const runKeyValue = runKey(run.runId)!;
@@ -160,6 +172,18 @@ export class RunRecords extends StoreBase {
     // the job and this write still stops it.
     const enabled = options.requireEnabled ? ' AND enabled = :true' : '';
     const jobCondition = `attribute_exists(pk)${enabled}${exclusive}`;
+    const extraNames: Record<string, string> = {};
+    const extraValues: Record<string, unknown> = {};
+    const extraSets: string[] = [];
+    const extraRemoves: string[] = [];
+    for (const [field, value] of Object.entries(options.extra ?? {})) {
+      extraNames[`#x_${field}`] = field;
+      if (value === undefined) extraRemoves.push(`#x_${field}`);
+      else {
+        extraValues[`:x_${field}`] = value;
+        extraSets.push(`, #x_${field} = :x_${field}`);
+      }
+    }
     try {
       await this.doc.send(
         new TransactWriteCommand({
@@ -171,13 +195,14 @@ export class RunRecords extends StoreBase {
                 UpdateExpression:
                   'SET #status = :running, #attempt = :attempt, startedAt = if_not_exists(startedAt, :startedAt), ' +
                   'leaseUntil = :lease, openUntil = :lease, updatedAt = :startedAt, ' +
-                  `#attempts = :attempts${options.history.attemptsDropped ? ', attemptsDropped = :dropped' : ''} ` +
-                  'REMOVE nextAttemptAt',
+                  `#attempts = :attempts${options.history.attemptsDropped ? ', attemptsDropped = :dropped' : ''}` +
+                  `${extraSets.join('')} REMOVE nextAttemptAt${extraRemoves.map((name) => `, ${name}`).join('')}`,
                 ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')}) AND #attempt = :previous`,
                 ExpressionAttributeNames: {
                   '#status': 'status',
                   '#attempt': 'attempt',
                   '#attempts': 'attempts',
+                  ...extraNames,
                 },
                 ExpressionAttributeValues: {
                   ...fromValues,
@@ -188,6 +213,7 @@ export class RunRecords extends StoreBase {
                   ':lease': iso(options.leaseUntil),
                   ':attempts': options.history.attempts,
                   ...(options.history.attemptsDropped ? { ':dropped': options.history.attemptsDropped } : {}),
+                  ...extraValues,
                 },
               }),
             },
@@ -284,6 +310,7 @@ export class RunRecords extends StoreBase {
       openUntil: undefined,
       leaseUntil: undefined,
       nextAttemptAt: undefined,
+      ...ASYNC_CLEARED,
       ...extra,
     };
   }

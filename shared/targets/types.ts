@@ -22,6 +22,12 @@ export interface RunContext {
   attempt: number;
   manual: boolean;
   payload: unknown;
+  /**
+   * Only for a target with `completion: async` (and stepfunctions/ecs): the attempt's token, to report
+   * `heartbeat`, `complete` or `fail` with (CLI `punctual runs heartbeat|complete|fail`, the client, or
+   * the stack's completions queue). A retry gets a new one; the old one is refused.
+   */
+  completionToken?: string;
 }
 
 /** What a successful invocation reports, for the run record (`HTTP 204`, `MessageId …`). */

@@ -1,0 +1,500 @@
+/**
+ * Asynchronous completion (README "Runs that outlive a Lambda"): a target with `completion: async` (and
+ * the stepfunctions and ecs targets) hands its run off and leaves it `running`; the worker then reports
+ * `heartbeat`, `complete` or `fail`, and the sweep ends an attempt whose heartbeats stop (`lost`) or that
+ * outlives `maxRunDuration` (`timeout`). Everything an attempt needs for that is on the run record itself
+ * (token hash, heartbeat timeout, deadlines), so neither the reports nor the sweep read the definition.
+ *
+ * Each report is a conditional write on the run's status and attempt, so a report racing the sweep, the
+ * executor or another report changes the run at most once. The end of an attempt goes through the
+ * executor's own path (`scheduleRetry`, `endRun`: retry with a new attempt and token, or fail to the DLQ).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { type CompletionRefusal, CompletionRefusedError } from '../errors.js';
+import { jsonBytes } from '../jobs/limits.js';
+import { JOB_DEFAULTS } from '../jobs/schema.js';
+import {
+  type AttemptRecord,
+  iso,
+  LATE_REPORTS_KEPT,
+  type LateReport,
+  type RunItem,
+} from '../store/model.js';
+import type { RunPatch } from '../store/runs.js';
+import { formatDuration } from '../jobs/duration.js';
+import {
+  attemptsLeft,
+  clipError,
+  endRun,
+  RUN_SUCCEEDED_LOG,
+  type RunDeps,
+  scheduleRetry,
+} from './lifecycle.js';
+
+
+/**
+ * One report about an attempt. By `token` (the run context's `completionToken`): from a worker, through
+ * the CLI, the client or the completions queue. By `attempt` and `source`: from AWS's own events about a
+ * stepfunctions execution or an ECS task, routed by the stack's event rules (trusted: only the stack's
+ * function can send them).
+ */
+export type CompletionReport = {
+  runId: string;
+  type: 'heartbeat' | 'complete' | 'fail';
+  /** With `complete`: what the work produced (JSON, at most `MAX_OUTPUT_BYTES`), kept on the run. */
+  output?: unknown;
+  /** With `fail`: why. */
+  error?: string;
+} & ({ token: string } | { attempt: number; source: 'stepfunctions' | 'ecs' });
+
+/** What a report did, or why it was refused. */
+export type ReportResult =
+  | {
+      ok: true;
+      /** `duplicate`: the same report had already ended the attempt (nothing changed). */
+      outcome: 'heartbeat' | 'succeeded' | 'retrying' | 'failed' | 'duplicate';
+      run: RunItem;
+    }
+  | {
+      ok: false;
+      refused: CompletionRefusal;
+      message: string;
+      /** The report was kept in the attempt's history (it came after the attempt was declared lost). */
+      kept: boolean;
+    };
+
+/** The sweep's look at a stepfunctions/ecs attempt before it declares it lost or timed out. */
+export type CheckExternal = (run: RunItem, now: number) => Promise<CompletionReport | undefined>;
+
+export interface CompletionDeps extends RunDeps {
+  /** How late a retry message may be before the sweep re-sends it (as the executor's option). */
+  graceMs?: number;
+  /** Asks AWS about an attempt that does not heartbeat itself (DescribeExecution, DescribeTasks). */
+  checkExternal?: CheckExternal;
+}
+
+/** Most bytes of JSON a `complete` report's output may have: it is kept on the run record. */
+export const MAX_OUTPUT_BYTES = 16 * 1024;
+const DEFAULT_GRACE_MS = 60_000;
+
+/** A new completion token: 32 random bytes, base64url (43 characters). */
+export function newCompletionToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** What the run record keeps of a token: its SHA-256 (a reader of the table cannot report with it). */
+export function tokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/**
+ * The fields an asynchronous attempt starts with: its token's hash, its heartbeat timeout and its
+ * deadlines. The first heartbeat is due `heartbeatTimeout` after the hand-off (see `handedOff`); until the
+ * hand-off is recorded the executor's lease covers the attempt.
+ */
+export function asyncAttemptFields(
+  bounds: { heartbeatTimeout?: number; maxRunDuration?: number },
+  token: string,
+  now: number,
+): RunPatch & { completionTokenHash: string } {
+  const heartbeatTimeout = bounds.heartbeatTimeout ?? JOB_DEFAULTS.heartbeatTimeout;
+  return {
+    completionTokenHash: tokenHash(token),
+    heartbeatTimeout,
+    heartbeatDeadline: iso(now + heartbeatTimeout),
+    runDeadline: iso(now + (bounds.maxRunDuration ?? JOB_DEFAULTS.maxRunDuration)),
+    lastHeartbeatAt: undefined,
+  };
+}
+
+/** Whether a run's current attempt is asynchronous (its end comes from a report). */
+export function isAwaitingReport(run: RunItem): boolean {
+  return run.status === 'running' && run.runDeadline !== undefined;
+}
+
+/**
+ * The executor handed the attempt off: the executor's lease ends, the sweep now watches the heartbeat
+ * deadline (the hand-off counts as the first heartbeat) and the run deadline. False when the run moved on
+ * meanwhile (a quick worker already reported its end): nothing to do then.
+ */
+export async function handedOff(deps: RunDeps, run: RunItem, now: number): Promise<boolean> {
+  const heartbeatTimeout = run.heartbeatTimeout ?? JOB_DEFAULTS.heartbeatTimeout;
+  const heartbeatDeadline = now + heartbeatTimeout;
+  const runDeadline = run.runDeadline ? Date.parse(run.runDeadline) : heartbeatDeadline;
+  const updated = await deps.store.transitionRun(
+    run.runId,
+    ['running'],
+    {
+      leaseUntil: undefined,
+      heartbeatDeadline: iso(heartbeatDeadline),
+      openUntil: iso(Math.min(heartbeatDeadline, runDeadline)),
+    },
+    { attempt: run.attempt, now },
+  );
+  return Boolean(updated);
+}
+
+function refuse(refused: CompletionRefusal, message: string, kept = false): ReportResult {
+  return { ok: false, refused, message, kept };
+}
+
+/** The client's and the CLI's form of a refusal. */
+export function refusalError(runId: string, result: ReportResult): CompletionRefusedError | undefined {
+  if (result.ok) return undefined;
+  return new CompletionRefusedError(result.message, result.refused, runId, result.kept);
+}
+
+/** The attempt a report is about, or why it names none of the run's. */
+function attemptOf(run: RunItem, report: CompletionReport): number | ReportResult {
+  if ('token' in report) {
+    const hash = tokenHash(report.token);
+    if (run.completionTokenHash === hash) return run.attempt;
+    const record = (run.attempts ?? []).find((attempt) => attempt.tokenHash === hash);
+    if (record) return record.attempt;
+    return refuse(
+      'wrong-token',
+      `run ${report.runId}: the token is not one of this run's (a token is valid for one attempt of one run; use the completionToken of the run context the worker received)`,
+    );
+  }
+  if (!Number.isInteger(report.attempt) || report.attempt < 1 || report.attempt > run.attempt) {
+    return refuse(
+      'wrong-attempt',
+      `run ${report.runId}: attempt ${report.attempt} (from ${report.source}) does not exist; the run is at attempt ${run.attempt}`,
+    );
+  }
+  return report.attempt;
+}
+
+function invalidReport(report: CompletionReport): string | undefined {
+  if (report.type === 'complete' && report.output !== undefined) {
+    let bytes: number;
+    try {
+      bytes = jsonBytes(report.output);
+    } catch {
+      return `output: must be JSON`;
+    }
+    if (bytes > MAX_OUTPUT_BYTES)
+      return `output: is ${bytes} bytes as JSON; the limit is ${MAX_OUTPUT_BYTES} bytes: keep the result elsewhere (S3) and report its key`;
+  }
+  return undefined;
+}
+
+/**
+ * Applies one report to its run at `now`. Refusals are results, not exceptions (the completions queue's
+ * function acknowledges them; the client turns them into `CompletionRefusedError`); infrastructure errors
+ * throw.
+ *
+ * @example
+ * const result = await reportCompletion(deps, { runId, token, type: 'complete', output: { rows: 42 } }, Date.now());
+ * if (!result.ok) console.error(result.message);
+ */
+export async function reportCompletion(
+  deps: CompletionDeps,
+  report: CompletionReport,
+  now: number,
+): Promise<ReportResult> {
+  const invalid = invalidReport(report);
+  if (invalid) return refuse('invalid-report', `run ${report.runId}: ${invalid}`);
+  // A write refused because the run moved between the read and the write is retried on the new record.
+  for (let round = 0; round < 3; round++) {
+    const run = await deps.store.getRun(report.runId);
+    if (!run) return refuse('unknown-run', `run ${report.runId} does not exist`);
+    const attempt = attemptOf(run, report);
+    if (typeof attempt !== 'number') return attempt;
+    if (attempt === run.attempt && run.status === 'running') {
+      if (!isAwaitingReport(run)) {
+        return refuse(
+          'not-async',
+          `run ${run.runId}: attempt ${attempt} is not asynchronous; it ends when its invocation returns`,
+        );
+      }
+      const applied = await applyReport(deps, run, report, now);
+      if (applied) return applied;
+      continue;
+    }
+    const settled = await settleEnded(deps, run, attempt, report, now);
+    if (settled) return settled;
+  }
+  return refuse('conflict', `run ${report.runId} kept changing while the report was applied; send it again`);
+}
+
+async function applyReport(
+  deps: CompletionDeps,
+  run: RunItem,
+  report: CompletionReport,
+  now: number,
+): Promise<ReportResult | undefined> {
+  if (report.type === 'heartbeat') {
+    const updated = await heartbeat(deps, run, now, false);
+    return updated ? { ok: true, outcome: 'heartbeat', run: updated } : undefined;
+  }
+  const startedAt = currentAttempt(run)?.startedAt;
+  if (report.type === 'complete') {
+    const ended = await endRun(deps, run, 'succeeded', 'ok', now, {
+      from: ['running'],
+      attemptStatus: 'succeeded',
+      clearError: true,
+      report: 'complete',
+      extra: report.output !== undefined ? { output: report.output } : {},
+    });
+    if (!ended) return undefined;
+    const durationMs = startedAt ? now - Date.parse(startedAt) : undefined;
+    if (durationMs !== undefined) deps.signals.metric('RunDuration', durationMs, 'Milliseconds');
+    deps.log.info(RUN_SUCCEEDED_LOG, { jobId: run.jobId, runId: run.runId, detail: 'completed', durationMs });
+    return { ok: true, outcome: 'succeeded', run: ended };
+  }
+  const error = clipError(report.error?.trim() || 'the worker reported a failure');
+  const outcome = await endAttempt(deps, run, now, { kind: 'failed', error, report: 'fail' });
+  if (!outcome) return undefined;
+  if (startedAt) deps.signals.metric('RunDuration', now - Date.parse(startedAt), 'Milliseconds');
+  return { ok: true, ...outcome };
+}
+
+/** A heartbeat: the next one is due `heartbeatTimeout` from now. The sweep also moves `openUntil`. */
+async function heartbeat(
+  deps: RunDeps,
+  run: RunItem,
+  now: number,
+  fromSweep: boolean,
+): Promise<RunItem | undefined> {
+  const heartbeatDeadline = now + (run.heartbeatTimeout ?? JOB_DEFAULTS.heartbeatTimeout);
+  // A worker's heartbeat leaves the open index alone (a GSI write per heartbeat would double its cost);
+  // the sweep moves `openUntil` when it finds the old one passed and the heartbeat deadline not.
+  const runDeadline = run.runDeadline ? Date.parse(run.runDeadline) : heartbeatDeadline;
+  return deps.store.transitionRun(
+    run.runId,
+    ['running'],
+    {
+      lastHeartbeatAt: iso(now),
+      heartbeatDeadline: iso(heartbeatDeadline),
+      ...(fromSweep ? { openUntil: iso(Math.min(heartbeatDeadline, runDeadline)) } : {}),
+    },
+    { attempt: run.attempt, now },
+  );
+}
+
+function currentAttempt(run: RunItem): AttemptRecord | undefined {
+  const last = run.attempts?.[run.attempts.length - 1];
+  return last?.attempt === run.attempt ? last : undefined;
+}
+
+/**
+ * Ends the current attempt of a running run as a failure: a new attempt (new token) after the backoff if
+ * the retry budget allows, else the run fails (and goes to the DLQ). The executor's path, unchanged.
+ */
+async function endAttempt(
+  deps: CompletionDeps,
+  run: RunItem,
+  now: number,
+  end: {
+    kind: 'failed' | 'lost' | 'timeout';
+    error: string;
+    report?: 'fail';
+    condition?: { extraCondition: string; extraValues: Record<string, unknown> };
+  },
+): Promise<{ outcome: 'retrying' | 'failed'; run: RunItem } | undefined> {
+  const attemptStatus: 'lost' | 'failed' = end.kind === 'lost' ? 'lost' : 'failed';
+  const common = {
+    from: ['running'] as const,
+    attemptStatus,
+    error: end.error,
+    ...(end.report ? { report: end.report } : {}),
+    ...(end.condition ? { condition: end.condition } : {}),
+  };
+  if (attemptsLeft(run) > 0) {
+    const retrying = await scheduleRetry(deps, run, now, {
+      ...common,
+      graceMs: deps.graceMs ?? DEFAULT_GRACE_MS,
+    });
+    return retrying ? { outcome: 'retrying', run: retrying } : undefined;
+  }
+  const reason = end.kind === 'failed' ? 'error' : end.kind;
+  const failed = await endRun(deps, run, 'failed', reason, now, common);
+  return failed ? { outcome: 'failed', run: failed } : undefined;
+}
+
+/**
+ * A report about an attempt that is no longer running: a repeat of the report that ended it is
+ * idempotent; anything else after the attempt ended otherwise (lost, timed out) is kept in the attempt's
+ * history and refused. Undefined when the run moved while the history was written (read it again).
+ */
+async function settleEnded(
+  deps: RunDeps,
+  run: RunItem,
+  attempt: number,
+  report: CompletionReport,
+  now: number,
+): Promise<ReportResult | undefined> {
+  const attempts = [...(run.attempts ?? [])];
+  const index = attempts.findIndex((record) => record.attempt === attempt);
+  const record = attempts[index];
+  if (!record) {
+    return refuse(
+      'attempt-ended',
+      `run ${run.runId}: attempt ${attempt} ended long ago (its record is no longer kept); the run is at attempt ${run.attempt}, ${run.status}`,
+    );
+  }
+  if (record.report && record.report === reportKind(report.type)) {
+    return { ok: true, outcome: 'duplicate', run };
+  }
+  const when = record.finishedAt ? ` at ${record.finishedAt}` : '';
+  const why = record.error ? ` (${record.error})` : '';
+  const ended = `attempt ${attempt} of run ${run.runId} ended ${record.status}${when}${why}`;
+  const newer = attempt < run.attempt ? `; attempt ${run.attempt} is the current one` : '';
+  if (record.report || record.status === 'running') {
+    // Ended by the worker's own report (a heartbeat or a contrary report after it), or a report by
+    // attempt about a run that is not running: nothing to keep.
+    return refuse('attempt-ended', `${ended}${newer}; this ${report.type} changed nothing`);
+  }
+  // Declared lost or timed out by the sweep (or failed by its hand-off): keep the report for the record,
+  // once per kind, so a worker that goes on heartbeating does not grow the item.
+  const late = record.lateReports ?? [];
+  if (!late.some((seen) => seen.type === report.type)) {
+    const entry: LateReport = {
+      type: report.type,
+      at: iso(now),
+      ...(report.type === 'fail' && report.error ? { error: clipError(report.error) } : {}),
+    };
+    attempts[index] = { ...record, lateReports: [...late, entry].slice(-LATE_REPORTS_KEPT) };
+    const kept = await deps.store.transitionRun(
+      run.runId,
+      [run.status],
+      { attempts },
+      {
+        attempt: run.attempt,
+        now,
+        extraCondition: 'updatedAt = :seen',
+        extraValues: { ':seen': run.updatedAt },
+      },
+    );
+    if (!kept) return undefined;
+    deps.log.warn('report after its attempt had ended; kept in the attempt history', {
+      runId: run.runId,
+      attempt,
+      type: report.type,
+    });
+  }
+  return refuse(
+    'attempt-ended',
+    `${ended}${newer}; this ${report.type} was kept in the attempt's history and changed nothing`,
+    true,
+  );
+}
+
+function reportKind(type: CompletionReport['type']): AttemptRecord['report'] | undefined {
+  return type === 'heartbeat' ? undefined : type;
+}
+
+export type AsyncSweepOutcome = 'waiting' | 'reported' | 'retried' | 'failed' | 'moved';
+
+/**
+ * The sweep's look at an asynchronous attempt whose `openUntil` has passed: still within both deadlines →
+ * move `openUntil` to the nearer one; else ask `checkExternal` (stepfunctions, ecs) and apply what it
+ * says; else end the attempt: past `runDeadline` → failed(timeout), past the heartbeat deadline → lost
+ * (metric `HeartbeatsMissed`). Either retries or fails like any failure.
+ */
+export async function sweepAsync(
+  deps: CompletionDeps,
+  run: RunItem,
+  now: number,
+): Promise<AsyncSweepOutcome> {
+  const runDeadline = Date.parse(run.runDeadline ?? iso(now));
+  const heartbeatDeadline = Date.parse(run.heartbeatDeadline ?? iso(now));
+  if (now < heartbeatDeadline && now < runDeadline) {
+    const moved = await deps.store.transitionRun(
+      run.runId,
+      ['running'],
+      { openUntil: iso(Math.min(heartbeatDeadline, runDeadline)) },
+      {
+        attempt: run.attempt,
+        now,
+        extraCondition: 'openUntil = :openBefore',
+        extraValues: { ':openBefore': run.openUntil },
+      },
+    );
+    return moved ? 'waiting' : 'moved';
+  }
+  if (deps.checkExternal) {
+    const external = await deps.checkExternal(run, now);
+    if (external) {
+      if (external.type !== 'heartbeat') {
+        const result = await reportCompletion(deps, external, now);
+        return result.ok ? 'reported' : 'moved';
+      }
+      if (now < runDeadline) return (await heartbeat(deps, run, now, true)) ? 'reported' : 'moved';
+    }
+  }
+  const timeout = now >= runDeadline;
+  const bound = run.heartbeatTimeout ?? JOB_DEFAULTS.heartbeatTimeout;
+  const error = timeout
+    ? `attempt ${run.attempt} ran past maxRunDuration (deadline ${run.runDeadline})`
+    : `attempt ${run.attempt} lost: no heartbeat for ${formatDuration(bound)} (last ${run.lastHeartbeatAt ?? 'at the hand-off'})`;
+  // Conditional on the deadline judged here: a heartbeat that lands meanwhile keeps the attempt alive.
+  const condition = {
+    extraCondition: 'heartbeatDeadline = :judged',
+    extraValues: { ':judged': run.heartbeatDeadline },
+  };
+  const ended = await endAttempt(deps, run, now, {
+    kind: timeout ? 'timeout' : 'lost',
+    error,
+    ...(run.heartbeatDeadline ? { condition } : {}),
+  });
+  if (!ended) return 'moved';
+  if (!timeout) deps.signals.metric('HeartbeatsMissed', 1);
+  const startedAt = currentAttempt(run)?.startedAt;
+  if (startedAt) deps.signals.metric('RunDuration', now - Date.parse(startedAt), 'Milliseconds');
+  deps.log.warn(timeout ? 'attempt timed out' : 'attempt lost: heartbeats stopped', {
+    runId: run.runId,
+    attempt: run.attempt,
+    outcome: ended.outcome,
+  });
+  return ended.outcome === 'retrying' ? 'retried' : 'failed';
+}
+
+/** The body of a message on the completions queue: `{ runId, token, type, output | error }`. */
+const completionMessage = z.strictObject({
+  runId: z.string().min(3).max(300),
+  token: z.string().min(16).max(200),
+  type: z.enum(['heartbeat', 'complete', 'fail']),
+  output: z.unknown().optional(),
+  error: z.string().max(10_000).optional(),
+});
+
+/** Parses a completions-queue message, or says which field is wrong and why. */
+export function parseCompletionMessage(
+  body: string,
+): { ok: true; report: CompletionReport } | { ok: false; error: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (error) {
+    return { ok: false, error: `body: not JSON (${(error as Error).message})` };
+  }
+  const parsed = completionMessage.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path.join('.') || '(body)';
+    const given = issue?.path.length
+      ? JSON.stringify((value as Record<string, unknown>)?.[String(issue.path[0])])?.slice(0, 80)
+      : undefined;
+    return {
+      ok: false,
+      error: `${path}${given !== undefined ? ` ${given}` : ''}: ${issue?.message ?? 'invalid'} (a completion message is { runId, token, type: heartbeat|complete|fail, output?, error? })`,
+    };
+  }
+  const { output, error, ...rest } = parsed.data;
+  return {
+    ok: true,
+    report: {
+      ...rest,
+      ...(output !== undefined ? { output } : {}),
+      ...(error !== undefined ? { error } : {}),
+    },
+  };
+}
+
+/** Shown by `runs show` / `jobs get`: how long ago the last heartbeat came. */
+export function heartbeatAge(run: Pick<RunItem, 'lastHeartbeatAt'>, now: number): number | undefined {
+  return run.lastHeartbeatAt ? now - Date.parse(run.lastHeartbeatAt) : undefined;
+}

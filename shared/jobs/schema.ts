@@ -9,6 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { InvalidScheduleError, JobValidationError, type Violation } from '../errors.js';
 import { parseSchedule } from '../schedule/index.js';
+import { awsTargetSchemas } from './aws-targets.js';
 import { formatDuration, InvalidDurationError, parseDuration } from './duration.js';
 import { jsonBytes, MAX_DEFINITION_BYTES, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH } from './limits.js';
 import type { JobDefinition, PoolDefinition, Target } from './types.js';
@@ -19,7 +20,15 @@ const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-export const TARGET_TYPES = ['http', 'lambda', 'sqs', 'eventbridge', 'handler'] as const;
+export const TARGET_TYPES = [
+  'http',
+  'lambda',
+  'sqs',
+  'eventbridge',
+  'handler',
+  'stepfunctions',
+  'ecs',
+] as const;
 export const CATCH_UP_POLICIES = ['skip', 'latest', 'all'] as const;
 export const OVERLAP_POLICIES = ['allow', 'skip', 'queue'] as const;
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -356,11 +365,13 @@ const handlerTarget = z.strictObject({
   timeout: targetTimeout,
 });
 
+const { stepFunctionsTarget, ecsTarget } = awsTargetSchemas(targetTimeout);
+
 const TARGET_LIST = TARGET_TYPES.join(', ');
 
 const target = z.discriminatedUnion(
   'type',
-  [httpTarget, lambdaTarget, sqsTarget, eventBridgeTarget, handlerTarget],
+  [httpTarget, lambdaTarget, sqsTarget, eventBridgeTarget, handlerTarget, stepFunctionsTarget, ecsTarget],
   {
     // Typed as union issues only, but a target that is not an object comes here as invalid_type too.
     error: (issue) => {

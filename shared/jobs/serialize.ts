@@ -67,6 +67,10 @@ function serializeTarget(target: Target): SerializedTarget {
       };
     case 'handler':
       return { type: 'handler', name: target.name, timeout };
+    case 'stepfunctions':
+    case 'ecs':
+      // Plain JSON already (no durations but the timeout); copied so the result shares nothing with the job.
+      return { ...structuredClone(target), timeout };
   }
 }
 

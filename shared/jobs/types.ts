@@ -3,6 +3,15 @@
  * again yields the same job (the schema accepts a duration as `30s`/`5m` text or as a number of ms).
  */
 import type { CatchUpPolicy } from '../schedule/types.js';
+import type { EcsTarget, StepFunctionsTarget } from './aws-targets.js';
+
+export type {
+  EcsCapacityProvider,
+  EcsLaunchType,
+  EcsNetwork,
+  EcsTarget,
+  StepFunctionsTarget,
+} from './aws-targets.js';
 
 /**
  * What a slot does while the job's previous run is still going: run beside it, be recorded
@@ -78,7 +87,14 @@ export interface HandlerTarget {
  *
  * @example const target: Target = { type: 'handler', name: 'noop', timeout: 10_000 };
  */
-export type Target = HttpTarget | LambdaTarget | SqsTarget | EventBridgeTarget | HandlerTarget;
+export type Target =
+  | HttpTarget
+  | LambdaTarget
+  | SqsTarget
+  | EventBridgeTarget
+  | HandlerTarget
+  | StepFunctionsTarget
+  | EcsTarget;
 /** @example const type: TargetType = 'http'; */
 export type TargetType = Target['type'];
 

@@ -1,11 +1,13 @@
 /** Runs one attempt of a run against its target, within the caller's deadline. */
 import type { HandlerTarget, Target } from '../jobs/types.js';
 import { describeError, SNIPPET_CHARS, untilAborted } from './common.js';
+import { invokeEcs } from './ecs.js';
 import { invokeEventBridge } from './eventbridge.js';
 import type { HandlerRegistry } from './handlers.js';
 import { describeRequest, invokeHttp } from './http.js';
 import { invokeLambda } from './lambda.js';
 import { invokeSqs } from './sqs.js';
+import { invokeStepFunctions } from './stepfunctions.js';
 import type { RunContext, TargetClients, TargetResult } from './types.js';
 import { TargetError } from './types.js';
 
@@ -31,6 +33,10 @@ export function describeTarget(target: Target): string {
       return `eventbridge ${target.eventBusName}`;
     case 'handler':
       return `handler ${target.name}`;
+    case 'stepfunctions':
+      return `stepfunctions ${target.stateMachineArn}`;
+    case 'ecs':
+      return `ecs ${target.cluster} ${target.taskDefinition}`;
   }
 }
 
@@ -86,6 +92,10 @@ function dispatch(target: Target, ctx: RunContext, options: InvokeOptions): Prom
       return invokeEventBridge(target, ctx, deps);
     case 'handler':
       return invokeHandler(target, ctx, options.handlers, options.signal);
+    case 'stepfunctions':
+      return invokeStepFunctions(target, ctx, deps);
+    case 'ecs':
+      return invokeEcs(target, ctx, deps);
   }
 }
 

@@ -2,8 +2,10 @@
  * The contract between the executor (or the local runtime) and the targets: what a run hands to a target,
  * what comes back, and the one error a target fails with.
  */
+import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { PunctualError } from '../errors.js';
 
@@ -76,6 +78,10 @@ export interface TargetClients {
   lambda: LambdaClient;
   sqs: SQSClient;
   eventBridge: EventBridgeClient;
+  /** For `stepfunctions` targets; without it they fail at once (the local runtime has no emulator). */
+  sfn?: SFNClient;
+  /** For `ecs` targets; likewise. */
+  ecs?: ECSClient;
   /** Defaults to the global `fetch`. */
   fetch?: typeof fetch;
   /** Where `hmacSecretEnv` is looked up; defaults to `process.env`. */

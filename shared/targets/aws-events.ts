@@ -150,15 +150,14 @@ export function reportFromTask(task: TaskLike): Mapped {
   if (container && container.exitCode === 0) {
     return withToken({ ...base, type: 'complete', output: { taskArn, exitCode: 0 } });
   }
-  const parts = [`task ${taskArn} stopped`];
-  if (task.stopCode) parts.push(`(${task.stopCode})`);
-  if (task.stoppedReason) parts.push(`: ${task.stoppedReason}`);
+  const code = task.stopCode ? ` (${task.stopCode})` : '';
+  const why = task.stoppedReason ? `: ${task.stoppedReason}` : '';
   const exit =
     container?.exitCode === undefined || container?.exitCode === null
       ? `container ${containerName} has no exit code`
       : `container ${containerName} exited with code ${container.exitCode}`;
   const reason = container?.reason ? ` (${container.reason})` : '';
-  const error = `${parts.join(' ')}; ${exit}${reason}`.slice(0, ERROR_CHARS);
+  const error = `task ${taskArn} stopped${code}${why}; ${exit}${reason}`.slice(0, ERROR_CHARS);
   return withToken({ ...base, type: 'fail', error });
 }
 

@@ -5,7 +5,10 @@ import { TargetError } from './types.js';
 /** How many characters of a response body or error payload a failure message quotes. */
 export const SNIPPET_CHARS = 300;
 
-/** The JSON document every target delivers: the run context, with `payload: null` when the job has none. */
+/**
+ * The JSON document every target delivers: the run context, with `payload: null` when the job has none,
+ * and `completionToken` when the target completes asynchronously.
+ */
 export function runMessage(ctx: RunContext): string {
   return JSON.stringify({
     jobId: ctx.jobId,
@@ -14,6 +17,7 @@ export function runMessage(ctx: RunContext): string {
     attempt: ctx.attempt,
     manual: ctx.manual,
     payload: ctx.payload ?? null,
+    ...(ctx.completionToken === undefined ? {} : { completionToken: ctx.completionToken }),
   });
 }
 

@@ -1,0 +1,303 @@
+import { ECSClient, InvalidParameterException, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  ExecutionAlreadyExists,
+  ExecutionLimitExceeded,
+  SFNClient,
+  StartExecutionCommand,
+  StateMachineDoesNotExist,
+} from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { validateJob } from '../../../shared/jobs/schema.js';
+import type { EcsTarget, StepFunctionsTarget } from '../../../shared/jobs/types.js';
+import { ECS_ENV, MAX_OVERRIDE_BYTES, startedByFor } from '../../../shared/targets/ecs.js';
+import { builtinHandlers } from '../../../shared/targets/handlers.js';
+import { invokeTarget } from '../../../shared/targets/invoke.js';
+import {
+  EXECUTION_NAME_MAX,
+  executionArn,
+  executionName,
+  parseExecutionName,
+  runOfExecution,
+} from '../../../shared/targets/stepfunctions.js';
+import { type RunContext, type TargetClients, TargetError } from '../../../shared/targets/types.js';
+
+// Step Functions and ECS have no emulator here: the start calls run against aws-sdk-client-mock.
+const config = { region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+const sfn = new SFNClient(config);
+const ecs = new ECSClient(config);
+const sfnMock = mockClient(sfn);
+const ecsMock = mockClient(ecs);
+const clients: TargetClients = {
+  lambda: new LambdaClient(config),
+  sqs: new SQSClient(config),
+  eventBridge: new EventBridgeClient(config),
+  sfn,
+  ecs,
+};
+
+const MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:nightly';
+const ctx: RunContext = {
+  jobId: 'nightly-report',
+  runId: 'nightly-report@2026-03-01T02:00:00.000Z',
+  scheduledAt: '2026-03-01T02:00:00.000Z',
+  attempt: 2,
+  manual: false,
+  payload: { region: 'eu' },
+  completionToken: 'tok-0123456789abcdef0123456789abcdef',
+};
+const sfnTarget: StepFunctionsTarget = {
+  type: 'stepfunctions',
+  stateMachineArn: MACHINE,
+  completion: 'async',
+  timeout: 5_000,
+};
+const ecsTarget: EcsTarget = {
+  type: 'ecs',
+  cluster: 'jobs',
+  taskDefinition: 'report:3',
+  containerName: 'app',
+  launchType: 'FARGATE',
+  network: { subnets: ['subnet-0123abcd'], securityGroups: ['sg-0123abcd'], assignPublicIp: false },
+  completion: 'async',
+  timeout: 5_000,
+};
+
+function invoke(target: StepFunctionsTarget | EcsTarget, context: RunContext = ctx, with_ = clients) {
+  return invokeTarget(target, context, {
+    clients: with_,
+    handlers: builtinHandlers(),
+    signal: new AbortController().signal,
+  });
+}
+
+async function failure(promise: Promise<unknown>): Promise<TargetError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TargetError);
+  return error as TargetError;
+}
+
+afterEach(() => {
+  sfnMock.reset();
+  ecsMock.reset();
+});
+
+describe('stepfunctions: execution names', () => {
+  it('derives a name within Step Functions rules, unique per attempt', () => {
+    const first = executionName(ctx.runId, 1);
+    const second = executionName(ctx.runId, 2);
+    expect(first).not.toBe(second);
+    for (const name of [first, second]) {
+      expect(name.length).toBeLessThanOrEqual(EXECUTION_NAME_MAX);
+      expect(name).toMatch(/^punctual-[A-Za-z0-9_-]+$/);
+    }
+    expect(first).toMatch(/^punctual-nightly-report-20260301T020000000Z-a1-[a-z0-9]{10}$/);
+  });
+
+  it('shortens a long job id and keeps runs apart by the digest', () => {
+    const long = `${'a'.repeat(120)}.x`;
+    const a = executionName(`${long}@2026-03-01T02:00:00.000Z`, 1);
+    const b = executionName(`${'a'.repeat(120)}_x@2026-03-01T02:00:00.000Z`, 1);
+    expect(a.length).toBe(EXECUTION_NAME_MAX);
+    expect(a).not.toBe(b);
+  });
+
+  it('maps a name back to its run and attempt, from the input or from the name alone', () => {
+    const manual = 'nightly-report@manual-2026-03-01T02:03:04.005Z';
+    const name = executionName(manual, 3);
+    expect(parseExecutionName(name)).toMatchObject({
+      manual: true,
+      attempt: 3,
+      scheduledAt: '2026-03-01T02:03:04.005Z',
+    });
+    expect(runOfExecution(name)).toEqual({ runId: manual, attempt: 3 });
+    const dotted = 'daily.report@2026-03-01T02:00:00.000Z';
+    // The dot became "_" in the name: only the input's run id (checked against the digest) names the run.
+    expect(runOfExecution(executionName(dotted, 1))).toBeUndefined();
+    expect(runOfExecution(executionName(dotted, 1), dotted)).toEqual({ runId: dotted, attempt: 1 });
+    expect(runOfExecution(executionName(dotted, 1), 'other@2026-03-01T02:00:00.000Z')).toBeUndefined();
+    expect(runOfExecution('my-own-execution')).toBeUndefined();
+  });
+
+  it('derives the execution ARN from a state machine, version or alias ARN', () => {
+    expect(executionArn(`${MACHINE}:prod`, 'n1')).toBe(
+      'arn:aws:states:eu-west-1:123456789012:execution:nightly:n1',
+    );
+    expect(executionArn(MACHINE, 'n1')).toBe('arn:aws:states:eu-west-1:123456789012:execution:nightly:n1');
+  });
+});
+
+describe('stepfunctions: StartExecution', () => {
+  it('starts an execution named after the run and attempt with the run context as input', async () => {
+    sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:x', startDate: new Date(0) });
+    const result = await invoke(sfnTarget);
+    expect(result.detail).toBe('ExecutionArn arn:x');
+    const input = sfnMock.commandCalls(StartExecutionCommand)[0]?.args[0].input;
+    expect(input?.stateMachineArn).toBe(MACHINE);
+    expect(input?.name).toBe(executionName(ctx.runId, 2));
+    expect(JSON.parse(input?.input ?? '{}')).toMatchObject({
+      runId: ctx.runId,
+      attempt: 2,
+      payload: { region: 'eu' },
+      completionToken: ctx.completionToken,
+    });
+  });
+
+  it('takes an execution that already has the name as this attempt handed off', async () => {
+    sfnMock
+      .on(StartExecutionCommand)
+      .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }));
+    const result = await invoke(sfnTarget);
+    expect(result.detail).toContain('(already started)');
+    expect(result.detail).toContain(`execution:nightly:${executionName(ctx.runId, 2)}`);
+  });
+
+  it('fails without a retry when the state machine does not exist, retries when executions are at their limit', async () => {
+    sfnMock
+      .on(StartExecutionCommand)
+      .rejectsOnce(new StateMachineDoesNotExist({ message: 'State Machine Does Not Exist', $metadata: {} }))
+      .rejectsOnce(new ExecutionLimitExceeded({ message: 'too many', $metadata: {} }));
+    const missing = await failure(invoke(sfnTarget));
+    expect(missing.retryable).toBe(false);
+    expect(missing.message).toContain('StateMachineDoesNotExist');
+    const limited = await failure(invoke(sfnTarget));
+    expect(limited.retryable).toBe(true);
+  });
+
+  it('fails at once in an executor without a Step Functions client', async () => {
+    const { sfn: _sfn, ...without } = clients;
+    const error = await failure(invoke(sfnTarget, ctx, without));
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain('no Step Functions client');
+  });
+});
+
+describe('ecs: RunTask', () => {
+  it('runs one task with the run context in the container environment, idempotent per attempt', async () => {
+    ecsMock
+      .on(RunTaskCommand)
+      .resolves({ tasks: [{ taskArn: 'arn:aws:ecs:eu-west-1:123456789012:task/jobs/abc' }] });
+    const result = await invoke(ecsTarget);
+    expect(result.detail).toBe('TaskArn arn:aws:ecs:eu-west-1:123456789012:task/jobs/abc');
+    const input = ecsMock.commandCalls(RunTaskCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({
+      cluster: 'jobs',
+      taskDefinition: 'report:3',
+      count: 1,
+      launchType: 'FARGATE',
+      networkConfiguration: {
+        awsvpcConfiguration: {
+          subnets: ['subnet-0123abcd'],
+          securityGroups: ['sg-0123abcd'],
+          assignPublicIp: 'DISABLED',
+        },
+      },
+      startedBy: startedByFor(ctx.runId, 2),
+    });
+    expect(input?.startedBy?.length).toBeLessThanOrEqual(36);
+    expect(input?.clientToken).toMatch(/^[0-9a-f]{64}$/);
+    const override = input?.overrides?.containerOverrides?.[0];
+    expect(override?.name).toBe('app');
+    const env = Object.fromEntries((override?.environment ?? []).map((e) => [e.name, e.value]));
+    expect(env[ECS_ENV.runId]).toBe(ctx.runId);
+    expect(env[ECS_ENV.attempt]).toBe('2');
+    expect(env[ECS_ENV.token]).toBe(ctx.completionToken);
+    expect(JSON.parse(env[ECS_ENV.context] ?? '{}')).toMatchObject({
+      jobId: 'nightly-report',
+      payload: { region: 'eu' },
+    });
+  });
+
+  it('fails when RunTask places no task: capacity is retried, a missing resource is not', async () => {
+    ecsMock
+      .on(RunTaskCommand)
+      .resolvesOnce({ tasks: [], failures: [{ reason: 'RESOURCE:MEMORY', arn: 'arn:i' }] })
+      .resolvesOnce({ tasks: [], failures: [{ reason: 'MISSING', detail: 'subnet-0123abcd' }] });
+    const capacity = await failure(invoke(ecsTarget));
+    expect(capacity.retryable).toBe(true);
+    expect(capacity.message).toContain('RESOURCE:MEMORY');
+    const missing = await failure(invoke(ecsTarget));
+    expect(missing.retryable).toBe(false);
+    expect(missing.message).toContain('MISSING (subnet-0123abcd)');
+  });
+
+  it('fails without a retry on an invalid parameter, and before calling ECS when the context is too big', async () => {
+    ecsMock
+      .on(RunTaskCommand)
+      .rejects(new InvalidParameterException({ message: 'bad family', $metadata: {} }));
+    const invalid = await failure(invoke(ecsTarget));
+    expect(invalid.retryable).toBe(false);
+    ecsMock.reset();
+    const big = await failure(
+      invoke(ecsTarget, { ...ctx, payload: { blob: 'x'.repeat(MAX_OVERRIDE_BYTES) } }),
+    );
+    expect(big.retryable).toBe(false);
+    expect(big.message).toMatch(/at most 8192 bytes of overrides/);
+    expect(ecsMock.commandCalls(RunTaskCommand)).toHaveLength(0);
+  });
+});
+
+function job(target: Record<string, unknown>) {
+  return validateJob({ id: 'j', schedule: 'rate(1 hour)', target });
+}
+
+describe('targets stepfunctions and ecs: validation', () => {
+  it('accepts both, async by default, and refuses completion: sync', () => {
+    const ok = job({ type: 'stepfunctions', stateMachineArn: MACHINE });
+    expect(ok.ok && ok.job.target).toEqual({ ...sfnTarget, timeout: 30_000 });
+    const sync = job({ type: 'stepfunctions', stateMachineArn: MACHINE, completion: 'sync' });
+    expect(sync.ok).toBe(false);
+    expect(!sync.ok && sync.violations[0]).toMatchObject({ path: 'target.completion' });
+    expect(!sync.ok && sync.violations[0]?.message).toContain('must be async');
+  });
+
+  it('names each broken field of a stepfunctions or ecs target', () => {
+    const bad = job({ type: 'stepfunctions', stateMachineArn: 'nightly' });
+    expect(!bad.ok && bad.violations.map((v) => [v.path, v.value])).toEqual([
+      ['target.stateMachineArn', 'nightly'],
+    ]);
+    expect(!bad.ok && bad.violations[0]?.message).toContain('must be a state machine ARN');
+    const ecsBad = job({
+      type: 'ecs',
+      cluster: 'jobs/x',
+      taskDefinition: 'report:0',
+      containerName: 'app',
+      network: { subnets: ['vpc-1'] },
+    });
+    expect(!ecsBad.ok && ecsBad.violations.map((v) => v.path)).toEqual([
+      'target.cluster',
+      'target.taskDefinition',
+      'target.network.subnets[0]',
+    ]);
+  });
+
+  it('refuses launchType with a capacity provider strategy, and Fargate without a network', () => {
+    const both = job({
+      type: 'ecs',
+      cluster: 'jobs',
+      taskDefinition: 'report',
+      containerName: 'app',
+      launchType: 'EC2',
+      capacityProviderStrategy: [{ capacityProvider: 'FARGATE_SPOT' }],
+    });
+    expect(!both.ok && both.violations.map((v) => v.path)).toEqual([
+      'target.capacityProviderStrategy',
+      'target.network',
+    ]);
+    expect(!both.ok && both.violations[1]?.message).toContain('is required on Fargate');
+    const ec2 = job({
+      type: 'ecs',
+      cluster: 'jobs',
+      taskDefinition: 'report',
+      containerName: 'app',
+      launchType: 'EC2',
+    });
+    expect(ec2.ok).toBe(true);
+  });
+});

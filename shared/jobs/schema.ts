@@ -544,7 +544,9 @@ function completionViolations(raw: Record<string, unknown>, prefix: string): Vio
   if (
     target?.completion === 'async' &&
     typeof type === 'string' &&
-    !(ASYNC_CAPABLE_TARGETS as readonly string[]).includes(type)
+    !(ASYNC_CAPABLE_TARGETS as readonly string[]).includes(type) &&
+    // stepfunctions and ecs are async by nature; their own schema keeps `completion` at async.
+    !isAsyncTarget({ type })
   ) {
     violations.push({
       path: joinPath(prefix, ['target', 'completion']),

@@ -9,6 +9,7 @@ import { dlqEntrySchema, redriveResultSchema } from '../shared/client/dlq.js';
 import { statusReportSchema } from '../shared/client/health.js';
 import {
   backfillResultSchema,
+  completionResultSchema,
   jobDetailSchema,
   jobSchema,
   runSchema,
@@ -64,6 +65,7 @@ export const JSON_OUTPUTS: { commands: string[]; schema: z.ZodType }[] = [
   { commands: ['jobs trigger', 'runs show', 'runs replay'], schema: runSchema },
   { commands: ['runs list'], schema: z.array(runSchema).describe('newest slot first') },
   { commands: ['runs backfill'], schema: backfillOutput },
+  { commands: ['runs heartbeat', 'runs complete', 'runs fail'], schema: completionResultSchema },
   { commands: ['dlq list'], schema: z.array(dlqEntrySchema).describe('oldest failure first') },
   { commands: ['dlq redrive'], schema: z.array(redriveResultSchema).describe('one per pool') },
   { commands: ['status'], schema: statusReportSchema },

@@ -38,6 +38,7 @@ const runBackfill = lazy(runsCommands, 'runBackfill');
 const runRunsList = lazy(runsCommands, 'runRunsList');
 const runRunsReplay = lazy(runsCommands, 'runRunsReplay');
 const runRunsShow = lazy(runsCommands, 'runRunsShow');
+const runRunsReport = lazy(runsCommands, 'runRunsReport');
 const runScheduleNext = lazy(() => import('./commands/schedule.js'), 'runScheduleNext');
 const runStatus = lazy(() => import('./commands/status.js'), 'runStatus');
 const resolveTarget = lazy(() => import('./context.js'), 'resolveTarget');
@@ -419,6 +420,56 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
       withTarget(io, now, flags, (target) => runBackfill(io, target, id, flags)),
     ),
     'punctual runs backfill nightly-report --from 2026-11-01T00:00:00Z --to 2026-11-08T00:00:00Z',
+  );
+  // Asynchronous completion: what a worker handed a run (completion: async) reports with its token.
+  const tokenOption = ['--token <token>', "the run context's completionToken (one attempt's)"] as const;
+  example(
+    addTargetOptions(
+      addJson(
+        runs
+          .command('heartbeat')
+          .description(
+            'report that the worker of an asynchronous run is still at work (the attempt is lost after heartbeatTimeout without one)',
+          )
+          .argument('<run-id>', 'run id')
+          .requiredOption(...tokenOption),
+      ),
+    ).action(async (runId: string, flags) =>
+      withTarget(io, now, flags, (target) => runRunsReport(io, target, runId, 'heartbeat', flags)),
+    ),
+    'punctual runs heartbeat nightly-report@2026-12-01T01:00:00.000Z --token "$PUNCTUAL_TOKEN"',
+  );
+  example(
+    addTargetOptions(
+      addJson(
+        runs
+          .command('complete')
+          .description('end an asynchronous run succeeded; repeating it is harmless')
+          .argument('<run-id>', 'run id')
+          .requiredOption(...tokenOption)
+          .option('--output <json>', 'what the work produced, JSON (at most 16 KiB), kept on the run'),
+      ),
+    ).action(async (runId: string, flags) =>
+      withTarget(io, now, flags, (target) => runRunsReport(io, target, runId, 'complete', flags)),
+    ),
+    `punctual runs complete nightly-report@2026-12-01T01:00:00.000Z --token "$PUNCTUAL_TOKEN" --output '{"rows":1200}'`,
+  );
+  example(
+    addTargetOptions(
+      addJson(
+        runs
+          .command('fail')
+          .description(
+            "end an asynchronous run's attempt failed: retried with a new token while the retry budget lasts, else failed to the DLQ",
+          )
+          .argument('<run-id>', 'run id')
+          .requiredOption(...tokenOption)
+          .requiredOption('--error <text>', 'why it failed'),
+      ),
+    ).action(async (runId: string, flags) =>
+      withTarget(io, now, flags, (target) => runRunsReport(io, target, runId, 'fail', flags)),
+    ),
+    'punctual runs fail nightly-report@2026-12-01T01:00:00.000Z --token "$PUNCTUAL_TOKEN" --error "upstream 503"',
   );
 
   // ── dlq ──────────────────────────────────────────────────────────────────────────────────────────

@@ -331,12 +331,14 @@ export async function runGet(
     io.out(
       indent(
         table(
-          ['SCHEDULED', 'STATUS', 'ATTEMPT', 'START LAG', 'RUN ID'],
+          ['SCHEDULED', 'STATUS', 'ATTEMPT', 'START LAG', 'LAST HEARTBEAT', 'RUN ID'],
           detail.lastRuns.map((run) => [
             shortTime(run.scheduledAt),
             statusText(p, run.status, run.reason),
             String(run.attempt),
             lag(run.startLagMs),
+            // Asynchronous runs: when their worker last reported in (a running one past it is at risk).
+            run.lastHeartbeatAt ? relative(run.lastHeartbeatAt, now) : '-',
             run.runId,
           ]),
         ),

@@ -115,6 +115,7 @@ export function printRun(io: Io, run: Run, now: number): void {
       ['attempt', `${json.attempt} (up to ${run.maxAttempts ?? '?'} per dispatch or replay)`],
       ['target', run.targetType ? `${run.targetType} (pool ${run.pool})` : '-'],
       ['last error', json.lastError ?? '-'],
+      ...asyncLines(run, when),
     ]),
   );
   if (json.attempts.length) {
@@ -133,6 +134,17 @@ export function printRun(io: Io, run: Run, now: number): void {
       ),
     );
   }
+}
+
+/** The asynchronous attempt's heartbeat and deadlines, when the run has them. */
+function asyncLines(run: Run, when: (time: string | null) => string): [string, string][] {
+  const lines: [string, string][] = [];
+  if (run.lastHeartbeatAt || run.heartbeatDeadline) lines.push(['last heartbeat', when(run.lastHeartbeatAt)]);
+  if (run.heartbeatDeadline) lines.push(['heartbeat due', when(run.heartbeatDeadline)]);
+  if (run.runDeadline) lines.push(['run deadline', when(run.runDeadline)]);
+  if (run.output !== null && run.output !== undefined)
+    lines.push(['output', JSON.stringify(run.output).slice(0, 200)]);
+  return lines;
 }
 
 /**
@@ -227,4 +239,52 @@ export async function runBackfill(
         `${result.existing} already had a run\n`,
     );
   }
+}
+
+export interface ReportOptions {
+  token: string;
+  output?: string;
+  error?: string;
+  json?: boolean;
+}
+
+/** `punctual runs heartbeat|complete|fail <run-id> --token T`: one report, through the client. */
+export async function runRunsReport(
+  io: Io,
+  target: Target,
+  runId: string,
+  type: 'heartbeat' | 'complete' | 'fail',
+  options: ReportOptions,
+): Promise<void> {
+  let output: unknown;
+  if (options.output !== undefined) {
+    try {
+      output = JSON.parse(options.output);
+    } catch (error) {
+      throw new PunctualError(
+        `--output ${JSON.stringify(options.output.slice(0, 80))}: not JSON (${(error as Error).message}); quote it, e.g. --output '{"rows":1200}'`,
+      );
+    }
+  }
+  const client = target.client;
+  const result = await findingRun(target, runId, () =>
+    type === 'heartbeat'
+      ? client.heartbeat(runId, options.token)
+      : type === 'complete'
+        ? client.complete(runId, options.token, output)
+        : client.fail(runId, options.token, options.error ?? ''),
+  );
+  if (options.json) {
+    printJson(io, result);
+    return;
+  }
+  const run = result.run;
+  const said: Record<typeof result.outcome, string> = {
+    heartbeat: `heartbeat recorded; next one due by ${run.heartbeatDeadline ?? '-'}`,
+    succeeded: 'run succeeded',
+    retrying: `attempt ${run.attempt} failed; retried with a new token (attempt ${run.attempt + 1})`,
+    failed: 'run failed (no attempts left); its message is in the DLQ',
+    duplicate: `already reported; the run is ${run.status}`,
+  };
+  io.out(`${run.runId}: ${said[result.outcome]}\n`);
 }

@@ -19,7 +19,7 @@ import {
   triggerJob,
   upcomingSlot,
 } from '../ops/jobs.js';
-import { backfill, listRuns, replayRun, showRun } from '../ops/runs.js';
+import { backfill, listRuns, replayRun, reportRun, showRun } from '../ops/runs.js';
 import type { JobItem, RunStatus } from '../store/model.js';
 import { DEFAULT_TICK_CONFIG } from '../tick/tick.js';
 import {
@@ -38,6 +38,7 @@ import { type DlqEntry, listPoolDlq, type RedriveResult, redrivePool, selectPool
 import { assessStatus, queueDepths, readHeartbeat, type StatusReport } from './health.js';
 import {
   type BackfillResult,
+  type CompletionResult,
   type Job,
   type JobDetail,
   jobDetailView,
@@ -334,6 +335,47 @@ export class PunctualClient {
       ...(options.limit !== undefined ? { limit: options.limit } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
+  }
+
+  /**
+   * Reports that the worker holding `token` (the run context's `completionToken`) is still at work on
+   * the run: the attempt is lost only after `heartbeatTimeout` without one. Throws
+   * `CompletionRefusedError` when the token is not the current attempt's (stop working: the attempt was
+   * lost or ended) and `RunNotFoundError`.
+   *
+   * @example
+   * const timer = setInterval(() => client.heartbeat(ctx.runId, ctx.completionToken).catch(stop), 60_000);
+   */
+  async heartbeat(runId: string, token: string): Promise<CompletionResult> {
+    return this.#report({ runId, token, type: 'heartbeat' });
+  }
+
+  /**
+   * Ends an asynchronous run `succeeded`, with an optional JSON `output` (at most 16 KiB) kept on the run.
+   * Idempotent: the same report again answers `duplicate`. Throws `CompletionRefusedError` (wrong token,
+   * older attempt, attempt already declared lost: then the report is kept in its history) and
+   * `RunNotFoundError`.
+   *
+   * @example await client.complete(ctx.runId, ctx.completionToken, { rows: 1200 });
+   */
+  async complete(runId: string, token: string, output?: unknown): Promise<CompletionResult> {
+    return this.#report({ runId, token, type: 'complete', ...(output !== undefined ? { output } : {}) });
+  }
+
+  /**
+   * Ends the attempt `failed` with `error`: retried with a new attempt (and token) while the job's retry
+   * budget lasts, else the run fails and goes to the DLQ. Throws like `complete`.
+   *
+   * @example await client.fail(ctx.runId, ctx.completionToken, 'upstream returned 503 three times');
+   */
+  async fail(runId: string, token: string, error: string): Promise<CompletionResult> {
+    return this.#report({ runId, token, type: 'fail', error });
+  }
+
+  async #report(report: Parameters<typeof reportRun>[1]): Promise<CompletionResult> {
+    const target = await this.#target();
+    const result = await reportRun(target.deps, report, this.#clock());
+    return { outcome: result.outcome, run: runView(result.run) };
   }
 
   /** The messages of the pools' DLQs (all pools, or `pool`), left in place, oldest failure first. */

@@ -9,6 +9,8 @@
  * await client.putJob({ id: 'hello', schedule: 'rate(1 minute)', target: { type: 'handler', name: 'noop' } });
  */
 export {
+  type CompletionRefusal,
+  CompletionRefusedError,
   InvalidScheduleError,
   JobNotFoundError,
   JobValidationError,
@@ -31,4 +33,13 @@ export { PunctualClient } from './client.js';
 export type { AwsOptions, PoolQueues } from './connection.js';
 export type { DlqEntry, RedriveResult } from './dlq.js';
 export type { StatusReport } from './health.js';
-export type { Attempt, BackfillResult, Job, JobDetail, PutJobResult, Run, RunStatusName } from './views.js';
+export type {
+  Attempt,
+  BackfillResult,
+  CompletionResult,
+  Job,
+  JobDetail,
+  PutJobResult,
+  Run,
+  RunStatusName,
+} from './views.js';

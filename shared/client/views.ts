@@ -56,6 +56,11 @@ export const attemptSchema = z.object({
   finishedAt: nullableTime('when the attempt ended; null while it runs'),
   durationMs: z.number().nullable(),
   error: z.string().nullable(),
+  lateReports: z
+    .array(
+      z.object({ type: z.enum(['heartbeat', 'complete', 'fail']), at: time, error: z.string().nullable() }),
+    )
+    .describe('asynchronous completion: reports that came after the attempt had ended (lost, timeout)'),
 });
 
 export const runSchema = z
@@ -82,6 +87,12 @@ export const runSchema = z
     targetType: z.string().nullable().describe('the target type of the definition the slot was claimed with'),
     pool: z.string().nullable(),
     maxAttempts: z.number().int().nullable().describe('attempts per dispatch or replay'),
+    lastHeartbeatAt: nullableTime('asynchronous completion: the last heartbeat of the current attempt'),
+    heartbeatDeadline: nullableTime(
+      'asynchronous completion: the attempt is lost if no heartbeat comes by then (null once it ended)',
+    ),
+    runDeadline: nullableTime('asynchronous completion: the attempt fails (timeout) if still running then'),
+    output: z.unknown().describe('what the worker reported with `complete`; null otherwise'),
   })
   .meta({ id: 'Run', description: 'A run: the fate of one slot' });
 
@@ -158,6 +169,16 @@ export const backfillResultSchema = z.object({
   existing: z.number().int().describe('slots that had a run already (kept)'),
 });
 
+export const completionResultSchema = z
+  .object({
+    outcome: z
+      .enum(['heartbeat', 'succeeded', 'retrying', 'failed', 'duplicate'])
+      .describe('what the report did; `duplicate`: the same report had already ended the attempt'),
+    run: runSchema,
+  })
+  .meta({ id: 'CompletionResult', description: 'What a heartbeat, complete or fail report did' });
+
+export type CompletionResult = z.infer<typeof completionResultSchema>;
 export type Attempt = z.infer<typeof attemptSchema>;
 /** A run record as the client returns it. */
 export type Run = z.infer<typeof runSchema>;
@@ -205,10 +226,19 @@ export function runView(run: RunItem): Run {
       finishedAt: attempt.finishedAt ?? null,
       durationMs: attempt.durationMs ?? null,
       error: attempt.error ?? null,
+      lateReports: (attempt.lateReports ?? []).map((late) => ({
+        type: late.type,
+        at: late.at,
+        error: late.error ?? null,
+      })),
     })),
     targetType: run.definition?.target?.type ?? null,
     pool: run.definition?.pool ?? null,
     maxAttempts: run.definition?.retry?.maxAttempts ?? null,
+    lastHeartbeatAt: run.lastHeartbeatAt ?? null,
+    heartbeatDeadline: run.heartbeatDeadline ?? null,
+    runDeadline: run.runDeadline ?? null,
+    output: run.output ?? null,
   };
 }
 

@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { createCompletionsHandler } from '../../functions/completions.js';
 import { createExecutorHandler } from '../../functions/executor.js';
 import { createTickHandler } from '../../functions/tick.js';
 import type { JobsFile, PoolDefinition } from '../jobs/types.js';
@@ -100,6 +101,8 @@ export interface LocalState {
     string,
     { queueUrl: string; dlqUrl: string; dlqArn: string; concurrency: number; timeout: number }
   >;
+  /** The completions queue (`{ runId, token, type, output | error }`), consumed like the stack's. */
+  completionsQueueUrl: string;
 }
 
 export { lookaheadFor };
@@ -118,6 +121,7 @@ export class LocalRuntime {
   private ticksInFlight = 0;
   private readonly tickHandler: ReturnType<typeof createTickHandler>;
   private readonly executors = new Map<string, ReturnType<typeof createExecutorHandler>>();
+  private readonly completions: ReturnType<typeof createCompletionsHandler>;
   readonly inFlight = new Map<string, number>();
 
   private constructor(
@@ -163,6 +167,7 @@ export class LocalRuntime {
       clock,
       ...(options.faults ? { faults: options.faults } : {}),
     });
+    this.completions = createCompletionsHandler({ ...deps, clock });
     const handlers = options.handlers ?? defaultHandlers;
     // Lambda and EventBridge targets have no emulator here: their clients point at no endpoint and a
     // job using them fails with the SDK's error (recorded, retried, DLQ'd like any failure).
@@ -211,6 +216,12 @@ export class LocalRuntime {
       const pools = await Promise.all(
         Object.entries(poolDefs).map(([poolName, def]) => createPoolQueues(sqs, name, poolName, def)),
       );
+      // The completions function's timeout is 30 s on the stack; its queue takes the same settings.
+      const completions = await createPoolQueues(sqs, name, 'completions', {
+        concurrency: 1,
+        timeout: 30_000,
+        memorySize: 256,
+      });
       const state: LocalState = {
         pid: process.pid,
         startedAt: new Date().toISOString(),
@@ -233,6 +244,7 @@ export class LocalRuntime {
             },
           ]),
         ),
+        completionsQueueUrl: completions.queueUrl,
       };
       const runtime = new LocalRuntime(options, dynamo, sqs, state, pools, owned);
       const now = (options.clock ?? Date.now)();
@@ -277,6 +289,48 @@ export class LocalRuntime {
     for (const pool of this.pools) {
       for (let i = 0; i < pool.concurrency; i++) this.loops.push(this.poll(pool));
     }
+    this.loops.push(this.pollCompletions());
+  }
+
+  /** The completions function's event source: batches of up to 10 reports, partial batch responses. */
+  private async pollCompletions(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        if ((await this.drainCompletions({ waitSeconds: 1 })) === 0) continue;
+      } catch (error) {
+        if (this.stopping) return;
+        this.options.log?.warn('completions receive failed', { error: errorMessage(error) });
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+
+  /**
+   * Receives the reports waiting on the completions queue and applies them (tests call it to drive the
+   * queue step by step). Returns how many messages it received.
+   */
+  async drainCompletions(options: { waitSeconds?: number } = {}): Promise<number> {
+    const queueUrl = this.state.completionsQueueUrl;
+    const { Messages = [] } = await this.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: options.waitSeconds ?? 0,
+        AttributeNames: ['All'],
+      }),
+    );
+    if (!Messages.length) return 0;
+    const pool = { name: 'completions' } as LocalPool;
+    const event: SQSEvent = { Records: Messages.map((message) => toSqsEvent(message, pool).Records[0]!) };
+    const response = await this.completions(event);
+    const failed = new Set(response.batchItemFailures.map((item) => item.itemIdentifier));
+    for (const message of Messages) {
+      if (failed.has(message.MessageId ?? '')) continue;
+      await this.sqs.send(
+        new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }),
+      );
+    }
+    return Messages.length;
   }
 
   /** One poller: Lambda's event source mapping for one concurrent invocation, batch size 1. */

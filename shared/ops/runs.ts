@@ -2,6 +2,12 @@
  * Operations on runs (SPEC §4): show, list, replay, backfill.
  */
 import { JobNotFoundError, PunctualError, RunNotFoundError } from '../errors.js';
+import {
+  type CompletionReport,
+  type ReportResult,
+  refusalError,
+  reportCompletion,
+} from '../runs/completion.js';
 import { reopenForReplay } from '../runs/execute.js';
 import { sendAttempt } from '../runs/lifecycle.js';
 import { slotsBetween } from '../schedule/index.js';
@@ -11,12 +17,16 @@ import type { Store } from '../store/store.js';
 import { mapLimit } from '../util.js';
 import { listJobs, type OpsDeps } from './jobs.js';
 
-export async function showRun(store: Store, runId: string): Promise<RunItem> {
+function checkRunId(runId: string): void {
   if (!parseRunId(runId)) {
     throw new PunctualError(
       `"${runId}" is not a run id: run ids look like nightly-report@2026-12-01T02:00:00.000Z`,
     );
   }
+}
+
+export async function showRun(store: Store, runId: string): Promise<RunItem> {
+  checkRunId(runId);
   const run = await store.getRun(runId);
   if (!run) throw new RunNotFoundError(runId);
   return run;
@@ -147,4 +157,20 @@ export async function backfill(
     options.onProgress?.(done, slots.length);
   });
   return result;
+}
+
+/**
+ * A worker's report about the run it was handed (`heartbeat`, `complete`, `fail`), applied at once.
+ * Throws `RunNotFoundError` for a run that does not exist and `CompletionRefusedError` for a refusal.
+ */
+export async function reportRun(
+  deps: OpsDeps,
+  report: CompletionReport & { token: string },
+  now: number,
+): Promise<Extract<ReportResult, { ok: true }>> {
+  checkRunId(report.runId);
+  const result = await reportCompletion(deps, report, now);
+  if (result.ok) return result;
+  if (result.refused === 'unknown-run') throw new RunNotFoundError(report.runId);
+  throw refusalError(report.runId, result);
 }

@@ -12,17 +12,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { type CompletionRefusal, CompletionRefusedError } from '../errors.js';
+import { formatDuration } from '../jobs/duration.js';
 import { jsonBytes } from '../jobs/limits.js';
 import { JOB_DEFAULTS } from '../jobs/schema.js';
-import {
-  type AttemptRecord,
-  iso,
-  LATE_REPORTS_KEPT,
-  type LateReport,
-  type RunItem,
-} from '../store/model.js';
+import { type AttemptRecord, iso, LATE_REPORTS_KEPT, type LateReport, type RunItem } from '../store/model.js';
 import type { RunPatch } from '../store/runs.js';
-import { formatDuration } from '../jobs/duration.js';
 import {
   attemptsLeft,
   clipError,
@@ -31,7 +25,6 @@ import {
   type RunDeps,
   scheduleRetry,
 } from './lifecycle.js';
-
 
 /**
  * One report about an attempt. By `token` (the run context's `completionToken`): from a worker, through

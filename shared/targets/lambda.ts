@@ -1,4 +1,7 @@
-/** The `lambda` target: a synchronous (RequestResponse) invocation whose function error fails the run. */
+/**
+ * The `lambda` target: a synchronous (RequestResponse) invocation whose function error fails the run, or
+ * with `completion: async` an asynchronous (Event) one that hands the run off.
+ */
 import { InvokeCommand, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import type { LambdaTarget } from '../jobs/types.js';
 import { runMessage, SNIPPET_CHARS, sdkTargetError, untilAborted } from './common.js';
@@ -28,7 +31,10 @@ export async function invokeLambda(
   const what = `lambda ${target.functionName}`;
   const command = new InvokeCommand({
     FunctionName: target.functionName,
-    InvocationType: 'RequestResponse',
+    // `completion: async`: an asynchronous invoke (Lambda queues the event and answers 202); the function
+    // reports the run's end with the run context's completionToken.
+    // https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html
+    InvocationType: target.completion === 'async' ? 'Event' : 'RequestResponse',
     Payload: new TextEncoder().encode(runMessage(ctx)),
   });
   let output: InvokeCommandOutput;

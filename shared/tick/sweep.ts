@@ -4,10 +4,13 @@
  * time has passed:
  *   dispatched  its message never arrived → re-send while its starting deadline allows, else missed(lost)
  *   retrying    its retry message never arrived (or the backoff exceeds SQS's 15 min delay) → re-send
- *   running     its executor stopped (lease expired) → retry if attempts are left, else failed(lost)
+ *   running     its executor stopped (lease expired) → retry if attempts are left, else failed(lost);
+ *               an asynchronous attempt whose heartbeats stopped → lost, past maxRunDuration →
+ *               failed(timeout), then retried alike (shared/runs/completion.ts)
  *   queued      held (overlap `queue`) past its starting deadline → missed(deadline)
  */
 import { delayFor, MAX_DELAY_SECONDS } from '../queue/dispatcher.js';
+import { type CheckExternal, sweepAsync } from '../runs/completion.js';
 import { recoverExpired } from '../runs/execute.js';
 import { endRun, type RunDeps, sendAttempt } from '../runs/lifecycle.js';
 import { iso, isScheduledRun, type RunItem } from '../store/model.js';
@@ -31,7 +34,12 @@ export interface SweepOptions {
   outOfTime: () => boolean;
 }
 
-export async function sweep(deps: RunDeps, options: SweepOptions): Promise<SweepReport> {
+/** What the sweep needs: the run lifecycle's deps and, for stepfunctions/ecs attempts, a look at AWS. */
+export interface SweepDeps extends RunDeps {
+  checkExternal?: CheckExternal;
+}
+
+export async function sweep(deps: SweepDeps, options: SweepOptions): Promise<SweepReport> {
   const report: SweepReport = { examined: 0, resent: 0, missed: 0, retried: 0, failed: 0 };
   await mapLimit(
     Array.from({ length: deps.store.shards }, (_, shard) => shard),
@@ -61,7 +69,7 @@ export async function sweep(deps: RunDeps, options: SweepOptions): Promise<Sweep
 }
 
 async function sweepRun(
-  deps: RunDeps,
+  deps: SweepDeps,
   run: RunItem,
   options: SweepOptions,
   report: SweepReport,
@@ -108,6 +116,13 @@ async function sweepRun(
       return;
     }
     case 'running': {
+      // An asynchronous attempt after its hand-off: the heartbeat and run deadlines, not a lease.
+      if (!run.leaseUntil && run.runDeadline) {
+        const outcome = await sweepAsync({ ...deps, graceMs }, run, now);
+        if (outcome === 'retried') report.retried += 1;
+        if (outcome === 'failed') report.failed += 1;
+        return;
+      }
       if (!run.leaseUntil || Date.parse(run.leaseUntil) > now) return;
       const retried = run.definition.retry.maxAttempts - (run.attempt - (run.attemptBase ?? 0)) > 0;
       if (await recoverExpired(deps, run, now, graceMs)) {

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { delayFor, type OutgoingMessage } from '../queue/dispatcher.js';
-import { messageFor, type RunDeps, runEventDetail } from '../runs/lifecycle.js';
+import { messageFor, runEventDetail } from '../runs/lifecycle.js';
 import { nextSlot, planSlots, previousSlot, slotsBetween } from '../schedule/index.js';
 import type { Plan } from '../schedule/types.js';
 import { type DecodedJob, decodeJob, rangeSchedule, scheduleSnapshot } from '../store/decode.js';
@@ -22,7 +22,7 @@ import {
 } from '../store/model.js';
 import type { RawItem } from '../store/store.js';
 import { errorMessage, jitterMs, mapLimit } from '../util.js';
-import { type SweepReport, sweep } from './sweep.js';
+import { type SweepDeps, type SweepReport, sweep } from './sweep.js';
 
 export interface TickConfig {
   /** Slots up to now + lookahead are sent ahead with a delay. Default 75 s (a 60 s tick + margin); ≤ 900 s. */
@@ -71,7 +71,7 @@ export interface TickFaults {
   beforeAdvance?(jobId: string): void;
 }
 
-export interface TickDeps extends RunDeps {
+export interface TickDeps extends SweepDeps {
   clock: () => number;
   faults?: TickFaults;
 }

@@ -69,7 +69,13 @@ function lambda() {
       clock: Date.now,
       invoke: (target, context, signal) =>
         invokeTarget(target, context, {
-          clients: { lambda: clients.lambda, sqs: clients.sqs, eventBridge: clients.eventBridge },
+          clients: {
+            lambda: clients.lambda,
+            sqs: clients.sqs,
+            eventBridge: clients.eventBridge,
+            sfn: clients.sfn,
+            ecs: clients.ecs,
+          },
           handlers,
           signal,
         }),

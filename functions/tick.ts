@@ -8,6 +8,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { Log } from '../shared/runs/lifecycle.js';
 import type { Signals } from '../shared/signals.js';
+import { createExternalCheck } from '../shared/targets/external.js';
 import { runTick, type TickConfig, type TickDeps, type TickReport } from '../shared/tick/tick.js';
 import { configFromEnv, createClients } from './commons/config.js';
 import { asLog, createLogger, createMetrics, PowertoolsSignals } from './commons/powertools.js';
@@ -45,7 +46,14 @@ function lambda() {
     const config = configFromEnv(process.env, clients);
     const signals: Signals = new PowertoolsSignals(metrics, logger, clients.eventBridge, config.busName);
     const log: Log = asLog(logger);
-    lambdaHandler = createTickHandler({ ...config, signals, log, config: config.tick });
+    lambdaHandler = createTickHandler({
+      ...config,
+      signals,
+      log,
+      config: config.tick,
+      // Before the sweep declares a stepfunctions/ecs attempt lost or timed out, it asks AWS.
+      checkExternal: createExternalCheck(clients),
+    });
   }
   return lambdaHandler;
 }

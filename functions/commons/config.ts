@@ -2,8 +2,10 @@
  * Configuration of the Lambda functions, read from the environment the CDK construct sets.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SqsDispatcher } from '../../shared/queue/dispatcher.js';
 import type { PoolRouting } from '../../shared/runs/lifecycle.js';
@@ -44,6 +46,10 @@ export interface AwsClients {
   sqs: SQSClient;
   eventBridge: EventBridgeClient;
   lambda: LambdaClient;
+  /** stepfunctions targets (executor) and the sweep's DescribeExecution (tick). */
+  sfn: SFNClient;
+  /** ecs targets (executor) and the sweep's ListTasks/DescribeTasks (tick). */
+  ecs: ECSClient;
 }
 
 export function createClients(): AwsClients {
@@ -52,6 +58,8 @@ export function createClients(): AwsClients {
     sqs: new SQSClient({}),
     eventBridge: new EventBridgeClient({}),
     lambda: new LambdaClient({}),
+    sfn: new SFNClient({}),
+    ecs: new ECSClient({}),
   };
 }
 

@@ -3,93 +3,35 @@
  * compressed with a manual clock): an `sqs` target with `completion: async` hands each run to the example
  * worker (examples/worker.ts), which heartbeats and reports on the completions queue.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type HandedRun, sendReport, takeRun, type WorkerDeps } from '../../examples/worker.js';
-import { CompletionRefusedError, PunctualClient } from '../../shared/client/index.js';
-import type { LocalRuntime } from '../../shared/local/runtime.js';
-import { byStatus, job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
+import { sendReport } from '../../examples/worker.js';
+import { CompletionRefusedError } from '../../shared/client/index.js';
+import { type AsyncSetup, asyncSetup, handedOff, MINUTE, minute, takeOne } from '../support/async.js';
+import { byStatus, T0 } from '../support/runtime.js';
 
-const MINUTE = 60_000;
-
-let runtime: LocalRuntime | undefined;
-let client: PunctualClient | undefined;
-let dir: string | undefined;
+let setup: AsyncSetup | undefined;
 afterEach(async () => {
-  client?.close();
-  await runtime?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-  runtime = undefined;
-  client = undefined;
-  dir = undefined;
+  await setup?.close();
+  setup = undefined;
 });
-
-/** A runtime on a manual clock, a target queue for the worker, and a client of the runtime. */
-async function setup(fields: Record<string, unknown>) {
-  const clock = new ManualClock(T0);
-  dir = await mkdtemp(join(tmpdir(), 'punctual-async-'));
-  runtime = await testRuntime({
-    clock: clock.fn,
-    tick: { lookaheadMs: 0 },
-    stateFile: join(dir, '.punctual', 'local.json'),
-  });
-  client = await PunctualClient.local(dir, { clock: clock.fn });
-  const queueUrl = (
-    await runtime.sqs.send(new CreateQueueCommand({ QueueName: `work-${randomUUID().slice(0, 8)}` }))
-  ).QueueUrl!;
-  // Created at T0: the first slot of rate(10 minutes) is its anchor, T0.
-  await put(
-    runtime,
-    job('agent', {
-      schedule: 'rate(10 minutes)',
-      target: { type: 'sqs', queueUrl, completion: 'async' },
-      ...fields,
-    }),
-    T0,
-  );
-  const worker: WorkerDeps = {
-    sqs: runtime.sqs,
-    queueUrl,
-    completionsQueueUrl: runtime.state.completionsQueueUrl,
-  };
-  return { clock, rt: runtime, worker, client };
-}
-
-/** One compressed minute: the worker's reports are applied, the tick runs, the executor takes what came due. */
-async function minute(rt: LocalRuntime, clock: ManualClock) {
-  clock.advance(MINUTE);
-  await rt.drainCompletions();
-  await rt.tick();
-  await rt.drain();
-}
-
-async function takeOne(worker: WorkerDeps): Promise<HandedRun> {
-  const run = await takeRun(worker, 0);
-  if (!run) throw new Error('no run on the target queue');
-  return run;
-}
 
 describe('asynchronous completion on the local runtime', () => {
   it('a run lasting 30 compressed minutes with heartbeats succeeds with its real duration; the slots due meanwhile are skipped(overlap)', async () => {
-    const { clock, rt, worker } = await setup({ overlap: 'skip', heartbeatTimeout: '5m' });
-    await rt.tick();
-    expect(await rt.drain()).toEqual(['handed-off']);
-    const handed = await takeOne(worker);
+    setup = await asyncSetup({ overlap: 'skip', heartbeatTimeout: '5m' });
+    const { rt, worker } = setup;
+    const handed = await handedOff(setup);
     expect(handed.completionToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
     for (let m = 1; m < 30; m++) {
       await sendReport(worker, handed, 'heartbeat');
-      await minute(rt, clock);
+      await minute(setup);
     }
     const midway = await rt.store.getRun(handed.runId);
     expect(midway?.status).toBe('running');
     expect(midway?.lastHeartbeatAt).toBe(new Date(T0 + 29 * MINUTE).toISOString());
     await sendReport(worker, handed, 'complete', { output: { pages: 12 } });
-    await minute(rt, clock);
+    await minute(setup);
 
     const runs = await rt.allRuns();
     const first = runs.find((run) => run.runId === handed.runId)!;
@@ -111,13 +53,12 @@ describe('asynchronous completion on the local runtime', () => {
   });
 
   it('queue: the slot due meanwhile waits and starts when the asynchronous run ends', async () => {
-    const { clock, rt, worker } = await setup({ overlap: 'queue', startingDeadline: '30m' });
-    await rt.tick();
-    await rt.drain();
-    const handed = await takeOne(worker);
+    setup = await asyncSetup({ overlap: 'queue', startingDeadline: '30m' });
+    const { rt, worker } = setup;
+    const handed = await handedOff(setup);
     for (let m = 1; m <= 12; m++) {
       await sendReport(worker, handed, 'heartbeat');
-      await minute(rt, clock);
+      await minute(setup);
     }
     expect(byStatus(await rt.allRuns())).toEqual({ running: 1, queued: 1 });
 
@@ -131,17 +72,13 @@ describe('asynchronous completion on the local runtime', () => {
   });
 
   it('a killed worker: the attempt is lost after heartbeatTimeout, retried with a new token, the old token refused', async () => {
-    const { clock, rt, worker, client } = await setup({
-      heartbeatTimeout: '5m',
-      retry: { maxAttempts: 2, backoff: '1s' },
-    });
-    await rt.tick();
-    await rt.drain();
-    const first = await takeOne(worker);
+    setup = await asyncSetup({ heartbeatTimeout: '5m', retry: { maxAttempts: 2, backoff: '1s' } });
+    const { clock, rt, worker, client } = setup;
+    const first = await handedOff(setup);
     await sendReport(worker, first, 'heartbeat');
-    await minute(rt, clock);
+    await minute(setup);
     // The worker dies here: no more heartbeats. Five minutes after the last one the sweep declares it lost.
-    for (let m = 0; m < 4; m++) await minute(rt, clock);
+    for (let m = 0; m < 4; m++) await minute(setup);
     expect((await rt.store.getRun(first.runId))?.status).toBe('running');
     clock.advance(MINUTE + 1_000);
     const report = await rt.tick();
@@ -171,17 +108,12 @@ describe('asynchronous completion on the local runtime', () => {
   });
 
   it('an attempt still running past maxRunDuration is failed(timeout) and its message goes to the DLQ', async () => {
-    const { clock, rt, worker } = await setup({
-      heartbeatTimeout: '2m',
-      maxRunDuration: '15m',
-      retry: { maxAttempts: 1 },
-    });
-    await rt.tick();
-    await rt.drain();
-    const handed = await takeOne(worker);
+    setup = await asyncSetup({ heartbeatTimeout: '2m', maxRunDuration: '15m', retry: { maxAttempts: 1 } });
+    const { rt, worker } = setup;
+    const handed = await handedOff(setup);
     for (let m = 1; m <= 16; m++) {
       await sendReport(worker, handed, 'heartbeat');
-      await minute(rt, clock);
+      await minute(setup);
     }
 
     const run = await rt.store.getRun(handed.runId);

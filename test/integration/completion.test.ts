@@ -1,0 +1,213 @@
+/**
+ * Completion reports against DynamoDB Local and the SQS emulator: each report is conditional on the run,
+ * the attempt and the token; wrong ones are refused, repeats are idempotent, late ones are kept.
+ */
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { sendReport } from '../../examples/worker.js';
+import { CompletionRefusedError } from '../../shared/client/index.js';
+import {
+  type CompletionDeps,
+  MAX_OUTPUT_BYTES,
+  parseCompletionMessage,
+  reportCompletion,
+  sweepAsync,
+} from '../../shared/runs/completion.js';
+import { silentLog } from '../../shared/runs/lifecycle.js';
+import { type AsyncSetup, asyncSetup, handedOff, MINUTE, takeOne } from '../support/async.js';
+
+let setup: AsyncSetup | undefined;
+afterEach(async () => {
+  await setup?.close();
+  setup = undefined;
+});
+
+function depsOf(s: AsyncSetup): CompletionDeps {
+  return {
+    store: s.rt.store,
+    dispatcher: s.rt.dispatcher,
+    signals: s.rt.signals,
+    pools: s.rt.routing,
+    log: silentLog,
+  };
+}
+
+async function refusal(promise: Promise<unknown>): Promise<CompletionRefusedError> {
+  const error = await promise.then(
+    () => undefined,
+    (cause: unknown) => cause,
+  );
+  expect(error).toBeInstanceOf(CompletionRefusedError);
+  return error as CompletionRefusedError;
+}
+
+describe('completion reports', () => {
+  it('refuses a token that is not one of the run’s, naming the run, and changes nothing', async () => {
+    setup = await asyncSetup({});
+    const handed = await handedOff(setup);
+    const before = await setup.rt.store.getRun(handed.runId);
+
+    const error = await refusal(setup.client.complete(handed.runId, 'x'.repeat(43)));
+
+    expect(error.refused).toBe('wrong-token');
+    expect(error.message).toContain(handed.runId);
+    expect(await setup.rt.store.getRun(handed.runId)).toEqual(before);
+  });
+
+  it('refuses a report by attempt for an attempt the run has not made', async () => {
+    setup = await asyncSetup({});
+    const handed = await handedOff(setup);
+
+    const result = await reportCompletion(
+      depsOf(setup),
+      { runId: handed.runId, attempt: 3, source: 'stepfunctions', type: 'complete' },
+      setup.clock.now,
+    );
+
+    expect(result).toMatchObject({ ok: false, refused: 'wrong-attempt' });
+  });
+
+  it('a repeated complete is idempotent: duplicate, the run unchanged', async () => {
+    setup = await asyncSetup({});
+    const handed = await handedOff(setup);
+    setup.clock.advance(MINUTE);
+    const first = await setup.client.complete(handed.runId, handed.completionToken, { ok: 1 });
+    const afterFirst = await setup.rt.store.getRun(handed.runId);
+    setup.clock.advance(MINUTE);
+
+    const second = await setup.client.complete(handed.runId, handed.completionToken, { ok: 1 });
+
+    expect(first.outcome).toBe('succeeded');
+    expect(second.outcome).toBe('duplicate');
+    expect(await setup.rt.store.getRun(handed.runId)).toEqual(afterFirst);
+    expect((await setup.rt.store.getJob('agent'))?.counts).toEqual({ succeeded: 1 });
+    // A heartbeat after the worker's own end is refused (stop working), not kept.
+    const late = await refusal(setup.client.heartbeat(handed.runId, handed.completionToken));
+    expect(late).toMatchObject({ refused: 'attempt-ended', kept: false });
+  });
+
+  it('fail retries with a new attempt and token while the budget lasts, then fails the run to the DLQ', async () => {
+    setup = await asyncSetup({ retry: { maxAttempts: 2, backoff: '1s' } });
+    const first = await handedOff(setup);
+
+    const retried = await setup.client.fail(first.runId, first.completionToken, 'upstream 503');
+    expect(retried.outcome).toBe('retrying');
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // the retry's real DelaySeconds
+    setup.clock.advance(2_000);
+    expect(await setup.rt.drain()).toEqual(['handed-off']);
+    const second = await takeOne(setup.worker);
+    const failed = await setup.client.fail(second.runId, second.completionToken, 'upstream 503 again');
+
+    expect(failed.outcome).toBe('failed');
+    expect(failed.run).toMatchObject({ status: 'failed', reason: 'error', lastError: 'upstream 503 again' });
+    expect(failed.run.attempts.map((attempt) => attempt.status)).toEqual(['failed', 'failed']);
+    const { Messages } = await setup.rt.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: setup.rt.pools[0]!.dlqUrl, MaxNumberOfMessages: 10 }),
+    );
+    expect(Messages?.map((message) => JSON.parse(message.Body ?? '{}').lastError)).toEqual([
+      'upstream 503 again',
+    ]);
+    // The first attempt's token is refused once the second exists.
+    const stale = await refusal(setup.client.heartbeat(first.runId, first.completionToken));
+    expect(stale.refused).toBe('attempt-ended');
+  });
+
+  it('a late report after the attempt was declared lost is kept once per kind and changes nothing else', async () => {
+    setup = await asyncSetup({ heartbeatTimeout: '1m', retry: { maxAttempts: 1 } });
+    const handed = await handedOff(setup);
+    setup.clock.advance(2 * MINUTE);
+    await setup.rt.tick();
+    const lost = await setup.rt.store.getRun(handed.runId);
+    expect(lost).toMatchObject({ status: 'failed', reason: 'lost' });
+
+    const first = await refusal(setup.client.fail(handed.runId, handed.completionToken, 'gave up'));
+    const again = await refusal(setup.client.fail(handed.runId, handed.completionToken, 'gave up'));
+
+    expect([first.kept, again.kept]).toEqual([true, true]);
+    const run = await setup.rt.store.getRun(handed.runId);
+    expect(run).toMatchObject({ status: 'failed', reason: 'lost', finishedAt: lost?.finishedAt });
+    expect(run?.attempts[0]?.lateReports).toEqual([
+      { type: 'fail', at: new Date(setup.clock.now).toISOString(), error: 'gave up' },
+    ]);
+  });
+
+  it('refuses an output over the limit, naming the field and the rule', async () => {
+    setup = await asyncSetup({});
+    const handed = await handedOff(setup);
+
+    const error = await refusal(
+      setup.client.complete(handed.runId, handed.completionToken, 'x'.repeat(MAX_OUTPUT_BYTES + 1)),
+    );
+
+    expect(error.refused).toBe('invalid-report');
+    expect(error.message).toMatch(/output: is \d+ bytes as JSON; the limit is 16384 bytes/);
+  });
+
+  it('the sweep keeps an attempt whose heartbeat landed after the sweep read it (conditional on the deadline judged)', async () => {
+    setup = await asyncSetup({ heartbeatTimeout: '1m' });
+    const handed = await handedOff(setup);
+    const stale = (await setup.rt.store.getRun(handed.runId))!;
+    setup.clock.advance(MINUTE - 1_000);
+    await setup.client.heartbeat(handed.runId, handed.completionToken);
+    setup.clock.advance(30_000);
+
+    const outcome = await sweepAsync(depsOf(setup), stale, setup.clock.now);
+
+    expect(outcome).toBe('moved');
+    expect((await setup.rt.store.getRun(handed.runId))?.status).toBe('running');
+  });
+});
+
+describe('the completions queue', () => {
+  it('applies reports sent on the queue and acknowledges refused ones', async () => {
+    setup = await asyncSetup({});
+    const handed = await handedOff(setup);
+    await sendReport(setup.worker, { ...handed, completionToken: 'y'.repeat(43) }, 'heartbeat');
+    await sendReport(setup.worker, handed, 'complete', { output: { via: 'queue' } });
+
+    expect(await setup.rt.drainCompletions()).toBe(2);
+
+    expect(await setup.rt.store.getRun(handed.runId)).toMatchObject({
+      status: 'succeeded',
+      output: { via: 'queue' },
+    });
+    expect(await setup.rt.drainCompletions()).toBe(0);
+  });
+
+  it('leaves a body that is not a completion message on the queue (its DLQ takes it after maxReceiveCount)', async () => {
+    setup = await asyncSetup({});
+    await setup.rt.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: setup.rt.state.completionsQueueUrl,
+        MessageBody: JSON.stringify({ runId: 'agent@x', type: 'done' }),
+      }),
+    );
+
+    expect(await setup.rt.drainCompletions()).toBe(1);
+
+    const { Attributes } = await setup.rt.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: setup.rt.state.completionsQueueUrl,
+        AttributeNames: ['ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    // Not deleted: in flight until its visibility timeout, then delivered again.
+    expect(Attributes?.ApproximateNumberOfMessagesNotVisible).toBe('1');
+  });
+
+  it('parses a completion message or names the field, the value and the rule', () => {
+    expect(parseCompletionMessage('{"runId":"a@b","token":"tttttttttttttttttttt","type":"done"}')).toEqual({
+      ok: false,
+      error: expect.stringMatching(/^type "done": .*heartbeat.*complete.*fail/),
+    });
+    expect(parseCompletionMessage('not json')).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^body: not JSON/),
+    });
+    expect(
+      parseCompletionMessage(
+        JSON.stringify({ runId: 'a@b', token: 't'.repeat(43), type: 'fail', error: 'boom' }),
+      ),
+    ).toEqual({ ok: true, report: { runId: 'a@b', token: 't'.repeat(43), type: 'fail', error: 'boom' } });
+  });
+});

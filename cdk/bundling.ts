@@ -6,7 +6,7 @@
  */
 
 /** The Lambda functions punctual ships, each prebuilt to `dist/lambda/<name>/index.mjs`. */
-export const LAMBDA_FUNCTIONS = ['tick', 'executor', 'deploy-jobs', 'aws-events'] as const;
+export const LAMBDA_FUNCTIONS = ['tick', 'executor', 'deploy-jobs', 'aws-events', 'completions'] as const;
 export type LambdaFunctionName = (typeof LAMBDA_FUNCTIONS)[number];
 
 /**

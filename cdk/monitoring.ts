@@ -31,6 +31,8 @@ import type { ResolvedJob } from './config.js';
 export const TICK_SERVICE = 'punctual-tick';
 /** The `service` dimension of every executor's metrics (functions/executor.ts). */
 export const EXECUTOR_SERVICE = 'punctual-executor';
+/** The service dimension of the completions function's metrics. */
+export const COMPLETIONS_SERVICE = 'punctual-completions';
 /** Per-job successes, counted by a metric filter on the executor logs (see `gapAlarm`). */
 export const JOB_SUCCEEDED_METRIC = 'JobRunsSucceeded';
 /** The line functions/executor.ts logs (shared/runs/execute.ts) when a run succeeds. */
@@ -115,6 +117,8 @@ export interface MonitoringProps {
   readonly pools: readonly MonitoredPool[];
   readonly jobs: readonly ResolvedJob[];
   readonly dashboardName?: string;
+  /** The completions function: asynchronous runs end there (its success lines count for the gap alarms). */
+  readonly completions?: MonitoredFunction;
 }
 
 /** `Punctual/<name>` as one function publishes it. */
@@ -296,6 +300,24 @@ export class SchedulerMonitoring extends Construct {
         unit: cloudwatch.Unit.COUNT,
       });
       this.gapMetricFilters.push(filter);
+      if (props.completions) {
+        // An asynchronous run succeeds when its worker's report is applied, in the completions function:
+        // the same line, the same metric.
+        this.gapMetricFilters.push(
+          new logs.MetricFilter(this, `Gap-${jobId}-CompletionsFilter`, {
+            logGroup: props.completions.logGroup,
+            filterPattern: logs.FilterPattern.all(
+              logs.FilterPattern.stringValue('$.message', '=', RUN_SUCCEEDED_LOG_MESSAGE),
+              logs.FilterPattern.stringValue('$.jobId', '=', jobId),
+            ),
+            metricNamespace: METRIC_NAMESPACE,
+            metricName: JOB_SUCCEEDED_METRIC,
+            metricValue: '1',
+            dimensions: { jobId: '$.jobId' },
+            unit: cloudwatch.Unit.COUNT,
+          }),
+        );
+      }
       const gap = job.gapAlarm;
       const window = Duration.seconds(gap.windowSeconds).toHumanString();
       add(
@@ -388,6 +410,20 @@ export class SchedulerMonitoring extends Construct {
           right: [bothServicesSum('EventsFailed', Duration.minutes(5)), executor('PoisonMessages', 'Sum')],
         },
       ),
+    );
+    const completions = (name: MetricName, statistic: string) =>
+      punctualMetric(name, COMPLETIONS_SERVICE, { statistic, period: minute, label: `${name} ${statistic}` });
+    dashboard.addWidgets(
+      graph(
+        'Asynchronous runs in progress: age at each heartbeat (ms)',
+        [completions('RunInProgressAge', 'Maximum'), completions('RunInProgressAge', 'p50')],
+        { right: [completions('RunInProgressAge', 'SampleCount')] },
+      ),
+      graph('Asynchronous runs: heartbeats missed (attempts lost)', [tick('HeartbeatsMissed')]),
+      graph('Asynchronous runs: duration to the real end (ms)', [
+        completions('RunDuration', 'p50'),
+        completions('RunDuration', 'Maximum'),
+      ]),
     );
     dashboard.addWidgets(
       graph(

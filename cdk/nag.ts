@@ -26,6 +26,8 @@ export interface NagSubjects {
   readonly tickDlq: IConstruct;
   /** The pools' redrive DLQs. */
   readonly poolDlqs: readonly IConstruct[];
+  /** The completions queue's function and its redrive DLQ. */
+  readonly completions?: { readonly consumer: IConstruct; readonly dlq: IConstruct };
   /** Roles given `grantEncryptDecrypt` on a customer managed key (table key, target queue keys). */
   readonly kmsRoles: readonly IConstruct[];
   /** The alarm topic's e-mail subscriptions. */
@@ -49,6 +51,7 @@ export function acknowledgeFindings(subjects: NagSubjects): void {
     subjects.tick,
     ...subjects.executors,
     ...(subjects.deployJobs ? [subjects.deployJobs] : []),
+    ...(subjects.completions ? [subjects.completions.consumer] : []),
   ]) {
     ack(fn, 'AwsSolutions-L1', RUNTIME_REASON);
     ack(fn, 'Serverless-LambdaLatestVersion', RUNTIME_REASON);
@@ -74,6 +77,20 @@ export function acknowledgeFindings(subjects: NagSubjects): void {
       'Serverless-LambdaEventSourceMappingDestination',
       'SQS event source mappings take no on-failure destination (that is for stream and Kafka sources); the ' +
         "pool queue's redrive policy sends messages that keep failing to its DLQ, which has an alarm.",
+    );
+  }
+  if (subjects.completions) {
+    ack(
+      subjects.completions.consumer,
+      'Serverless-LambdaDLQ',
+      "Invoked synchronously by the completions queue's event source mapping; a function DLQ applies only to " +
+        "asynchronous invocations. A report that keeps failing goes to the completions queue's redrive DLQ.",
+    );
+    ack(
+      subjects.completions.consumer,
+      'Serverless-LambdaEventSourceMappingDestination',
+      "SQS event source mappings take no on-failure destination; the completions queue's redrive policy sends " +
+        'reports that keep failing to its DLQ.',
     );
   }
   if (subjects.deployJobs) {
@@ -122,7 +139,11 @@ export function acknowledgeFindings(subjects: NagSubjects): void {
     "This queue is a DLQ: the tick rule's target DLQ and the tick function's on-failure destination. cdk-nag " +
       'only recognizes DLQs named in a redrive policy.',
   );
-  for (const dlq of [subjects.tickDlq, ...subjects.poolDlqs]) {
+  for (const dlq of [
+    subjects.tickDlq,
+    ...subjects.poolDlqs,
+    ...(subjects.completions ? [subjects.completions.dlq] : []),
+  ]) {
     ack(
       dlq,
       'Serverless-SQSRedrivePolicy',

@@ -25,6 +25,7 @@ import { ENV } from '../functions/commons/config.js';
 import type { JobDefinition } from '../shared/jobs/index.js';
 import { MAX_RECEIVE_COUNT, VISIBILITY_FACTOR } from '../shared/local/runtime.js';
 import { TABLE_KEYS } from '../shared/store/table.js';
+import { Completions } from './completions.js';
 import {
   type GapAlarmOptions,
   type PoolProps,
@@ -260,6 +261,7 @@ export const OUTPUT_KEYS = {
   dashboardUrl: 'DashboardUrl',
   tickFunctionName: 'TickFunctionName',
   tickDlqUrl: 'TickDlqUrl',
+  completionsQueueUrl: 'CompletionsQueueUrl',
 } as const;
 
 const DYNAMO_READ_WRITE = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'];
@@ -325,6 +327,11 @@ export class Scheduler extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
   /** The function behind the declared-jobs custom resource (absent without declared jobs). */
   readonly deployJobsFunction?: lambda.Function;
+  /**
+   * Asynchronous completion: the queue workers report `heartbeat`/`complete`/`fail` on, its DLQ and the
+   * function consuming it (`grantReportCompletion` lets a worker send).
+   */
+  readonly completions: Completions;
 
   constructor(scope: Construct, id: string, props: SchedulerProps = {}) {
     super(scope, id);
@@ -620,6 +627,17 @@ export class Scheduler extends Construct {
       resource.node.addDependency(deployJobs);
     }
 
+    // ── completions: reports of asynchronous runs ─────────────────────────────────────────────────
+    this.completions = new Completions(this, 'Completions', {
+      environment: commonEnvironment,
+      logRetention,
+      logLevel,
+      grantTable: (role) => grantTable(role, DYNAMO_READ_WRITE),
+      // A failed attempt's retry goes to its pool's queue, a failed run to its pool's DLQ.
+      sendTo: [...queues.values()].flatMap(({ queue, dlq }) => [queue.queueArn, dlq.queueArn]),
+      grantPutEvents: (role) => this.eventBus.grantPutEventsTo(role),
+    });
+
     // ── alarms, dashboard ─────────────────────────────────────────────────────────────────────────
     const monitoring = new SchedulerMonitoring(this, 'Monitoring', {
       alarmPrefix: `${stack.stackName}-${id}`,
@@ -634,6 +652,10 @@ export class Scheduler extends Construct {
         executor: { function: pool.executor, logGroup: pool.executorLogGroup },
       })),
       jobs: config.jobs,
+      completions: {
+        function: this.completions.consumer.function,
+        logGroup: this.completions.consumer.logGroup,
+      },
       ...(props.dashboardName ? { dashboardName: props.dashboardName } : {}),
     });
     this.alarms = monitoring.alarms;
@@ -671,6 +693,11 @@ export class Scheduler extends Construct {
       output(OUTPUT_KEYS.dashboardUrl, dashboardUrl(this, this.dashboard), 'CloudWatch dashboard URL');
       output(OUTPUT_KEYS.tickFunctionName, this.tickFunction.functionName, 'tick function');
       output(OUTPUT_KEYS.tickDlqUrl, this.tickDlq.queueUrl, 'DLQ of failed tick invocations');
+      output(
+        OUTPUT_KEYS.completionsQueueUrl,
+        this.completions.queue.queueUrl,
+        'queue workers report heartbeat/complete/fail of asynchronous runs on',
+      );
     }
 
     acknowledgeFindings({
@@ -682,6 +709,7 @@ export class Scheduler extends Construct {
         : {}),
       tickDlq: this.tickDlq,
       poolDlqs: Object.values(pools).map((pool) => pool.dlq),
+      completions: { consumer: this.completions.consumer, dlq: this.completions.dlq },
       kmsRoles: [...kmsRoles],
       emailSubscriptions,
     });
@@ -714,6 +742,20 @@ export class Scheduler extends Construct {
    */
   grantManageJobs(grantee: iam.IGrantable): iam.Grant {
     return this.grantClient(grantee, CLIENT_MANAGE, true);
+  }
+
+  /**
+   * Lets `grantee` (a worker that runs jobs handed off with `completion: async`) report `heartbeat`,
+   * `complete` or `fail` on the completions queue: sqs:SendMessage on that queue and nothing else — no
+   * table access; the run context's `completionToken` is what authorizes each report. Give the worker
+   * the queue URL (`scheduler.completions.queue.queueUrl`, output `CompletionsQueueUrl`).
+   *
+   * @example
+   * const worker = new ecs.FargateService(stack, 'Worker', { … });
+   * scheduler.grantReportCompletion(worker.taskDefinition.taskRole);
+   */
+  grantReportCompletion(grantee: iam.IGrantable): iam.Grant {
+    return this.completions.grantReport(grantee);
   }
 
   private grantClient(grantee: iam.IGrantable, tableActions: string[], send: boolean): iam.Grant {

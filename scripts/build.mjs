@@ -3,7 +3,7 @@
  * `npm run build`: compiles punctual to dist/.
  *
  *   1. every TypeScript module of the package → dist/**.js (ESM, source maps), one file per module;
- *   2. the Lambda functions → dist/lambda/{tick,executor,deploy-jobs,aws-events}/index.mjs (bundled, minified);
+ *   2. the Lambda functions → dist/lambda/{tick,executor,deploy-jobs,aws-events,completions}/index.mjs (bundled, minified);
  *   3. unless --no-types: the declarations → dist/**.d.ts (tsc -p tsconfig.build.json).
  *
  * Step 1 is esbuild's per-file transpile (no type check: `npm run typecheck` does that), so the fast build

@@ -29,8 +29,7 @@ export type MetricName =
   | 'PoisonMessages'
   | 'DueIndexRepaired'
   | 'HeartbeatsMissed'
-  | 'RunsInProgress'
-  | 'OldestRunInProgress';
+  | 'RunInProgressAge';
 
 export type MetricUnit = 'Count' | 'Milliseconds';
 

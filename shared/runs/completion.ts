@@ -220,7 +220,11 @@ async function applyReport(
 ): Promise<ReportResult | undefined> {
   if (report.type === 'heartbeat') {
     const updated = await heartbeat(deps, run, now, false);
-    return updated ? { ok: true, outcome: 'heartbeat', run: updated } : undefined;
+    if (!updated) return undefined;
+    // The dashboard's "runs in progress by age": each heartbeat says how old its attempt is.
+    const since = currentAttempt(run)?.startedAt;
+    if (since) deps.signals.metric('RunInProgressAge', now - Date.parse(since), 'Milliseconds');
+    return { ok: true, outcome: 'heartbeat', run: updated };
   }
   const startedAt = currentAttempt(run)?.startedAt;
   if (report.type === 'complete') {

@@ -12,6 +12,7 @@
  *
  * @packageDocumentation
  */
+export { type AsyncEcsTask, AsyncTargets, type AsyncTargetsProps } from './async-targets.js';
 export type { GapAlarmOptions, PoolProps } from './config.js';
 export type { SchedulerAlarmProps } from './monitoring.js';
 export {

@@ -1,0 +1,321 @@
+/**
+ * `AsyncTargets`: what a Scheduler needs for `stepfunctions` and `ecs` targets. Both only start work
+ * elsewhere, so a run of them ends when AWS says the execution or task ended:
+ *
+ *   EventBridge rules on the default bus (where AWS services send their events) for "Step Functions
+ *   Execution Status Change" and "ECS Task State Change" → the events function (functions/aws-events.ts)
+ *   → reportCompletion on the run record.
+ *
+ * The rules match the state machines and clusters named here AND punctual's own executions and tasks
+ * (execution name / `startedBy` beginning with `punctual-`): the resource filter keeps every other state
+ * machine and cluster of the account from invoking the function at all (no cost, no noise); the prefix
+ * keeps out the executions and tasks that others start on the same resources. Filtering on the prefix
+ * alone would invoke the function for every `punctual-…` execution in the account; filtering on the
+ * resources alone would invoke it for every task of a shared cluster. Events are best effort, so the
+ * tick's sweep also asks AWS (DescribeExecution, ListTasks/DescribeTasks) before it declares such an
+ * attempt lost: this construct grants the tick exactly that.
+ *
+ * Grants are least privilege: the executors may start executions of the named state machines and run the
+ * named task definitions on the named clusters (and pass those task definitions' roles to ECS, nothing
+ * else); the tick may describe punctual's executions of those state machines and tasks of those clusters.
+ */
+import { Arn, ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { ENV } from '../functions/commons/config.js';
+import { TABLE_KEYS } from '../shared/store/table.js';
+import { ECS_DETAIL_TYPE, ECS_SOURCE, SFN_DETAIL_TYPE, SFN_SOURCE } from '../shared/targets/aws-events.js';
+import { STARTED_BY_PREFIX } from '../shared/targets/ecs.js';
+import { EXECUTION_PREFIX } from '../shared/targets/stepfunctions.js';
+import { PunctualFunction, prebuiltCode } from './functions.js';
+import type { Scheduler } from './scheduler.js';
+
+/** A task definition jobs may run, on a cluster. */
+export interface AsyncEcsTask {
+  /** The cluster the jobs name (`target.cluster`). */
+  readonly cluster: ecs.ICluster;
+  /** The task definition the jobs name (`target.taskDefinition`: this revision's ARN, or its family). */
+  readonly taskDefinition: ecs.ITaskDefinition;
+}
+
+/** @example new AsyncTargets(stack, 'AsyncTargets', { scheduler, stateMachines: [machine], ecsTasks: [{ cluster, taskDefinition }] }); */
+export interface AsyncTargetsProps {
+  /** The Scheduler whose runs these targets complete. */
+  readonly scheduler: Scheduler;
+  /** Standard state machines `stepfunctions` targets may start (Express workflows send no events). */
+  readonly stateMachines?: sfn.IStateMachine[];
+  /** Task definitions `ecs` targets may run, with their clusters. */
+  readonly ecsTasks?: AsyncEcsTask[];
+  /** Log level of the events function. @default INFO */
+  readonly logLevel?: lambda.ApplicationLogLevel;
+  /** @default ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+const DYNAMO_READ_WRITE = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'];
+const END_STATUSES = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'];
+
+/** Grants the tick's sweep needs that name every execution and task of punctual's (see the class doc). */
+export const ASYNC_TARGETS_WILDCARD_REASON =
+  'Execution names and task ids are made at run time, so they cannot be listed: the tick may only read ' +
+  '(DescribeExecution) executions whose names begin with punctual-, and list and describe tasks under an ' +
+  'ecs:cluster condition naming the clusters of the jobs (ListTasks has no resource type).';
+
+function ack(construct: Construct, id: string, reason: string): void {
+  Validations.of(construct).acknowledge({ id, reason });
+}
+
+/**
+ * Adds the stepfunctions and ecs targets' completion path and grants to a Scheduler.
+ *
+ * @example
+ * const scheduler = new Scheduler(stack, 'Scheduler', { jobs });
+ * new AsyncTargets(stack, 'AsyncTargets', {
+ *   scheduler,
+ *   stateMachines: [reportMachine],
+ *   ecsTasks: [{ cluster, taskDefinition: exportTask }],
+ * });
+ */
+export class AsyncTargets extends Construct {
+  /** The function the rules invoke. */
+  readonly eventsFunction: lambda.Function;
+  /** Events the function could not apply after its retries (with an alarm on the Scheduler's topic). */
+  readonly dlq: sqs.Queue;
+  readonly stateMachineRule?: events.Rule;
+  readonly ecsRule?: events.Rule;
+  /** What the tick's sweep may ask AWS (DescribeExecution, ListTasks, DescribeTasks). */
+  readonly tickPolicy: iam.Policy;
+
+  constructor(scope: Construct, id: string, props: AsyncTargetsProps) {
+    super(scope, id);
+    const { scheduler } = props;
+    const machines = props.stateMachines ?? [];
+    const tasks = props.ecsTasks ?? [];
+    if (machines.length === 0 && tasks.length === 0) {
+      throw new Error(
+        `AsyncTargets "${id}" props: stateMachines and ecsTasks are both empty: name what the jobs start`,
+      );
+    }
+    const stack = Stack.of(this);
+
+    // ── the events function ───────────────────────────────────────────────────────────────────────
+    this.dlq = new sqs.Queue(this, 'Dlq', {
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    const routing = stack.toJsonString(
+      Object.fromEntries(
+        Object.values(scheduler.pools).map((pool) => [
+          pool.name,
+          { queueUrl: pool.queue.queueUrl, dlqUrl: pool.dlq.queueUrl },
+        ]),
+      ),
+    );
+    const fn = new PunctualFunction(this, 'Events', {
+      code: prebuiltCode('aws-events'),
+      description: 'punctual: ends stepfunctions/ecs runs from their AWS state change events',
+      timeout: Duration.seconds(30),
+      memorySize: 256,
+      environment: {
+        [ENV.table]: scheduler.table.tableName,
+        [ENV.shards]: String(scheduler.config.shards),
+        [ENV.retentionDays]: String(scheduler.config.retentionDays),
+        [ENV.pools]: routing,
+        [ENV.bus]: scheduler.eventBus.eventBusName,
+      },
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      logLevel: props.logLevel ?? lambda.ApplicationLogLevel.INFO,
+    });
+    this.eventsFunction = fn.function;
+    // A report writes the run (and the job when the run ends), retries go to the pool's queue and a final
+    // failure to its DLQ (shared/runs/lifecycle.ts), and the run's end is an event on the bus.
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: DYNAMO_READ_WRITE,
+        resources: [
+          scheduler.table.tableArn,
+          ...TABLE_KEYS.indexes.map((index) => `${scheduler.table.tableArn}/index/${index.name}`),
+        ],
+      }),
+    );
+    scheduler.table.encryptionKey?.grantEncryptDecrypt(fn.role);
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['sqs:SendMessage'],
+        resources: Object.values(scheduler.pools).flatMap((pool) => [pool.queue.queueArn, pool.dlq.queueArn]),
+      }),
+    );
+    scheduler.eventBus.grantPutEventsTo(fn.role);
+    // EventBridge invokes asynchronously: Lambda retries twice, then the event goes to the DLQ.
+    fn.function.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new destinations.SqsDestination(this.dlq),
+    });
+    const target = new eventTargets.LambdaFunction(fn.function, {
+      retryAttempts: 8,
+      maxEventAge: Duration.hours(6),
+      deadLetterQueue: this.dlq,
+    });
+
+    const tickStatements: iam.PolicyStatement[] = [];
+
+    // ── Step Functions ────────────────────────────────────────────────────────────────────────────
+    if (machines.length > 0) {
+      const machineArns = machines.map((machine) => machine.stateMachineArn);
+      this.stateMachineRule = new events.Rule(this, 'ExecutionStatusRule', {
+        description: 'punctual: ends stepfunctions runs when their execution ends',
+        eventPattern: {
+          source: [SFN_SOURCE],
+          detailType: [SFN_DETAIL_TYPE],
+          detail: {
+            stateMachineArn: machineArns,
+            name: events.Match.prefix(EXECUTION_PREFIX),
+            status: END_STATUSES,
+          },
+        },
+      });
+      this.stateMachineRule.addTarget(target);
+      for (const pool of Object.values(scheduler.pools)) {
+        pool.executor.addToRolePolicy(
+          new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: machineArns }),
+        );
+      }
+      // Executions are named at run time: the tick may describe executions named punctual-… (read only).
+      tickStatements.push(
+        new iam.PolicyStatement({
+          actions: ['states:DescribeExecution'],
+          resources: [
+            stack.formatArn({
+              service: 'states',
+              resource: 'execution',
+              resourceName: `*:${EXECUTION_PREFIX}*`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ],
+        }),
+      );
+    }
+
+    // ── ECS ───────────────────────────────────────────────────────────────────────────────────────
+    if (tasks.length > 0) {
+      const clusterArns = [...new Set(tasks.map((task) => task.cluster.clusterArn))];
+      this.ecsRule = new events.Rule(this, 'TaskStateRule', {
+        description: 'punctual: ends ecs runs when their task stops',
+        eventPattern: {
+          source: [ECS_SOURCE],
+          detailType: [ECS_DETAIL_TYPE],
+          detail: {
+            clusterArn: clusterArns,
+            lastStatus: ['STOPPED'],
+            startedBy: events.Match.prefix(STARTED_BY_PREFIX),
+          },
+        },
+      });
+      this.ecsRule.addTarget(target);
+      for (const pool of Object.values(scheduler.pools)) {
+        for (const task of tasks) {
+          pool.executor.addToRolePolicy(
+            new iam.PolicyStatement({
+              actions: ['ecs:RunTask'],
+              resources: [task.taskDefinition.taskDefinitionArn],
+              conditions: { ArnEquals: { 'ecs:cluster': task.cluster.clusterArn } },
+            }),
+          );
+        }
+        // RunTask hands the task's roles to ECS: only these roles, and only to ECS tasks.
+        const roles = tasks.flatMap((task) => [
+          task.taskDefinition.taskRole.roleArn,
+          ...(task.taskDefinition.executionRole ? [task.taskDefinition.executionRole.roleArn] : []),
+        ]);
+        pool.executor.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['iam:PassRole'],
+            resources: [...new Set(roles)],
+            conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+          }),
+        );
+      }
+      // The sweep's fallback: ListTasks (by startedBy) and DescribeTasks, on these clusters only.
+      const onTheseClusters = { ArnEquals: { 'ecs:cluster': clusterArns } };
+      tickStatements.push(
+        new iam.PolicyStatement({
+          actions: ['ecs:ListTasks'],
+          resources: ['*'],
+          conditions: onTheseClusters,
+        }),
+        new iam.PolicyStatement({
+          actions: ['ecs:DescribeTasks'],
+          resources: [stack.formatArn({ service: 'ecs', resource: 'task', resourceName: '*' })],
+          conditions: onTheseClusters,
+        }),
+      );
+    }
+
+    // The tick's look at AWS, in a policy of this construct attached to the tick's role.
+    const tickRole = scheduler.tickFunction.role;
+    if (!tickRole) throw new Error(`AsyncTargets "${id}": the Scheduler's tick function has no role`);
+    this.tickPolicy = new iam.Policy(this, 'TickPolicy', { statements: tickStatements, roles: [tickRole] });
+
+    // ── silence is impossible: an event that could not be applied raises the Scheduler's alarm ───
+    const alarm = new cloudwatch.Alarm(this, 'DlqAlarm', {
+      alarmDescription:
+        'punctual: a stepfunctions/ecs state change event could not be applied (see the AsyncTargets DLQ); the sweep will still settle the run from DescribeExecution/DescribeTasks',
+      metric: this.dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new cwActions.SnsAction(scheduler.alarmTopic));
+
+    this.acknowledge(fn);
+    for (const resource of [
+      'arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:*:punctual-*',
+      '*',
+      'arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/*',
+    ]) {
+      ack(this.tickPolicy, `AwsSolutions-IAM5[Resource::${resource}]`, ASYNC_TARGETS_WILDCARD_REASON);
+    }
+  }
+
+  private acknowledge(fn: PunctualFunction): void {
+    const runtime =
+      'Pinned to nodejs22.x like every punctual function: the runtime the bundles are built and tested for.';
+    ack(fn, 'AwsSolutions-L1', runtime);
+    ack(fn, 'Serverless-LambdaLatestVersion', runtime);
+    ack(
+      fn,
+      'Serverless-LambdaTracing',
+      'Not traced, like the other punctual functions: runs are recorded in DynamoDB with their attempts.',
+    );
+    ack(
+      fn,
+      'Serverless-LambdaDLQ',
+      "Invoked asynchronously by EventBridge: failed invocations go to this construct's DLQ through an on-failure " +
+        'destination, which keeps the error context a DeadLetterConfig drops; both would deliver failures twice.',
+    );
+    ack(
+      this.dlq,
+      'AwsSolutions-SQS3',
+      "This queue is a DLQ (the rules' target DLQ and the function's on-failure destination); cdk-nag only " +
+        'recognizes DLQs named in a redrive policy.',
+    );
+    ack(
+      this.dlq,
+      'Serverless-SQSRedrivePolicy',
+      'This queue is a dead-letter queue; it has an alarm and keeps messages 14 days.',
+    );
+  }
+}

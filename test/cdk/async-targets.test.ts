@@ -1,0 +1,210 @@
+/**
+ * AsyncTargets: the EventBridge rules of the stepfunctions and ecs targets, the events function and its
+ * DLQ alarm, least-privilege grants to the executors and the tick, and cdk-nag clean.
+ */
+import type { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AsyncTargets } from '../../cdk/async-targets.js';
+import { Scheduler } from '../../cdk/scheduler.js';
+import {
+  actionsOf,
+  exampleProps,
+  nagFindings,
+  newStack,
+  resources,
+  resourceText,
+  type Statement,
+  statementsOfRole,
+} from './fixtures.js';
+
+let stack: Stack;
+let template: Template;
+let scheduler: Scheduler;
+let asyncTargets: AsyncTargets;
+let machine: sfn.StateMachine;
+let cluster: ecs.Cluster;
+let taskDefinition: ecs.FargateTaskDefinition;
+
+beforeAll(() => {
+  stack = newStack({ bundle: false, name: 'App' });
+  scheduler = new Scheduler(stack, 'Scheduler', exampleProps());
+  machine = new sfn.StateMachine(stack, 'Machine', {
+    definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'Work')),
+  });
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0 });
+  cluster = new ecs.Cluster(stack, 'Cluster', { vpc });
+  taskDefinition = new ecs.FargateTaskDefinition(stack, 'Task');
+  taskDefinition.addContainer('app', {
+    image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/busybox'),
+    // awslogs needs the execution role: the executors must be able to pass it too.
+    logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'app' }),
+  });
+  asyncTargets = new AsyncTargets(stack, 'AsyncTargets', {
+    scheduler,
+    stateMachines: [machine],
+    ecsTasks: [{ cluster, taskDefinition }],
+  });
+  template = Template.fromStack(stack);
+});
+
+function roleId(role: iam.IRole | undefined): string {
+  return stack.getLogicalId(role?.node.defaultChild as iam.CfnRole);
+}
+
+function statementsWith(statements: Statement[], action: string): Statement[] {
+  return statements.filter((statement) => actionsOf(statement).includes(action));
+}
+
+describe('AsyncTargets: event rules', () => {
+  it("routes the named state machines' punctual executions that ended to the events function", () => {
+    const id = stack.getLogicalId(asyncTargets.stateMachineRule!.node.defaultChild as never);
+    const rule = template.toJSON().Resources[id];
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: {
+        stateMachineArn: [{ Ref: stack.getLogicalId(machine.node.defaultChild as never) }],
+        name: [{ prefix: 'punctual-' }],
+        status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
+      },
+    });
+    expect(rule.Properties.Targets).toEqual([
+      expect.objectContaining({
+        Arn: {
+          'Fn::GetAtt': [stack.getLogicalId(asyncTargets.eventsFunction.node.defaultChild as never), 'Arn'],
+        },
+        RetryPolicy: { MaximumEventAgeInSeconds: 21_600, MaximumRetryAttempts: 8 },
+        DeadLetterConfig: expect.any(Object),
+      }),
+    ]);
+  });
+
+  it("routes the named clusters' stopped punctual tasks to the events function", () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.ecs'],
+        'detail-type': ['ECS Task State Change'],
+        detail: {
+          clusterArn: [{ 'Fn::GetAtt': [stack.getLogicalId(cluster.node.defaultChild as never), 'Arn'] }],
+          lastStatus: ['STOPPED'],
+          startedBy: [{ prefix: 'punctual-' }],
+        },
+      },
+    });
+  });
+
+  it('alarms on the Scheduler topic when an event could not be applied', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: {
+            'Fn::GetAtt': [stack.getLogicalId(asyncTargets.dlq.node.defaultChild as never), 'QueueName'],
+          },
+        },
+      ],
+      AlarmActions: [Match.anyValue()],
+    });
+  });
+
+  it('refuses an AsyncTargets that names nothing', () => {
+    expect(() => new AsyncTargets(stack, 'Empty', { scheduler })).toThrow(
+      /stateMachines and ecsTasks are both empty/,
+    );
+  });
+});
+
+describe('AsyncTargets: least-privilege grants', () => {
+  it('lets every executor start the named state machines and run the named task definition on its cluster', () => {
+    for (const pool of Object.values(scheduler.pools)) {
+      const statements = statementsOfRole(template, roleId(pool.executor.role));
+      const start = statementsWith(statements, 'states:StartExecution');
+      expect(start.map((s) => resourceText(s.Resource))).toEqual(['<ref>']);
+      const run = statementsWith(statements, 'ecs:RunTask');
+      expect(run).toHaveLength(1);
+      expect(run[0]?.Resource).toEqual({
+        Ref: stack.getLogicalId(taskDefinition.node.defaultChild as never),
+      });
+      expect(run[0]?.Condition).toEqual({ ArnEquals: { 'ecs:cluster': expect.any(Object) } });
+      const pass = statementsWith(statements, 'iam:PassRole');
+      expect(pass).toHaveLength(1);
+      expect(pass[0]?.Condition).toEqual({
+        StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
+      });
+      expect(JSON.stringify(pass[0]?.Resource)).toContain(roleId(taskDefinition.taskRole));
+      expect(JSON.stringify(pass[0]?.Resource)).toContain(roleId(taskDefinition.executionRole));
+      // Nothing to describe or stop: the executor only hands off.
+      expect(statements.some((s) => actionsOf(s).some((a) => /Describe|Stop|ListTasks/.test(a)))).toBe(false);
+    }
+  });
+
+  it("lets the tick describe punctual's executions and the clusters' tasks, and nothing else of them", () => {
+    const id = stack.getLogicalId(asyncTargets.tickPolicy.node.defaultChild as never);
+    const policy = template.toJSON().Resources[id];
+    expect(policy.Properties.Roles).toEqual([{ Ref: roleId(scheduler.tickFunction.role) }]);
+    const statements = policy.Properties.PolicyDocument.Statement as Statement[];
+    expect(statements.flatMap(actionsOf).sort()).toEqual([
+      'ecs:DescribeTasks',
+      'ecs:ListTasks',
+      'states:DescribeExecution',
+    ]);
+    const describeExecution = statementsWith(statements, 'states:DescribeExecution');
+    expect(resourceText(describeExecution[0]?.Resource)).toMatch(/:states:.*:execution:\*:punctual-\*$/);
+    for (const action of ['ecs:ListTasks', 'ecs:DescribeTasks']) {
+      expect(statementsWith(statements, action)[0]?.Condition).toEqual({
+        ArnEquals: {
+          'ecs:cluster': [{ 'Fn::GetAtt': [stack.getLogicalId(cluster.node.defaultChild as never), 'Arn'] }],
+        },
+      });
+    }
+  });
+
+  it('gives the events function the table, the pool queues and DLQs, the bus: nothing of Step Functions or ECS', () => {
+    const statements = statementsOfRole(template, roleId(asyncTargets.eventsFunction.role));
+    const actions = statements.flatMap(actionsOf).sort();
+    expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
+    expect(actions.some((a) => a.startsWith('states:') || a.startsWith('ecs:') || a === 'iam:PassRole')).toBe(
+      false,
+    );
+    expect(statementsWith(statements, 'sqs:SendMessage')[0]?.Resource).toHaveLength(
+      Object.keys(scheduler.pools).length * 2,
+    );
+  });
+
+  it('runs the prebuilt aws-events bundle with the Scheduler table and pools in its environment', () => {
+    const [, fn] =
+      resources(template, 'AWS::Lambda::Function').find(
+        ([id]) => id === stack.getLogicalId(asyncTargets.eventsFunction.node.defaultChild as never),
+      ) ?? [];
+    const env = (fn?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(Object.keys(env).sort()).toEqual([
+      'NODE_OPTIONS',
+      'PUNCTUAL_EVENT_BUS',
+      'PUNCTUAL_POOLS',
+      'PUNCTUAL_RETENTION_DAYS',
+      'PUNCTUAL_SHARDS',
+      'PUNCTUAL_TABLE',
+    ]);
+  });
+});
+
+describe('AsyncTargets: cdk-nag', () => {
+  it('adds no unacknowledged finding', () => {
+    const ours = nagFindings(stack).filter(
+      (finding) => finding.includes('/AsyncTargets/') || finding.includes('/Scheduler/'),
+    );
+    expect(ours).toEqual([]);
+  });
+});

@@ -193,6 +193,10 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
         'also serve http://127.0.0.1:PORT: answers 204, logs each request, checks HMAC signatures',
         wholeNumber(0, 65535),
       )
+      .option(
+        '--example-worker',
+        'also run examples/worker.ts with job async-agent, whose runs it takes, heartbeats and completes (completion: async)',
+      )
       .action(async (flags) => {
         state.exitCode = await runDev(io, flags);
       }),

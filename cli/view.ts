@@ -5,7 +5,7 @@
  */
 import { jobView } from '../shared/client/views.js';
 import { upcomingSlot } from '../shared/ops/jobs.js';
-import type { JobItem } from '../shared/store/model.js';
+import type { JobItem, RunItem } from '../shared/store/model.js';
 import { lag, palette, relative, roughDuration, shortTime, statusText, table, truncate } from './format.js';
 
 export interface ViewSnapshot {
@@ -16,6 +16,8 @@ export interface ViewSnapshot {
   stopsAt?: number;
   jobs: JobItem[];
   queues: Record<string, { queue: number; inFlight: number; delayed: number; dlq: number }>;
+  /** Runs in progress (asynchronous ones with their last heartbeat), newest first. */
+  inProgress?: RunItem[];
   /** The last log lines (warnings, echo-server requests), oldest first. */
   recent: string[];
 }
@@ -60,6 +62,22 @@ export function renderView(snapshot: ViewSnapshot, options: { color: boolean; co
       }).trimEnd(),
     );
   } else lines.push(p.dim('no jobs yet: add one with `punctual jobs put` in another terminal'));
+  if (snapshot.inProgress?.length) {
+    lines.push('');
+    lines.push(
+      table(
+        ['IN PROGRESS', 'ATTEMPT', 'RUNNING FOR', 'LAST HEARTBEAT', 'HEARTBEAT DUE'],
+        snapshot.inProgress.map((run) => [
+          run.runId,
+          String(run.attempt),
+          run.startedAt ? roughDuration(now - Date.parse(run.startedAt)) : '-',
+          run.lastHeartbeatAt ? relative(run.lastHeartbeatAt, now) : run.runDeadline ? 'none yet' : '-',
+          run.heartbeatDeadline ? relative(run.heartbeatDeadline, now) : '-',
+        ]),
+        { right: [1] },
+      ).trimEnd(),
+    );
+  }
   lines.push('');
   for (const [pool, depth] of Object.entries(snapshot.queues)) {
     const dlq = depth.dlq ? p.red(`DLQ ${depth.dlq}`) : 'DLQ 0';

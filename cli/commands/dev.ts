@@ -9,6 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { isAlive, stateFilePath } from '../../shared/client/connection.js';
 import { PunctualError } from '../../shared/errors.js';
 import { type JobsFile, loadJobsFile, parseDuration } from '../../shared/jobs/index.js';
@@ -20,9 +21,10 @@ import {
 } from '../../shared/local/emulators.js';
 import { buildReport, scanRuns, writeReport } from '../../shared/local/report.js';
 import { LocalRuntime } from '../../shared/local/runtime.js';
-import { listJobs } from '../../shared/ops/jobs.js';
+import { listJobs, putJob } from '../../shared/ops/jobs.js';
 import type { Log } from '../../shared/runs/lifecycle.js';
 import { decodeJob } from '../../shared/store/decode.js';
+import type { JobItem, RunItem } from '../../shared/store/model.js';
 import { Store } from '../../shared/store/store.js';
 import { errorMessage } from '../../shared/util.js';
 import { type EchoServer, startEchoServer } from '../echo-server.js';
@@ -36,6 +38,8 @@ export interface DevOptions {
   report?: string;
   dataDir?: string;
   echoServer?: number;
+  /** Start examples/worker.ts in-process, with job `async-agent` handing it runs (completion: async). */
+  exampleWorker?: boolean;
 }
 
 /** The shortest tick: one second is the schedule floor (SPEC §3). */
@@ -102,6 +106,7 @@ export async function runDev(
   const started: Emulator[] = [];
   let echo: EchoServer | undefined;
   let runtime: LocalRuntime | undefined;
+  let stopWorker: (() => Promise<void>) | undefined;
   const stopStarted = async () => {
     await echo?.close();
     await Promise.allSettled(started.map((emulator) => emulator.stop()));
@@ -142,7 +147,12 @@ export async function runDev(
       stateFile,
       log,
     });
+    if (options.exampleWorker) {
+      const worker = await startExampleWorker(runtime);
+      stopWorker = worker.stop;
+    }
   } catch (error) {
+    await stopWorker?.();
     await stopStarted();
     throw error;
   }
@@ -168,7 +178,7 @@ export async function runDev(
   const draw = async (current: LocalRuntime) => {
     const jobs = await listJobs(current.store);
     if (live) {
-      const queues = await current.queueDepths();
+      const [queues, inProgress] = await Promise.all([current.queueDepths(), runsInProgress(current, jobs)]);
       const snapshot = {
         now: Date.now(),
         startedAt,
@@ -176,6 +186,7 @@ export async function runDev(
         ...(stopsAt ? { stopsAt } : {}),
         jobs,
         queues,
+        inProgress,
         recent,
       };
       io.out(SCREEN.redraw + renderView(snapshot, { color: io.color, columns: io.columns }));
@@ -215,6 +226,7 @@ export async function runDev(
     io.err(`${why}: stopping (waiting for runs in hand)…\n`);
     let code = 0;
     try {
+      await stopWorker?.();
       await runtime?.stop();
       const stoppedAt = Date.now();
       if (reportPath && started[0]) {
@@ -278,4 +290,48 @@ export async function runDev(
       keys.pause();
     }
   }
+}
+
+/** The runs the jobs' `running` sets name (few: one per job at most with overlap skip/queue), newest first. */
+async function runsInProgress(runtime: LocalRuntime, jobs: JobItem[]): Promise<RunItem[]> {
+  const ids = jobs.flatMap((job) => [...(job.running ?? [])]);
+  const runs = await Promise.all(ids.map((id) => runtime.store.getRun(id)));
+  return runs
+    .filter((run): run is RunItem => run?.status === 'running')
+    .sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? ''));
+}
+
+/** The job `npm start` hands to the example worker: each run lasts 75 s, longer than its 1-minute period. */
+export const EXAMPLE_WORKER_JOB = 'async-agent';
+
+/**
+ * `--example-worker`: a target queue on the emulator, the example worker reading it (examples/worker.ts,
+ * in this process), and job `async-agent` sending its runs there with `completion: async`. The worker
+ * heartbeats every 10 s and completes after 75 s, so the live view shows a run in progress with its last
+ * heartbeat, and the slot that comes due meanwhile is skipped(overlap).
+ */
+async function startExampleWorker(runtime: LocalRuntime): Promise<{ stop: () => Promise<void> }> {
+  const { startWorker } = await import('../../examples/worker.js');
+  const queue = await runtime.sqs.send(
+    new CreateQueueCommand({ QueueName: `${runtime.state.tableName}-example-work` }),
+  );
+  const queueUrl = queue.QueueUrl!;
+  await putJob(
+    runtime.store,
+    {
+      id: EXAMPLE_WORKER_JOB,
+      description: 'hands each run to examples/worker.ts, which heartbeats and completes it after 75 s',
+      schedule: 'rate(1 minute)',
+      target: { type: 'sqs', queueUrl, completion: 'async' },
+      overlap: 'skip',
+      heartbeatTimeout: '30s',
+      maxRunDuration: '10m',
+    },
+    Date.now(),
+    { pools: runtime.pools.map((pool) => pool.name), claim: runtime.claim },
+  );
+  return startWorker(
+    { sqs: runtime.sqs, queueUrl, completionsQueueUrl: runtime.state.completionsQueueUrl },
+    { workMs: 75_000, heartbeatMs: 10_000 },
+  );
 }

@@ -602,7 +602,16 @@ export function checkJob(
   const parsed = parseWith(jobSchema, input, prefix);
   const isObject = input !== null && typeof input === 'object' && !Array.isArray(input);
   const violations = parsed.ok ? [] : [...parsed.violations];
-  if (isObject) violations.push(...crossFieldViolations(input as Record<string, unknown>, prefix));
+  if (isObject) {
+    const related = crossFieldViolations(input as Record<string, unknown>, prefix);
+    // A rule between fields that explains a field (`target.completion` on a handler target) says more
+    // than "is not a known field" at the same path: keep the explanation only.
+    const explained = new Set(related.map((violation) => violation.path));
+    const kept = violations.filter(
+      (violation) => !(explained.has(violation.path) && violation.message.startsWith('is not a known field')),
+    );
+    violations.splice(0, violations.length, ...kept, ...related);
+  }
 
   if (violations.length === 0 && parsed.ok) {
     const job = withoutUndefined(parsed.value as JobDefinition);

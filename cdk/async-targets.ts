@@ -17,9 +17,10 @@
  *
  * Grants are least privilege: the executors may start executions of the named state machines and run the
  * named task definitions on the named clusters (and pass those task definitions' roles to ECS, nothing
- * else); the tick may describe punctual's executions of those state machines and tasks of those clusters.
+ * else); the tick may read executions named punctual-… (their names are made at run time) and list and
+ * describe the tasks of those clusters.
  */
-import { Arn, ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';

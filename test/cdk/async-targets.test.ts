@@ -188,7 +188,8 @@ describe('AsyncTargets: least-privilege grants', () => {
       resources(template, 'AWS::Lambda::Function').find(
         ([id]) => id === stack.getLogicalId(asyncTargets.eventsFunction.node.defaultChild as never),
       ) ?? [];
-    const env = (fn?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(fn).toBeDefined();
+    const env = (fn!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(Object.keys(env).sort()).toEqual([
       'NODE_OPTIONS',
       'PUNCTUAL_EVENT_BUS',

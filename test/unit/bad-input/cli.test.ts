@@ -402,7 +402,7 @@ const files: { file: string; violations: string[] }[] = [
     violations: [
       'jobs[1] 42: must be an object, not a number',
       'jobs[2].schedule "rate(0 hours)": the period must be at least 1 second',
-      'jobs[2].target.type "carrier-pigeon": must be one of http, lambda, sqs, eventbridge, handler',
+      'jobs[2].target.type "carrier-pigeon": must be one of http, lambda, sqs, eventbridge, handler, stepfunctions, ecs',
     ],
   },
 ];

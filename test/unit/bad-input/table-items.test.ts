@@ -65,7 +65,7 @@ const cases: Case[] = [
     names: { '#d': 'definition' },
     values: { ':bad': { type: 'carrier-pigeon' } },
     error:
-      'definition: invalid job "broken":\n  - target.type "carrier-pigeon": must be one of http, lambda, sqs, eventbridge, handler',
+      'definition: invalid job "broken":\n  - target.type "carrier-pigeon": must be one of http, lambda, sqs, eventbridge, handler, stepfunctions, ecs',
   },
   {
     name: 'a definition that is a string',

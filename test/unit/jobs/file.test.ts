@@ -162,7 +162,7 @@ describe('a file with mistakes', () => {
       'jobs[0].target.url "ftp://example.com/hook": must be an http or https URL',
       'jobs[1].id "Cleanup@hourly": must not contain "@": run ids are jobId@slot',
       'jobs[1].schedule "rate(0 minutes)": the period must be at least 1 second',
-      'jobs[1].target.type "webhook": must be one of http, lambda, sqs, eventbridge, handler',
+      'jobs[1].target.type "webhook": must be one of http, lambda, sqs, eventbridge, handler, stepfunctions, ecs',
       'jobs[1].catchUp "newest": must be one of skip, latest, all',
       'jobs[2].id "nightly-report": is already the id of jobs[0]: job ids must be unique',
       'jobs[2].schedule: is required',

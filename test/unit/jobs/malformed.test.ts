@@ -80,17 +80,17 @@ const cases: Case[] = [
     name: 'target as a bare URL',
     change: { target: 'https://example.com' },
     expected:
-      'target "https://example.com": must be an object with a type (http, lambda, sqs, eventbridge, handler)',
+      'target "https://example.com": must be an object with a type (http, lambda, sqs, eventbridge, handler, stepfunctions, ecs)',
   },
   {
     name: 'unknown target type',
     change: { target: { type: 'webhook' } },
-    expected: 'target.type "webhook": must be one of http, lambda, sqs, eventbridge, handler',
+    expected: 'target.type "webhook": must be one of http, lambda, sqs, eventbridge, handler, stepfunctions, ecs',
   },
   {
     name: 'target without a type',
     change: { target: { url: 'https://example.com' } },
-    expected: 'target.type: is required: one of http, lambda, sqs, eventbridge, handler',
+    expected: 'target.type: is required: one of http, lambda, sqs, eventbridge, handler, stepfunctions, ecs',
   },
   { name: 'http without url', change: { target: { type: 'http' } }, expected: 'target.url: is required' },
   {

@@ -34,7 +34,7 @@ if grep -E '^package/(test|chaos|bench|examples)/|\.test\.|/fixtures/' "$work/co
 fi
 for required in package/bin/punctual.js package/dist/index.js package/dist/index.d.ts package/dist/cdk/index.js \
   package/dist/handlers.js package/dist/lambda/tick/index.mjs package/dist/lambda/executor/index.mjs \
-  package/dist/lambda/deploy-jobs/index.mjs; do
+  package/dist/lambda/deploy-jobs/index.mjs package/dist/lambda/aws-events/index.mjs; do
   grep -qx "$required" "$work/contents.txt" || fail "the tarball lacks $required"
 done
 echo "$(wc -l < "$work/contents.txt") files in $(basename "$tarball") ($(du -k "$tarball" | cut -f1) kB)"

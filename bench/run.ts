@@ -8,6 +8,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 import { execFileSync } from 'node:child_process';
 import { cpus, freemem, totalmem } from 'node:os';
+import { asyncCompletion } from './benchmarks/async.js';
 import { claim } from './benchmarks/claim.js';
 import { cli } from './benchmarks/cli.js';
 import { cost } from './benchmarks/cost.js';
@@ -31,6 +32,7 @@ const BENCHMARKS: Benchmark[] = [
   emulators,
   dispatch,
   claim,
+  asyncCompletion,
   tableSize,
   precision,
   production,

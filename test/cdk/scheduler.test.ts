@@ -219,9 +219,10 @@ describe('tick', () => {
 describe('pools', () => {
   it('has a queue, a DLQ and an executor for each pool, the default pool included', () => {
     expect(Object.keys(scheduler.pools).sort()).toEqual(['batch', 'default']);
-    // Two per pool, and the tick DLQ (the target queues of this test stack are two more).
-    template.resourceCountIs('AWS::SQS::Queue', 2 * 2 + 1 + 2);
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    // Two per pool, the tick DLQ, the completions queue and its DLQ (the target queues of this test
+    // stack are two more); an event source mapping per pool and one for the completions function.
+    template.resourceCountIs('AWS::SQS::Queue', 2 * 2 + 1 + 2 + 2);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2 + 1);
   });
 
   it('caps each pool with maximumConcurrency and reserves its concurrency + 1, never less', () => {
@@ -242,7 +243,12 @@ describe('pools', () => {
   });
 
   it('takes one message per invocation and reports batch item failures', () => {
-    for (const [, mapping] of resources(template, 'AWS::Lambda::EventSourceMapping')) {
+    const executors = new Set(Object.values(scheduler.pools).map((pool) => logicalIdOf(pool.executor)));
+    const mappings = resources(template, 'AWS::Lambda::EventSourceMapping').filter(([, mapping]) =>
+      executors.has((mapping.Properties.FunctionName as { Ref: string }).Ref),
+    );
+    expect(mappings).toHaveLength(executors.size);
+    for (const [, mapping] of mappings) {
       expect(mapping.Properties.BatchSize).toBe(1);
       expect(mapping.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
     }

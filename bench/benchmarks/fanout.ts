@@ -4,14 +4,14 @@
  * Each worker is its own process, as a Lambda invocation is (bench/fanout-child.ts), and every DynamoDB and
  * SQS call it makes waits ≈ 5 ms and ≈ 12 ms first (`addLatency`): the round trips AWS answers in, so
  * that the figure is bound by latency and concurrency, as on AWS, rather than by the emulators' speed. The
- * load grows with the workers (400 due jobs per worker, `rate(1 minute)`, 8 shards): all workers start
+ * load grows with the workers (250 due jobs per worker, `rate(1 minute)`, 8 shards): all workers start
  * together and the rate is the slots dispatched over the time from the first start to the last end. Three
  * rounds a minute apart (the clock moved by hand); the first warms the processes up and is not counted.
  * Linear is N × the one-worker rate; the machine's CPU use during the round (/proc/stat) shows where this
  * host, not the design, stops the scaling: the workers, DynamoDB Local and the SQS emulator share its cores.
  */
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,7 +21,7 @@ import { cloneJobs } from './table-size.js';
 
 const WORKERS = [1, 2, 4, 8];
 const SHARDS = 8;
-const JOBS_PER_WORKER = 400;
+const JOBS_PER_WORKER = 250;
 const ROUNDS = 3;
 
 interface RoundResult {
@@ -48,6 +48,39 @@ function cpuTimes(): { busy: number; total: number } | undefined {
     const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
     const total = fields.reduce((sum, value) => sum + value, 0);
     return { busy: total - idle, total };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU time (ms) used so far by this process and every process it started, at any depth: DynamoDB Local's
+ * JVM, the SQS emulator and the workers (/proc/<pid>/stat utime + stime, in clock ticks of 10 ms). What
+ * the benchmark's own system spends, apart from anything else running on the host.
+ */
+function familyCpuMs(): number | undefined {
+  try {
+    const stats = new Map<number, { ppid: number; ticks: number }>();
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      let text: string;
+      try {
+        text = readFileSync(`/proc/${name}/stat`, 'utf8');
+      } catch {
+        continue; // ended meanwhile
+      }
+      // After the command name (in parentheses, may hold spaces): state, ppid, …, utime (12th), stime (13th).
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      stats.set(Number(name), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+    }
+    let total = 0;
+    const queue = [process.pid];
+    while (queue.length) {
+      const pid = queue.pop()!;
+      total += stats.get(pid)?.ticks ?? 0;
+      for (const [child, stat] of stats) if (stat.ppid === pid) queue.push(child);
+    }
+    return total * 10;
   } catch {
     return undefined;
   }
@@ -127,16 +160,19 @@ export const fanout: Benchmark = {
           rate: number;
           wallMs: number;
           cpuBusy: number | undefined;
+          familyMs: number | undefined;
           results: RoundResult[];
         }[] = [];
         for (let round = 0; round < ROUNDS; round++) {
           const clock = start + round * 60_000;
           const before = cpuTimes();
+          const familyBefore = familyCpuMs();
           for (const child of children) child.stdin!.write(`tick ${clock}\n`);
           const results = await Promise.all(
             readers.map(async (read) => JSON.parse(await read()) as RoundResult),
           );
           const after = cpuTimes();
+          const familyAfter = familyCpuMs();
           const dispatched = sum(results.map((result) => result.slotsDispatched));
           if (dispatched !== jobs)
             throw new Error(`${workers} workers, round ${round}: dispatched ${dispatched} of ${jobs}`);
@@ -147,7 +183,10 @@ export const fanout: Benchmark = {
             before && after
               ? (after.busy - before.busy) / Math.max(1, after.total - before.total)
               : undefined;
-          if (round > 0) measured.push({ rate: (dispatched / wallMs) * 1000, wallMs, cpuBusy, results });
+          const familyMs =
+            familyBefore !== undefined && familyAfter !== undefined ? familyAfter - familyBefore : undefined;
+          if (round > 0)
+            measured.push({ rate: (dispatched / wallMs) * 1000, wallMs, cpuBusy, familyMs, results });
         }
         const rate = median(measured.map((m) => m.rate));
         rates.set(workers, rate);
@@ -168,6 +207,11 @@ export const fanout: Benchmark = {
           perRound: measured.map((m) => ({ rate: m.rate, wallMs: m.wallMs, cpuBusy: m.cpuBusy })),
           workerCpuMsPerClaim: sum(last.results.map((result) => result.cpuMs)) / jobs,
           machineCpuBusy: median(measured.map((m) => m.cpuBusy ?? Number.NaN)),
+          // Workers + emulators + this process, per claim; and the claims/s the host's cores would allow
+          // this system alone at that cost (what other work on the host leaves is less).
+          systemCpuMsPerClaim: (last.familyMs ?? Number.NaN) / jobs,
+          hostCeilingPerSecond: (cpus().length * 1000) / ((last.familyMs ?? Number.NaN) / jobs),
+          systemShareOfHost: (last.familyMs ?? Number.NaN) / (last.wallMs * cpus().length),
           callsPerClaim: {
             dynamo: calls((result) => result.dynamoCalls),
             sqs: calls((result) => result.sqsCalls),
@@ -176,7 +220,9 @@ export const fanout: Benchmark = {
         rows.push(row);
         context.log(
           `  ${workers} worker(s), ${jobs} due: ${round(rate, 0)} claims/s (rounds ${measured.map((m) => round(m.rate, 0)).join(', ')}); ` +
-            `machine CPU ${round((row.machineCpuBusy ?? 0) * 100, 0)} % of ${cpus().length} cores; worker CPU ${round(row.workerCpuMsPerClaim, 2)} ms/claim`,
+            `machine CPU ${round((row.machineCpuBusy ?? 0) * 100, 0)} % of ${cpus().length} cores, ${round(row.systemShareOfHost * 100, 0)} % of it this benchmark's; ` +
+            `CPU per claim: workers ${round(row.workerCpuMsPerClaim, 2)} ms, with the emulators ${round(row.systemCpuMsPerClaim, 2)} ms ` +
+            `(the host alone would allow ≈ ${round(row.hostCeilingPerSecond, 0)} claims/s)`,
         );
       } finally {
         for (const child of children) {
@@ -190,7 +236,7 @@ export const fanout: Benchmark = {
       const row = rows.find((r) => r.workers === workers)!;
       return {
         bench: 'fanout',
-        figure: `claims/s, ${workers} workers (${workers * JOBS_PER_WORKER} due; machine CPU ${round(((row.machineCpuBusy as number) ?? 0) * 100, 0)} %)`,
+        figure: `claims/s, ${workers} workers (${workers * JOBS_PER_WORKER} due; host CPU ${round(((row.machineCpuBusy as number) ?? 0) * 100, 0)} % busy, ${round((row.systemShareOfHost as number) * 100, 0)} % ours; CPU-bound ceiling ≈ ${round(row.hostCeilingPerSecond as number, 0)}/s)`,
         value: `${round(rates.get(workers)!, 0)}/s`,
         baseline: `${round(one * workers, 0)}/s (${workers} × ${round(one, 0)}/s, 1 worker)`,
         ratio: ratio(rates.get(workers)!, one * workers),

@@ -77,7 +77,8 @@ export async function cloneJobs(
 
 export const tableSize: Benchmark = {
   name: 'table-size',
-  title: 'Tick cost grows with due work, not table size (1,000 vs 200,000 jobs, 1,000,000 with --full; 1,000 due)',
+  title:
+    'Tick cost grows with due work, not table size (1,000 vs 200,000 jobs, 1,000,000 with --full; 1,000 due)',
   async run(context) {
     const size = context.full ? LARGE_FULL : LARGE;
     const start = Math.ceil(Date.now() / 60_000) * 60_000;
@@ -134,8 +135,12 @@ export const tableSize: Benchmark = {
       }
       const smallMedian = median(durations.small);
       const largeMedian = median(durations.large);
-      context.log(`  ${DUE.toLocaleString('en')} jobs: ${durations.small.map((d) => round(d, 0)).join(', ')} ms`);
-      context.log(`  ${size.toLocaleString('en')} jobs: ${durations.large.map((d) => round(d, 0)).join(', ')} ms`);
+      context.log(
+        `  ${DUE.toLocaleString('en')} jobs: ${durations.small.map((d) => round(d, 0)).join(', ')} ms`,
+      );
+      context.log(
+        `  ${size.toLocaleString('en')} jobs: ${durations.large.map((d) => round(d, 0)).join(', ')} ms`,
+      );
       return {
         figures: [
           {

@@ -10,9 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { assessStatus, readHeartbeats } from '../../shared/client/health.js';
 import type { LocalRuntime } from '../../shared/local/runtime.js';
 import { jobKey, shardOf } from '../../shared/store/model.js';
-import { builtinHandlers } from '../../shared/targets/handlers.js';
 import { groupShards } from '../../shared/tick/tick.js';
-import { byStatus, job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
+import { byStatus, countingHandlers, job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
 
 const SHARDS = 8;
 const GROUPS = 4;
@@ -22,15 +21,6 @@ afterEach(async () => {
   await runtime?.stop();
   runtime = undefined;
 });
-
-function countingHandlers() {
-  const starts = new Map<string, number>();
-  const handlers = builtinHandlers();
-  handlers.register('count', (context) => {
-    starts.set(context.runId, (starts.get(context.runId) ?? 0) + 1);
-  });
-  return { starts, handlers };
-}
 
 async function putJobs(rt: LocalRuntime, count: number, at: number): Promise<string[]> {
   const ids = Array.from({ length: count }, (_, i) => `fan-${i}`);

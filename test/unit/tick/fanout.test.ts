@@ -64,7 +64,7 @@ describe('stopped groups', () => {
   const coordinator = { lastTickAt: at(T0 + 10 * MINUTE), groups: 3, groupsSince: at(T0) };
 
   it('are the groups whose heartbeat is older than three intervals', () => {
-    const heartbeats = new Map([
+    const heartbeats = new Map<number, { lastTickAt: string; groups?: number; groupsSince?: string }>([
       [0, coordinator],
       [1, { lastTickAt: at(T0 + 9 * MINUTE) }],
       [2, { lastTickAt: at(T0 + 6 * MINUTE) }],

@@ -17,7 +17,7 @@ import { LocalRuntime } from '../../shared/local/runtime.js';
 import { putJob } from '../../shared/ops/jobs.js';
 import { shardOf } from '../../shared/store/model.js';
 import { chunk, mapLimit } from '../../shared/util.js';
-import { type Benchmark, median, ms, ratio, round, sleep, timed } from '../support.js';
+import { type Benchmark, countCalls, median, ms, ratio, round, sleep, timed, total } from '../support.js';
 
 const DUE = 1_000;
 /** The large table: 200,000 jobs (≈ 30 s to write here); 1,000,000 with `npm run bench -- table-size --full`. */
@@ -117,6 +117,11 @@ export const tableSize: Benchmark = {
       );
       // First slot (at `start`) of the due jobs: both tables, not measured (warms both up).
       for (const runtime of [small, large]) await runtime.tick();
+      // What each tick reads and writes, as DynamoDB counts it: independent of the host's load, unlike the time.
+      const counts = {
+        small: countCalls(small.dynamo.middlewareStack, { capacity: true }),
+        large: countCalls(large.dynamo.middlewareStack, { capacity: true }),
+      };
 
       const durations = { small: [] as number[], large: [] as number[] };
       for (let rep = 0; rep < REPS; rep++) {
@@ -133,6 +138,17 @@ export const tableSize: Benchmark = {
           durations[label].push(elapsed);
         }
       }
+      const perTick = (label: 'small' | 'large') => ({
+        calls: total(counts[label].calls) / REPS,
+        queries: (counts[label].calls.QueryCommand ?? 0) / REPS,
+        rcu: total(counts[label].rcu) / REPS,
+        wcu: total(counts[label].wcu) / REPS,
+      });
+      const reads = { small: perTick('small'), large: perTick('large') };
+      context.log(
+        `  per tick, DynamoDB: ${round(reads.small.calls, 1)} calls, ${round(reads.small.rcu, 1)} RCU, ${round(reads.small.wcu, 0)} WCU (1,000 jobs) vs ` +
+          `${round(reads.large.calls, 1)} calls, ${round(reads.large.rcu, 1)} RCU, ${round(reads.large.wcu, 0)} WCU (${size.toLocaleString('en')})`,
+      );
       const smallMedian = median(durations.small);
       const largeMedian = median(durations.large);
       context.log(
@@ -151,6 +167,14 @@ export const tableSize: Benchmark = {
             ratio: ratio(largeMedian, smallMedian),
             goal: '≤ 1.2',
           },
+          {
+            bench: 'table-size',
+            figure: `DynamoDB read units per tick (due queries, sweep, audit), table of ${size.toLocaleString('en')} jobs`,
+            value: `${round(reads.large.rcu, 1)} RCU (${round(reads.large.queries, 1)} queries)`,
+            baseline: `${round(reads.small.rcu, 1)} RCU (${round(reads.small.queries, 1)} queries), table of ${DUE.toLocaleString('en')}`,
+            ratio: ratio(reads.large.rcu, reads.small.rcu),
+            goal: 'report',
+          },
         ],
         details: {
           due: DUE,
@@ -158,6 +182,7 @@ export const tableSize: Benchmark = {
           reps: REPS,
           tickMs: durations,
           medianMs: { small: smallMedian, large: largeMedian },
+          perTick: reads,
           ratio: largeMedian / smallMedian,
           batchWrite: { items: written, ms: writeMs, itemsPerSecond: (written / writeMs) * 1000 },
         },

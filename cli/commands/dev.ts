@@ -36,6 +36,8 @@ export interface DevOptions {
   report?: string;
   dataDir?: string;
   echoServer?: number;
+  /** Shard groups the tick fans out to (as `tickGroups` on a stack). */
+  tickGroups?: number;
 }
 
 /** The shortest tick: one second is the schedule floor (SPEC §3). */
@@ -135,6 +137,7 @@ export async function runDev(
     runtime = await LocalRuntime.start({
       ...(jobsFile ? { jobs: jobsFile } : {}),
       tickMs,
+      ...(options.tickGroups ? { tick: { groups: options.tickGroups } } : {}),
       endpoints,
       // One table per data directory: a restart on the same --data-dir finds its jobs again.
       name: 'punctual',

@@ -35,23 +35,26 @@ export interface SweepOptions {
 
 export async function sweep(deps: RunDeps, options: SweepOptions): Promise<SweepReport> {
   const report: SweepReport = { examined: 0, resent: 0, missed: 0, retried: 0, failed: 0 };
-  const shards = options.shards ?? Array.from({ length: deps.store.shards }, (_, shard) => shard);
-  await mapLimit(shards, shards.length, async (shard) => {
-    let next: Record<string, unknown> | undefined;
-    do {
-      if (options.outOfTime()) return;
-      const page = await deps.store.queryOpenDue(shard, options.now, options.pageSize, next);
-      next = page.next;
-      await mapLimit(page.items, 4, async (run) => {
-        report.examined += 1;
-        try {
-          await sweepRun(deps, run, options, report);
-        } catch (error) {
-          deps.log.warn('sweep could not settle run', { runId: run.runId, error: errorMessage(error) });
-        }
-      });
-    } while (next);
-  });
+  await mapLimit(
+    options.shards ?? Array.from({ length: deps.store.shards }, (_, shard) => shard),
+    options.shards?.length ?? deps.store.shards,
+    async (shard) => {
+      let next: Record<string, unknown> | undefined;
+      do {
+        if (options.outOfTime()) return;
+        const page = await deps.store.queryOpenDue(shard, options.now, options.pageSize, next);
+        next = page.next;
+        await mapLimit(page.items, 4, async (run) => {
+          report.examined += 1;
+          try {
+            await sweepRun(deps, run, options, report);
+          } catch (error) {
+            deps.log.warn('sweep could not settle run', { runId: run.runId, error: errorMessage(error) });
+          }
+        });
+      } while (next);
+    },
+  );
   if (report.resent + report.missed + report.retried + report.failed > 0) {
     deps.signals.metric('SweepRecovered', report.resent + report.missed + report.retried + report.failed);
     deps.log.info('sweep settled runs', { ...report });

@@ -156,39 +156,47 @@ export async function runTick(
   }
 
   const horizon = start + config.lookaheadMs;
-  await mapLimit(shards, shards.length, async (shard) => {
-    let next: Record<string, unknown> | undefined;
-    do {
-      let page: Awaited<ReturnType<typeof deps.store.queryDue>>;
-      try {
-        page = await deps.store.queryDue(shard, horizon, config.pageSize, next);
-      } catch (error) {
-        // One shard's failure must not stop the others (nor the heartbeat).
-        deps.log.error('due query failed', { shard, error: errorMessage(error) });
-        report.errors.push({ jobId: `(shard ${shard})`, error: errorMessage(error) });
-        return;
-      }
-      next = page.next;
-      report.jobsSeen += page.items.length;
-      if (outOfTime()) {
-        report.backlog += page.items.length;
-        continue;
-      }
-      await mapLimit(page.items, Math.max(1, Math.floor(config.concurrency / shards.length)), async (raw) => {
-        if (outOfTime()) {
-          report.backlog += 1;
+  await mapLimit(
+    shards, // this group's shards: all of them when the tick is not fanned out
+    shards.length,
+    async (shard) => {
+      let next: Record<string, unknown> | undefined;
+      do {
+        let page: Awaited<ReturnType<typeof deps.store.queryDue>>;
+        try {
+          page = await deps.store.queryDue(shard, horizon, config.pageSize, next);
+        } catch (error) {
+          // One shard's failure must not stop the others (nor the heartbeat).
+          deps.log.error('due query failed', { shard, error: errorMessage(error) });
+          report.errors.push({ jobId: `(shard ${shard})`, error: errorMessage(error) });
           return;
         }
-        try {
-          await handleJob(deps, config, raw, report);
-        } catch (error) {
-          const jobId = String(raw.jobId ?? raw.pk);
-          deps.log.error('job not dispatched this tick', { jobId, error: errorMessage(error) });
-          report.errors.push({ jobId, error: errorMessage(error) });
+        next = page.next;
+        report.jobsSeen += page.items.length;
+        if (outOfTime()) {
+          report.backlog += page.items.length;
+          continue;
         }
-      });
-    } while (next);
-  });
+        await mapLimit(
+          page.items,
+          Math.max(1, Math.floor(config.concurrency / shards.length)), // `concurrency` jobs per invocation
+          async (raw) => {
+            if (outOfTime()) {
+              report.backlog += 1;
+              return;
+            }
+            try {
+              await handleJob(deps, config, raw, report);
+            } catch (error) {
+              const jobId = String(raw.jobId ?? raw.pk);
+              deps.log.error('job not dispatched this tick', { jobId, error: errorMessage(error) });
+              report.errors.push({ jobId, error: errorMessage(error) });
+            }
+          },
+        );
+      } while (next);
+    },
+  );
 
   report.durationMs = deps.clock() - start;
   deps.signals.metric('TickDuration', report.durationMs, 'Milliseconds');

@@ -14,6 +14,7 @@ import { cli } from './benchmarks/cli.js';
 import { cost } from './benchmarks/cost.js';
 import { dispatch } from './benchmarks/dispatch.js';
 import { emulators } from './benchmarks/emulators.js';
+import { fanout } from './benchmarks/fanout.js';
 import { memory } from './benchmarks/memory.js';
 import { precision } from './benchmarks/precision.js';
 import { overload, production } from './benchmarks/production.js';
@@ -33,6 +34,7 @@ const BENCHMARKS: Benchmark[] = [
   dispatch,
   claim,
   asyncCompletion,
+  fanout,
   tableSize,
   precision,
   production,

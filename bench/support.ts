@@ -31,11 +31,16 @@ export interface Emulators {
 }
 
 /** A Node child running a TypeScript file through tsx's loader. */
-export function tsxChild(file: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): ChildProcess {
+export function tsxChild(
+  file: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  options: { stdin?: boolean } = {},
+): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', file, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
 }
 
@@ -155,6 +160,24 @@ export function countCalls(
     { step: 'initialize', name: 'benchCountCalls', override: true },
   );
   return counts;
+}
+
+/** Round trips in-region AWS answers in, used to make the emulators behave like AWS (see `addLatency`). */
+export const AWS_LATENCY_MS = { dynamo: 5, sqs: 12 } as const;
+
+/**
+ * Adds `ms` of latency to every call a client sends (before the request leaves), so that a benchmark is
+ * bound by round trips, as on AWS (≈ 5 ms for DynamoDB, ≈ 12 ms for SQS in-region), rather than by how fast
+ * the emulators on this machine answer.
+ */
+export function addLatency(stack: Stack, ms: number): void {
+  (stack as DynamoDBClient['middlewareStack']).add(
+    (next) => async (args) => {
+      await sleep(ms);
+      return next(args);
+    },
+    { step: 'initialize', name: 'benchAddLatency', override: true },
+  );
 }
 
 export function total(record: Record<string, number>): number {

@@ -37,6 +37,11 @@ export const ESM_MAX_CONCURRENCY = 1000;
 export const RESERVED_CONCURRENCY_HEADROOM = 1;
 /** A Lambda function runs at most 15 minutes. */
 const MAX_FUNCTION_TIMEOUT_MS = 15 * 60_000;
+/**
+ * Most shard groups: the coordinator invokes each further group within its minute, and 64 asynchronous
+ * invokes take well under a second; more groups than that means more shards per group instead.
+ */
+export const MAX_TICK_GROUPS = 64;
 /** SQS delays a message 900 s at most, so the tick cannot send a slot further ahead. */
 const MAX_LOOKAHEAD_MS = 900_000;
 /** Kept free at the end of the tick's 60 s timeout to flush metrics and events (functions/tick.ts keeps 10 s). */
@@ -113,6 +118,7 @@ export interface ResolvedConfig {
   readonly retentionDays: number;
   readonly lookaheadMs: number;
   readonly tickBudgetMs: number;
+  readonly tickGroups: number;
 }
 
 export interface ConfigInput {
@@ -122,6 +128,7 @@ export interface ConfigInput {
   readonly runRetention?: Duration;
   readonly lookahead?: Duration;
   readonly tickBudget?: Duration;
+  readonly tickGroups?: number;
   /** The handler names the executor bundle holds (default: the builtins). */
   readonly handlerNames?: readonly string[];
 }
@@ -411,6 +418,16 @@ export function resolveConfig(input: ConfigInput, subject = 'Scheduler props'): 
     });
   }
 
+  const tickGroups = input.tickGroups ?? DEFAULT_TICK_CONFIG.groups;
+  checkInteger(
+    violations,
+    'tickGroups',
+    tickGroups,
+    1,
+    Math.max(1, Math.min(shards, MAX_TICK_GROUPS)),
+    ` (each group owns at least one of the ${shards} shards; the coordinator invokes at most ${MAX_TICK_GROUPS - 1} workers)`,
+  );
+
   if (violations.length > 0) throw new JobValidationError(violations, subject);
-  return { pools, jobs, shards, retentionDays, lookaheadMs, tickBudgetMs };
+  return { pools, jobs, shards, retentionDays, lookaheadMs, tickBudgetMs, tickGroups };
 }

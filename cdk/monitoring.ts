@@ -113,6 +113,9 @@ export interface MonitoringProps {
   readonly topic: sns.ITopic;
   readonly thresholds: SchedulerAlarmProps;
   readonly tick: MonitoredFunction;
+  /** The shard groups' tick worker, when the tick fans out. */
+  readonly tickWorker?: MonitoredFunction;
+  readonly tickGroups?: number;
   readonly tickDlq: sqs.IQueue;
   readonly pools: readonly MonitoredPool[];
   readonly jobs: readonly ResolvedJob[];
@@ -207,6 +210,25 @@ export class SchedulerMonitoring extends Construct {
         'its EventBridge rule enabled, its DLQ), then `punctual status`. ' +
         `${RUNBOOK}#tickheartbeat`,
     });
+    if ((props.tickGroups ?? 1) > 1) {
+      // The coordinator counts, each minute, the groups whose heartbeat item is older than 3 minutes
+      // (shared/tick/fanout.ts): a worker that keeps failing while the coordinator runs.
+      add(
+        'TickGroupsStopped',
+        punctualMetric('TickGroupsStopped', TICK_SERVICE, {
+          statistic: 'Maximum',
+          period: Duration.minutes(1),
+        }),
+        {
+          threshold: 0,
+          evaluationPeriods: 2,
+          description:
+            'A shard group of the tick has not reported for 3 minutes while the tick runs: the due jobs of its ' +
+            "shards are not being claimed nor its open runs swept. Check the tick worker's errors and throttles " +
+            `(its DLQ, the tick DLQ), then \`punctual status\`, which names the group and its shards. ${RUNBOOK}#tickheartbeat`,
+        },
+      );
+    }
     add('RunsMissed', bothServicesSum('RunsMissed', period), {
       threshold: t.runsMissed ?? 0,
       description:
@@ -378,7 +400,12 @@ export class SchedulerMonitoring extends Construct {
         tick('DispatchBacklog', 'Maximum'),
       ]),
       graph('Tick: duration (ms)', [tick('TickDuration', 'Maximum'), tick('TickDuration', 'p50')], {
-        right: [props.tick.function.metricErrors({ period: minute, label: 'tick errors' })],
+        right: [
+          props.tick.function.metricErrors({ period: minute, label: 'tick errors' }),
+          ...(props.tickWorker
+            ? [props.tickWorker.function.metricErrors({ period: minute, label: 'tick worker errors' })]
+            : []),
+        ],
       }),
       graph('Lag (ms)', [
         executor('StartLag', 'p50'),

@@ -16,6 +16,8 @@ import type { IConstruct } from 'constructs';
 export interface NagSubjects {
   /** The tick's construct (function, role, log group). */
   readonly tick: IConstruct;
+  /** The shard groups' tick worker, when the tick fans out. */
+  readonly tickWorker?: IConstruct;
   /** Each executor's construct (function, role, log group, event source mapping). */
   readonly executors: readonly IConstruct[];
   /** The declared-jobs handler's construct, when there are declared jobs. */
@@ -47,8 +49,9 @@ const TRACING_REASON =
   'add cost without spans worth reading. Enable it with an Aspect if you need it.';
 
 export function acknowledgeFindings(subjects: NagSubjects): void {
+  const ticks = [subjects.tick, ...(subjects.tickWorker ? [subjects.tickWorker] : [])];
   for (const fn of [
-    subjects.tick,
+    ...ticks,
     ...subjects.executors,
     ...(subjects.deployJobs ? [subjects.deployJobs] : []),
     ...(subjects.completions ? [subjects.completions.consumer] : []),
@@ -58,13 +61,15 @@ export function acknowledgeFindings(subjects: NagSubjects): void {
     ack(fn, 'Serverless-LambdaTracing', TRACING_REASON);
   }
 
-  ack(
-    subjects.tick,
-    'Serverless-LambdaDLQ',
-    'The tick is invoked asynchronously by EventBridge; its failed invocations go to the tick DLQ through an ' +
-      'on-failure destination (EventInvokeConfig), which keeps the error context a DeadLetterConfig drops. ' +
-      'Configuring both would deliver every failure twice.',
-  );
+  for (const fn of ticks) {
+    ack(
+      fn,
+      'Serverless-LambdaDLQ',
+      'The tick (and its shard-group worker) is invoked asynchronously, by EventBridge (and by the tick); its ' +
+        'failed invocations go to the tick DLQ through an on-failure destination (EventInvokeConfig), which ' +
+        'keeps the error context a DeadLetterConfig drops. Configuring both would deliver every failure twice.',
+    );
+  }
   for (const executor of subjects.executors) {
     ack(
       executor,
@@ -136,7 +141,7 @@ export function acknowledgeFindings(subjects: NagSubjects): void {
   ack(
     subjects.tickDlq,
     'AwsSolutions-SQS3',
-    "This queue is a DLQ: the tick rule's target DLQ and the tick function's on-failure destination. cdk-nag " +
+    "This queue is a DLQ: the tick rule's target DLQ and the tick functions' on-failure destination. cdk-nag " +
       'only recognizes DLQs named in a redrive policy.',
   );
   for (const dlq of [

@@ -162,6 +162,14 @@ export interface SchedulerProps {
    */
   readonly tickBudget?: Duration;
   /**
+   * Shard groups of the tick (1 to `shards`, at most 64). With more than one, the tick EventBridge fires is
+   * a coordinator: each minute it invokes a tick-worker function asynchronously per further group and
+   * handles group 0 itself; group g claims, sweeps and audits the shards s with s mod groups = g. Claims per
+   * second grow with the groups (docs/scale.md: one group handles ≈ 600 claims a second at AWS latencies).
+   * @default 1
+   */
+  readonly tickGroups?: number;
+  /**
    * Memory of the tick function, MB.
    * @default 512
    */
@@ -262,9 +270,12 @@ export const OUTPUT_KEYS = {
   tickFunctionName: 'TickFunctionName',
   tickDlqUrl: 'TickDlqUrl',
   completionsQueueUrl: 'CompletionsQueueUrl',
+  tickGroups: 'TickGroups',
 } as const;
 
 const DYNAMO_READ_WRITE = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'];
+/** The tick's: read-write, and Scan for the due-index audit (a page a minute, shared/tick/tick.ts). */
+const TICK_TABLE = [...DYNAMO_READ_WRITE, 'dynamodb:Scan'];
 /** What PunctualClient reads: items (GetItem), a job's runs (Query), every job (Scan). */
 const CLIENT_READ = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'];
 /** What it writes besides: jobs and runs created (PutItem), changed (UpdateItem), deleted (DeleteItem). */
@@ -316,6 +327,8 @@ export class Scheduler extends Construct {
   readonly jobs: JobDefinition[];
   readonly table: dynamodb.Table;
   readonly tickFunction: lambda.Function;
+  /** The shard groups' tick worker (`tickGroups` > 1), invoked by the tick each minute. */
+  readonly tickWorkerFunction?: lambda.Function;
   readonly tickLogGroup: logs.ILogGroup;
   readonly tickRule: events.Rule;
   /** Tick events EventBridge could not deliver and tick invocations that failed. */
@@ -446,38 +459,67 @@ export class Scheduler extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
-    const tick = new PunctualFunction(this, 'Tick', {
-      code: prebuiltCode('tick'),
-      description: 'punctual tick: claims due jobs and sends their slots to the pool queues',
-      timeout: Duration.millis(TICK_TIMEOUT_MS),
-      memorySize: props.tickMemorySize ?? 512,
-      environment: {
-        ...commonEnvironment,
-        [ENV.lookahead]: String(config.lookaheadMs),
-        [ENV.budget]: String(config.tickBudgetMs),
-      },
-      logRetention,
-      logLevel,
-    });
+    const newTickFunction = (fnId: string, description: string, environment: Record<string, string>) => {
+      const fn = new PunctualFunction(this, fnId, {
+        code: prebuiltCode('tick'),
+        description,
+        timeout: Duration.millis(TICK_TIMEOUT_MS),
+        memorySize: props.tickMemorySize ?? 512,
+        environment: {
+          ...commonEnvironment,
+          [ENV.lookahead]: String(config.lookaheadMs),
+          [ENV.budget]: String(config.tickBudgetMs),
+          [ENV.tickGroups]: String(config.tickGroups),
+          ...environment,
+        },
+        logRetention,
+        logLevel,
+      });
+      grantTable(fn.role, TICK_TABLE);
+      // The tick sends slots to every pool, the sweep's retries too, and a run the sweep fails (lost) is
+      // copied to its pool's DLQ (shared/runs/lifecycle.ts endRun → sendToDlq).
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['sqs:SendMessage'],
+          resources: [...queues.values()].flatMap(({ queue, dlq }) => [queue.queueArn, dlq.queueArn]),
+        }),
+      );
+      this.eventBus.grantPutEventsTo(fn.role);
+      // No retry of a failed tick: the next one starts within the minute and catches up; a failed
+      // invocation goes to the tick DLQ, whose alarm tells the operator.
+      fn.function.configureAsyncInvoke({
+        retryAttempts: 0,
+        maxEventAge: Duration.minutes(1),
+        onFailure: new destinations.SqsDestination(this.tickDlq),
+      });
+      return fn;
+    };
+    // Shard groups 1…n−1 (shared/tick/fanout.ts): the same bundle, invoked by the coordinator.
+    const tickWorker =
+      config.tickGroups > 1
+        ? newTickFunction(
+            'TickWorker',
+            'punctual tick worker: claims, sweeps and audits one shard group a minute for the tick',
+            {},
+          )
+        : undefined;
+    const tick = newTickFunction(
+      'Tick',
+      'punctual tick: claims due jobs and sends their slots to the pool queues',
+      tickWorker ? { [ENV.tickWorker]: tickWorker.function.functionName } : {},
+    );
     this.tickFunction = tick.function;
     this.tickLogGroup = tick.logGroup;
-    grantTable(tick.role, DYNAMO_READ_WRITE);
-    // The tick sends slots to every pool, the sweep's retries too, and a run the sweep fails (lost) is
-    // copied to its pool's DLQ (shared/runs/lifecycle.ts endRun → sendToDlq).
-    tick.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['sqs:SendMessage'],
-        resources: [...queues.values()].flatMap(({ queue, dlq }) => [queue.queueArn, dlq.queueArn]),
-      }),
-    );
-    this.eventBus.grantPutEventsTo(tick.role);
-    // No retry of a failed tick: the next one starts within the minute and catches up; a failed
-    // invocation goes to the tick DLQ, whose alarm tells the operator.
-    tick.function.configureAsyncInvoke({
-      retryAttempts: 0,
-      maxEventAge: Duration.minutes(1),
-      onFailure: new destinations.SqsDestination(this.tickDlq),
-    });
+    this.tickWorkerFunction = tickWorker?.function;
+    if (tickWorker) {
+      // The function itself, not `<arn>:*` as grantInvoke adds: the coordinator invokes $LATEST only.
+      tick.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['lambda:InvokeFunction'],
+          resources: [tickWorker.function.functionArn],
+        }),
+      );
+    }
     this.tickRule = new events.Rule(this, 'TickRule', {
       description: 'punctual: fires the tick every minute',
       schedule: events.Schedule.rate(Duration.minutes(1)),
@@ -644,6 +686,8 @@ export class Scheduler extends Construct {
       topic: this.alarmTopic,
       thresholds: props.alarms ?? {},
       tick,
+      ...(tickWorker ? { tickWorker } : {}),
+      tickGroups: config.tickGroups,
       tickDlq: this.tickDlq,
       pools: Object.values(pools).map((pool) => ({
         name: pool.name,
@@ -698,10 +742,12 @@ export class Scheduler extends Construct {
         this.completions.queue.queueUrl,
         'queue workers report heartbeat/complete/fail of asynchronous runs on',
       );
+      output(OUTPUT_KEYS.tickGroups, String(config.tickGroups), 'shard groups the tick fans out to');
     }
 
     acknowledgeFindings({
       tick,
+      ...(tickWorker ? { tickWorker } : {}),
       executors,
       ...(deployJobs ? { deployJobs } : {}),
       ...(provider && deployJobs

@@ -189,6 +189,11 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
         'keep the tables on disk here (default: in memory); the state file stays in ./.punctual/',
       )
       .option(
+        '--tick-groups <n>',
+        'shard groups the tick fans out to, one invocation each, as tickGroups on a stack (the local table has 4 shards)',
+        wholeNumber(1, 4),
+      )
+      .option(
         '--echo-server <port>',
         'also serve http://127.0.0.1:PORT: answers 204, logs each request, checks HMAC signatures',
         wholeNumber(0, 65535),

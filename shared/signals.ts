@@ -25,6 +25,7 @@ export type MetricName =
   | 'InvalidJobs'
   | 'SweepRecovered'
   | 'TickHeartbeat'
+  | 'TickGroupsStopped'
   | 'EventsFailed'
   | 'PoisonMessages'
   | 'DueIndexRepaired'

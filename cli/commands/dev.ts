@@ -40,6 +40,8 @@ export interface DevOptions {
   echoServer?: number;
   /** Start examples/worker.ts in-process, with job `async-agent` handing it runs (completion: async). */
   exampleWorker?: boolean;
+  /** Shard groups the tick fans out to (as `tickGroups` on a stack). */
+  tickGroups?: number;
 }
 
 /** The shortest tick: one second is the schedule floor (SPEC §3). */
@@ -140,6 +142,7 @@ export async function runDev(
     runtime = await LocalRuntime.start({
       ...(jobsFile ? { jobs: jobsFile } : {}),
       tickMs,
+      ...(options.tickGroups ? { tick: { groups: options.tickGroups } } : {}),
       endpoints,
       // One table per data directory: a restart on the same --data-dir finds its jobs again.
       name: 'punctual',

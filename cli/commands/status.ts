@@ -15,7 +15,14 @@ export async function runStatus(io: Io, target: Target, options: { json?: boolea
     const mark = (ok: boolean) => (ok ? p.green('ok') : p.red('!!'));
     const tick = report.heartbeat.ageMs === null ? 'never' : `${roughDuration(report.heartbeat.ageMs)} ago`;
     const lines: [boolean, string, string][] = [
-      [!report.heartbeat.stale, 'tick', `last ${tick} (every ${roughDuration(report.heartbeat.tickMs)})`],
+      [
+        !report.heartbeat.stale && report.heartbeat.stoppedGroups.length === 0,
+        'tick',
+        `last ${tick} (every ${roughDuration(report.heartbeat.tickMs)})` +
+          (report.heartbeat.groups > 1
+            ? `, ${report.heartbeat.groups} shard groups${report.heartbeat.stoppedGroups.length ? `, stopped: ${report.heartbeat.stoppedGroups.join(', ')}` : ''}`
+            : ''),
+      ],
       [
         report.jobs.overdue === 0 && report.jobs.invalid === 0,
         'jobs',

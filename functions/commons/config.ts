@@ -21,6 +21,9 @@ export const ENV = {
   pool: 'PUNCTUAL_POOL',
   lookahead: 'PUNCTUAL_LOOKAHEAD_MS',
   budget: 'PUNCTUAL_TICK_BUDGET_MS',
+  tickGroups: 'PUNCTUAL_TICK_GROUPS',
+  /** The tick-worker function the coordinator invokes for shard groups 1…n−1. */
+  tickWorker: 'PUNCTUAL_TICK_WORKER',
 } as const;
 
 export interface PoolQueues {
@@ -74,6 +77,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv, clients: AwsClients) {
     ...DEFAULT_TICK_CONFIG,
     ...(env[ENV.lookahead] ? { lookaheadMs: Number(env[ENV.lookahead]) } : {}),
     ...(env[ENV.budget] ? { budgetMs: Number(env[ENV.budget]) } : {}),
+    ...(env[ENV.tickGroups] ? { groups: Number(env[ENV.tickGroups]) } : {}),
   };
   return {
     store,
@@ -82,5 +86,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv, clients: AwsClients) {
     busName: env[ENV.bus],
     pool: env[ENV.pool] ?? 'default',
     tick,
+    tickWorker: env[ENV.tickWorker],
   };
 }

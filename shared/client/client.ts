@@ -35,7 +35,7 @@ import {
   type TableOptions,
 } from './connection.js';
 import { type DlqEntry, listPoolDlq, type RedriveResult, redrivePool, selectPools } from './dlq.js';
-import { assessStatus, queueDepths, readHeartbeat, type StatusReport } from './health.js';
+import { assessStatus, queueDepths, readHeartbeats, type StatusReport } from './health.js';
 import {
   type BackfillResult,
   type CompletionResult,
@@ -422,8 +422,8 @@ export class PunctualClient {
   async status(): Promise<StatusReport> {
     const target = await this.#target();
     const now = this.#clock();
-    const [heartbeat, jobs, queues, runs] = await Promise.all([
-      readHeartbeat(target.store),
+    const [heartbeats, jobs, queues, runs] = await Promise.all([
+      readHeartbeats(target.store),
       listJobs(target.store),
       queueDepths(target),
       listRuns(target.store, {
@@ -435,7 +435,9 @@ export class PunctualClient {
       {
         label: target.label,
         ...(target.tickMs !== undefined ? { tickMs: target.tickMs } : {}),
-        heartbeat,
+        heartbeat: heartbeats.get(0),
+        groupHeartbeats: heartbeats,
+        shards: target.store.shards,
         jobs,
         queues,
         runs,

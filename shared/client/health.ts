@@ -10,7 +10,6 @@
  * `JOB`, so job scans never see it.
  */
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { roughDuration } from '../jobs/duration.js';
 import { lookaheadFor } from '../local/lookahead.js';
@@ -18,6 +17,8 @@ import { nextSlot } from '../schedule/index.js';
 import { decodeJob } from '../store/decode.js';
 import type { JobItem, RunItem } from '../store/model.js';
 import type { Store } from '../store/store.js';
+import { STOPPED_AFTER_TICKS, stoppedGroups } from '../tick/fanout.js';
+import { groupShards } from '../tick/tick.js';
 import { shortTime } from '../util.js';
 import { type Connection, STACK_TICK_MS } from './connection.js';
 
@@ -32,19 +33,23 @@ export interface HeartbeatItem {
   /** Who wrote it: `punctual dev`, or the tick itself. */
   source?: string;
   overdueJobs?: string[];
+  /** With shard groups: how many (the coordinator's, group 0), and since when. */
+  groups?: number;
+  groupsSince?: string;
 }
 
-export async function readHeartbeat(store: Store): Promise<HeartbeatItem | undefined> {
-  const { Item } = await store.doc.send(
-    new GetCommand({ TableName: store.tableName, Key: HEARTBEAT_KEY, ConsistentRead: true }),
-  );
-  if (!Item || typeof Item.lastTickAt !== 'string' || Number.isNaN(Date.parse(Item.lastTickAt)))
-    return undefined;
-  return Item as HeartbeatItem;
+/** Every tick group's heartbeat (group 0: the coordinator's, `HEARTBEAT_KEY`), the unreadable ones left out. */
+export async function readHeartbeats(store: Store): Promise<Map<number, HeartbeatItem>> {
+  const out = new Map<number, HeartbeatItem>();
+  for (const [group, item] of await store.getHeartbeats()) {
+    if (typeof item.lastTickAt === 'string' && !Number.isNaN(Date.parse(item.lastTickAt)))
+      out.set(group, item as HeartbeatItem);
+  }
+  return out;
 }
 
-/** The heartbeat is stale after this many tick intervals. */
-export const HEARTBEAT_TICKS = 3;
+/** The heartbeat is stale after this many tick intervals (a shard group is stopped after as many). */
+export const HEARTBEAT_TICKS = STOPPED_AFTER_TICKS;
 /** A job is overdue when its next slot is older than this many periods (the tick's overdueGapFactor). */
 export const OVERDUE_PERIODS = 2;
 
@@ -61,6 +66,10 @@ export const statusReportSchema = z
       tickMs: z.number().describe('the tick interval'),
       stale: z.boolean().describe(`older than ${HEARTBEAT_TICKS} tick intervals, or absent`),
       source: z.string().nullable().describe('who wrote it'),
+      groups: z.number().int().describe('shard groups the tick fans out to (1: one tick does it all)'),
+      stoppedGroups: z
+        .array(z.number().int())
+        .describe(`shard groups whose heartbeat is older than ${HEARTBEAT_TICKS} tick intervals`),
     }),
     jobs: z.object({
       total: z.number().int(),
@@ -126,6 +135,10 @@ export interface StatusInput {
   /** The tick interval when the deployment fixes it (a stack); else the heartbeat says. */
   tickMs?: number;
   heartbeat: HeartbeatItem | undefined;
+  /** The further shard groups' heartbeats, by group (a fanned-out tick). */
+  groupHeartbeats?: ReadonlyMap<number, HeartbeatItem>;
+  /** Shards of the due and open indexes (to name a stopped group's). */
+  shards?: number;
   jobs: JobItem[];
   queues: StatusReport['queues'];
   /** Runs whose slot is in the last hour. */
@@ -144,6 +157,19 @@ export function assessStatus(input: StatusInput, now: number): StatusReport {
     problems.push(
       `the last tick ran ${roughDuration(ageMs)} ago, more than ${HEARTBEAT_TICKS} ticks (${roughDuration(HEARTBEAT_TICKS * tickMs)})`,
     );
+  // A fanned-out tick: the coordinator may run while a group's worker fails; its shards are then neither
+  // claimed nor swept.
+  const groups = heartbeat?.groups ?? 1;
+  const heartbeats = new Map(input.groupHeartbeats ?? []);
+  if (heartbeat) heartbeats.set(0, heartbeat);
+  const stopped = groups > 1 && !stale ? stoppedGroups(heartbeats, groups, tickMs, now) : [];
+  for (const group of stopped) {
+    const last = heartbeats.get(group)?.lastTickAt;
+    const shards = input.shards ? ` (shards ${groupShards(group, groups, input.shards).join(', ')})` : '';
+    problems.push(
+      `tick group ${group}${shards} ${last ? `last ran ${roughDuration(now - Date.parse(last))} ago` : 'has not reported'}: its due jobs are not being claimed nor its open runs swept (check the tick-worker function's errors)`,
+    );
+  }
 
   // The tick's rule (shared/tick checkOverdue): next slot older than 2 periods, and at least one lookahead.
   const overdueJobs: StatusReport['overdueJobs'] = [];
@@ -190,6 +216,8 @@ export function assessStatus(input: StatusInput, now: number): StatusReport {
       tickMs,
       stale,
       source: heartbeat?.source ?? null,
+      groups,
+      stoppedGroups: stopped,
     },
     jobs: {
       total: jobs.length,

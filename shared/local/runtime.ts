@@ -34,6 +34,7 @@ import { Store } from '../store/store.js';
 import { ensureTable } from '../store/table.js';
 import { defaultHandlers, type HandlerRegistry } from '../targets/handlers.js';
 import { invokeTarget } from '../targets/index.js';
+import { checkGroups, mergeReports, type TickInvoker } from '../tick/fanout.js';
 import { DEFAULT_TICK_CONFIG, type TickConfig, type TickFaults, type TickReport } from '../tick/tick.js';
 import { errorMessage } from '../util.js';
 import {
@@ -74,6 +75,8 @@ export interface LocalRuntimeOptions {
   /** Called for every message an executor handled. */
   onOutcome?: (outcome: ExecuteOutcome, pool: string) => void;
   onTick?: (report: TickReport) => void;
+  /** Called as each further shard group's tick starts (`tick.groups` > 1); throw to fail that invocation. */
+  onTickGroup?: (group: number) => void;
   /** Written once ready, so `punctual --local` finds this runtime. */
   stateFile?: string;
 }
@@ -119,7 +122,7 @@ export class LocalRuntime {
   private loops: Promise<void>[] = [];
   private tickTimer: NodeJS.Timeout | undefined;
   private ticksInFlight = 0;
-  private readonly tickHandler: ReturnType<typeof createTickHandler>;
+  private readonly tickHandler: (invoker?: TickInvoker) => ReturnType<typeof createTickHandler>;
   private readonly executors = new Map<string, ReturnType<typeof createExecutorHandler>>();
   private readonly completions: ReturnType<typeof createCompletionsHandler>;
   readonly inFlight = new Map<string, number>();
@@ -161,12 +164,14 @@ export class LocalRuntime {
       log,
     };
     this.claim = { deps: { ...deps, clock }, config: this.tickConfig };
-    this.tickHandler = createTickHandler({
+    checkGroups(this.tickConfig.groups, this.store.shards);
+    const tickDeps = {
       ...deps,
       config: this.tickConfig,
       clock,
       ...(options.faults ? { faults: options.faults } : {}),
-    });
+    };
+    this.tickHandler = (invoker) => createTickHandler({ ...tickDeps, ...(invoker ? { invoker } : {}) });
     this.completions = createCompletionsHandler({ ...deps, clock });
     const handlers = options.handlers ?? defaultHandlers;
     // Lambda and EventBridge targets have no emulator here: their clients point at no endpoint and a
@@ -262,9 +267,34 @@ export class LocalRuntime {
     }
   }
 
-  /** One tick, now. */
-  tick(): Promise<TickReport> {
-    return this.tickHandler({}, undefined);
+  /**
+   * One tick, now: the coordinator and, with shard groups, each further group's tick (started without
+   * waiting, as Lambda's asynchronous invoke does). Resolves when all of them ended, with their sum.
+   */
+  async tick(): Promise<TickReport> {
+    const groups: Promise<TickReport | undefined>[] = [];
+    const worker = this.tickHandler();
+    const invoker: TickInvoker = {
+      invokeGroup: async (request) => {
+        const run = async () => {
+          this.options.onTickGroup?.(request.group);
+          return worker(request, undefined);
+        };
+        groups.push(
+          run().catch((error) => {
+            // A failed invocation: its shards wait for the next tick, as on Lambda.
+            this.options.log?.error('tick group failed', {
+              group: request.group,
+              error: errorMessage(error),
+            });
+            return undefined;
+          }),
+        );
+      },
+    };
+    const coordinator = await this.tickHandler(invoker)({}, undefined);
+    const reports = (await Promise.all(groups)).filter((report) => report !== undefined);
+    return mergeReports([coordinator, ...reports]);
   }
 
   /** Starts the tick interval and the pollers. */

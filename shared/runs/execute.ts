@@ -5,9 +5,9 @@
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isAsyncTarget } from '../jobs/schema.js';
 import type { Target } from '../jobs/types.js';
 import { delayFor, MAX_DELAY_SECONDS } from '../queue/dispatcher.js';
-import { isAsyncTarget } from '../jobs/schema.js';
 import { parseRunMessage } from '../queue/messages.js';
 import {
   isIsoTime,
@@ -102,6 +102,7 @@ function inLastPause(job: RawItem, run: RunItem): boolean {
 }
 
 export { RUN_SUCCEEDED_LOG } from './lifecycle.js';
+
 const DEFAULT_GRACE_MS = 60_000;
 
 export async function executeMessage(

@@ -613,6 +613,8 @@ export class JobRecords extends StoreBase {
   async auditPage(
     start: Record<string, unknown> | undefined,
     limit: number,
+    segment = 0,
+    segments = 1,
   ): Promise<{ jobs: JobItem[]; next?: Record<string, unknown> }> {
     const page = await this.doc.send(
       new ScanCommand(
@@ -624,6 +626,8 @@ export class JobRecords extends StoreBase {
           ExpressionAttributeValues: { ':job': 'JOB', ':true': true, ':zero': 0 },
           Limit: limit,
           ExclusiveStartKey: start,
+          // A parallel scan: each shard group of the tick walks its own segment of the table.
+          ...(segments > 1 ? { Segment: segment, TotalSegments: segments } : {}),
         }),
       ),
     );

@@ -32,6 +32,8 @@ export interface SweepOptions {
   graceMs: number;
   pageSize: number;
   outOfTime: () => boolean;
+  /** The shards of the open index to sweep (a tick's shard group); all when omitted. */
+  shards?: number[];
 }
 
 /** What the sweep needs: the run lifecycle's deps and, for stepfunctions/ecs attempts, a look at AWS. */
@@ -42,8 +44,8 @@ export interface SweepDeps extends RunDeps {
 export async function sweep(deps: SweepDeps, options: SweepOptions): Promise<SweepReport> {
   const report: SweepReport = { examined: 0, resent: 0, missed: 0, retried: 0, failed: 0 };
   await mapLimit(
-    Array.from({ length: deps.store.shards }, (_, shard) => shard),
-    deps.store.shards,
+    options.shards ?? Array.from({ length: deps.store.shards }, (_, shard) => shard),
+    options.shards?.length ?? deps.store.shards,
     async (shard) => {
       let next: Record<string, unknown> | undefined;
       do {

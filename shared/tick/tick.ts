@@ -48,6 +48,11 @@ export interface TickConfig {
    * missing from the due index are put back). The audit walks the table a page per tick; 0 turns it off.
    */
   auditPageSize: number;
+  /**
+   * Shard groups (1 to the shard count): with more than one, the tick EventBridge fires invokes a worker per
+   * further group and handles group 0 itself (shared/tick/fanout.ts). Group g owns the shards s mod n = g.
+   */
+  groups: number;
 }
 
 export const DEFAULT_TICK_CONFIG: TickConfig = {
@@ -61,7 +66,23 @@ export const DEFAULT_TICK_CONFIG: TickConfig = {
   overdueGapFactor: 2,
   intervalMs: 60_000,
   auditPageSize: 100,
+  groups: 1,
 };
+
+/** Which part of the minute one tick invocation handles (shared/tick/fanout.ts). */
+export interface TickScope {
+  /** The shard group (0 when the tick is not fanned out). */
+  group?: number;
+  /** Errors the coordinator met before (an invoke that failed), reported with its own. */
+  errors?: TickReport['errors'];
+  /** Since when the coordinator has run with `config.groups` groups (kept in its heartbeat). */
+  groupsSince?: string;
+}
+
+/** The shards of the due and open indexes group `group` of `groups` handles. */
+export function groupShards(group: number, groups: number, shards: number): number[] {
+  return Array.from({ length: shards }, (_, shard) => shard).filter((shard) => shard % groups === group);
+}
 
 /** Faults injected by tests at named steps of the claim protocol. */
 export interface TickFaults {
@@ -97,9 +118,17 @@ export interface TickReport {
   repairedJobs: string[];
 }
 
-export async function runTick(deps: TickDeps, config: TickConfig = DEFAULT_TICK_CONFIG): Promise<TickReport> {
+export async function runTick(
+  deps: TickDeps,
+  config: TickConfig = DEFAULT_TICK_CONFIG,
+  scope: TickScope = {},
+): Promise<TickReport> {
   const start = deps.clock();
   const report = emptyReport(start);
+  const group = scope.group ?? 0;
+  const groups = Math.max(1, config.groups);
+  const shards = groupShards(group, groups, deps.store.shards);
+  report.errors.push(...(scope.errors ?? []));
   deps.signals.metric('TickHeartbeat', 1);
   const outOfTime = () => deps.clock() - start > config.budgetMs;
 
@@ -109,6 +138,7 @@ export async function runTick(deps: TickDeps, config: TickConfig = DEFAULT_TICK_
       graceMs: config.deliveryGraceMs,
       pageSize: config.pageSize,
       outOfTime,
+      shards,
     });
   } catch (error) {
     // The sweep is recovery; a failure there must not stop dispatch.
@@ -118,7 +148,7 @@ export async function runTick(deps: TickDeps, config: TickConfig = DEFAULT_TICK_
 
   if (config.auditPageSize > 0) {
     try {
-      report.repairedJobs = await auditDueIndex(deps, config.auditPageSize, start);
+      report.repairedJobs = await auditDueIndex(deps, config.auditPageSize, start, group, groups);
     } catch (error) {
       deps.log.error('due-index audit failed', { error: errorMessage(error) });
       report.errors.push({ jobId: '(audit)', error: errorMessage(error) });
@@ -127,8 +157,8 @@ export async function runTick(deps: TickDeps, config: TickConfig = DEFAULT_TICK_
 
   const horizon = start + config.lookaheadMs;
   await mapLimit(
-    Array.from({ length: deps.store.shards }, (_, shard) => shard),
-    deps.store.shards,
+    shards, // this group's shards: all of them when the tick is not fanned out
+    shards.length,
     async (shard) => {
       let next: Record<string, unknown> | undefined;
       do {
@@ -149,7 +179,7 @@ export async function runTick(deps: TickDeps, config: TickConfig = DEFAULT_TICK_
         }
         await mapLimit(
           page.items,
-          Math.max(1, Math.floor(config.concurrency / deps.store.shards)),
+          Math.max(1, Math.floor(config.concurrency / shards.length)), // `concurrency` jobs per invocation
           async (raw) => {
             if (outOfTime()) {
               report.backlog += 1;
@@ -184,6 +214,8 @@ export async function runTick(deps: TickDeps, config: TickConfig = DEFAULT_TICK_
       invalidJobs: report.invalidJobs,
       errors: report.errors.length,
       tickMs: config.intervalMs,
+      ...(groups > 1 ? { group, groups, shards } : {}),
+      ...(groups > 1 && group === 0 ? { groupsSince: scope.groupsSince ?? report.startedAt } : {}),
     });
   } catch (error) {
     deps.log.warn('heartbeat not written', { error: errorMessage(error) });
@@ -574,8 +606,15 @@ function checkOverdue(deps: TickDeps, config: TickConfig, job: DecodedJob, now: 
  * (continuing where the last tick stopped, so the whole table is covered every few ticks) and puts such a
  * job back, loudly: an error log, a `Job Repaired` event and the `DueIndexRepaired` metric.
  */
-async function auditDueIndex(deps: TickDeps, pageSize: number, now: number): Promise<string[]> {
-  const { jobs, next } = await deps.store.auditPage(await deps.store.getAuditCursor(), pageSize);
+async function auditDueIndex(
+  deps: TickDeps,
+  pageSize: number,
+  now: number,
+  segment: number,
+  segments: number,
+): Promise<string[]> {
+  const cursor = await deps.store.getAuditCursor(segment, segments);
+  const { jobs, next } = await deps.store.auditPage(cursor, pageSize, segment, segments);
   const repaired: string[] = [];
   for (const job of jobs) {
     if (!(await deps.store.restoreDue(job, now))) continue;
@@ -587,7 +626,7 @@ async function auditDueIndex(deps: TickDeps, pageSize: number, now: number): Pro
     deps.signals.event('Job Repaired', { jobId: job.jobId, nextRunAt: job.nextRunAt });
   }
   if (repaired.length) deps.signals.metric('DueIndexRepaired', repaired.length);
-  await deps.store.putAuditCursor(next);
+  await deps.store.putAuditCursor(next, segment, segments);
   return repaired;
 }
 

@@ -7,8 +7,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../shared/local/runtime.js';
 import { jobKey } from '../../shared/store/model.js';
-import { builtinHandlers } from '../../shared/targets/handlers.js';
-import { byStatus, job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
+import { byStatus, countingHandlers, job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
 
 let runtime: LocalRuntime | undefined;
 
@@ -26,15 +25,6 @@ afterEach(async () => {
   await runtime?.stop();
   runtime = undefined;
 });
-
-function countingHandlers() {
-  const starts = new Map<string, number>();
-  const handlers = builtinHandlers();
-  handlers.register('count', (context) => {
-    starts.set(context.runId, (starts.get(context.runId) ?? 0) + 1);
-  });
-  return { starts, handlers };
-}
 
 describe('claim protocol', () => {
   it('8 ticks racing over 500 due jobs dispatch every slot once and start no run twice', async () => {

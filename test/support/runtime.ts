@@ -6,6 +6,7 @@ import type { JobDefinition } from '../../shared/jobs/types.js';
 import { LocalRuntime, type LocalRuntimeOptions } from '../../shared/local/runtime.js';
 import { putJob } from '../../shared/ops/jobs.js';
 import type { RunItem } from '../../shared/store/model.js';
+import { builtinHandlers } from '../../shared/targets/handlers.js';
 
 /** A clock that only moves when told to. */
 export class ManualClock {
@@ -46,3 +47,13 @@ export function byStatus(runs: RunItem[]): Record<string, number> {
 }
 
 export const T0 = Date.parse('2026-12-01T00:00:00.000Z');
+
+/** Handlers with `count`, which counts the starts of each run id (to check that none starts twice). */
+export function countingHandlers() {
+  const starts = new Map<string, number>();
+  const handlers = builtinHandlers();
+  handlers.register('count', (context) => {
+    starts.set(context.runId, (starts.get(context.runId) ?? 0) + 1);
+  });
+  return { starts, handlers };
+}

@@ -85,7 +85,8 @@ const cases: Case[] = [
   {
     name: 'unknown target type',
     change: { target: { type: 'webhook' } },
-    expected: 'target.type "webhook": must be one of http, lambda, sqs, eventbridge, handler, stepfunctions, ecs',
+    expected:
+      'target.type "webhook": must be one of http, lambda, sqs, eventbridge, handler, stepfunctions, ecs',
   },
   {
     name: 'target without a type',

@@ -189,6 +189,13 @@ export interface SchedulerProps {
    */
   readonly logLevel?: lambda.ApplicationLogLevel;
   /**
+   * Publish a `Run Succeeded` event on the bus for every successful run. EventBridge bills each event
+   * ($1.00 a million), as much as the rest of a fire together; `Run Failed`, `Run Missed`, `Run Skipped`
+   * and `Run Cancelled` are always published, and the `RunsSucceeded` metric counts successes either way.
+   * @default false
+   */
+  readonly successEvents?: boolean;
+  /**
    * Name of the EventBridge bus for run lifecycle events (source `punctual`).
    * @default - generated
    */
@@ -431,6 +438,7 @@ export class Scheduler extends Construct {
       [ENV.retentionDays]: String(config.retentionDays),
       [ENV.pools]: routing,
       [ENV.bus]: this.eventBus.eventBusName,
+      ...(props.successEvents ? { [ENV.successEvents]: 'true' } : {}),
     };
 
     // ── tick ──────────────────────────────────────────────────────────────────────────────────────

@@ -19,6 +19,7 @@ export const ENV = {
   pool: 'PUNCTUAL_POOL',
   lookahead: 'PUNCTUAL_LOOKAHEAD_MS',
   budget: 'PUNCTUAL_TICK_BUDGET_MS',
+  successEvents: 'PUNCTUAL_SUCCESS_EVENTS',
 } as const;
 
 export interface PoolQueues {
@@ -73,6 +74,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv, clients: AwsClients) {
     pools: poolRouting(pools),
     busName: env[ENV.bus],
     pool: env[ENV.pool] ?? 'default',
+    successEvents: env[ENV.successEvents] === 'true',
     tick,
   };
 }

@@ -75,6 +75,8 @@ export interface LocalRuntimeOptions {
   onTick?: (report: TickReport) => void;
   /** Written once ready, so `punctual --local` finds this runtime. */
   stateFile?: string;
+  /** Publish `Run Succeeded` events (as the construct's `successEvents`). Default false. */
+  successEvents?: boolean;
 }
 
 export interface LocalPool extends PoolDefinition {
@@ -155,6 +157,7 @@ export class LocalRuntime {
       signals: this.signals,
       pools: this.routing,
       log,
+      successEvents: options.successEvents ?? false,
     };
     this.claim = { deps: { ...deps, clock }, config: this.tickConfig };
     this.tickHandler = createTickHandler({

@@ -6,7 +6,7 @@
  * every step conditional, so overlapping ticks and a tick that dies half-way are harmless.
  */
 import { randomUUID } from 'node:crypto';
-import { delayFor, type OutgoingMessage } from '../queue/dispatcher.js';
+import { CoalescingDispatcher, delayFor, type OutgoingMessage } from '../queue/dispatcher.js';
 import { messageFor, type RunDeps, runEventDetail } from '../runs/lifecycle.js';
 import { nextSlot, planSlots, previousSlot, slotsBetween } from '../schedule/index.js';
 import type { Plan } from '../schedule/types.js';
@@ -97,7 +97,12 @@ export interface TickReport {
   repairedJobs: string[];
 }
 
-export async function runTick(deps: TickDeps, config: TickConfig = DEFAULT_TICK_CONFIG): Promise<TickReport> {
+export async function runTick(
+  tickDeps: TickDeps,
+  config: TickConfig = DEFAULT_TICK_CONFIG,
+): Promise<TickReport> {
+  // The jobs of one tick share SendMessageBatch calls (10 slots a call across jobs, not one call a job).
+  const deps = { ...tickDeps, dispatcher: new CoalescingDispatcher(tickDeps.dispatcher) };
   const start = deps.clock();
   const report = emptyReport(start);
   deps.signals.metric('TickHeartbeat', 1);

@@ -193,7 +193,16 @@ function stepOf(phase: 'tick' | 'executor', command: string, input: Record<strin
   const item = input.Item as Attr;
   const sk = keyPart(key ?? item, 'sk');
   const pk = keyPart(key ?? item, 'pk');
-  const kind = pk === 'TICK' ? sk.toLowerCase() : sk.startsWith('RUN#') ? 'run' : sk === 'JOB' ? 'job' : '?';
+  const kind =
+    pk === 'TICK'
+      ? sk.toLowerCase()
+      : sk.startsWith('RUN#')
+        ? 'run'
+        : sk === 'JOB'
+          ? 'job'
+          : sk.startsWith('DEF#')
+            ? 'definition'
+            : '?';
   if (phase === 'tick') {
     if (command === 'QueryCommand' && input.IndexName === 'due') return 'tick: due query';
     if (command === 'QueryCommand' && input.IndexName === 'open') return 'tick: sweep';

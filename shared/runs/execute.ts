@@ -189,6 +189,9 @@ export async function executeMessage(
   );
   const deadlineMs = Math.min(definition.target.timeout, budget);
   const leaseUntil = now + deadlineMs + LEASE_MARGIN_MS;
+  // Read before the start: a store error here is an infrastructure error (the message comes again), not
+  // a failed attempt.
+  const payload = await payloadOf(deps, run);
   const attemptRecord = { attempt: message.attempt, startedAt: iso(now), status: 'running' as const };
   const history = appendAttempt(run, attemptRecord);
   const startOptions = {
@@ -229,7 +232,12 @@ export async function executeMessage(
 
   // The target's deadline counts from now, after the start's write: the lease then outlasts it by the
   // full margin whatever that write cost.
-  const result = await runTarget(deps, running, Math.max(1, deadlineMs - (deps.clock() - startedAt)));
+  const result = await runTarget(
+    deps,
+    running,
+    payload,
+    Math.max(1, deadlineMs - (deps.clock() - startedAt)),
+  );
   now = deps.clock();
   deps.signals.metric('RunDuration', now - startedAt, 'Milliseconds');
   if (result.ok) {
@@ -354,7 +362,23 @@ type TargetOutcome =
   | { ok: true; detail?: string }
   | { ok: false; error: string; retryable: boolean; timedOut: boolean };
 
-async function runTarget(deps: ExecuteDeps, run: RunItem, deadlineMs: number): Promise<TargetOutcome> {
+/**
+ * The payload a run delivers: on the run record (records of older versions), or in the definition item
+ * it references (read once per warm executor: definition items never change).
+ */
+async function payloadOf(deps: ExecuteDeps, run: RunItem): Promise<unknown> {
+  if (run.definition.payload !== undefined || !run.definitionId) return run.definition.payload ?? null;
+  const definition = await deps.store.getDefinition(run.jobId, run.definitionId);
+  if (!definition) throw new Error(`definition ${run.definitionId} of job "${run.jobId}" is missing`);
+  return definition.payload ?? null;
+}
+
+async function runTarget(
+  deps: ExecuteDeps,
+  run: RunItem,
+  payload: unknown,
+  deadlineMs: number,
+): Promise<TargetOutcome> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error(`timed out after ${deadlineMs}ms`)), deadlineMs);
   try {
@@ -364,7 +388,7 @@ async function runTarget(deps: ExecuteDeps, run: RunItem, deadlineMs: number): P
       scheduledAt: run.scheduledAt,
       attempt: run.attempt,
       manual: run.manual ?? false,
-      payload: run.definition.payload ?? null,
+      payload,
     };
     // A target that ignores the abort signal must not keep the executor past its deadline (the lease
     // would lapse and the sweep start another attempt beside it): stop waiting for it at the deadline.

@@ -18,6 +18,7 @@ import {
   type RunItem,
   type RunReason,
   type RunStatus,
+  runDefinition,
   runIdFor,
 } from '../store/model.js';
 import type { RawItem } from '../store/store.js';
@@ -502,7 +503,7 @@ async function writeRecords(
   graceMs: number,
 ): Promise<RunItem[]> {
   const { item, definition } = job;
-  const base = { jobId: item.jobId, definition, jobVersion: item.version };
+  const base = { jobId: item.jobId, ...runDefinition(item, definition), jobVersion: item.version };
   const dispatchRuns = jobPlan.plan.dispatch.map((slot) =>
     deps.store.newRun(
       {

@@ -189,6 +189,14 @@ export interface SchedulerProps {
    */
   readonly logLevel?: lambda.ApplicationLogLevel;
   /**
+   * Projection of the table's `due` and `open` indexes. `keys-only` costs an index write only when a job's
+   * next slot or a run's `openUntil` moves (the tick reads the items with BatchGetItem). A stack deployed
+   * before 0.2 has `all` indexes, whose projection CloudFormation cannot change in place: set `all` there
+   * (the code reads either); README "Upgrading" says how to move such a table to `keys-only`.
+   * @default 'keys-only'
+   */
+  readonly indexProjection?: 'keys-only' | 'all';
+  /**
    * Publish a `Run Succeeded` event on the bus for every successful run. EventBridge bills each event
    * ($1.00 a million), as much as the rest of a fire together; `Run Failed`, `Run Missed`, `Run Skipped`
    * and `Run Cancelled` are always published, and the `RunsSucceeded` metric counts successes either way.
@@ -369,8 +377,9 @@ export class Scheduler extends Construct {
         indexName: index.name,
         partitionKey: { name: index.partitionKey.name, type: attributeType(index.partitionKey.type) },
         sortKey: { name: index.sortKey.name, type: attributeType(index.sortKey.type) },
-        // ALL: the tick reads due jobs and open runs from the index alone (shared/store/table.ts).
-        projectionType: dynamodb.ProjectionType.ALL,
+        // KEYS_ONLY unless a table deployed before asks to keep ALL (shared/store/table.ts).
+        projectionType:
+          props.indexProjection === 'all' ? dynamodb.ProjectionType.ALL : dynamodb.ProjectionType.KEYS_ONLY,
       });
     }
     // Named indexes, not `index/*`: the functions query these two and nothing else.

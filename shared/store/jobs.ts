@@ -275,7 +275,7 @@ export class JobRecords extends StoreBase {
         }),
       ),
     );
-    return { items: page.Items ?? [], next: page.LastEvaluatedKey };
+    return { items: await this.itemsOf(page.Items ?? [], false), next: page.LastEvaluatedKey };
   }
 
   /**

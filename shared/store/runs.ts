@@ -271,7 +271,10 @@ export class RunRecords extends StoreBase {
         }),
       ),
     );
-    return { items: (page.Items ?? []) as RunItem[], next: page.LastEvaluatedKey };
+    return {
+      items: (await this.itemsOf(page.Items ?? [], true)) as unknown as RunItem[],
+      next: page.LastEvaluatedKey,
+    };
   }
 
   /** Terminal patch helper: a run that ends leaves the open index. */

@@ -228,7 +228,7 @@ export async function executeMessage(
     ...history,
   };
   if (firstAttempt) deps.signals.metric('StartLag', startedAt - Date.parse(run.scheduledAt), 'Milliseconds');
-  deps.log.info('run started', { jobId: run.jobId, runId: run.runId, attempt: message.attempt });
+  deps.log.debug('run started', { jobId: run.jobId, runId: run.runId, attempt: message.attempt });
 
   // The target's deadline counts from now, after the start's write: the lease then outlasts it by the
   // full margin whatever that write cost.

@@ -90,8 +90,9 @@ export class JobRecords extends StoreBase {
     return Item;
   }
 
+  /** The job with its whole definition (see {@link getJobFull}). */
   async getJob(jobId: string): Promise<JobItem | undefined> {
-    return (await this.getJobRaw(jobId)) as JobItem | undefined;
+    return (await this.getJobFull(jobId)) as JobItem | undefined;
   }
 
   /**

@@ -170,7 +170,10 @@ export class RunRecords extends StoreBase {
                 Key: runKeyValue,
                 UpdateExpression:
                   'SET #status = :running, #attempt = :attempt, startedAt = if_not_exists(startedAt, :startedAt), ' +
-                  'leaseUntil = :lease, openUntil = :lease, updatedAt = :startedAt, ' +
+                  // `openUntil` stays (the delivery deadline, or the retry's): moving it would move the run
+                  // in the open index (a delete and a put there, on every start). A run still running
+                  // when the sweep looks at it gets its lease's end then (shared/tick/sweep.ts).
+                  'leaseUntil = :lease, openUntil = if_not_exists(openUntil, :lease), updatedAt = :startedAt, ' +
                   `#attempts = :attempts${options.history.attemptsDropped ? ', attemptsDropped = :dropped' : ''} ` +
                   'REMOVE nextAttemptAt',
                 ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')}) AND #attempt = :previous`,

@@ -4,7 +4,8 @@
  * time has passed:
  *   dispatched  its message never arrived → re-send while its starting deadline allows, else missed(lost)
  *   retrying    its retry message never arrived (or the backoff exceeds SQS's 15 min delay) → re-send
- *   running     its executor stopped (lease expired) → retry if attempts are left, else failed(lost)
+ *   running     its executor stopped (lease expired) → retry if attempts are left, else failed(lost);
+ *               still within its lease (the start leaves `openUntil` where it was) → look again at its end
  *   queued      held (overlap `queue`) past its starting deadline → missed(deadline)
  */
 import { delayFor, MAX_DELAY_SECONDS } from '../queue/dispatcher.js';
@@ -108,7 +109,23 @@ async function sweepRun(
       return;
     }
     case 'running': {
-      if (!run.leaseUntil || Date.parse(run.leaseUntil) > now) return;
+      if (run.leaseUntil && Date.parse(run.leaseUntil) > now) {
+        // Most runs end before their delivery deadline and never get here; a longer one is looked at
+        // again when its lease ends.
+        await deps.store.transitionRun(
+          run.runId,
+          ['running'],
+          { openUntil: run.leaseUntil },
+          {
+            attempt: run.attempt,
+            now,
+            extraCondition: 'openUntil = :openBefore',
+            extraValues: { ':openBefore': run.openUntil },
+          },
+        );
+        return;
+      }
+      if (!run.leaseUntil) return;
       const retried = run.definition.retry.maxAttempts - (run.attempt - (run.attemptBase ?? 0)) > 0;
       if (await recoverExpired(deps, run, now, graceMs)) {
         if (retried) report.retried += 1;

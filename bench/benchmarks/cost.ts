@@ -42,6 +42,12 @@ export const PRICES = {
   lambdaRequest: 0.2e-6,
   /** CloudWatch Logs standard ingestion, per GB. */
   logsPerGb: 0.5,
+  /**
+   * DynamoDB provisioned capacity (standard table class), per WCU-hour and RCU-hour: the construct's
+   * `billing: 'provisioned'`, priced at the 70 % utilization its auto scaling keeps.
+   */
+  provisionedWcuHour: 0.00065,
+  provisionedRcuHour: 0.00013,
   /** EventBridge Scheduler, per invocation (the comparison). */
   scheduler: 1.0e-6,
 } as const;
@@ -651,6 +657,9 @@ function price(result: CaseResult) {
       (c.executorInvocations + c.tickInvocations) * PRICES.lambdaRequest,
     logs: (logBytes / 2 ** 30) * PRICES.logsPerGb,
   };
+  // Provisioned at 70 % utilization: a unit-hour holds 3,600 unit-seconds, 70 % of them used.
+  const provisionedDynamo =
+    (totals.wcu * PRICES.provisionedWcuHour + totals.rcu * PRICES.provisionedRcuHour) / (3600 * 0.7);
   const perMillion = Object.fromEntries(
     Object.entries(dollars).map(([key, value]) => [key, (value / fires) * 1e6]),
   ) as Record<keyof typeof dollars, number>;
@@ -660,7 +669,12 @@ function price(result: CaseResult) {
   const schedulerTarget =
     PRICES.lambdaRequest * 1e6 +
     ((LATENCY_MS.handler * EXECUTOR_MEMORY_MB) / 1024 / 1000) * PRICES.lambdaGbSecond * 1e6;
+  const provisioned = {
+    dynamo: (provisionedDynamo / fires) * 1e6,
+    total: total - perMillionDynamo(dollars, fires) + (provisionedDynamo / fires) * 1e6,
+  };
   return {
+    provisioned,
     perFire: {
       wcu: perFire(totals.wcu),
       rcu: perFire(totals.rcu),
@@ -677,6 +691,10 @@ function price(result: CaseResult) {
     total,
     scheduler: { perMillion: PRICES.scheduler * 1e6, withTarget: PRICES.scheduler * 1e6 + schedulerTarget },
   };
+}
+
+function perMillionDynamo(dollars: { dynamoWrite: number; dynamoRead: number }, fires: number): number {
+  return ((dollars.dynamoWrite + dollars.dynamoRead) / fires) * 1e6;
 }
 
 const f = (value: number, digits = 2) => String(round(value, digits));
@@ -715,6 +733,8 @@ export const cost: Benchmark = {
         'Lambda $/M',
         'Logs $/M',
         'total $/M',
+        'DDB provisioned (70 %) $/M',
+        'total, provisioned $/M',
         'Scheduler $/M',
       ],
       ...results.map((r) => {
@@ -732,6 +752,8 @@ export const cost: Benchmark = {
           f(p.perMillion.lambda),
           f(p.perMillion.logs),
           f(p.total),
+          f(p.provisioned.dynamo),
+          f(p.provisioned.total),
           `${f(p.scheduler.perMillion)} (${f(p.scheduler.withTarget)} with target)`,
         ];
       }),
@@ -804,6 +826,7 @@ export const cost: Benchmark = {
           perFire: r.priced.perFire,
           perMillionFires: r.priced.perMillion,
           totalPerMillionFires: r.priced.total,
+          provisionedAt70Percent: r.priced.provisioned,
           scheduler: r.priced.scheduler,
           ledger: r.ledger,
         })),

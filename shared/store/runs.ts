@@ -160,6 +160,11 @@ export class RunRecords extends StoreBase {
     // the job and this write still stops it.
     const enabled = options.requireEnabled ? ' AND enabled = :true' : '';
     const jobCondition = `attribute_exists(pk)${enabled}${exclusive}`;
+    // When the sweep is due to look at the run before its lease ends anyway (its delivery deadline), the
+    // start leaves `openUntil` alone: moving it would move the run in the open index, a delete and a put
+    // there on every start. The sweep gives a run it finds still running its lease's end (sweep.ts).
+    const keepOpenUntil = run.openUntil !== undefined && Date.parse(run.openUntil) <= options.leaseUntil;
+    const openUntil = keepOpenUntil ? '' : 'openUntil = :lease, ';
     try {
       await this.doc.send(
         new TransactWriteCommand({
@@ -170,10 +175,7 @@ export class RunRecords extends StoreBase {
                 Key: runKeyValue,
                 UpdateExpression:
                   'SET #status = :running, #attempt = :attempt, startedAt = if_not_exists(startedAt, :startedAt), ' +
-                  // `openUntil` stays (the delivery deadline, or the retry's): moving it would move the run
-                  // in the open index (a delete and a put there, on every start). A run still running
-                  // when the sweep looks at it gets its lease's end then (shared/tick/sweep.ts).
-                  'leaseUntil = :lease, openUntil = if_not_exists(openUntil, :lease), updatedAt = :startedAt, ' +
+                  `leaseUntil = :lease, ${openUntil}updatedAt = :startedAt, ` +
                   `#attempts = :attempts${options.history.attemptsDropped ? ', attemptsDropped = :dropped' : ''} ` +
                   'REMOVE nextAttemptAt',
                 ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')}) AND #attempt = :previous`,

@@ -213,6 +213,7 @@ function stepOf(phase: 'tick' | 'executor', command: string, input: Record<strin
     if (command === 'QueryCommand' && input.IndexName === 'due') return 'tick: due query';
     if (command === 'QueryCommand' && input.IndexName === 'open') return 'tick: sweep';
     if (command === 'ScanCommand' || kind === 'audit') return 'tick: due-index audit';
+    if (command === 'BatchGetItemCommand') return 'tick: read queried items (BatchGetItem)';
     if (kind === 'heartbeat') return 'tick: heartbeat';
     if (command === 'PutItemCommand' && kind === 'run') return 'tick: run records';
     const update = String(input.UpdateExpression ?? '');

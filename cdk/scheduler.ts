@@ -90,6 +90,9 @@ export interface SchedulerHandlers {
   readonly entry: string;
 }
 
+/** Utilization the auto scaling of `billing: 'provisioned'` keeps the table and its indexes at. */
+export const PROVISIONED_TARGET_UTILIZATION = 70;
+
 /**
  * The Scheduler's props; every one is optional.
  *
@@ -197,6 +200,36 @@ export interface SchedulerProps {
    * @default lambda.ApplicationLogLevel.INFO
    */
   readonly logLevel?: lambda.ApplicationLogLevel;
+  /**
+   * The table's capacity mode. `on-demand` bills each request. `provisioned` bills capacity by the hour,
+   * scaled by Application Auto Scaling to keep the table and each index at 70 % of what is provisioned,
+   * between the bounds of `provisionedCapacity`: for a steady load it costs ≈ 0.41× on-demand per write and
+   * read (bench/RESULTS.md "Cost per fire" gives the price per fire), but a burst above the provisioned rate
+   * is throttled until scaling catches up (minutes), so the tick's claims may wait for the next tick.
+   * @default 'on-demand'
+   */
+  readonly billing?: 'on-demand' | 'provisioned';
+  /**
+   * Bounds of the auto scaling with `billing: 'provisioned'`, in capacity units a second, for the table and
+   * for each of its two indexes.
+   * @default { readMin: 5, readMax: 1000, writeMin: 5, writeMax: 1000 }
+   */
+  readonly provisionedCapacity?: { readMin?: number; readMax?: number; writeMin?: number; writeMax?: number };
+  /**
+   * Projection of the table's `due` and `open` indexes. `keys-only` costs an index write only when a job's
+   * next slot or a run's `openUntil` moves (the tick reads the items with BatchGetItem). A stack deployed
+   * before 0.2 has `all` indexes, whose projection CloudFormation cannot change in place: set `all` there
+   * (the code reads either); README "Upgrading" says how to move such a table to `keys-only`.
+   * @default 'keys-only'
+   */
+  readonly indexProjection?: 'keys-only' | 'all';
+  /**
+   * Publish a `Run Succeeded` event on the bus for every successful run. EventBridge bills each event
+   * ($1.00 a million), as much as the rest of a fire together; `Run Failed`, `Run Missed`, `Run Skipped`
+   * and `Run Cancelled` are always published, and the `RunsSucceeded` metric counts successes either way.
+   * @default false
+   */
+  readonly successEvents?: boolean;
   /**
    * Name of the EventBridge bus for run lifecycle events (source `punctual`).
    * @default - generated
@@ -364,11 +397,24 @@ export class Scheduler extends Construct {
     const logLevel = props.logLevel ?? lambda.ApplicationLogLevel.INFO;
 
     // ── table ─────────────────────────────────────────────────────────────────────────────────────
+    const provisioned = props.billing === 'provisioned';
+    const capacity = {
+      readMin: props.provisionedCapacity?.readMin ?? 5,
+      readMax: props.provisionedCapacity?.readMax ?? 1000,
+      writeMin: props.provisionedCapacity?.writeMin ?? 5,
+      writeMax: props.provisionedCapacity?.writeMax ?? 1000,
+    };
     this.table = new dynamodb.Table(this, 'Table', {
       ...(props.tableName ? { tableName: props.tableName } : {}),
       partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: TABLE_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      ...(provisioned
+        ? {
+            billingMode: dynamodb.BillingMode.PROVISIONED,
+            readCapacity: capacity.readMin,
+            writeCapacity: capacity.writeMin,
+          }
+        : { billingMode: dynamodb.BillingMode.PAY_PER_REQUEST }),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       ...(props.tableEncryptionKey
         ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: props.tableEncryptionKey }
@@ -382,9 +428,26 @@ export class Scheduler extends Construct {
         indexName: index.name,
         partitionKey: { name: index.partitionKey.name, type: attributeType(index.partitionKey.type) },
         sortKey: { name: index.sortKey.name, type: attributeType(index.sortKey.type) },
-        // ALL: the tick reads due jobs and open runs from the index alone (shared/store/table.ts).
-        projectionType: dynamodb.ProjectionType.ALL,
+        // KEYS_ONLY unless a table deployed before asks to keep ALL (shared/store/table.ts).
+        projectionType:
+          props.indexProjection === 'all' ? dynamodb.ProjectionType.ALL : dynamodb.ProjectionType.KEYS_ONLY,
+        ...(provisioned ? { readCapacity: capacity.readMin, writeCapacity: capacity.writeMin } : {}),
       });
+    }
+    if (provisioned) {
+      // Target tracking at 70 % utilization, table and each index apart (each has its own capacity).
+      const scale = (reads: dynamodb.IScalableTableAttribute, writes: dynamodb.IScalableTableAttribute) => {
+        reads.scaleOnUtilization({ targetUtilizationPercent: PROVISIONED_TARGET_UTILIZATION });
+        writes.scaleOnUtilization({ targetUtilizationPercent: PROVISIONED_TARGET_UTILIZATION });
+      };
+      const reads = { minCapacity: capacity.readMin, maxCapacity: capacity.readMax };
+      const writes = { minCapacity: capacity.writeMin, maxCapacity: capacity.writeMax };
+      scale(this.table.autoScaleReadCapacity(reads), this.table.autoScaleWriteCapacity(writes));
+      for (const index of TABLE_KEYS.indexes)
+        scale(
+          this.table.autoScaleGlobalSecondaryIndexReadCapacity(index.name, reads),
+          this.table.autoScaleGlobalSecondaryIndexWriteCapacity(index.name, writes),
+        );
     }
     // Named indexes, not `index/*`: the functions query these two and nothing else.
     const tableResources = [
@@ -451,6 +514,7 @@ export class Scheduler extends Construct {
       [ENV.retentionDays]: String(config.retentionDays),
       [ENV.pools]: routing,
       [ENV.bus]: this.eventBus.eventBusName,
+      ...(props.successEvents ? { [ENV.successEvents]: 'true' } : {}),
     };
 
     // ── tick ──────────────────────────────────────────────────────────────────────────────────────

@@ -89,7 +89,7 @@ export function createDeployJobsHandler(deps: DeployJobsDeps) {
 
   /** Whether the stored item already holds `definition`, valid, in the right shard: nothing to write. */
   async function unchanged(store: Store, definition: JobDefinition): Promise<boolean> {
-    const raw = await store.getJobRaw(definition.id);
+    const raw = await store.getJobFull(definition.id);
     if (!raw || raw.invalid || !isDeepStrictEqual(raw.definition, definition)) return false;
     return raw.dueShard === undefined || raw.dueShard === store.shardOf(definition.id);
   }

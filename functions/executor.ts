@@ -63,6 +63,7 @@ function lambda() {
       store: config.store,
       dispatcher: config.dispatcher,
       pools: config.pools,
+      successEvents: config.successEvents,
       signals: new PowertoolsSignals(metrics, logger, clients.eventBridge, config.busName),
       log,
       pool: config.pool,

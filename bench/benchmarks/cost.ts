@@ -42,6 +42,12 @@ export const PRICES = {
   lambdaRequest: 0.2e-6,
   /** CloudWatch Logs standard ingestion, per GB. */
   logsPerGb: 0.5,
+  /**
+   * DynamoDB provisioned capacity (standard table class), per WCU-hour and RCU-hour: the construct's
+   * `billing: 'provisioned'`, priced at the 70 % utilization its auto scaling keeps.
+   */
+  provisionedWcuHour: 0.00065,
+  provisionedRcuHour: 0.00013,
   /** EventBridge Scheduler, per invocation (the comparison). */
   scheduler: 1.0e-6,
 } as const;
@@ -193,11 +199,21 @@ function stepOf(phase: 'tick' | 'executor', command: string, input: Record<strin
   const item = input.Item as Attr;
   const sk = keyPart(key ?? item, 'sk');
   const pk = keyPart(key ?? item, 'pk');
-  const kind = pk === 'TICK' ? sk.toLowerCase() : sk.startsWith('RUN#') ? 'run' : sk === 'JOB' ? 'job' : '?';
+  const kind =
+    pk === 'TICK'
+      ? sk.toLowerCase()
+      : sk.startsWith('RUN#')
+        ? 'run'
+        : sk === 'JOB'
+          ? 'job'
+          : sk.startsWith('DEF#')
+            ? 'definition'
+            : '?';
   if (phase === 'tick') {
     if (command === 'QueryCommand' && input.IndexName === 'due') return 'tick: due query';
     if (command === 'QueryCommand' && input.IndexName === 'open') return 'tick: sweep';
     if (command === 'ScanCommand' || kind === 'audit') return 'tick: due-index audit';
+    if (command === 'BatchGetItemCommand') return 'tick: read queried items (BatchGetItem)';
     if (kind === 'heartbeat') return 'tick: heartbeat';
     if (command === 'PutItemCommand' && kind === 'run') return 'tick: run records';
     const update = String(input.UpdateExpression ?? '');
@@ -350,13 +366,18 @@ async function runCase(context: BenchContext, spec: Case, index: number): Promis
         if (!consumed.length) counts.unreported += 1;
         if (consumed.some((part) => part.GlobalSecondaryIndexes)) counts.withIndexShares += 1;
         const read = READS.has(command);
+        // DynamoDB bills a transactional write 2 units a KB on each item (AWS "Capacity unit consumption
+        // for transactions"); DynamoDB Local reports the item's plain write units (measured: a transaction
+        // of two 0.7 KB updates reports 2). Its table share is counted twice here; index updates once.
+        const transact = command === 'TransactWriteItemsCommand' ? 2 : 1;
         for (const part of consumed) {
-          const units = part.CapacityUnits ?? 0;
+          const tableUnits = part.Table?.CapacityUnits ?? 0;
+          const units = (part.CapacityUnits ?? 0) + (transact - 1) * tableUnits;
           if (read) entry.rcu += units;
           else entry.wcu += units;
           // Where the units were charged: write units only (a read's share is its RCU, by index below).
           const shares = read ? entry.readShares : entry;
-          shares.table += part.Table?.CapacityUnits ?? 0;
+          shares.table += tableUnits * transact;
           for (const [name, gsi] of Object.entries(part.GlobalSecondaryIndexes ?? {}))
             shares.indexes[name] = (shares.indexes[name] ?? 0) + (gsi.CapacityUnits ?? 0);
         }
@@ -642,6 +663,9 @@ function price(result: CaseResult) {
       (c.executorInvocations + c.tickInvocations) * PRICES.lambdaRequest,
     logs: (logBytes / 2 ** 30) * PRICES.logsPerGb,
   };
+  // Provisioned at 70 % utilization: a unit-hour holds 3,600 unit-seconds, 70 % of them used.
+  const provisionedDynamo =
+    (totals.wcu * PRICES.provisionedWcuHour + totals.rcu * PRICES.provisionedRcuHour) / (3600 * 0.7);
   const perMillion = Object.fromEntries(
     Object.entries(dollars).map(([key, value]) => [key, (value / fires) * 1e6]),
   ) as Record<keyof typeof dollars, number>;
@@ -651,7 +675,12 @@ function price(result: CaseResult) {
   const schedulerTarget =
     PRICES.lambdaRequest * 1e6 +
     ((LATENCY_MS.handler * EXECUTOR_MEMORY_MB) / 1024 / 1000) * PRICES.lambdaGbSecond * 1e6;
+  const provisioned = {
+    dynamo: (provisionedDynamo / fires) * 1e6,
+    total: total - perMillionDynamo(dollars, fires) + (provisionedDynamo / fires) * 1e6,
+  };
   return {
+    provisioned,
     perFire: {
       wcu: perFire(totals.wcu),
       rcu: perFire(totals.rcu),
@@ -668,6 +697,10 @@ function price(result: CaseResult) {
     total,
     scheduler: { perMillion: PRICES.scheduler * 1e6, withTarget: PRICES.scheduler * 1e6 + schedulerTarget },
   };
+}
+
+function perMillionDynamo(dollars: { dynamoWrite: number; dynamoRead: number }, fires: number): number {
+  return ((dollars.dynamoWrite + dollars.dynamoRead) / fires) * 1e6;
 }
 
 const f = (value: number, digits = 2) => String(round(value, digits));
@@ -706,6 +739,8 @@ export const cost: Benchmark = {
         'Lambda $/M',
         'Logs $/M',
         'total $/M',
+        'DDB provisioned (70 %) $/M',
+        'total, provisioned $/M',
         'Scheduler $/M',
       ],
       ...results.map((r) => {
@@ -723,6 +758,8 @@ export const cost: Benchmark = {
           f(p.perMillion.lambda),
           f(p.perMillion.logs),
           f(p.total),
+          f(p.provisioned.dynamo),
+          f(p.provisioned.total),
           `${f(p.scheduler.perMillion)} (${f(p.scheduler.withTarget)} with target)`,
         ];
       }),
@@ -795,6 +832,7 @@ export const cost: Benchmark = {
           perFire: r.priced.perFire,
           perMillionFires: r.priced.perMillion,
           totalPerMillionFires: r.priced.total,
+          provisionedAt70Percent: r.priced.provisioned,
           scheduler: r.priced.scheduler,
           ledger: r.ledger,
         })),

@@ -24,6 +24,7 @@ export const ENV = {
   tickGroups: 'PUNCTUAL_TICK_GROUPS',
   /** The tick-worker function the coordinator invokes for shard groups 1…n−1. */
   tickWorker: 'PUNCTUAL_TICK_WORKER',
+  successEvents: 'PUNCTUAL_SUCCESS_EVENTS',
 } as const;
 
 export interface PoolQueues {
@@ -85,6 +86,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv, clients: AwsClients) {
     pools: poolRouting(pools),
     busName: env[ENV.bus],
     pool: env[ENV.pool] ?? 'default',
+    successEvents: env[ENV.successEvents] === 'true',
     tick,
     tickWorker: env[ENV.tickWorker],
   };

@@ -79,6 +79,8 @@ export interface LocalRuntimeOptions {
   onTickGroup?: (group: number) => void;
   /** Written once ready, so `punctual --local` finds this runtime. */
   stateFile?: string;
+  /** Publish `Run Succeeded` events (as the construct's `successEvents`). Default false. */
+  successEvents?: boolean;
 }
 
 export interface LocalPool extends PoolDefinition {
@@ -162,6 +164,7 @@ export class LocalRuntime {
       signals: this.signals,
       pools: this.routing,
       log,
+      successEvents: options.successEvents ?? false,
     };
     this.claim = { deps: { ...deps, clock }, config: this.tickConfig };
     checkGroups(this.tickConfig.groups, this.store.shards);

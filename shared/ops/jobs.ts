@@ -17,6 +17,7 @@ import {
   mergeDeferred,
   type RunItem,
   type RunStatus,
+  runDefinition,
   runIdFor,
 } from '../store/model.js';
 import type { Store } from '../store/store.js';
@@ -78,7 +79,7 @@ export async function putJob(
     );
   }
   for (let attempt = 0; attempt < 8; attempt++) {
-    const raw = await store.getJobRaw(definition.id);
+    const raw = await store.getJobFull(definition.id);
     const result = raw
       ? await updateJob(store, raw, definition, now)
       : await createJob(store, definition, now);
@@ -90,7 +91,8 @@ export async function putJob(
           `the first slots were not sent at once (${result.claimed.error}); the next tick sends them`,
         );
       if (result.claimed.dispatched + result.claimed.recorded > 0)
-        result.job = (await store.getJob(definition.id)) ?? result.job;
+        result.job =
+          ((await store.getJobFull(definition.id)) as unknown as JobItem | undefined) ?? result.job;
     }
     return result;
   }
@@ -196,7 +198,7 @@ async function updateJob(
   });
   if (!written) return undefined;
   if (!decoded.ok) changes.push('repaired (was invalid)');
-  const job = (await store.getJob(definition.id)) as JobItem;
+  const job = (await store.getJobFull(definition.id)) as unknown as JobItem;
   return {
     job,
     created: false,
@@ -216,7 +218,7 @@ export interface JobDescription {
 
 /** SPEC §4 describe: definition, state, the last 10 runs, the next 10 slots, counters by status. */
 export async function describeJob(store: Store, jobId: string, now: number): Promise<JobDescription> {
-  const raw = await store.getJobRaw(jobId);
+  const raw = await store.getJobFull(jobId);
   if (!raw) throw new JobNotFoundError(jobId);
   const decoded = decodeJob(raw);
   const job = raw as unknown as JobItem;
@@ -383,7 +385,7 @@ export async function triggerJob(deps: OpsDeps, jobId: string, now: number): Pro
       scheduledAt: iso(now),
       manual: true,
       status: 'dispatched',
-      definition: decoded.job.definition,
+      ...runDefinition(decoded.job.item, decoded.job.definition),
       jobVersion: decoded.job.item.version,
       dispatchedAt: iso(now),
       openShard: deps.store.openShard(jobId),

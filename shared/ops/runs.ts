@@ -12,7 +12,7 @@ import { reopenForReplay } from '../runs/execute.js';
 import { sendAttempt } from '../runs/lifecycle.js';
 import { slotsBetween } from '../schedule/index.js';
 import { decodeJob } from '../store/decode.js';
-import { iso, parseRunId, type RunItem, type RunStatus, runIdFor } from '../store/model.js';
+import { iso, parseRunId, type RunItem, type RunStatus, runDefinition, runIdFor } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import { mapLimit } from '../util.js';
 import { listJobs, type OpsDeps } from './jobs.js';
@@ -141,7 +141,7 @@ export async function backfill(
         scheduledAt: iso(slot),
         backfill: true,
         status: 'dispatched',
-        definition: decoded.job.definition,
+        ...runDefinition(decoded.job.item, decoded.job.definition),
         jobVersion: decoded.job.item.version,
         dispatchedAt: iso(now),
         openShard: deps.store.openShard(jobId),

@@ -191,6 +191,9 @@ export async function executeMessage(
   );
   const deadlineMs = Math.min(definition.target.timeout, budget);
   const leaseUntil = now + deadlineMs + LEASE_MARGIN_MS;
+  // Read before the start: a store error here is an infrastructure error (the message comes again), not
+  // a failed attempt.
+  const payload = await payloadOf(deps, run);
   // Asynchronous completion: the attempt gets its own token; its hash and the attempt's bounds go on the
   // run with the start, before the hand-off, so a worker that reports at once finds them.
   const completionToken = isAsyncTarget(definition.target) ? newCompletionToken() : undefined;
@@ -238,13 +241,14 @@ export async function executeMessage(
     ...asyncFields,
   };
   if (firstAttempt) deps.signals.metric('StartLag', startedAt - Date.parse(run.scheduledAt), 'Milliseconds');
-  deps.log.info('run started', { jobId: run.jobId, runId: run.runId, attempt: message.attempt });
+  deps.log.debug('run started', { jobId: run.jobId, runId: run.runId, attempt: message.attempt });
 
   // The target's deadline counts from now, after the start's write: the lease then outlasts it by the
   // full margin whatever that write cost.
   const result = await runTarget(
     deps,
     running,
+    payload,
     Math.max(1, deadlineMs - (deps.clock() - startedAt)),
     completionToken,
   );
@@ -378,9 +382,21 @@ type TargetOutcome =
   | { ok: true; detail?: string }
   | { ok: false; error: string; retryable: boolean; timedOut: boolean };
 
+/**
+ * The payload a run delivers: on the run record (records of older versions), or in the definition item
+ * it references (read once per warm executor: definition items never change).
+ */
+async function payloadOf(deps: ExecuteDeps, run: RunItem): Promise<unknown> {
+  if (run.definition.payload !== undefined || !run.definitionId) return run.definition.payload ?? null;
+  const definition = await deps.store.getDefinition(run.jobId, run.definitionId);
+  if (!definition) throw new Error(`definition ${run.definitionId} of job "${run.jobId}" is missing`);
+  return definition.payload ?? null;
+}
+
 async function runTarget(
   deps: ExecuteDeps,
   run: RunItem,
+  payload: unknown,
   deadlineMs: number,
   completionToken: string | undefined,
 ): Promise<TargetOutcome> {
@@ -393,7 +409,7 @@ async function runTarget(
       scheduledAt: run.scheduledAt,
       attempt: run.attempt,
       manual: run.manual ?? false,
-      payload: run.definition.payload ?? null,
+      payload,
       ...(completionToken ? { completionToken } : {}),
     };
     // A target that ignores the abort signal must not keep the executor past its deadline (the lease

@@ -54,6 +54,11 @@ export interface RunDeps {
   signals: Signals;
   pools: PoolRouting;
   log: Log;
+  /**
+   * Publish a `Run Succeeded` event for every successful run (EventBridge bills each: $1 a million).
+   * Off by default: failures, misses, skips and cancellations are always published.
+   */
+  successEvents?: boolean;
 }
 
 const STATUS_METRIC: Partial<Record<RunStatus, MetricName>> = {
@@ -87,12 +92,15 @@ export function runEventDetail(run: RunItem): Record<string, unknown> {
   };
 }
 
-/** Metric and event of a run that reached a terminal state (the tick counts its own missed records). */
-export function signalTerminal(signals: Signals, run: RunItem): void {
+/**
+ * Metric and event of a run that reached a terminal state (the tick counts its own missed records). The
+ * success event only when asked for (`successEvents`): the metric counts successes either way.
+ */
+export function signalTerminal(signals: Signals, run: RunItem, successEvents = false): void {
   const metric = STATUS_METRIC[run.status];
   if (metric) signals.metric(metric, 1);
   const event = STATUS_EVENT[run.status];
-  if (event) signals.event(event, runEventDetail(run));
+  if (event && (run.status !== 'succeeded' || successEvents)) signals.event(event, runEventDetail(run));
 }
 
 /**
@@ -189,7 +197,7 @@ export async function endRun(
     { attempt: run.attempt, now, ...options.condition },
   );
   if (!ended) return undefined;
-  signalTerminal(deps.signals, ended);
+  signalTerminal(deps.signals, ended, deps.successEvents);
   const startLagMs = ended.startedAt
     ? Date.parse(ended.startedAt) - Date.parse(ended.scheduledAt)
     : undefined;

@@ -5,6 +5,7 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   type DeleteCommand,
   DynamoDBDocumentClient,
   type PutCommand,
@@ -130,6 +131,39 @@ export class StoreBase {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+
+  /**
+   * The items an index query named, in the query's order: the indexes project keys only (an item that
+   * already carries more, from a table whose indexes project ALL, is taken as it is). BatchGetItem, 100
+   * keys a call; keys it leaves unprocessed (throttling) are asked again. An item deleted in between is
+   * left out. `consistent` false halves the read cost: every use is followed by a conditional write.
+   */
+  protected async itemsOf(keys: RawItem[], consistent: boolean): Promise<RawItem[]> {
+    if (!keys.length || keys.every((key) => key.type !== undefined)) return keys;
+    const found = new Map<string, RawItem>();
+    for (let i = 0; i < keys.length; i += 100) {
+      let request: Record<string, unknown>[] = keys
+        .slice(i, i + 100)
+        .map((key) => ({ pk: key.pk, sk: key.sk }));
+      for (let attempt = 0; request.length && attempt < 8; attempt++) {
+        if (attempt) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+        const result = await this.doc.send(
+          new BatchGetCommand({
+            RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: consistent } },
+          }),
+        );
+        for (const item of result.Responses?.[this.tableName] ?? [])
+          found.set(`${item.pk}\u0000${item.sk}`, item);
+        request = (result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
+      }
+      if (request.length)
+        throw new Error(`BatchGetItem left ${request.length} keys unprocessed after 8 tries`);
+    }
+    return keys.flatMap((key): RawItem[] => {
+      const item = found.get(`${key.pk}\u0000${key.sk}`);
+      return item ? [item] : [];
+    });
   }
 
   shardOf(jobId: string): number {

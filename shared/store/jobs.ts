@@ -10,15 +10,78 @@ import type { JobDefinition } from '../jobs/types.js';
 import { aliased, isConditionFailure, type Page, type RawItem, StoreBase } from './base.js';
 import {
   type DeferredRecords,
+  type DefinitionItem,
   DUE_INDEX,
+  definitionIdOf,
+  definitionKey,
   iso,
   type JobItem,
   jobKey,
   type LastOutcome,
   type RunStatus,
+  withoutPayload,
 } from './model.js';
 
+/**
+ * Definition items read by this process, by table, job and id: they never change, so a warm executor
+ * reads each once. Bounded (oldest first out).
+ */
+const definitionCache = new Map<string, JobDefinition>();
+const DEFINITION_CACHE_SIZE = 500;
+
 export class JobRecords extends StoreBase {
+  /**
+   * Writes the whole definition to its immutable item when it has a payload, and returns what the job
+   * item keeps: the definition without the payload and the item's id. A definition without a payload is
+   * kept whole on the job item and gets no item. The item's key is a hash of its content, so writing it
+   * again (a retried put, the same definition put twice) writes the same thing.
+   */
+  async putDefinition(
+    jobId: string,
+    definition: JobDefinition,
+    now: number,
+  ): Promise<{ definition: JobDefinition; definitionId?: string }> {
+    if (definition.payload === undefined) return { definition };
+    const definitionId = definitionIdOf(definition);
+    const item: DefinitionItem = {
+      ...definitionKey(jobId, definitionId),
+      type: 'definition',
+      jobId,
+      definitionId,
+      definition,
+      createdAt: iso(now),
+    };
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
+    return { definition: withoutPayload(definition), definitionId };
+  }
+
+  /** The whole definition of a definition item (cached: it never changes); undefined when it is missing. */
+  async getDefinition(jobId: string, definitionId: string): Promise<JobDefinition | undefined> {
+    const cacheKey = `${this.tableName}/${jobId}/${definitionId}`;
+    const cached = definitionCache.get(cacheKey);
+    if (cached) return cached;
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: definitionKey(jobId, definitionId) }),
+    );
+    const definition = (Item as DefinitionItem | undefined)?.definition;
+    if (!definition) return undefined;
+    definitionCache.set(cacheKey, definition);
+    if (definitionCache.size > DEFINITION_CACHE_SIZE)
+      definitionCache.delete(definitionCache.keys().next().value as string);
+    return definition;
+  }
+
+  /**
+   * The job item with its whole definition (the payload read back from the definition item): what a
+   * person or a put compares and shows. The tick and the executor read the item alone.
+   */
+  async getJobFull(jobId: string): Promise<RawItem | undefined> {
+    const raw = await this.getJobRaw(jobId);
+    if (!raw || typeof raw.definitionId !== 'string') return raw;
+    const definition = await this.getDefinition(jobId, raw.definitionId);
+    return definition ? { ...raw, definition } : raw;
+  }
+
   /** The job item as stored, unchecked: it may have been edited by hand. */
   async getJobRaw(jobId: string, consistent = true): Promise<RawItem | undefined> {
     const { Item } = await this.doc.send(
@@ -27,15 +90,25 @@ export class JobRecords extends StoreBase {
     return Item;
   }
 
+  /** The job with its whole definition (see {@link getJobFull}). */
   async getJob(jobId: string): Promise<JobItem | undefined> {
-    return (await this.getJobRaw(jobId)) as JobItem | undefined;
+    return (await this.getJobFull(jobId)) as JobItem | undefined;
   }
 
-  /** Creates a job; false when one with this id exists. */
+  /**
+   * Creates a job; false when one with this id exists. A payload goes to the definition item; `item` gets
+   * its `definitionId` (and keeps its whole definition: it is what the caller claims and shows).
+   */
   async createJob(item: JobItem): Promise<boolean> {
+    const stored = await this.putDefinition(item.jobId, item.definition, Date.parse(item.createdAt));
+    if (stored.definitionId) item.definitionId = stored.definitionId;
     return this.conditional(
       new PutCommand(
-        aliased({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+        aliased({
+          TableName: this.tableName,
+          Item: { ...item, ...stored },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
       ),
     );
   }
@@ -62,8 +135,9 @@ export class JobRecords extends StoreBase {
       now: number;
     },
   ): Promise<boolean> {
+    const stored = await this.putDefinition(jobId, fields.definition, fields.now);
     const values: Record<string, unknown> = {
-      ':definition': fields.definition,
+      ':definition': stored.definition,
       ':anchor': fields.anchor,
       ':cursor': fields.cursor,
       ':now': iso(fields.now),
@@ -74,6 +148,10 @@ export class JobRecords extends StoreBase {
     // A claim's lease is void once the version moves (its advance is refused): drop it, so the claim of
     // the new schedule's first slots does not wait for a dead tick's lease to run out.
     const removes = ['invalid', '#lease'];
+    if (stored.definitionId) {
+      sets.push('definitionId = :definitionId');
+      values[':definitionId'] = stored.definitionId;
+    } else removes.push('definitionId');
     if (fields.nextRunAt === undefined) removes.push('nextRunAt');
     else {
       sets.push('nextRunAt = :nextRunAt');
@@ -198,7 +276,7 @@ export class JobRecords extends StoreBase {
         }),
       ),
     );
-    return { items: page.Items ?? [], next: page.LastEvaluatedKey };
+    return { items: await this.itemsOf(page.Items ?? [], false), next: page.LastEvaluatedKey };
   }
 
   /**

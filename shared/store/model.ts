@@ -3,6 +3,13 @@
  *
  *   pk = JOB#<jobId>   sk = JOB                      the job: definition + scheduling state
  *   pk = JOB#<jobId>   sk = RUN#<ISO time>[#manual]  one run record per slot (or manual trigger)
+ *   pk = JOB#<jobId>   sk = DEF#<definitionId>         a definition with its payload, immutable (below)
+ *
+ * A job with a payload keeps its definition *without* the payload on the job item and on its run records,
+ * which are written several times a fire; the whole definition is written once per edit to an immutable
+ * definition item named by a hash of its content (`definitionId`), which job and runs reference. The
+ * executor reads it when it builds the run context (and keeps it: it never changes). Items written before
+ * this (no `definitionId`, payload inline) are read as they are.
  *
  * Two sparse GSIs:
  *   due   (dueShard, dueAt)   — present on a job only while it is enabled, valid and has a next slot.
@@ -103,6 +110,45 @@ export function mergeDeferred(ranges: DeferredRecords[]): DeferredRecords[] {
   return merged;
 }
 
+/** The immutable definition item: `JOB#<jobId> / DEF#<definitionId>`, the whole definition (payload included). */
+export interface DefinitionItem {
+  pk: string;
+  sk: string;
+  type: 'definition';
+  jobId: string;
+  definitionId: string;
+  definition: JobDefinition;
+  createdAt: string;
+}
+
+export function definitionKey(jobId: string, definitionId: string): { pk: string; sk: string } {
+  return { pk: `JOB#${jobId}`, sk: `DEF#${definitionId}` };
+}
+
+/** A definition's content address: the first 16 hex digits of SHA-256 of its JSON. */
+export function definitionIdOf(definition: JobDefinition): string {
+  return createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 16);
+}
+
+/** The definition as job items and run records keep it when it has its own item: without the payload. */
+export function withoutPayload(definition: JobDefinition): JobDefinition {
+  const { payload: _payload, ...rest } = definition;
+  return rest as JobDefinition;
+}
+
+/**
+ * The definition fields of a run record of `job`: the definition without its payload and the reference
+ * to the definition item when the job has one; the whole definition otherwise (items of older versions).
+ */
+export function runDefinition(
+  job: Pick<JobItem, 'definitionId'>,
+  definition: JobDefinition,
+): Pick<RunItem, 'definition' | 'definitionId'> {
+  return job.definitionId
+    ? { definition: withoutPayload(definition), definitionId: job.definitionId }
+    : { definition };
+}
+
 export interface Lease {
   token: string;
   until: string;
@@ -125,7 +171,10 @@ export interface JobItem {
   sk: 'JOB';
   type: 'job';
   jobId: string;
+  /** Without the payload when `definitionId` is set (the definition item has it). */
   definition: JobDefinition;
+  /** The definition item holding the whole definition (absent: no payload, or an item of an older version). */
+  definitionId?: string;
   /** Rate schedules count slots from here; kept across edits unless the schedule changes. */
   anchor: string;
   /** The last slot the tick has handled (dispatched or recorded); slots after it are still to come. */
@@ -220,8 +269,12 @@ export interface RunItem {
   backfill?: boolean;
   status: RunStatus;
   reason?: RunReason;
-  /** The definition the slot was claimed with (SPEC §4: editing a job never changes claimed slots). */
+  /**
+   * The definition the slot was claimed with (SPEC §4: editing a job never changes claimed slots); without
+   * its payload when `definitionId` names the definition item that holds it.
+   */
   definition: JobDefinition;
+  definitionId?: string;
   jobVersion: number;
   /** The attempt in progress or last made (0 before the first start). */
   attempt: number;

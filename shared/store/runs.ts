@@ -184,6 +184,11 @@ export class RunRecords extends StoreBase {
         extraSets.push(`, #x_${field} = :x_${field}`);
       }
     }
+    // When the sweep is due to look at the run before its lease ends anyway (its delivery deadline), the
+    // start leaves `openUntil` alone: moving it would move the run in the open index, a delete and a put
+    // there on every start. The sweep gives a run it finds still running its lease's end (sweep.ts).
+    const keepOpenUntil = run.openUntil !== undefined && Date.parse(run.openUntil) <= options.leaseUntil;
+    const openUntil = keepOpenUntil ? '' : 'openUntil = :lease, ';
     try {
       await this.doc.send(
         new TransactWriteCommand({
@@ -194,7 +199,7 @@ export class RunRecords extends StoreBase {
                 Key: runKeyValue,
                 UpdateExpression:
                   'SET #status = :running, #attempt = :attempt, startedAt = if_not_exists(startedAt, :startedAt), ' +
-                  'leaseUntil = :lease, openUntil = :lease, updatedAt = :startedAt, ' +
+                  `leaseUntil = :lease, ${openUntil}updatedAt = :startedAt, ` +
                   `#attempts = :attempts${options.history.attemptsDropped ? ', attemptsDropped = :dropped' : ''}` +
                   `${extraSets.join('')} REMOVE nextAttemptAt${extraRemoves.map((name) => `, ${name}`).join('')}`,
                 ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')}) AND #attempt = :previous`,
@@ -297,7 +302,10 @@ export class RunRecords extends StoreBase {
         }),
       ),
     );
-    return { items: (page.Items ?? []) as RunItem[], next: page.LastEvaluatedKey };
+    return {
+      items: (await this.itemsOf(page.Items ?? [], true)) as unknown as RunItem[],
+      next: page.LastEvaluatedKey,
+    };
   }
 
   /** Terminal patch helper: a run that ends leaves the open index. */

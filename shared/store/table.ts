@@ -16,6 +16,13 @@ export const TABLE_KEYS = {
   partitionKey: 'pk',
   sortKey: 'sk',
   ttlAttribute: 'expiresAt',
+  /**
+   * KEYS_ONLY: an index holds keys, and a write costs the index something only when it changes the
+   * index's key (a job's next slot, a run's `openUntil`), not every time the job or the run changes; the
+   * tick reads the items themselves with BatchGetItem. (Tables created before this projected ALL; the
+   * code reads either.)
+   */
+  projection: 'KEYS_ONLY',
   indexes: [
     { name: DUE_INDEX, partitionKey: { name: 'dueShard', type: 'N' }, sortKey: { name: 'dueAt', type: 'S' } },
     {
@@ -48,8 +55,7 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
         { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
         { AttributeName: index.sortKey.name, KeyType: 'RANGE' },
       ],
-      // ALL: the tick reads due jobs and open runs from the index alone, one query per shard page.
-      Projection: { ProjectionType: 'ALL' },
+      Projection: { ProjectionType: TABLE_KEYS.projection },
     })),
   };
 }

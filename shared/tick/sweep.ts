@@ -7,6 +7,7 @@
  *   running     its executor stopped (lease expired) → retry if attempts are left, else failed(lost);
  *               an asynchronous attempt whose heartbeats stopped → lost, past maxRunDuration →
  *               failed(timeout), then retried alike (shared/runs/completion.ts)
+ *               still within its lease (the start leaves `openUntil` where it was) → look again at its end
  *   queued      held (overlap `queue`) past its starting deadline → missed(deadline)
  */
 import { delayFor, MAX_DELAY_SECONDS } from '../queue/dispatcher.js';
@@ -125,7 +126,23 @@ async function sweepRun(
         if (outcome === 'failed') report.failed += 1;
         return;
       }
-      if (!run.leaseUntil || Date.parse(run.leaseUntil) > now) return;
+      if (run.leaseUntil && Date.parse(run.leaseUntil) > now) {
+        // Most runs end before their delivery deadline and never get here; a longer one is looked at
+        // again when its lease ends.
+        await deps.store.transitionRun(
+          run.runId,
+          ['running'],
+          { openUntil: run.leaseUntil },
+          {
+            attempt: run.attempt,
+            now,
+            extraCondition: 'openUntil = :openBefore',
+            extraValues: { ':openBefore': run.openUntil },
+          },
+        );
+        return;
+      }
+      if (!run.leaseUntil) return;
       const retried = run.definition.retry.maxAttempts - (run.attempt - (run.attemptBase ?? 0)) > 0;
       if (await recoverExpired(deps, run, now, graceMs)) {
         if (retried) report.retried += 1;

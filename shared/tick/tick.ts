@@ -6,8 +6,8 @@
  * every step conditional, so overlapping ticks and a tick that dies half-way are harmless.
  */
 import { randomUUID } from 'node:crypto';
-import { delayFor, type OutgoingMessage } from '../queue/dispatcher.js';
-import { messageFor, runEventDetail } from '../runs/lifecycle.js';
+import { CoalescingDispatcher, delayFor, type OutgoingMessage } from '../queue/dispatcher.js';
+import { messageFor, type RunDeps, runEventDetail } from '../runs/lifecycle.js';
 import { nextSlot, planSlots, previousSlot, slotsBetween } from '../schedule/index.js';
 import type { Plan } from '../schedule/types.js';
 import { type DecodedJob, decodeJob, rangeSchedule, scheduleSnapshot } from '../store/decode.js';
@@ -18,6 +18,7 @@ import {
   type RunItem,
   type RunReason,
   type RunStatus,
+  runDefinition,
   runIdFor,
 } from '../store/model.js';
 import type { RawItem } from '../store/store.js';
@@ -119,10 +120,12 @@ export interface TickReport {
 }
 
 export async function runTick(
-  deps: TickDeps,
+  tickDeps: TickDeps,
   config: TickConfig = DEFAULT_TICK_CONFIG,
   scope: TickScope = {},
 ): Promise<TickReport> {
+  // The jobs of one tick share SendMessageBatch calls (10 slots a call across jobs, not one call a job).
+  const deps = { ...tickDeps, dispatcher: new CoalescingDispatcher(tickDeps.dispatcher) };
   const start = deps.clock();
   const report = emptyReport(start);
   const group = scope.group ?? 0;
@@ -529,7 +532,7 @@ async function writeRecords(
   graceMs: number,
 ): Promise<RunItem[]> {
   const { item, definition } = job;
-  const base = { jobId: item.jobId, definition, jobVersion: item.version };
+  const base = { jobId: item.jobId, ...runDefinition(item, definition), jobVersion: item.version };
   const dispatchRuns = jobPlan.plan.dispatch.map((slot) =>
     deps.store.newRun(
       {

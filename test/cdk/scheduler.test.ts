@@ -16,7 +16,7 @@ import { OUTPUT_KEYS, Scheduler } from '../../cdk/scheduler.js';
 import { ENV } from '../../functions/commons/config.js';
 import { MAX_RECEIVE_COUNT, VISIBILITY_FACTOR } from '../../shared/local/runtime.js';
 import { METRIC_NAMESPACE } from '../../shared/signals.js';
-import { TABLE_KEYS } from '../../shared/store/table.js';
+import { createTableInput, TABLE_KEYS } from '../../shared/store/table.js';
 import {
   actionsOf,
   annotationMessages,
@@ -89,7 +89,7 @@ describe('table', () => {
     });
   });
 
-  it('has the global secondary indexes of TABLE_KEYS, projecting all attributes', () => {
+  it('has the global secondary indexes of the local table (createTableInput), projecting keys only', () => {
     const [, table] = resources(template, 'AWS::DynamoDB::Table')[0]!;
     const indexes = table.Properties.GlobalSecondaryIndexes as {
       IndexName: string;
@@ -103,7 +103,14 @@ describe('table', () => {
           { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
           { AttributeName: index.sortKey.name, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'ALL' },
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      })),
+    );
+    expect(indexes).toEqual(
+      createTableInput('any').GlobalSecondaryIndexes?.map(({ IndexName, KeySchema, Projection }) => ({
+        IndexName,
+        KeySchema,
+        Projection,
       })),
     );
     const attributes = table.Properties.AttributeDefinitions as {

@@ -105,8 +105,52 @@ describe('with every option', () => {
       targetAccess: { queues: [targetQueue] },
       dashboardName: 'punctual',
       outputs: false,
+      billing: 'provisioned',
+      provisionedCapacity: { writeMin: 10, writeMax: 400 },
+      indexProjection: 'all',
+      successEvents: true,
     });
     template = Template.fromStack(stack);
+  });
+
+  it('provisions the table and both indexes, each auto scaled at 70 % utilization', () => {
+    const [, table] = resources(template, 'AWS::DynamoDB::Table')[0]!;
+    // PROVISIONED is CloudFormation's default: the template leaves BillingMode out.
+    expect(table.Properties.BillingMode ?? 'PROVISIONED').toBe('PROVISIONED');
+    expect(table.Properties.ProvisionedThroughput).toEqual({ ReadCapacityUnits: 5, WriteCapacityUnits: 10 });
+    const indexes = table.Properties.GlobalSecondaryIndexes as {
+      Projection: unknown;
+      ProvisionedThroughput: unknown;
+    }[];
+    for (const index of indexes) {
+      expect(index.Projection).toEqual({ ProjectionType: 'ALL' });
+      expect(index.ProvisionedThroughput).toEqual({ ReadCapacityUnits: 5, WriteCapacityUnits: 10 });
+    }
+    // Read and write, for the table and each of the two indexes.
+    const targets = resources(template, 'AWS::ApplicationAutoScaling::ScalableTarget');
+    expect(targets).toHaveLength(6);
+    const writeTargets = targets.filter(([, target]) =>
+      String(target.Properties.ScalableDimension).endsWith('WriteCapacityUnits'),
+    );
+    expect(
+      writeTargets.map(([, target]) => [target.Properties.MinCapacity, target.Properties.MaxCapacity]),
+    ).toEqual([
+      [10, 400],
+      [10, 400],
+      [10, 400],
+    ]);
+    for (const [, policy] of resources(template, 'AWS::ApplicationAutoScaling::ScalingPolicy'))
+      expect(policy.Properties.TargetTrackingScalingPolicyConfiguration).toMatchObject({ TargetValue: 70 });
+  });
+
+  it('publishes success events when asked', () => {
+    const executors = resources(template, 'AWS::Lambda::Function').filter(
+      ([, fn]) =>
+        (fn.Properties.Environment as { Variables?: Record<string, unknown> })?.Variables?.[ENV.pool],
+    );
+    expect(executors.length).toBeGreaterThan(0);
+    for (const [, fn] of executors)
+      expect(fn.Properties.Environment).toMatchObject({ Variables: { [ENV.successEvents]: 'true' } });
   });
 
   it('encrypts the table with the given key and lets every function use the key', () => {

@@ -212,7 +212,8 @@ describe('3 and 8: concurrent operations never undo each other', () => {
     };
     await put(rt, job('raced', { schedule: 'rate(1 minute)', payload: { v: 2 } }), T0 + 2 * S);
 
-    const stored = await rt.store.getJob('raced');
+    // The whole definition: the payload is in the definition item the job references.
+    const stored = await rt.store.getJobFull('raced');
     expect(stored).toMatchObject({ enabled: false, note: 'maintenance', definition: { payload: { v: 2 } } });
     expect(stored?.dueAt).toBeUndefined();
     expect(stored?.version).toBe(3); // create 1, pause 2, put 3

@@ -128,6 +128,38 @@ describe('at most one start per run id', () => {
     expect(item?.running).toBeUndefined();
   });
 
+  it('a run still running at its delivery deadline keeps it until then, and the sweep moves it to its lease', async () => {
+    const clock = new ManualClock(T0);
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0, deliveryGraceMs: 60_000 } });
+    await put(
+      runtime,
+      job('long', { schedule: 'rate(1 hour)', retry: { maxAttempts: 2, backoff: '1s' } }),
+      T0 - 1000,
+    );
+    await runtime.tick();
+    const [run] = await runtime.allRuns();
+    const leaseUntil = T0 + 10 * 60_000;
+    await runtime.store.startRun(run!, ['dispatched'], {
+      exclusive: true,
+      leaseUntil,
+      now: T0,
+      attempt: 1,
+      history: { attempts: [{ attempt: 1, startedAt: new Date(T0).toISOString(), status: 'running' }] },
+    });
+    // The start wrote no new openUntil: the delivery deadline comes first.
+    expect((await runtime.store.getRun(run!.runId))?.openUntil).toBe(run!.openUntil);
+
+    clock.set(Date.parse(run!.openUntil!) + 1);
+    const atDeadline = await runtime.tick();
+    const looked = await runtime.store.getRun(run!.runId);
+    clock.set(leaseUntil + 1);
+    const afterLease = await runtime.tick();
+
+    expect(atDeadline.sweep).toMatchObject({ examined: 1, retried: 0, failed: 0, resent: 0 });
+    expect(looked).toMatchObject({ status: 'running', openUntil: new Date(leaseUntil).toISOString() });
+    expect(afterLease.sweep.retried).toBe(1);
+  });
+
   it('a run whose executor died with no attempts left ends failed(lost) and goes to the DLQ', async () => {
     const { rt, run } = await executorDiedMidRun('dies-once', 1);
     const report = await rt.tick();

@@ -45,7 +45,8 @@ describe('with default props', () => {
 
   it('declares no jobs: no custom resource and no deploy-jobs function', () => {
     template.resourceCountIs('Custom::PunctualJobs', 0);
-    template.resourceCountIs('AWS::Lambda::Function', 2);
+    // tick, the default pool's executor, the completions function.
+    template.resourceCountIs('AWS::Lambda::Function', 3);
     expect(scheduler.deployJobsFunction).toBeUndefined();
   });
 
@@ -167,8 +168,8 @@ describe('with every option', () => {
     const kmsStatements = resources(template, 'AWS::IAM::Policy').filter(([, policy]) =>
       JSON.stringify(policy.Properties.PolicyDocument).includes('kms:Decrypt'),
     );
-    // tick, executor, deploy-jobs.
-    expect(kmsStatements.length).toBe(3);
+    // tick, executor, deploy-jobs, completions.
+    expect(kmsStatements.length).toBe(4);
   });
 
   it('notifies the given topic and creates none', () => {

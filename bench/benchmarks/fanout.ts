@@ -15,9 +15,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { LocalRuntime } from '../../shared/local/runtime.js';
 import { AWS_LATENCY_MS, type Benchmark, median, ROOT, ratio, round, tsxChild } from '../support.js';
-import { cloneJobs } from './table-size.js';
+import { fillTable } from './table-size.js';
 
 const WORKERS = [1, 2, 4, 8];
 const SHARDS = 8;
@@ -114,27 +113,14 @@ export const fanout: Benchmark = {
     for (const workers of WORKERS) {
       const name = `bench-fanout-${workers}-${process.pid}`;
       const jobs = workers * JOBS_PER_WORKER;
-      const runtime = await LocalRuntime.start({
-        endpoints: context.endpoints,
+      await fillTable(context.endpoints, {
         name,
+        prefix: 'fan',
+        schedule: 'rate(1 minute)',
+        count: jobs,
+        start,
         shards: SHARDS,
-        tickMs: 60_000,
       });
-      try {
-        await cloneJobs(runtime, {
-          template: {
-            id: 'fan-0',
-            schedule: 'rate(1 minute)',
-            startAt: new Date(start).toISOString(),
-            target: { type: 'handler', name: 'noop' },
-          },
-          count: jobs,
-          idOf: (i) => `fan-${i}`,
-          now: start - 1000,
-        });
-      } finally {
-        await runtime.stop();
-      }
       const children = Array.from({ length: workers }, (_, group) =>
         tsxChild(
           join(ROOT, 'bench', 'fanout-child.ts'),

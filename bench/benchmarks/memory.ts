@@ -8,9 +8,8 @@
  */
 
 import { join } from 'node:path';
-import { LocalRuntime } from '../../shared/local/runtime.js';
 import { type Benchmark, firstLine, ROOT, ratio, round, tsxChild } from '../support.js';
-import { cloneJobs } from './table-size.js';
+import { fillTable } from './table-size.js';
 
 const JOBS = 1_000;
 const SLOTS_PER_JOB = 10;
@@ -23,22 +22,13 @@ export const memory: Benchmark = {
   async run(context) {
     const start = Math.ceil(Date.now() / 1000) * 1000 + 60_000;
     const name = `bench-memory-${process.pid}`;
-    const runtime = await LocalRuntime.start({ endpoints: context.endpoints, name, tickMs: 60_000 });
-    try {
-      await cloneJobs(runtime, {
-        template: {
-          id: 'mem-0',
-          schedule: 'rate(1 second)',
-          startAt: new Date(start).toISOString(),
-          target: { type: 'handler', name: 'noop' },
-        },
-        count: JOBS,
-        idOf: (i) => `mem-${i}`,
-        now: start - 1000,
-      });
-    } finally {
-      await runtime.stop();
-    }
+    await fillTable(context.endpoints, {
+      name,
+      prefix: 'mem',
+      schedule: 'rate(1 second)',
+      count: JOBS,
+      start,
+    });
     const child = tsxChild(join(ROOT, 'bench', 'memory-child.ts'), [
       context.endpoints.dynamo,
       context.endpoints.sqs,

@@ -75,6 +75,38 @@ export async function cloneJobs(
   return performance.now() - started;
 }
 
+/**
+ * A table of `count` copies of one `noop` job (ids `<prefix>-0…`, first slot at `start`), made and left for
+ * a benchmark's child processes to join by `name`.
+ */
+export async function fillTable(
+  endpoints: { dynamo: string; sqs: string },
+  options: { name: string; prefix: string; schedule: string; count: number; start: number; shards?: number },
+): Promise<void> {
+  const { name, prefix, schedule, count, start, shards } = options;
+  const runtime = await LocalRuntime.start({
+    endpoints,
+    name,
+    tickMs: 60_000,
+    ...(shards ? { shards } : {}),
+  });
+  try {
+    await cloneJobs(runtime, {
+      template: {
+        id: `${prefix}-0`,
+        schedule,
+        startAt: new Date(start).toISOString(),
+        target: { type: 'handler', name: 'noop' },
+      },
+      count,
+      idOf: (i) => `${prefix}-${i}`,
+      now: start - 1000,
+    });
+  } finally {
+    await runtime.stop();
+  }
+}
+
 export const tableSize: Benchmark = {
   name: 'table-size',
   title:

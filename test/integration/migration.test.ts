@@ -62,7 +62,9 @@ describe('upgrade from the data model before issue 11', () => {
     const jobsBefore = before.filter((item) => item.type === 'job');
     const runsBefore = before.filter((item) => item.type === 'run') as RunItem[];
 
-    await runMinutes(clock, T0 + 180_500, 4);
+    // Five ticks, a minute apart; the slots checked below are those of the first three, so each has had
+    // the sweep of two later ticks (a retry's SQS delay is real time: it may miss the next tick's drain).
+    await runMinutes(clock, T0 + 180_500, 5);
 
     const runs = await runtime!.allRuns();
     const byId = new Map(runs.map((run) => [run.runId, run]));

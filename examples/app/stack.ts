@@ -21,6 +21,8 @@ export class ReportsStack extends Stack {
     this.scheduler = new Scheduler(this, 'Scheduler', {
       // Bundled with the executor at synth (needs esbuild in the app: npm i -D esbuild).
       handlers: { entry: join(dirname(fileURLToPath(import.meta.url)), 'handlers.ts') },
+      // `Run Succeeded` events on the bus too (off by default: failures, misses and skips always are).
+      successEvents: true,
       jobs: [
         {
           id: 'heartbeat',

@@ -328,8 +328,11 @@ describe('the deployed configuration, run', () => {
         runId: finished.get('daily-report-platform')!.runId,
       },
     ]);
-    // And the lifecycle events went to the bus the construct named.
+    // And the lifecycle events went to the bus the construct named (the app turns success events on).
     expect(receiver.events.length).toBeGreaterThan(0);
+    expect(
+      receiver.events.some((entry) => (entry as { DetailType?: string }).DetailType === 'Run Succeeded'),
+    ).toBe(true);
     expect(
       receiver.events.every((entry) => (entry as { EventBusName?: string }).EventBusName === `bus-${suffix}`),
     ).toBe(true);

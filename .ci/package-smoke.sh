@@ -73,7 +73,8 @@ template="cdk.out/PunctualSmoke.template.json"
 node -e '
   const t = require(process.argv[1]);
   const fns = Object.values(t.Resources).filter((r) => r.Type === "AWS::Lambda::Function" && /^punctual/.test(r.Properties.Description ?? ""));
-  if (fns.length !== 3) { console.error(`expected 3 punctual functions, found ${fns.length}`); process.exit(1); }
+  // tick, executor, deploy-jobs, completions
+  if (fns.length !== 4) { console.error(`expected 4 punctual functions, found ${fns.length}`); process.exit(1); }
   console.log(`synthesized: ${Object.keys(t.Resources).length} resources, ${fns.length} punctual functions`);
 ' "$app/$template"
 

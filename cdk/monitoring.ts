@@ -399,14 +399,22 @@ export class SchedulerMonitoring extends Construct {
         tick('SlotsClaimed'),
         tick('DispatchBacklog', 'Maximum'),
       ]),
-      graph('Tick: duration (ms)', [tick('TickDuration', 'Maximum'), tick('TickDuration', 'p50')], {
-        right: [
-          props.tick.function.metricErrors({ period: minute, label: 'tick errors' }),
-          ...(props.tickWorker
-            ? [props.tickWorker.function.metricErrors({ period: minute, label: 'tick worker errors' })]
-            : []),
+      // Lambda's own Duration (free) rather than a custom metric published every minute.
+      graph(
+        'Tick: duration (ms)',
+        [
+          props.tick.function.metricDuration({ period: minute, statistic: 'Maximum', label: 'tick Maximum' }),
+          props.tick.function.metricDuration({ period: minute, statistic: 'p50', label: 'tick p50' }),
         ],
-      }),
+        {
+          right: [
+            props.tick.function.metricErrors({ period: minute, label: 'tick errors' }),
+            ...(props.tickWorker
+              ? [props.tickWorker.function.metricErrors({ period: minute, label: 'tick worker errors' })]
+              : []),
+          ],
+        },
+      ),
       graph('Lag (ms)', [
         executor('StartLag', 'p50'),
         executor('StartLag', 'p99'),

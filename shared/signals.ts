@@ -10,7 +10,6 @@ export const METRIC_NAMESPACE = 'Punctual';
 export const EVENT_SOURCE = 'punctual';
 
 export type MetricName =
-  | 'TickDuration'
   | 'SlotsClaimed'
   | 'DispatchLag'
   | 'StartLag'

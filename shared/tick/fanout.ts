@@ -128,8 +128,11 @@ export async function runCoordinator(
     const previous = heartbeats.get(0);
     if (previous?.groups === groups && previous.groupsSince) groupsSince = previous.groupsSince;
     const stopped = stoppedGroups(heartbeats, groups, config.intervalMs, deps.clock());
-    deps.signals.metric('TickGroupsStopped', stopped.length);
-    if (stopped.length) deps.log.error('tick groups stopped reporting', { groups: stopped });
+    if (stopped.length) {
+      // Only when non-zero, like the tick's counts (a datapoint an hour is billed).
+      deps.signals.metric('TickGroupsStopped', stopped.length);
+      deps.log.error('tick groups stopped reporting', { groups: stopped });
+    }
   } catch (error) {
     // Only the stopped-group count depends on it: the fan-out goes on.
     deps.log.warn('tick heartbeats not read', { error: errorMessage(error) });

@@ -202,11 +202,18 @@ export async function runTick(
   );
 
   report.durationMs = deps.clock() - start;
-  deps.signals.metric('TickDuration', report.durationMs, 'Milliseconds');
-  deps.signals.metric('SlotsClaimed', report.slotsDispatched);
-  deps.signals.metric('DispatchBacklog', report.backlog);
-  deps.signals.metric('OverdueJobs', report.overdueJobs.length);
-  deps.signals.metric('InvalidJobs', report.invalidJobs);
+  // CloudWatch bills a custom metric for every hour it receives a datapoint ($0.30 a metric-month), so an
+  // idle stack would pay for each zero the tick publishes every minute. Counts go out only when non-zero:
+  // their alarms treat missing data as not breaching, a missing datapoint reads as 0. The heartbeat is
+  // the one metric published every minute (its alarm treats missing data as breaching), and the tick's
+  // duration is Lambda's own (AWS/Lambda Duration, free). docs/scale.md, "An idle stack".
+  for (const [name, value] of [
+    ['SlotsClaimed', report.slotsDispatched],
+    ['DispatchBacklog', report.backlog],
+    ['OverdueJobs', report.overdueJobs.length],
+    ['InvalidJobs', report.invalidJobs],
+  ] as const)
+    if (value > 0) deps.signals.metric(name, value);
   try {
     await deps.store.putHeartbeat({
       lastTickAt: report.startedAt,

@@ -187,6 +187,7 @@ describe('tick fan-out over shard groups', () => {
     expect(later.healthy).toBe(false);
     expect(later.problems.join('\n')).toMatch(/tick group 1 \(shards 1, 5\) has not reported/);
     const stopped = runtime.signals.metrics.filter((metric) => metric.name === 'TickGroupsStopped');
-    expect(stopped.map((metric) => metric.value)).toEqual([0, 0, 0, 0, 1]);
+    // Published only when a group is stopped (an idle stack pays for no zeros).
+    expect(stopped.map((metric) => metric.value)).toEqual([1]);
   }, 120_000);
 });

@@ -277,3 +277,23 @@ describe('bad items', () => {
     expect(second.invalidJobs).toBe(0);
   });
 });
+
+describe('metrics an idle stack pays for', () => {
+  it('a tick with nothing to do publishes the heartbeat alone; counts appear only when non-zero', async () => {
+    const clock = new ManualClock(T0);
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });
+
+    await runtime.tick();
+    clock.advance(60_000);
+    await runtime.tick();
+
+    // CloudWatch bills each metric for every hour it gets a datapoint: zeros every minute would cost
+    // $0.30 a metric-month on a stack with nothing to run.
+    expect([...new Set(runtime.signals.metrics.map((metric) => metric.name))]).toEqual(['TickHeartbeat']);
+
+    await put(runtime, job('busy', { schedule: 'rate(1 minute)' }), clock.now - 1000);
+    clock.advance(60_000);
+    await runtime.tick();
+    expect(runtime.signals.sum('SlotsClaimed')).toBeGreaterThan(0);
+  });
+});

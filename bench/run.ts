@@ -15,6 +15,7 @@ import { cost } from './benchmarks/cost.js';
 import { dispatch } from './benchmarks/dispatch.js';
 import { emulators } from './benchmarks/emulators.js';
 import { fanout } from './benchmarks/fanout.js';
+import { idle } from './benchmarks/idle.js';
 import { memory } from './benchmarks/memory.js';
 import { precision } from './benchmarks/precision.js';
 import { overload, production } from './benchmarks/production.js';
@@ -42,6 +43,7 @@ const BENCHMARKS: Benchmark[] = [
   memory,
   cli,
   cost,
+  idle,
 ];
 
 function machine() {

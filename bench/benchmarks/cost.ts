@@ -56,7 +56,7 @@ export const PRICES = {
  * AWS in-region latencies the Lambda durations are modelled with, ms a call (the executor's calls are
  * sequential; the tick's per-job chains run 16 at a time). Billed duration is rounded up to the ms.
  */
-const LATENCY_MS = {
+export const LATENCY_MS = {
   dynamo: 5,
   transact: 10,
   sqs: 12,
@@ -68,7 +68,7 @@ const EXECUTOR_MEMORY_MB = 512;
 const TICK_MEMORY_MB = 512;
 const TICK_CONCURRENCY = 16;
 /** Lambda's START, END and REPORT lines per invocation (text format, arm64, with the init line absent). */
-const PLATFORM_LOG_BYTES = 340;
+export const PLATFORM_LOG_BYTES = 340;
 
 interface Case {
   name: string;
@@ -79,7 +79,7 @@ interface Case {
   ticks: number;
 }
 
-const CASES: Case[] = [
+export const CASES: Case[] = [
   {
     name: '100 jobs rate(1 minute), 200 B',
     jobs: 100,
@@ -282,7 +282,7 @@ function countingLog(ledger: () => Ledger | undefined, service: string): Log {
 }
 
 /** The EMF blob Powertools Metrics flushes at the end of an invocation, for these metrics. */
-function emfBytes(service: string, metrics: { name: string; value: number; unit: string }[]): number {
+export function emfBytes(service: string, metrics: { name: string; value: number; unit: string }[]): number {
   if (!metrics.length) return 0;
   const values: Record<string, number | number[]> = {};
   const units: Record<string, string> = {};
@@ -319,7 +319,7 @@ interface CaseResult {
   itemBytes: { job: number; run: number; definition: number };
 }
 
-async function runCase(context: BenchContext, spec: Case, index: number): Promise<CaseResult> {
+export async function runCase(context: BenchContext, spec: Case, index: number): Promise<CaseResult> {
   const T0 = Date.parse('2026-12-01T00:00:00.000Z');
   let now = T0 - 30_000;
   const clock = () => now;
@@ -639,7 +639,7 @@ function sum(counts: Ledger) {
 
 // ── pricing ──────────────────────────────────────────────────────────────────────────────────────
 
-function price(result: CaseResult) {
+export function price(result: CaseResult) {
   const { ledger: c, fires } = result;
   const totals = sum(c);
   const perFire = (n: number) => n / fires;

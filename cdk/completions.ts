@@ -1,5 +1,5 @@
 /**
- * The completions queue and its function (README "Runs that outlive a Lambda"): a worker that was handed
+ * The completions queue and its function (docs/jobs.md "Runs that outlive a Lambda"): a worker that was handed
  * a run by a target with `completion: async` reports `heartbeat`, `complete` or `fail` by sending
  * `{ runId, token, type, output | error }` to the queue; it needs nothing but `sqs:SendMessage` on it
  * (`Scheduler.grantReportCompletion`). The function applies each report with a conditional write on the

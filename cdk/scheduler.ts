@@ -219,7 +219,7 @@ export interface SchedulerProps {
    * Projection of the table's `due` and `open` indexes. `keys-only` costs an index write only when a job's
    * next slot or a run's `openUntil` moves (the tick reads the items with BatchGetItem). A stack deployed
    * before 0.2 has `all` indexes, whose projection CloudFormation cannot change in place: set `all` there
-   * (the code reads either); README "Upgrading" says how to move such a table to `keys-only`.
+   * (the code reads either); docs/data-model.md "Upgrading" says how to move such a table to `keys-only`.
    * @default 'keys-only'
    */
   readonly indexProjection?: 'keys-only' | 'all';

@@ -89,7 +89,7 @@ ${jsonOutputDocs()}
 
 ## \`punctual dev --report\`
 
-When it stops, \`punctual dev --report FILE\` writes one JSON object holding every run record (SPEC §6):
+When it stops, \`punctual dev --report FILE\` writes one JSON object holding every run record:
 \`{ "startedAt", "stoppedAt", "runs": [ { "jobId", "runId", "scheduledAt", "dispatchedAt", "startedAt",
 "finishedAt", "status", "reason", "attempt" } ] }\`, runs sorted by slot; a step that did not happen is \`null\`.
 

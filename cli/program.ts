@@ -170,8 +170,27 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
       '\nThe target of a command is the local runtime started with `punctual dev` in the current directory\n' +
         '(or --local DIR), or a deployed stack (--stack NAME, or PUNCTUAL_STACK). Exit codes: 0 ok, 1 failure or\n' +
         'bad input, 2 usage, 3 unhealthy (`status`). NO_COLOR turns colours off.\n' +
-        '\nExamples:\n  $ punctual dev --jobs examples/jobs.yaml\n  $ punctual jobs list\n  $ punctual status --stack Punctual --region eu-west-1\n',
+        '\nExamples:\n  $ punctual dev --jobs examples/jobs.yaml\n  $ punctual jobs list\n  $ punctual status --stack Punctual --region eu-west-1\n  $ punctual --stack Punctual --region eu-west-1 status\n',
     );
+  // The target options and --json may come before the command too (`punctual --stack Punctual status`), as
+  // the AWS CLI takes them. They are positional: after the command name they are the command's own.
+  addJson(addTargetOptions(program.enablePositionalOptions()));
+  program.hook('preAction', async (_program, command) => {
+    const globals = program.opts();
+    for (const [key, value] of Object.entries(globals)) {
+      if (value === undefined) continue;
+      const option = program.options.find((o) => o.attributeName() === key);
+      const flag = option?.long ?? key;
+      if (!command.options.some((o) => o.attributeName() === key)) {
+        throw await usageError(`${flag} does not apply to \`${commandPath(command)}\``);
+      }
+      const own = command.getOptionValueSource(key);
+      if (own === 'cli' && command.getOptionValue(key) !== value) {
+        throw await usageError(`${flag} is given twice, before and after the command, with different values`);
+      }
+      if (own !== 'cli') command.setOptionValueWithSource(key, value, 'cli');
+    }
+  });
 
   // ── dev ──────────────────────────────────────────────────────────────────────────────────────────
   example(
@@ -535,6 +554,28 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
   );
 
   return program;
+}
+
+/**
+ * `--local [dir]` before the command takes the next word as DIR unless it is a command name:
+ * `punctual --local jobs list` is the runtime here, `punctual --local ../app jobs list` the one in ../app.
+ */
+export function localBeforeCommand(argv: readonly string[], program: Command): string[] {
+  const names = new Set(program.commands.map((c) => c.name()));
+  const args = [...argv];
+  for (let i = 0; i < args.length && args[i]?.startsWith('-'); i++) {
+    if (args[i] === '--local' && names.has(args[i + 1] ?? '')) args[i] = '--local=.';
+    else if (['--stack', '--region', '--profile', '--endpoint-url', '--endpoint'].includes(args[i] ?? ''))
+      i++;
+  }
+  return args;
+}
+
+/** `punctual jobs list` for the command `list` under `jobs`. */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
 }
 
 /** Every command of the tree, depth first, the program first. */

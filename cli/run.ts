@@ -6,14 +6,14 @@ import { CommanderError } from 'commander';
 import { PunctualError } from '../shared/errors.js';
 import { errorMessage } from '../shared/util.js';
 import { type Io, palette, processIo } from './format.js';
-import { createProgram, type RunState } from './program.js';
+import { createProgram, localBeforeCommand, type RunState } from './program.js';
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const state: RunState = { exitCode: 0 };
   const program = createProgram(io, state);
   const red = palette(io.color && Boolean(process.stderr.isTTY)).red;
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(localBeforeCommand(argv, program), { from: 'user' });
     return state.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {

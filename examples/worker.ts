@@ -1,5 +1,5 @@
 /**
- * An example worker for asynchronous completion (README "Runs that outlive a Lambda"): it takes runs from
+ * An example worker for asynchronous completion (docs/jobs.md "Runs that outlive a Lambda"): it takes runs from
  * the SQS queue an `sqs` target with `completion: async` sends them to, works on each for a while,
  * heartbeats meanwhile, and reports `complete` (or `fail`) on the scheduler's completions queue, holding
  * nothing but the run context's `completionToken` and `sqs:SendMessage` on that queue.

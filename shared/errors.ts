@@ -85,7 +85,7 @@ export class RunNotFoundError extends PunctualError {
   }
 }
 
-/** Why a completion report was refused (README "Runs that outlive a Lambda"). */
+/** Why a completion report was refused (docs/jobs.md "Runs that outlive a Lambda"). */
 export type CompletionRefusal =
   | 'unknown-run'
   | 'wrong-token'

@@ -24,7 +24,7 @@ export type OverlapPolicy = 'allow' | 'skip' | 'queue';
 /**
  * When a run of a target ends: `sync` (default) when the invocation returns; `async` when the worker the
  * target handed the run to reports `complete` or `fail` with the run context's `completionToken`
- * (README "Runs that outlive a Lambda").
+ * (docs/jobs.md "Runs that outlive a Lambda").
  *
  * @example const completion: CompletionMode = 'async';
  */

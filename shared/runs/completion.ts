@@ -1,5 +1,5 @@
 /**
- * Asynchronous completion (README "Runs that outlive a Lambda"): a target with `completion: async` (and
+ * Asynchronous completion (docs/jobs.md "Runs that outlive a Lambda"): a target with `completion: async` (and
  * the stepfunctions and ecs targets) hands its run off and leaves it `running`; the worker then reports
  * `heartbeat`, `complete` or `fail`, and the sweep ends an attempt whose heartbeats stop (`lost`) or that
  * outlives `maxRunDuration` (`timeout`). Everything an attempt needs for that is on the run record itself

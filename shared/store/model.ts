@@ -55,7 +55,7 @@ export function isTerminal(status: RunStatus): boolean {
 }
 
 /**
- * Why a run ended the way it did. README "Run statuses and reasons" explains each one.
+ * Why a run ended the way it did. docs/jobs.md "Run statuses and reasons" explains each one.
  */
 export type RunReason =
   | 'ok'
@@ -84,7 +84,7 @@ export interface DeferredRecords {
   schedule: { expression: string; timezone: string; anchor: string; startAt?: string; endAt?: string };
 }
 
-/** Most pending ranges of records a job carries (README "How big an item gets"). */
+/** Most pending ranges of records a job carries (docs/data-model.md "How big an item gets"). */
 export const MAX_DEFERRED_RANGES = 16;
 
 /**
@@ -279,7 +279,7 @@ export interface RunItem {
   /** The attempt in progress or last made (0 before the first start). */
   attempt: number;
   /**
-   * The history of attempts, bounded (README "How big an item gets"): the first attempt and the last
+   * The history of attempts, bounded (docs/data-model.md "How big an item gets"): the first attempt and the last
    * `ATTEMPTS_KEPT − 1`; `attemptsDropped` counts the ones in between that were let go.
    */
   attempts: AttemptRecord[];
@@ -297,7 +297,7 @@ export interface RunItem {
   /** Running lease: a run still `running` after this is taken to be lost. */
   leaseUntil?: string;
   /**
-   * Asynchronous completion (README "Runs that outlive a Lambda"). Set when an attempt of an async target
+   * Asynchronous completion (docs/jobs.md "Runs that outlive a Lambda"). Set when an attempt of an async target
    * starts, on the run itself so the sweep and the reports need no definition: the current attempt's
    * token hash, its heartbeat timeout (ms), the time by which the next heartbeat must come and the time
    * by which the attempt must end (`maxRunDuration` after its start).

@@ -11,7 +11,7 @@ import { attemptDigest } from './stepfunctions.js';
 import type { RunContext, TargetClients, TargetResult } from './types.js';
 import { TargetError } from './types.js';
 
-/** Environment variables the container receives (README "Targets"). */
+/** Environment variables the container receives (docs/jobs.md "Targets"). */
 export const ECS_ENV = {
   context: 'PUNCTUAL_RUN_CONTEXT',
   jobId: 'PUNCTUAL_JOB_ID',

@@ -223,7 +223,7 @@ export class Model {
     for (const job of jobs) {
       if (job.enabled === true && job.nextRunAt && !job.invalid && !job.dueAt)
         this.fail('enabled job not in the due index', `${job.jobId}: nextRunAt ${job.nextRunAt}, no dueAt`);
-      // A paused job stays in the due index while it has records to write (README "Pause"): the tick
+      // A paused job stays in the due index while it has records to write (docs/jobs.md "Pause / resume"): the tick
       // writes them, sends nothing, then takes it out.
       if (job.enabled === false && job.dueAt && !job.deferred?.length)
         this.fail('paused job in the due index', `${job.jobId}: dueAt ${job.dueAt}, no records pending`);
@@ -295,7 +295,7 @@ export class Model {
       // Expected slots: each epoch's grid, from its start (exact past the band after a re-anchoring
       // put) to where it ended (the cursor read before the put, pause or delete that ended it: slots the
       // tick had handled by then). Slots of an old schedule after that cursor were never claimed; the
-      // README says an edit takes effect from the next unclaimed slot, so they may have no record.
+      // docs/jobs.md says an edit takes effect from the next unclaimed slot, so they may have no record.
       const state = this.paused(job);
       const pausedAtEnd = state === 'yes' || (state === 'either' && item?.enabled === false);
       const until =

@@ -9,7 +9,7 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 import { createInterface } from 'node:readline';
-import { LocalRuntime } from '../shared/local/runtime.js';
+import { LocalRuntime } from '../local/runtime.js';
 import { runTick } from '../shared/tick/tick.js';
 import { addLatency, countCalls } from './support.js';
 

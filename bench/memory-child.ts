@@ -8,7 +8,7 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 import { resourceUsage } from 'node:process';
-import { LocalRuntime } from '../shared/local/runtime.js';
+import { LocalRuntime } from '../local/runtime.js';
 
 const [dynamo = '', sqs = '', name = '', clockText = '', lookaheadText = ''] = process.argv.slice(2);
 const now = Number(clockText);

@@ -2,7 +2,7 @@
  * The SQS emulator in its own process (the benchmarks start it with tsx): prints `{"endpoint": …}` once it
  * listens, and runs until SIGTERM.
  */
-import { startSqsEmulator } from '../shared/local/emulators.js';
+import { startSqsEmulator } from '../local/emulators.js';
 
 const emulator = await startSqsEmulator();
 process.stdout.write(`${JSON.stringify({ endpoint: emulator.endpoint })}\n`);

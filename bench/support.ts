@@ -12,8 +12,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { startDynamoLocal } from '../shared/local/emulators.js';
-import type { LocalRuntime } from '../shared/local/runtime.js';
+import { startDynamoLocal } from '../local/emulators.js';
+import type { LocalRuntime } from '../local/runtime.js';
 import type { OpsDeps } from '../shared/ops/jobs.js';
 import { silentLog } from '../shared/runs/lifecycle.js';
 

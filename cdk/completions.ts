@@ -13,7 +13,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { MAX_RECEIVE_COUNT, VISIBILITY_FACTOR } from '../shared/local/runtime.js';
+import { MAX_RECEIVE_COUNT, VISIBILITY_FACTOR } from '../shared/queue/policy.js';
 import { PunctualFunction, prebuiltCode } from './functions.js';
 
 /** The completions function's timeout: a report is a read and one or two conditional writes. */

@@ -23,7 +23,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/commons/config.js';
 import type { JobDefinition } from '../shared/jobs/index.js';
-import { MAX_RECEIVE_COUNT, VISIBILITY_FACTOR } from '../shared/local/runtime.js';
+import { MAX_RECEIVE_COUNT, VISIBILITY_FACTOR } from '../shared/queue/policy.js';
 import { TABLE_KEYS } from '../shared/store/table.js';
 import { Completions } from './completions.js';
 import {
@@ -492,7 +492,7 @@ export class Scheduler extends Construct {
       });
       const queue = new sqs.Queue(scope, 'Queue', {
         // AWS: at least 6 × the function timeout, so a message is not redelivered while an invocation,
-        // with the poller's retries, still holds it (shared/local/runtime.ts uses the same factor).
+        // with the poller's retries, still holds it (local/runtime.ts uses the same factor).
         visibilityTimeout: seconds(pool.timeoutMs * VISIBILITY_FACTOR),
         encryption: sqs.QueueEncryption.SQS_MANAGED,
         enforceSSL: true,

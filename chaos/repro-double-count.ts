@@ -10,8 +10,8 @@
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-import { startDynamoLocal, startSqsEmulator } from '../shared/local/emulators.js';
-import { LocalRuntime } from '../shared/local/runtime.js';
+import { startDynamoLocal, startSqsEmulator } from '../local/emulators.js';
+import { LocalRuntime } from '../local/runtime.js';
 
 const T0 = Date.parse('2026-12-01T00:00:00.000Z');
 const [dynamo, sqs] = await Promise.all([startDynamoLocal(), startSqsEmulator()]);

@@ -9,7 +9,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startDynamoLocal, startSqsEmulator } from '../shared/local/emulators.js';
+import { startDynamoLocal, startSqsEmulator } from '../local/emulators.js';
 import { Model } from '../test/model/model.js';
 import { runModel } from './model.js';
 import { clockSkew, killCli, killRuntime } from './realtime.js';

@@ -10,9 +10,9 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { startSqsEmulator } from '../local/emulators.js';
+import { LocalRuntime } from '../local/runtime.js';
 import type { JobsFile } from '../shared/jobs/types.js';
-import { startSqsEmulator } from '../shared/local/emulators.js';
-import { LocalRuntime } from '../shared/local/runtime.js';
 import { builtinHandlers } from '../shared/targets/handlers.js';
 
 const [dynamo = '', name = '', jobsPath = '', putJobs = '1'] = process.argv.slice(2);

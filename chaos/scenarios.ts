@@ -11,8 +11,8 @@
  * The SDK-level scenarios drive the runtime with a manual clock (tick, then drain every pool, one minute
  * of schedule per step), so they are quick and repeatable with a seed; skew and kill run in real time.
  */
-import type { LocalRuntime, LocalRuntimeOptions } from '../shared/local/runtime.js';
-import { LocalRuntime as Runtime } from '../shared/local/runtime.js';
+import type { LocalRuntime, LocalRuntimeOptions } from '../local/runtime.js';
+import { LocalRuntime as Runtime } from '../local/runtime.js';
 import { listJobs } from '../shared/ops/jobs.js';
 import { isTerminal, type JobItem, type RunItem } from '../shared/store/model.js';
 import { builtinHandlers, type HandlerRegistry } from '../shared/targets/handlers.js';

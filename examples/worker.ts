@@ -131,7 +131,7 @@ export function startWorker(deps: WorkerDeps, options: WorkOptions): { stop(): P
 async function main(argv: string[]): Promise<void> {
   const [{ SQSClient }, { LOCAL_CREDENTIALS, LOCAL_REGION }, { parseDuration }] = await Promise.all([
     import('@aws-sdk/client-sqs'),
-    import('../shared/local/emulators.js'),
+    import('../local/emulators.js'),
     import('../shared/jobs/duration.js'),
   ]);
   const queueUrl = argv[0];

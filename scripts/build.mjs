@@ -21,7 +21,16 @@ const types = !process.argv.includes('--no-types');
 
 /** The package's modules: the entry points and every directory they import from. */
 // examples/worker.ts: `punctual dev --example-worker` (npm start) runs it from the compiled CLI.
-const SOURCES = ['index.ts', 'handlers.ts', 'cdk', 'cli', 'functions', 'shared', 'examples/worker.ts'];
+const SOURCES = [
+  'index.ts',
+  'handlers.ts',
+  'cdk',
+  'cli',
+  'functions',
+  'shared',
+  'local',
+  'examples/worker.ts',
+];
 /** Not part of the package: the repository's own example app and the docs generator. */
 const EXCLUDED = new Set(['cdk/app.ts', 'cli/gen-docs.ts']);
 

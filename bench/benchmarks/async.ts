@@ -12,7 +12,7 @@
  *     sweep moves each one's `openUntil` forward: the worst case, once per heartbeat timeout).
  */
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { LocalRuntime } from '../../shared/local/runtime.js';
+import { LocalRuntime } from '../../local/runtime.js';
 import { putJob } from '../../shared/ops/jobs.js';
 import { asyncAttemptFields, reportCompletion } from '../../shared/runs/completion.js';
 import { iso, type RunItem, runIdFor } from '../../shared/store/model.js';

@@ -10,7 +10,7 @@
 
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { BatchWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { LocalRuntime } from '../../shared/local/runtime.js';
+import { LocalRuntime } from '../../local/runtime.js';
 import { ensureTable } from '../../shared/store/table.js';
 import { DEFAULT_TICK_CONFIG } from '../../shared/tick/tick.js';
 import { chunk, mapLimit } from '../../shared/util.js';

@@ -21,7 +21,7 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteMessageCommand, type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { createExecutorHandler } from '../../functions/executor.js';
-import { LocalRuntime } from '../../shared/local/runtime.js';
+import { LocalRuntime } from '../../local/runtime.js';
 import { putJob } from '../../shared/ops/jobs.js';
 import type { Log } from '../../shared/runs/lifecycle.js';
 import { builtinHandlers } from '../../shared/targets/handlers.js';

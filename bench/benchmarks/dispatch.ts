@@ -12,8 +12,9 @@
  * own SDK clients. (In a single LocalRuntime everything shares one SQS client and its 50 sockets, and 200
  * long-polling pollers starve the rest: see RESULTS.md.) All share this process and its CPU.
  */
+
+import { LocalRuntime } from '../../local/runtime.js';
 import type { JobsFile } from '../../shared/jobs/index.js';
-import { LocalRuntime } from '../../shared/local/runtime.js';
 import { putJob, triggerJob } from '../../shared/ops/jobs.js';
 import { builtinHandlers } from '../../shared/targets/handlers.js';
 import {

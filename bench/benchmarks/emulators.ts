@@ -5,7 +5,7 @@
  */
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { LocalRuntime } from '../../shared/local/runtime.js';
+import { LocalRuntime } from '../../local/runtime.js';
 import { mapLimit } from '../../shared/util.js';
 import { type Benchmark, round, timed } from '../support.js';
 

@@ -5,7 +5,7 @@
  * a 1 s tick, a pool of 10 pollers, the `noop` handler. Start lag = startedAt − scheduledAt from the run
  * records, over the slots of the window (the runs of its last 5 s are left to finish first).
  */
-import { LocalRuntime } from '../../shared/local/runtime.js';
+import { LocalRuntime } from '../../local/runtime.js';
 import type { RunItem } from '../../shared/store/model.js';
 import { type Benchmark, mean, percentile, round, sleep } from '../support.js';
 

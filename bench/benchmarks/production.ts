@@ -13,7 +13,7 @@
  * deadline 12 s) for 4 real minutes = 10 minutes of the 15/5/5/15 s schedule. `--full`: the 15/5/5/15 s
  * schedule itself for 10 real minutes.
  */
-import { LocalRuntime } from '../../shared/local/runtime.js';
+import { LocalRuntime } from '../../local/runtime.js';
 import { isTerminal, type RunItem } from '../../shared/store/model.js';
 import { type BenchContext, type Benchmark, type BenchResult, percentile, round, sleep } from '../support.js';
 import { byStatus } from './precision.js';

@@ -13,7 +13,7 @@
  * the table grows; the 1,000,000-item run is the same measurement with five times more idle items.
  */
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { LocalRuntime } from '../../shared/local/runtime.js';
+import { LocalRuntime } from '../../local/runtime.js';
 import { putJob } from '../../shared/ops/jobs.js';
 import { shardOf } from '../../shared/store/model.js';
 import { chunk, mapLimit } from '../../shared/util.js';

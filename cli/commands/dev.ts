@@ -10,17 +10,17 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
-import { isAlive, stateFilePath } from '../../shared/client/connection.js';
-import { PunctualError } from '../../shared/errors.js';
-import { type JobsFile, loadJobsFile, parseDuration } from '../../shared/jobs/index.js';
 import {
   type Emulator,
   localDynamoClient,
   startDynamoLocal,
   startSqsEmulator,
-} from '../../shared/local/emulators.js';
-import { buildReport, scanRuns, writeReport } from '../../shared/local/report.js';
-import { LocalRuntime } from '../../shared/local/runtime.js';
+} from '../../local/emulators.js';
+import { buildReport, scanRuns, writeReport } from '../../local/report.js';
+import { LocalRuntime } from '../../local/runtime.js';
+import { isAlive, stateFilePath } from '../../shared/client/connection.js';
+import { PunctualError } from '../../shared/errors.js';
+import { type JobsFile, loadJobsFile, parseDuration } from '../../shared/jobs/index.js';
 import { listJobs, putJob } from '../../shared/ops/jobs.js';
 import type { Log } from '../../shared/runs/lifecycle.js';
 import { decodeJob } from '../../shared/store/decode.js';

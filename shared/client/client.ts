@@ -7,7 +7,6 @@ import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { PunctualError } from '../errors.js';
 import type { jobSchema as jobInputSchema } from '../jobs/schema.js';
-import { lookaheadFor } from '../local/lookahead.js';
 import {
   type ClaimDeps,
   deleteJob,
@@ -21,6 +20,7 @@ import {
 } from '../ops/jobs.js';
 import { backfill, listRuns, replayRun, reportRun, showRun } from '../ops/runs.js';
 import type { JobItem, RunStatus } from '../store/model.js';
+import { lookaheadFor } from '../tick/lookahead.js';
 import { DEFAULT_TICK_CONFIG } from '../tick/tick.js';
 import {
   type Connection,

@@ -67,7 +67,7 @@ export interface TableOptions extends AwsOptions {
   retentionDays?: number;
 }
 
-/** The state file of `punctual dev` (shared/local/runtime.ts LocalState): the fields a client uses. */
+/** The state file of `punctual dev` (local/runtime.ts LocalState): the fields a client uses. */
 export interface DevState {
   pid: number;
   dynamoEndpoint: string;
@@ -182,8 +182,7 @@ export async function connectLocal(file: string, state: DevState): Promise<Conne
         '(it did not stop cleanly); start `punctual dev` again, or delete the file',
     );
   }
-  // Loaded here only: an application that never talks to a local runtime does not load the emulators.
-  const { localDynamoClient, localSqsClient } = await import('../local/emulators.js');
+  const { localDynamoClient, localSqsClient } = await import('./local-clients.js');
   const dynamo = localDynamoClient(state.dynamoEndpoint);
   const sqs = localSqsClient(state.sqsEndpoint);
   const store = new Store(dynamo, { tableName: state.tableName, shards: state.shards });

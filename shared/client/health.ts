@@ -12,12 +12,12 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { roughDuration } from '../jobs/duration.js';
-import { lookaheadFor } from '../local/lookahead.js';
 import { nextSlot } from '../schedule/index.js';
 import { decodeJob } from '../store/decode.js';
 import type { JobItem, RunItem } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import { STOPPED_AFTER_TICKS, stoppedGroups } from '../tick/fanout.js';
+import { lookaheadFor } from '../tick/lookahead.js';
 import { groupShards } from '../tick/tick.js';
 import { shortTime } from '../util.js';
 import { type Connection, STACK_TICK_MS } from './connection.js';

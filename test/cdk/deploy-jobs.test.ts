@@ -11,8 +11,8 @@ import {
   type JobsResourceProperties,
   physicalIdFor,
 } from '../../functions/deploy-jobs.js';
+import { localDynamoClient, localSqsClient } from '../../local/emulators.js';
 import { parseJob } from '../../shared/jobs/index.js';
-import { localDynamoClient, localSqsClient } from '../../shared/local/emulators.js';
 import { pauseJob } from '../../shared/ops/jobs.js';
 import { SqsDispatcher } from '../../shared/queue/dispatcher.js';
 import { silentLog } from '../../shared/runs/lifecycle.js';

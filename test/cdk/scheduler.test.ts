@@ -14,7 +14,7 @@ import { bundleDir, ESM_REQUIRE_BANNER, PROJECT_ROOT } from '../../cdk/functions
 import { EXECUTOR_SERVICE, RUN_SUCCEEDED_LOG_MESSAGE, TICK_SERVICE } from '../../cdk/monitoring.js';
 import { OUTPUT_KEYS, Scheduler } from '../../cdk/scheduler.js';
 import { ENV } from '../../functions/commons/config.js';
-import { MAX_RECEIVE_COUNT, VISIBILITY_FACTOR } from '../../shared/local/runtime.js';
+import { MAX_RECEIVE_COUNT, VISIBILITY_FACTOR } from '../../shared/queue/policy.js';
 import { METRIC_NAMESPACE } from '../../shared/signals.js';
 import { createTableInput, TABLE_KEYS } from '../../shared/store/table.js';
 import {

@@ -20,12 +20,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PROJECT_ROOT } from '../../cdk/functions.js';
 import { ReportsStack } from '../../examples/app/stack.js';
 import { poolRouting } from '../../functions/commons/config.js';
-import {
-  LOCAL_CREDENTIALS,
-  LOCAL_REGION,
-  localDynamoClient,
-  localSqsClient,
-} from '../../shared/local/emulators.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localDynamoClient, localSqsClient } from '../../local/emulators.js';
 import { triggerJob } from '../../shared/ops/jobs.js';
 import { SqsDispatcher } from '../../shared/queue/dispatcher.js';
 import { silentLog } from '../../shared/runs/lifecycle.js';

@@ -14,7 +14,7 @@
  *             Dispatch itself never waits, which is what the original scheduler got wrong.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { LocalRuntime } from '../../shared/local/runtime.js';
+import type { LocalRuntime } from '../../local/runtime.js';
 import type { RunItem } from '../../shared/store/model.js';
 import { testRuntime } from '../support/runtime.js';
 

@@ -7,7 +7,7 @@
  */
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalRuntime } from '../../shared/local/runtime.js';
+import type { LocalRuntime } from '../../local/runtime.js';
 import { pauseJob, putJob, resumeJob } from '../../shared/ops/jobs.js';
 import { replayRun } from '../../shared/ops/runs.js';
 import { LEASE_MARGIN_MS } from '../../shared/runs/execute.js';

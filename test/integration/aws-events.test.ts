@@ -21,7 +21,7 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAwsEventsHandler } from '../../functions/aws-events.js';
-import type { LocalRuntime } from '../../shared/local/runtime.js';
+import type { LocalRuntime } from '../../local/runtime.js';
 import { sweepAsync } from '../../shared/runs/completion.js';
 import type { ExecuteDeps } from '../../shared/runs/execute.js';
 import { messageFor, silentLog } from '../../shared/runs/lifecycle.js';

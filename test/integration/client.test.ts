@@ -7,6 +7,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { LocalRuntime } from '../../local/runtime.js';
 import { stateFilePath } from '../../shared/client/connection.js';
 import { dlqEntrySchema, redriveResultSchema } from '../../shared/client/dlq.js';
 import { statusReportSchema } from '../../shared/client/health.js';
@@ -25,7 +26,6 @@ import {
   putJobResultSchema,
   runSchema,
 } from '../../shared/client/views.js';
-import type { LocalRuntime } from '../../shared/local/runtime.js';
 import { job, ManualClock, T0, testRuntime } from '../support/runtime.js';
 
 let runtime: LocalRuntime | undefined;

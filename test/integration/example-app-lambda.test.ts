@@ -7,7 +7,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrialRemindersStack } from '../../examples/app-lambda/stack.js';
-import type { LocalRuntime } from '../../shared/local/runtime.js';
+import type { LocalRuntime } from '../../local/runtime.js';
 import { actionsOf, resources, statementsOfRole } from '../cdk/fixtures.js';
 import { testRuntime } from '../support/runtime.js';
 

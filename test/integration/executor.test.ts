@@ -4,7 +4,7 @@
  */
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalRuntime } from '../../shared/local/runtime.js';
+import type { LocalRuntime } from '../../local/runtime.js';
 import { RUN_SUCCEEDED_LOG } from '../../shared/runs/execute.js';
 import { builtinHandlers } from '../../shared/targets/handlers.js';
 import { byStatus, job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';

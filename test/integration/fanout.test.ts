@@ -7,8 +7,8 @@
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { LocalRuntime } from '../../local/runtime.js';
 import { assessStatus, readHeartbeats } from '../../shared/client/health.js';
-import type { LocalRuntime } from '../../shared/local/runtime.js';
 import { jobKey, shardOf } from '../../shared/store/model.js';
 import { groupShards } from '../../shared/tick/tick.js';
 import { byStatus, countingHandlers, job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';

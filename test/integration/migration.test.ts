@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { type AttributeValue, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalRuntime } from '../../shared/local/runtime.js';
+import type { LocalRuntime } from '../../local/runtime.js';
 import { describeJob } from '../../shared/ops/jobs.js';
 import type { RunItem } from '../../shared/store/model.js';
 import { builtinHandlers } from '../../shared/targets/handlers.js';

@@ -4,8 +4,8 @@
  * idempotent.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { LocalRuntime } from '../../local/runtime.js';
 import { JobNotFoundError, JobValidationError, PunctualError } from '../../shared/errors.js';
-import type { LocalRuntime } from '../../shared/local/runtime.js';
 import { deleteJob, describeJob, listJobs, pauseJob, resumeJob, triggerJob } from '../../shared/ops/jobs.js';
 import { backfill, listRuns, replayRun, showRun } from '../../shared/ops/runs.js';
 import type { JobItem } from '../../shared/store/model.js';

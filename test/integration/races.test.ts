@@ -7,7 +7,7 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalRuntime } from '../../shared/local/runtime.js';
+import type { LocalRuntime } from '../../local/runtime.js';
 import { pauseJob, resumeJob } from '../../shared/ops/jobs.js';
 import { jobKey } from '../../shared/store/model.js';
 import { executor, gate, until } from '../support/executor.js';

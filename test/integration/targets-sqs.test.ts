@@ -2,13 +2,8 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Emulator, LOCAL_REGION, localSqsClient, startSqsEmulator } from '../../local/emulators.js';
 import type { SqsTarget } from '../../shared/jobs/types.js';
-import {
-  type Emulator,
-  LOCAL_REGION,
-  localSqsClient,
-  startSqsEmulator,
-} from '../../shared/local/emulators.js';
 import { builtinHandlers } from '../../shared/targets/handlers.js';
 import { invokeTarget } from '../../shared/targets/invoke.js';
 import { type RunContext, type TargetClients, TargetError } from '../../shared/targets/types.js';

@@ -5,7 +5,7 @@
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalRuntime } from '../../shared/local/runtime.js';
+import type { LocalRuntime } from '../../local/runtime.js';
 import { jobKey } from '../../shared/store/model.js';
 import { byStatus, countingHandlers, job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
 

@@ -21,8 +21,8 @@
  */
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { LocalRuntime } from '../../local/runtime.js';
 import type { Target } from '../../shared/jobs/types.js';
-import { LocalRuntime } from '../../shared/local/runtime.js';
 import { type ExecuteDeps, type ExecuteOutcome, executeMessage } from '../../shared/runs/execute.js';
 import { silentLog } from '../../shared/runs/lifecycle.js';
 import type { RunItem } from '../../shared/store/model.js';

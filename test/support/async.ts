@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { type HandedRun, takeRun, type WorkerDeps } from '../../examples/worker.js';
+import type { LocalRuntime } from '../../local/runtime.js';
 import { PunctualClient } from '../../shared/client/index.js';
-import type { LocalRuntime } from '../../shared/local/runtime.js';
 import { job, ManualClock, put, T0, testRuntime } from './runtime.js';
 
 export const MINUTE = 60_000;

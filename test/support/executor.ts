@@ -2,7 +2,7 @@
  * Test helpers for driving the executor by hand: the executor called directly (so two executions can
  * overlap in one test, on a manual clock), and a handler that holds its runs until the test opens it.
  */
-import type { LocalRuntime } from '../../shared/local/runtime.js';
+import type { LocalRuntime } from '../../local/runtime.js';
 import { type ExecuteDeps, type ExecuteOutcome, executeMessage } from '../../shared/runs/execute.js';
 import { messageFor, silentLog } from '../../shared/runs/lifecycle.js';
 import type { RunItem } from '../../shared/store/model.js';

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import { type Emulator, startDynamoLocal, startSqsEmulator } from '../../shared/local/emulators.js';
+import { type Emulator, startDynamoLocal, startSqsEmulator } from '../../local/emulators.js';
 
 let emulators: Emulator[] = [];
 

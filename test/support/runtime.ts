@@ -2,8 +2,8 @@
  * Test helpers: a LocalRuntime on the run's shared emulators with a clock the test moves by hand.
  */
 import { inject } from 'vitest';
+import { LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime.js';
 import type { JobDefinition } from '../../shared/jobs/types.js';
-import { LocalRuntime, type LocalRuntimeOptions } from '../../shared/local/runtime.js';
 import { putJob } from '../../shared/ops/jobs.js';
 import type { RunItem } from '../../shared/store/model.js';
 import { builtinHandlers } from '../../shared/targets/handlers.js';

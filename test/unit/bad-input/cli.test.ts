@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../cli/run.js';
-import type { LocalRuntime } from '../../../shared/local/runtime.js';
+import type { LocalRuntime } from '../../../local/runtime.js';
 import { job, put, testRuntime } from '../../support/runtime.js';
 
 /** Every item of the table, sorted by key: equal before and after means nothing was written. */

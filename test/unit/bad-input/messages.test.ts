@@ -10,7 +10,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createExecutorHandler } from '../../../functions/executor.js';
-import type { LocalRuntime } from '../../../shared/local/runtime.js';
+import type { LocalRuntime } from '../../../local/runtime.js';
 import { silentLog } from '../../../shared/runs/lifecycle.js';
 import { job, ManualClock, put, T0, testRuntime } from '../../support/runtime.js';
 

@@ -6,7 +6,7 @@
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalRuntime } from '../../../shared/local/runtime.js';
+import type { LocalRuntime } from '../../../local/runtime.js';
 import { jobKey } from '../../../shared/store/model.js';
 import { job, ManualClock, put, T0, testRuntime } from '../../support/runtime.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildReport } from '../../../shared/local/report.js';
+import { buildReport } from '../../../local/report.js';
 import type { RunItem } from '../../../shared/store/model.js';
 
 function run(

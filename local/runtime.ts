@@ -20,23 +20,30 @@ import {
 } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { createCompletionsHandler } from '../../functions/completions.js';
-import { createExecutorHandler } from '../../functions/executor.js';
-import { createTickHandler } from '../../functions/tick.js';
-import type { JobsFile, PoolDefinition } from '../jobs/types.js';
-import { type ClaimDeps, putJob } from '../ops/jobs.js';
-import { SqsDispatcher } from '../queue/dispatcher.js';
-import type { ExecuteOutcome } from '../runs/execute.js';
-import { type Log, type PoolRouting, silentLog } from '../runs/lifecycle.js';
-import { RecordingSignals } from '../signals.js';
-import type { RunItem } from '../store/model.js';
-import { Store } from '../store/store.js';
-import { ensureTable } from '../store/table.js';
-import { defaultHandlers, type HandlerRegistry } from '../targets/handlers.js';
-import { invokeTarget } from '../targets/index.js';
-import { checkGroups, mergeReports, type TickInvoker } from '../tick/fanout.js';
-import { DEFAULT_TICK_CONFIG, type TickConfig, type TickFaults, type TickReport } from '../tick/tick.js';
-import { errorMessage } from '../util.js';
+import { createCompletionsHandler } from '../functions/completions.js';
+import { createExecutorHandler } from '../functions/executor.js';
+import { createTickHandler } from '../functions/tick.js';
+import type { JobsFile, PoolDefinition } from '../shared/jobs/types.js';
+import { type ClaimDeps, putJob } from '../shared/ops/jobs.js';
+import { SqsDispatcher } from '../shared/queue/dispatcher.js';
+import { MAX_RECEIVE_COUNT, VISIBILITY_FACTOR } from '../shared/queue/policy.js';
+import type { ExecuteOutcome } from '../shared/runs/execute.js';
+import { type Log, type PoolRouting, silentLog } from '../shared/runs/lifecycle.js';
+import { RecordingSignals } from '../shared/signals.js';
+import type { RunItem } from '../shared/store/model.js';
+import { Store } from '../shared/store/store.js';
+import { ensureTable } from '../shared/store/table.js';
+import { defaultHandlers, type HandlerRegistry } from '../shared/targets/handlers.js';
+import { invokeTarget } from '../shared/targets/index.js';
+import { checkGroups, mergeReports, type TickInvoker } from '../shared/tick/fanout.js';
+import { lookaheadFor } from '../shared/tick/lookahead.js';
+import {
+  DEFAULT_TICK_CONFIG,
+  type TickConfig,
+  type TickFaults,
+  type TickReport,
+} from '../shared/tick/tick.js';
+import { errorMessage } from '../shared/util.js';
 import {
   type Emulator,
   LOCAL_CREDENTIALS,
@@ -46,12 +53,8 @@ import {
   startDynamoLocal,
   startSqsEmulator,
 } from './emulators.js';
-import { lookaheadFor } from './lookahead.js';
 
-/** A queue's visibility timeout is six times its function's timeout (AWS's guidance for SQS sources). */
-export const VISIBILITY_FACTOR = 6;
-/** Receives before SQS moves a message that keeps failing to the DLQ. */
-export const MAX_RECEIVE_COUNT = 5;
+export { MAX_RECEIVE_COUNT, VISIBILITY_FACTOR };
 
 export const DEFAULT_POOL: PoolDefinition = { concurrency: 2, timeout: 300_000, memorySize: 512 };
 

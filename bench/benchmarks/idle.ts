@@ -14,7 +14,7 @@
  * event source mappings' empty long polls of the pool and completions queues, the dashboard, alarms.
  */
 
-import { LocalRuntime } from '../../shared/local/runtime.js';
+import { LocalRuntime } from '../../local/runtime.js';
 import { type Benchmark, countCalls, type Figure, round, table } from '../support.js';
 import { CASES, emfBytes, LATENCY_MS, PLATFORM_LOG_BYTES, PRICES, price, runCase } from './cost.js';
 import { cloneJobs } from './table-size.js';

@@ -19,6 +19,8 @@
  * Priced at the us-east-1 on-demand list prices of `PRICES`.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { DeleteMessageCommand, type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { createExecutorHandler } from '../../functions/executor.js';
 import { LocalRuntime } from '../../local/runtime.js';
@@ -26,7 +28,8 @@ import { putJob } from '../../shared/ops/jobs.js';
 import type { Log } from '../../shared/runs/lifecycle.js';
 import { builtinHandlers } from '../../shared/targets/handlers.js';
 import { invokeTarget } from '../../shared/targets/index.js';
-import { type BenchContext, type Benchmark, markdownTable, round, table } from '../support.js';
+import { type BenchContext, type Benchmark, markdownTable, RESULTS_DIR, round, table } from '../support.js';
+import { fireLedgers, ledgerMarkdown, ledgerTotals } from './ledger.js';
 
 /** us-east-1 on-demand list prices (USD), as read on 2026-11-30; sources in bench/RESULTS.md. */
 export const PRICES = {
@@ -808,6 +811,19 @@ export const cost: Benchmark = {
           `(payload included) ${r.itemBytes.definition} B in each\n`,
       );
     }
+    // The per-request ledger of one fire in each of five cases (issue 19, goal 2).
+    const ledgers = await fireLedgers(context);
+    const ledger = ledgerMarkdown(ledgers);
+    await mkdir(RESULTS_DIR, { recursive: true });
+    await writeFile(join(RESULTS_DIR, 'ledger.md'), ledger);
+    for (const [name, rows] of Object.entries(ledgers)) {
+      const t = ledgerTotals(rows);
+      context.log(
+        `  ledger, ${name}: ${rows.length} requests; the fire ${t.wcu} WCU, ${t.rcu} RCU, ${t.sqs} SQS, ` +
+          `${t.events} events, ${t.invocations} invocations (+ the tick's ${t.tickFixed.requests} fixed requests)`,
+      );
+    }
+    context.log(`  the whole ledger: bench/results/ledger.md`);
     return {
       figures: results.map((r) => ({
         bench: 'cost',
@@ -815,7 +831,7 @@ export const cost: Benchmark = {
         value: `$${f(r.priced.total)} (${f(r.priced.perFire.wcu)} WCU / ${f(r.priced.perFire.rcu)} RCU a fire)`,
         baseline: `EventBridge Scheduler $${f(r.priced.scheduler.withTarget)} with target`,
         ratio: `${f(r.priced.total / r.priced.scheduler.withTarget)}×`,
-        goal: r.case.payloadBytes > 1024 ? '≤ $5.50 (issue 11)' : '≤ $4.50 (issue 11)',
+        goal: `≤ $2.50 on-demand ${r.priced.total <= 2.5 ? '✔' : `✘ (by $${f(r.priced.total - 2.5)})`}; ≤ $1.50 provisioned ${r.priced.provisioned.total <= 1.5 ? '✔' : `✘ ($${f(r.priced.provisioned.total)})`}`,
       })),
       details: {
         prices: PRICES,

@@ -10,7 +10,7 @@
  */
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { sendReport, takeRun } from '../../examples/worker.js';
-import { LocalRuntime } from '../../shared/local/runtime.js';
+import { LocalRuntime } from '../../local/runtime.js';
 import { putJob, triggerJob } from '../../shared/ops/jobs.js';
 import type { BenchContext } from '../support.js';
 import { opsDeps } from '../support.js';

@@ -221,6 +221,16 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
         '--example-worker',
         'also run examples/worker.ts with job async-agent, whose runs it takes, heartbeats and completes (completion: async)',
       )
+      .option(
+        '--aws-targets',
+        'call lambda, sqs, eventbridge, stepfunctions and ecs targets in AWS with your credentials ' +
+          '(default: their runs end skipped(aws-targets-off) and nothing leaves the machine)',
+      )
+      .option(
+        '--aws-region <region>',
+        'region of those AWS targets (implies --aws-targets; default: the SDK chain)',
+      )
+      .option('--aws-profile <name>', 'AWS profile for those targets (implies --aws-targets)')
       .action(async (flags) => {
         state.exitCode = await runDev(io, flags);
       }),

@@ -8,22 +8,24 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import {
   CreateQueueCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
-  type SQSClient,
+  SQSClient,
 } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createCompletionsHandler } from '../functions/completions.js';
 import { createExecutorHandler } from '../functions/executor.js';
 import { createTickHandler } from '../functions/tick.js';
-import type { JobsFile, PoolDefinition } from '../shared/jobs/types.js';
+import type { JobsFile, PoolDefinition, Target } from '../shared/jobs/types.js';
 import { type ClaimDeps, putJob } from '../shared/ops/jobs.js';
 import { SqsDispatcher } from '../shared/queue/dispatcher.js';
 import { MAX_RECEIVE_COUNT, VISIBILITY_FACTOR } from '../shared/queue/policy.js';
@@ -84,6 +86,22 @@ export interface LocalRuntimeOptions {
   stateFile?: string;
   /** Publish `Run Succeeded` events (as the construct's `successEvents`). Default false. */
   successEvents?: boolean;
+  /**
+   * Call AWS targets (lambda, eventbridge, stepfunctions, ecs, and sqs queues not on the emulator) with the
+   * SDK's credential chain, in this region and profile. Without it their runs end skipped(aws-targets-off)
+   * and nothing leaves the machine: a laptop's shell credentials are nobody's intended target.
+   */
+  awsTargets?: { region?: string; profile?: string };
+}
+
+/**
+ * Whether a target calls AWS: everything but http, handler and an sqs queue on the local emulator
+ * (`sqsEndpoint`), where the example worker's queue lives.
+ */
+export function callsAws(target: Target, sqsEndpoint: string): boolean {
+  if (target.type === 'http' || target.type === 'handler') return false;
+  if (target.type === 'sqs') return new URL(target.queueUrl).origin !== new URL(sqsEndpoint).origin;
+  return true;
 }
 
 export interface LocalPool extends PoolDefinition {
@@ -180,13 +198,27 @@ export class LocalRuntime {
     this.tickHandler = (invoker) => createTickHandler({ ...tickDeps, ...(invoker ? { invoker } : {}) });
     this.completions = createCompletionsHandler({ ...deps, clock });
     const handlers = options.handlers ?? defaultHandlers;
-    // Lambda and EventBridge targets have no emulator here: their clients point at no endpoint and a
-    // job using them fails with the SDK's error (recorded, retried, DLQ'd like any failure).
-    const lambda = new LambdaClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
-    const eventBridge = new EventBridgeClient({
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-      maxAttempts: 1,
+    // AWS targets have no emulator here: they go to AWS only when asked (`awsTargets`), with the SDK's
+    // own credentials; otherwise their runs end skipped(aws-targets-off) before anything is called.
+    const aws = options.awsTargets;
+    const awsConfig = aws
+      ? { ...(aws.region ? { region: aws.region } : {}), ...(aws.profile ? { profile: aws.profile } : {}) }
+      : { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 };
+    const lambda = new LambdaClient(awsConfig);
+    const eventBridge = new EventBridgeClient(awsConfig);
+    const remoteSqs = aws ? new SQSClient(awsConfig) : undefined;
+    const sfn = aws ? new SFNClient(awsConfig) : undefined;
+    const ecs = aws ? new ECSClient(awsConfig) : undefined;
+    const sqsEndpoint = state.sqsEndpoint;
+    const refuseTarget = aws
+      ? undefined
+      : (target: Target) => (callsAws(target, sqsEndpoint) ? ('aws-targets-off' as const) : undefined);
+    const clientsFor = (target: Target) => ({
+      lambda,
+      eventBridge,
+      sqs: remoteSqs && callsAws(target, sqsEndpoint) ? remoteSqs : sqs,
+      ...(sfn ? { sfn } : {}),
+      ...(ecs ? { ecs } : {}),
     });
     for (const pool of pools) {
       this.executors.set(
@@ -195,8 +227,9 @@ export class LocalRuntime {
           ...deps,
           pool: pool.name,
           clock,
+          ...(refuseTarget ? { refuseTarget } : {}),
           invoke: (target, context, signal) =>
-            invokeTarget(target, context, { clients: { lambda, sqs, eventBridge }, handlers, signal }),
+            invokeTarget(target, context, { clients: clientsFor(target), handlers, signal }),
           onOutcome: (outcome, record) => {
             this.listeners.get(record.messageId)?.(outcome);
             options.onOutcome?.(outcome, pool.name);

@@ -42,9 +42,13 @@ export interface DevOptions {
   exampleWorker?: boolean;
   /** Shard groups the tick fans out to (as `tickGroups` on a stack). */
   tickGroups?: number;
+  /** Call AWS targets (else their runs end skipped(aws-targets-off)); a region or profile implies it. */
+  awsTargets?: boolean;
+  awsRegion?: string;
+  awsProfile?: string;
 }
 
-/** The shortest tick: one second is the schedule floor (SPEC §3). */
+/** The shortest tick: one second is the schedule floor. */
 const MIN_TICK_MS = 1000;
 const RECENT_LINES = 8;
 
@@ -149,6 +153,14 @@ export async function runDev(
       ...(dataDir ? { dataDir } : {}),
       stateFile,
       log,
+      ...(options.awsTargets || options.awsRegion || options.awsProfile
+        ? {
+            awsTargets: {
+              ...(options.awsRegion ? { region: options.awsRegion } : {}),
+              ...(options.awsProfile ? { profile: options.awsProfile } : {}),
+            },
+          }
+        : {}),
     });
     if (options.exampleWorker) {
       const worker = await startExampleWorker(runtime);
@@ -170,7 +182,8 @@ export async function runDev(
   io.err(
     `punctual dev: ${jobCount} job(s), tick every ${roughDuration(tickMs)}` +
       `${stopsAt ? `, stopping after ${roughDuration(durationMs ?? 0)}` : ''}; state file ${stateFile}` +
-      `${echo ? `; echo server on http://127.0.0.1:${echo.port}` : ''}\n`,
+      `${echo ? `; echo server on http://127.0.0.1:${echo.port}` : ''}` +
+      `${runtime.options.awsTargets ? '; AWS targets are called' : '; AWS targets off (runs end skipped(aws-targets-off); --aws-targets calls them)'}\n`,
   );
   if (!live) io.err('Ctrl-C or SIGTERM stops it\n');
 

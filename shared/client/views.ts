@@ -38,6 +38,7 @@ export const RUN_REASONS = [
   'paused',
   'job-paused',
   'job-deleted',
+  'aws-targets-off',
 ] as const satisfies readonly RunReason[];
 
 // Compile-time checks that the lists above name every status and reason of the store's model.

@@ -16,6 +16,7 @@ import {
   isTerminal,
   LATE_OUTCOMES_KEPT,
   type RunItem,
+  type RunReason,
   type RunStatus,
 } from '../store/model.js';
 import type { RawItem } from '../store/store.js';
@@ -63,6 +64,11 @@ export interface ExecuteDeps extends RunDeps {
   clock: () => number;
   /** Waits; tests that drive a manual clock pass one that moves it. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Target types this executor must not call: the run ends `skipped` with this reason, its target
+   * untouched (the local runtime without `--aws-targets`: a laptop's shell credentials are nobody's target).
+   */
+  refuseTarget?: (target: Target) => RunReason | undefined;
 }
 
 /** Most a message may arrive before its slot: DelaySeconds rounds down by under a second. */
@@ -181,6 +187,12 @@ export async function executeMessage(
     now - Date.parse(run.scheduledAt) > definition.startingDeadline
   ) {
     return (await endRun(deps, run, 'missed', 'deadline', now)) ? 'missed' : 'duplicate';
+  }
+
+  const refused = deps.refuseTarget?.(definition.target);
+  if (refused) {
+    const reason = refused;
+    return (await endRun(deps, run, 'skipped', reason, now)) ? 'skipped' : 'duplicate';
   }
 
   // Overlap skip/queue: a scheduled run holds the job from its first start to its end, retries included.

@@ -69,7 +69,9 @@ export type RunReason =
   | 'overlap'
   | 'paused'
   | 'job-paused'
-  | 'job-deleted';
+  | 'job-deleted'
+  /** The local runtime calls no AWS target unless told to (`punctual dev --aws-targets`). */
+  | 'aws-targets-off';
 
 /** A range of past slots to record without running them, with the schedule that names them. */
 export interface DeferredRecords {

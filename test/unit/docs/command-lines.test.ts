@@ -1,23 +1,15 @@
 /**
  * Every `punctual …` command line the README and docs/ show parses as written: the command exists, its
  * options exist and take what is given, required arguments are there. Parsed only (the action never
- * runs); what the runnable snippets do is tested against `punctual dev` in snippets.test.ts.
+ * runs); what the snippets do is not executed here.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import type { Io } from '../../../cli/format.js';
 import { createProgram, localBeforeCommand } from '../../../cli/program.js';
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const pages = [
-  'README.md',
-  ...readdirSync(join(root, 'docs'))
-    .filter((f) => f.endsWith('.md'))
-    .map((f) => `docs/${f}`),
-];
+import { pages, root } from './pages.js';
 
 /** Sample values for the placeholders the docs write (`<run-id>`, FILE, NAME, …). */
 const PLACEHOLDERS: Record<string, string> = {

@@ -20,7 +20,6 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createCompletionsHandler } from '../functions/completions.js';
 import { createExecutorHandler } from '../functions/executor.js';
@@ -55,6 +54,7 @@ import {
   startDynamoLocal,
   startSqsEmulator,
 } from './emulators.js';
+import { scanRuns } from './report.js';
 
 export { MAX_RECEIVE_COUNT, VISIBILITY_FACTOR };
 
@@ -489,22 +489,7 @@ export class LocalRuntime {
 
   /** Every run record in the table (tests and `--report`). */
   async allRuns(): Promise<RunItem[]> {
-    const runs: RunItem[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.store.doc.send(
-        new ScanCommand({
-          TableName: this.state.tableName,
-          FilterExpression: '#type = :run',
-          ExpressionAttributeNames: { '#type': 'type' },
-          ExpressionAttributeValues: { ':run': 'run' },
-          ExclusiveStartKey: start,
-          ConsistentRead: true,
-        }),
-      );
-      runs.push(...((page.Items ?? []) as RunItem[]));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const runs = await scanRuns(this.store);
     return runs.sort((a, b) => a.scheduledAt.localeCompare(b.scheduledAt) || a.runId.localeCompare(b.runId));
   }
 

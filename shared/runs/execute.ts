@@ -191,8 +191,7 @@ export async function executeMessage(
 
   const refused = deps.refuseTarget?.(definition.target);
   if (refused) {
-    const reason = refused;
-    return (await endRun(deps, run, 'skipped', reason, now)) ? 'skipped' : 'duplicate';
+    return (await endRun(deps, run, 'skipped', refused, now)) ? 'skipped' : 'duplicate';
   }
 
   // Overlap skip/queue: a scheduled run holds the job from its first start to its end, retries included.

@@ -34,6 +34,9 @@ export async function runValidate(
     printJson(io, result);
     return result.valid ? 0 : 1;
   }
+  const unreadable = result.errors.find((e) => e.path === '(file)');
+  if (unreadable)
+    throw new PunctualError(`cannot read jobs file ${JSON.stringify(path)}: ${unreadable.message}`);
   if (!result.valid) throw new JobValidationError(result.errors, `jobs file ${JSON.stringify(path)}`);
   const p = palette(io.color);
   io.out(`${p.green('valid')}: ${path}: ${result.jobs.length} job(s); pools: ${result.pools.join(', ')}\n`);

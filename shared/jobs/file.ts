@@ -228,6 +228,18 @@ export function parseJobsDocument(root: unknown, subject = 'jobs'): JobsFile {
   return { jobs, pools };
 }
 
+/** A jobs file that cannot be read (missing, a directory, no permission): `validateJobs` reports it as invalid. */
+export class JobsFileUnreadableError extends PunctualError {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`cannot read jobs file ${JSON.stringify(path)}: ${reason}`, options);
+    this.name = 'JobsFileUnreadableError';
+  }
+}
+
 /**
  * Reads and parses a jobs file.
  *
@@ -242,7 +254,7 @@ export async function loadJobsFile(path: string): Promise<JobsFile> {
     const code = (error as NodeJS.ErrnoException).code;
     const reason =
       code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
-    throw new PunctualError(`cannot read jobs file ${JSON.stringify(path)}: ${reason}`, { cause: error });
+    throw new JobsFileUnreadableError(path, reason, { cause: error });
   }
   return parseJobsFile(text, path);
 }

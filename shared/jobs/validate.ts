@@ -1,10 +1,10 @@
 /**
  * Validation of a whole jobs file with every violation at once, as `punctual jobs validate` prints it and the
- * package's `validateJobs` returns it. Never throws for an invalid file, only for an unreadable one.
+ * package's `validateJobs` returns it. Never throws for an invalid or unreadable file.
  */
 import { JobValidationError, type Violation } from '../errors.js';
 import { describeSchedule, nextSlot, parseSchedule } from '../schedule/index.js';
-import { loadJobsFile, parseJobsDocument } from './file.js';
+import { JobsFileUnreadableError, loadJobsFile, parseJobsDocument } from './file.js';
 import type { JobDefinition, JobsFile } from './types.js';
 
 /** What `validateJobs` resolves with. @example const { valid, errors, jobs } = await validateJobs('jobs.yaml'); */
@@ -42,7 +42,7 @@ function firstSlot(job: JobDefinition, now: number): number | undefined {
  * Checks a jobs file, given as a path (YAML or JSON) or as the value it holds (`{ jobs: [...], pools }`),
  * and reports every violation at once.
  *
- * @throws PunctualError only when the file cannot be read; an invalid file resolves with `valid: false`.
+ * An invalid file, or one that cannot be read (one violation, path `(file)`, e.g. `no such file`), resolves with `valid: false`.
  * @example
  * import { validateJobs } from 'punctual';
  *
@@ -67,6 +67,10 @@ export async function validateJobs(
   } catch (error) {
     if (error instanceof JobValidationError)
       return { file, valid: false, jobs: [], pools: [], errors: error.violations };
+    if (error instanceof JobsFileUnreadableError) {
+      const errors = [{ path: '(file)', value: error.path, message: error.reason }];
+      return { file, valid: false, jobs: [], pools: [], errors };
+    }
     throw error;
   }
   return {

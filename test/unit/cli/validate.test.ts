@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PunctualError, validateJobs } from '../../../index.js';
+import { validateJobs } from '../../../index.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/punctual.js', import.meta.url));
 const INVALID_EXAMPLE = fileURLToPath(new URL('../../../examples/jobs.invalid.yaml', import.meta.url));
@@ -109,9 +109,13 @@ describe('jobs validate', () => {
     expect(result.errors[0]?.message).toContain('JSON syntax error on line 1');
   });
 
-  it('fails on a file that cannot be read, naming it', async () => {
-    await expect(validateJobs(join(dir, 'absent.yaml'), { now: NOW })).rejects.toThrow(PunctualError);
-    await expect(validateJobs(join(dir, 'absent.yaml'), { now: NOW })).rejects.toThrow('absent.yaml');
+  it('reports a file that cannot be read as invalid, naming it and why', async () => {
+    const result = await validateJobs(join(dir, 'absent.yaml'), { now: NOW });
+
+    expect(result.valid).toBe(false);
+    expect(result.errors).toEqual([{ path: '(file)', value: join(dir, 'absent.yaml'), message: 'no such file' }]);
+    const directory = await validateJobs(dir, { now: NOW });
+    expect(directory.errors).toEqual([{ path: '(file)', value: dir, message: 'is a directory' }]);
   });
 });
 
@@ -132,5 +136,16 @@ describe('punctual jobs validate (binary)', () => {
     expect(json.valid).toBe(true);
     expect(json.jobs.map((job) => job.id)).toEqual(['every-5m', 'nightly']);
     expect(json.errors).toEqual([]);
+  });
+
+  it('exits 1 on a file that cannot be read, naming it, with or without --json', async () => {
+    const absent = join(dir, 'absent.yaml');
+    const plain = await cli(['jobs', 'validate', absent]);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toBe(`error: cannot read jobs file "${absent}": no such file\n`);
+
+    const json = await cli(['jobs', 'validate', absent, '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ valid: false, errors: [{ path: '(file)', message: 'no such file' }] });
   });
 });

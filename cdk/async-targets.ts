@@ -13,7 +13,7 @@
  * alone would invoke the function for every `punctual-…` execution in the account; filtering on the
  * resources alone would invoke it for every task of a shared cluster. Events are best effort, so the
  * tick's sweep also asks AWS (DescribeExecution, ListTasks/DescribeTasks) before it declares such an
- * attempt lost: this construct grants the tick exactly that.
+ * attempt lost: this construct grants the tick (and its shard groups' worker) exactly that.
  *
  * Grants are least privilege: the executors may start executions of the named state machines and run the
  * named task definitions on the named clusters (and pass those task definitions' roles to ECS, nothing
@@ -94,7 +94,7 @@ export class AsyncTargets extends Construct {
   readonly dlq: sqs.Queue;
   readonly stateMachineRule?: events.Rule;
   readonly ecsRule?: events.Rule;
-  /** What the tick's sweep may ask AWS (DescribeExecution, ListTasks, DescribeTasks). */
+  /** What the tick's sweep may ask AWS (DescribeExecution, ListTasks, DescribeTasks), on the tick's and the tick worker's roles. */
   readonly tickPolicy: iam.Policy;
 
   constructor(scope: Construct, id: string, props: AsyncTargetsProps) {
@@ -264,10 +264,17 @@ export class AsyncTargets extends Construct {
       );
     }
 
-    // The tick's look at AWS, in a policy of this construct attached to the tick's role.
-    const tickRole = scheduler.tickFunction.role;
-    if (!tickRole) throw new Error(`AsyncTargets "${id}": the Scheduler's tick function has no role`);
-    this.tickPolicy = new iam.Policy(this, 'TickPolicy', { statements: tickStatements, roles: [tickRole] });
+    // The tick's look at AWS, in a policy of this construct attached to the roles of every function that
+    // sweeps: the tick and, with tickGroups > 1, the worker that sweeps groups 1…n−1.
+    const tickRoles = [scheduler.tickFunction, scheduler.tickWorkerFunction].flatMap((f) =>
+      f ? [f.role] : [],
+    );
+    if (tickRoles.some((role) => !role))
+      throw new Error(`AsyncTargets "${id}": the Scheduler's tick function has no role`);
+    this.tickPolicy = new iam.Policy(this, 'TickPolicy', {
+      statements: tickStatements,
+      roles: tickRoles as iam.IRole[],
+    });
 
     // ── silence is impossible: an event that could not be applied raises the Scheduler's alarm ───
     const alarm = new cloudwatch.Alarm(this, 'DlqAlarm', {

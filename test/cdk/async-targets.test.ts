@@ -166,6 +166,31 @@ describe('AsyncTargets: least-privilege grants', () => {
     }
   });
 
+  it('gives the same look at AWS to the tick worker that sweeps the further shard groups (tickGroups > 1)', () => {
+    const grouped = newStack({ bundle: false, name: 'Grouped' });
+    const groupedScheduler = new Scheduler(grouped, 'Scheduler', exampleProps({ shards: 4, tickGroups: 2 }));
+    const groupedMachine = new sfn.StateMachine(grouped, 'Machine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(grouped, 'Work')),
+    });
+    const targets = new AsyncTargets(grouped, 'AsyncTargets', {
+      scheduler: groupedScheduler,
+      stateMachines: [groupedMachine],
+    });
+    const roleOf = (fn: { role?: iam.IRole }) => ({
+      Ref: grouped.getLogicalId(fn.role?.node.defaultChild as iam.CfnRole),
+    });
+    const policy =
+      Template.fromStack(grouped).toJSON().Resources[
+        grouped.getLogicalId(targets.tickPolicy.node.defaultChild as never)
+      ];
+
+    expect(groupedScheduler.tickWorkerFunction).toBeDefined();
+    expect(policy.Properties.Roles).toEqual([
+      roleOf(groupedScheduler.tickFunction),
+      roleOf(groupedScheduler.tickWorkerFunction as { role?: iam.IRole }),
+    ]);
+  });
+
   it('gives the events function the table, the pool queues and DLQs, the bus: nothing of Step Functions or ECS', () => {
     const statements = statementsOfRole(template, roleId(asyncTargets.eventsFunction.role));
     const actions = statements.flatMap(actionsOf).sort();

@@ -9,6 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { InvalidScheduleError, JobValidationError, type Violation } from '../errors.js';
 import { parseSchedule } from '../schedule/index.js';
+import { neverAllowedHost } from '../targets/address.js';
 import { awsTargetSchemas } from './aws-targets.js';
 import { formatDuration, InvalidDurationError, parseDuration } from './duration.js';
 import { jsonBytes, MAX_DEFINITION_BYTES, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH } from './limits.js';
@@ -119,6 +120,18 @@ function httpUrlProblem(text: string): string | undefined {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must be an http or https URL';
   if (text.length > 2048) return `must be at most 2048 characters (is ${text.length})`;
   return undefined;
+}
+
+/**
+ * An http target's URL: an http(s) URL whose host is not one no target policy allows (link-local and
+ * metadata addresses in any notation, metadata host names; docs/security.md). What else the operator's
+ * policy refuses (loopback, private ranges, names resolving inward) is decided when the run connects.
+ */
+function httpTargetUrlProblem(text: string): string | undefined {
+  const problem = httpUrlProblem(text);
+  if (problem) return problem;
+  const refusal = neverAllowedHost(new URL(text).hostname);
+  return refusal ? `host ${refusal} (docs/security.md)` : undefined;
 }
 
 // https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_RequestSyntax (FunctionName)
@@ -276,7 +289,7 @@ const targetTimeout = duration(SECOND, 15 * MINUTE).default(JOB_DEFAULTS.targetT
 
 const httpTarget = z.strictObject({
   type: z.literal('http'),
-  url: z.string().superRefine(refineWith(httpUrlProblem)),
+  url: z.string().superRefine(refineWith(httpTargetUrlProblem)),
   method: z.enum(HTTP_METHODS).default(JOB_DEFAULTS.httpMethod),
   headers: z
     .record(z.string(), z.string())

@@ -150,7 +150,14 @@ export async function executeMessage(
     return 'duplicate';
   }
   if (run.status === 'running') {
-    if (run.leaseUntil && Date.parse(run.leaseUntil) < now && message.attempt === run.attempt) {
+    // An asynchronous attempt may have been handed off before its executor stopped: the sweep judges it
+    // by its heartbeats and maxRunDuration (sweep.ts), never by the lease.
+    if (
+      run.leaseUntil &&
+      Date.parse(run.leaseUntil) < now &&
+      message.attempt === run.attempt &&
+      !run.runDeadline
+    ) {
       // The executor that started this attempt stopped without recording it (crash, timeout).
       await recoverExpired(deps, run, now, graceMs);
       return 'recovered';
@@ -292,12 +299,18 @@ export async function executeMessage(
     attempt: message.attempt,
     error: result.error,
   });
+  // An asynchronous hand-off that failed here (say, a timed-out call) may still have reached the worker:
+  // once its heartbeat is accepted, the attempt is the worker's, and this outcome is only kept (late).
+  const unreported = completionToken
+    ? { condition: { extraCondition: 'attribute_not_exists(lastHeartbeatAt)', extraValues: {} } }
+    : {};
   if (result.retryable && attemptsLeft(running) > 0) {
     const retrying = await scheduleRetry(deps, running, now, {
       error: result.error,
       attemptStatus: 'failed',
       from: ['running'],
       graceMs,
+      ...unreported,
     });
     if (!retrying) return recordLateOutcome(deps, running, { status: 'failed', error: result.error }, now);
     return 'retrying';
@@ -306,6 +319,7 @@ export async function executeMessage(
     from: ['running'],
     attemptStatus: 'failed',
     error: result.error,
+    ...unreported,
   });
   if (!failed) return recordLateOutcome(deps, running, { status: 'failed', error: result.error }, now);
   return 'failed';

@@ -5,7 +5,8 @@
  *   dispatched  its message never arrived → re-send while its starting deadline allows, else missed(lost)
  *   retrying    its retry message never arrived (or the backoff exceeds SQS's 15 min delay) → re-send
  *   running     its executor stopped (lease expired) → retry if attempts are left, else failed(lost);
- *               an asynchronous attempt whose heartbeats stopped → lost, past maxRunDuration →
+ *               an asynchronous attempt (handed off, heartbeating, or past its executor's lease) is
+ *               judged by its deadlines instead: heartbeats stopped → lost, past maxRunDuration →
  *               failed(timeout), then retried alike (shared/runs/completion.ts)
  *               still within its lease (the start leaves `openUntil` where it was) → look again at its end
  *   queued      held (overlap `queue`) past its starting deadline → missed(deadline)
@@ -119,8 +120,11 @@ async function sweepRun(
       return;
     }
     case 'running': {
-      // An asynchronous attempt after its hand-off: the heartbeat and run deadlines, not a lease.
-      if (!run.leaseUntil && run.runDeadline) {
+      // An asynchronous attempt that may have been handed off — the hand-off recorded, a heartbeat
+      // accepted, or the executor's lease over (it may have died after the target took the run, before
+      // it could record so) — is judged by its heartbeat and run deadlines, never by the lease: a second
+      // attempt at the lease would start beside a live worker, execution or task.
+      if (run.runDeadline && (!run.leaseUntil || run.lastHeartbeatAt || Date.parse(run.leaseUntil) <= now)) {
         const outcome = await sweepAsync({ ...deps, graceMs }, run, now);
         if (outcome === 'retried') report.retried += 1;
         if (outcome === 'failed') report.failed += 1;

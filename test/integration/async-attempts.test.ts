@@ -1,0 +1,163 @@
+/**
+ * Asynchronous attempts against DynamoDB Local and the SQS emulator (issue 17): what judges an attempt
+ * once it may have been handed off, how long it may last whatever AWS says, whose execution or task a
+ * Describe answer is, that a timed-out execution is stopped before its retry, and what a job deleted and
+ * created again meets of its old runs. Step Functions and ECS have no emulator: a stateful fake of their
+ * SDK clients (test/support/fake-aws.ts) stands in; the store and the queues are real.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { sendReport } from '../../examples/worker.js';
+import { type ExecuteDeps, executeMessage } from '../../shared/runs/execute.js';
+import { messageFor, silentLog } from '../../shared/runs/lifecycle.js';
+import type { Store } from '../../shared/store/store.js';
+import { builtinHandlers } from '../../shared/targets/handlers.js';
+import { invokeTarget } from '../../shared/targets/index.js';
+import { type AsyncSetup, asyncSetup, MINUTE, minute, takeOne } from '../support/async.js';
+import { T0 } from '../support/runtime.js';
+
+let setup: AsyncSetup | undefined;
+afterEach(async () => {
+  await setup?.close();
+  setup = undefined;
+});
+
+/** The store, except that the executor's hand-off write (the one that ends its lease) fails. */
+function handOffWriteFails(store: Store): Store {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      if (property !== 'transitionRun') return Reflect.get(target, property, receiver);
+      return (...args: Parameters<Store['transitionRun']>) => {
+        const patch = args[2];
+        if ('leaseUntil' in patch && patch.leaseUntil === undefined && 'heartbeatDeadline' in patch) {
+          return Promise.reject(new Error('ProvisionedThroughputExceededException'));
+        }
+        return target.transitionRun(...args);
+      };
+    },
+  });
+}
+
+describe('defect 1: an attempt that may have been handed off is judged by its heartbeats, not the lease', () => {
+  it('the executor dies after the hand-off: accepted heartbeats keep the one attempt; no second one at the lease', async () => {
+    setup = await asyncSetup({ overlap: 'skip', heartbeatTimeout: '3m', retry: { maxAttempts: 3 } });
+    const { rt, worker, clock } = setup;
+    await rt.tick();
+    const [run] = await rt.allRuns();
+    expect(run?.status).toBe('dispatched');
+    const deps: ExecuteDeps = {
+      store: handOffWriteFails(rt.store),
+      dispatcher: rt.dispatcher,
+      signals: rt.signals,
+      pools: rt.routing,
+      log: silentLog,
+      clock: clock.fn,
+      sleep: async () => {},
+      invoke: (target, context, signal) =>
+        invokeTarget(target, context, {
+          clients: { sqs: rt.sqs } as never,
+          handlers: builtinHandlers(),
+          signal,
+        }),
+    };
+    // The target took the run; the write that records the hand-off fails (the executor dies with it).
+    await expect(
+      executeMessage(deps, JSON.stringify(messageFor(run!, 1)), {
+        pool: 'default',
+        remainingMs: () => 300_000,
+      }),
+    ).rejects.toThrow('ProvisionedThroughputExceededException');
+    const leased = await rt.store.getRun(run!.runId);
+    expect(leased).toMatchObject({ status: 'running', attempt: 1, leaseUntil: expect.any(String) });
+    const handed = await takeOne(worker);
+
+    // 20 minutes of heartbeats, far past the lease (30 s timeout + 30 s): the tick's sweep runs every
+    // minute and the tick's own message of attempt 1 is delivered again (the executor acknowledged nothing).
+    for (let m = 0; m < 20; m++) {
+      await sendReport(worker, handed, 'heartbeat');
+      await minute(setup);
+    }
+    const midway = await rt.store.getRun(run!.runId);
+    expect(midway).toMatchObject({ status: 'running', attempt: 1 });
+    expect(midway?.attempts).toHaveLength(1);
+    // Nothing else reached the target: no second attempt beside the live worker.
+    expect(await takeOne(worker).catch(() => undefined)).toBeUndefined();
+
+    await sendReport(worker, handed, 'complete', { output: { ok: true } });
+    await minute(setup);
+    const done = await rt.store.getRun(run!.runId);
+    expect(done).toMatchObject({ status: 'succeeded', attempt: 1, output: { ok: true } });
+    expect(done?.attempts.map((a) => a.status)).toEqual(['succeeded']);
+  });
+
+  it('the executor dies after the hand-off and the worker never heartbeats: lost at the heartbeat deadline, then retried', async () => {
+    setup = await asyncSetup({ overlap: 'skip', heartbeatTimeout: '3m', retry: { maxAttempts: 2 } });
+    const { rt, clock } = setup;
+    await rt.tick();
+    const [run] = await rt.allRuns();
+    const deps: ExecuteDeps = {
+      store: handOffWriteFails(rt.store),
+      dispatcher: rt.dispatcher,
+      signals: rt.signals,
+      pools: rt.routing,
+      log: silentLog,
+      clock: clock.fn,
+      sleep: async () => {},
+      invoke: (target, context, signal) =>
+        invokeTarget(target, context, {
+          clients: { sqs: rt.sqs } as never,
+          handlers: builtinHandlers(),
+          signal,
+        }),
+    };
+    await expect(
+      executeMessage(deps, JSON.stringify(messageFor(run!, 1)), {
+        pool: 'default',
+        remainingMs: () => 300_000,
+      }),
+    ).rejects.toThrow();
+    for (let m = 0; m < 2; m++) await minute(setup);
+    expect(await rt.store.getRun(run!.runId)).toMatchObject({ status: 'running', attempt: 1 });
+    for (let m = 0; m < 2; m++) await minute(setup);
+    const retried = await rt.store.getRun(run!.runId);
+    expect(retried?.attempts[0]).toMatchObject({ attempt: 1, status: 'lost' });
+    expect(retried?.attempts[0]?.error).toContain('no heartbeat for 3m');
+    expect(Date.parse(retried!.attempts[0]!.finishedAt!) - T0).toBeGreaterThanOrEqual(3 * MINUTE);
+  });
+});
+
+describe('defect 1: an accepted heartbeat makes the attempt the worker’s', () => {
+  it('a hand-off call that fails after the worker heartbeated does not retry beside it', async () => {
+    setup = await asyncSetup({ overlap: 'skip', retry: { maxAttempts: 3 } });
+    const { rt, worker, clock, client } = setup;
+    await rt.tick();
+    const [run] = await rt.allRuns();
+    const deps: ExecuteDeps = {
+      store: rt.store,
+      dispatcher: rt.dispatcher,
+      signals: rt.signals,
+      pools: rt.routing,
+      log: silentLog,
+      clock: clock.fn,
+      sleep: async () => {},
+      // The message reaches the worker, which heartbeats at once; then the call's answer is lost.
+      invoke: async (target, context, signal) => {
+        await invokeTarget(target, context, {
+          clients: { sqs: rt.sqs } as never,
+          handlers: builtinHandlers(),
+          signal,
+        });
+        const handed = await takeOne(worker);
+        await client.heartbeat(handed.runId, handed.completionToken);
+        throw Object.assign(new Error('socket hang up'), { retryable: true });
+      },
+    };
+    const outcome = await executeMessage(deps, JSON.stringify(messageFor(run!, 1)), {
+      pool: 'default',
+      remainingMs: () => 300_000,
+    });
+    expect(outcome).toBe('late');
+    const after = await rt.store.getRun(run!.runId);
+    expect(after).toMatchObject({ status: 'running', attempt: 1, lastHeartbeatAt: expect.any(String) });
+    expect(after?.lateOutcomes?.[0]).toMatchObject({ attempt: 1, status: 'failed', error: 'socket hang up' });
+  });
+});

@@ -34,6 +34,7 @@ import { RecordingSignals } from '../shared/signals.js';
 import type { RunItem } from '../shared/store/model.js';
 import { Store } from '../shared/store/store.js';
 import { ensureTable } from '../shared/store/table.js';
+import { createExternalCheck } from '../shared/targets/external.js';
 import { defaultHandlers, type HandlerRegistry } from '../shared/targets/handlers.js';
 import { invokeTarget } from '../shared/targets/index.js';
 import { checkGroups, mergeReports, type TickInvoker } from '../shared/tick/fanout.js';
@@ -92,6 +93,12 @@ export interface LocalRuntimeOptions {
    * and nothing leaves the machine: a laptop's shell credentials are nobody's intended target.
    */
   awsTargets?: { region?: string; profile?: string };
+  /**
+   * Step Functions and ECS clients for their targets and for the sweep's look at their executions and
+   * tasks (tests pass stateful fakes: neither service has an emulator). A target type with a client here
+   * is called with it, whatever `awsTargets` says.
+   */
+  awsClients?: { sfn?: SFNClient; ecs?: ECSClient };
 }
 
 /**
@@ -189,15 +196,6 @@ export class LocalRuntime {
     };
     this.claim = { deps: { ...deps, clock }, config: this.tickConfig };
     checkGroups(this.tickConfig.groups, this.store.shards);
-    const tickDeps = {
-      ...deps,
-      config: this.tickConfig,
-      clock,
-      ...(options.faults ? { faults: options.faults } : {}),
-    };
-    this.tickHandler = (invoker) => createTickHandler({ ...tickDeps, ...(invoker ? { invoker } : {}) });
-    this.completions = createCompletionsHandler({ ...deps, clock });
-    const handlers = options.handlers ?? defaultHandlers;
     // AWS targets have no emulator here: they go to AWS only when asked (`awsTargets`), with the SDK's
     // own credentials; otherwise their runs end skipped(aws-targets-off) before anything is called.
     const aws = options.awsTargets;
@@ -207,12 +205,29 @@ export class LocalRuntime {
     const lambda = new LambdaClient(awsConfig);
     const eventBridge = new EventBridgeClient(awsConfig);
     const remoteSqs = aws ? new SQSClient(awsConfig) : undefined;
-    const sfn = aws ? new SFNClient(awsConfig) : undefined;
-    const ecs = aws ? new ECSClient(awsConfig) : undefined;
+    const injected = options.awsClients ?? {};
+    const sfn = injected.sfn ?? (aws ? new SFNClient(awsConfig) : undefined);
+    const ecs = injected.ecs ?? (aws ? new ECSClient(awsConfig) : undefined);
+    const tickDeps = {
+      ...deps,
+      config: this.tickConfig,
+      clock,
+      ...(options.faults ? { faults: options.faults } : {}),
+      // As on a stack, the sweep asks Step Functions / ECS about their attempts before ending them.
+      ...(sfn || ecs
+        ? { checkExternal: createExternalCheck({ ...(sfn ? { sfn } : {}), ...(ecs ? { ecs } : {}) }) }
+        : {}),
+    };
+    this.tickHandler = (invoker) => createTickHandler({ ...tickDeps, ...(invoker ? { invoker } : {}) });
+    this.completions = createCompletionsHandler({ ...deps, clock });
+    const handlers = options.handlers ?? defaultHandlers;
     const sqsEndpoint = state.sqsEndpoint;
+    const given = (target: Target) =>
+      (target.type === 'stepfunctions' && injected.sfn) || (target.type === 'ecs' && injected.ecs);
     const refuseTarget = aws
       ? undefined
-      : (target: Target) => (callsAws(target, sqsEndpoint) ? ('aws-targets-off' as const) : undefined);
+      : (target: Target) =>
+          callsAws(target, sqsEndpoint) && !given(target) ? ('aws-targets-off' as const) : undefined;
     const clientsFor = (target: Target) => ({
       lambda,
       eventBridge,

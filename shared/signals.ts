@@ -29,6 +29,7 @@ export type MetricName =
   | 'PoisonMessages'
   | 'DueIndexRepaired'
   | 'HeartbeatsMissed'
+  | 'ExternalCheckFailed'
   | 'RunInProgressAge';
 
 export type MetricUnit = 'Count' | 'Milliseconds';

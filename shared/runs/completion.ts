@@ -159,8 +159,36 @@ function attemptOf(run: RunItem, report: CompletionReport): number | ReportResul
   return report.attempt;
 }
 
+/**
+ * What a run keeps of an output over `MAX_OUTPUT_BYTES` that AWS reported (a Step Functions execution's
+ * output may have 256 KiB): its first bytes as JSON text, marked, with the whole size. The run still
+ * succeeds: the work is done, only the record of its result is shortened.
+ */
+export interface TruncatedOutput {
+  truncated: true;
+  /** Bytes of the whole output, as JSON. */
+  bytes: number;
+  /** The start of the output's JSON text. */
+  head: string;
+}
+
+/** Room the marker and the escaping of `head` may take inside MAX_OUTPUT_BYTES. */
+const TRUNCATION_ROOM = 512;
+
+export function truncateOutput(output: unknown): unknown {
+  const text = JSON.stringify(output) ?? 'null';
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes <= MAX_OUTPUT_BYTES) return output;
+  // Cut by characters, then shorten until the marked form (escapes included) fits.
+  let head = text.slice(0, MAX_OUTPUT_BYTES - TRUNCATION_ROOM);
+  const marked = (): TruncatedOutput => ({ truncated: true, bytes, head });
+  while (jsonBytes(marked()) > MAX_OUTPUT_BYTES) head = head.slice(0, Math.floor(head.length * 0.9));
+  return marked();
+}
+
 function invalidReport(report: CompletionReport): string | undefined {
-  if (report.type === 'complete' && report.output !== undefined) {
+  // AWS's own word about an execution is not refused for its size: its output is kept truncated.
+  if (report.type === 'complete' && report.output !== undefined && !('source' in report)) {
     let bytes: number;
     try {
       bytes = jsonBytes(report.output);
@@ -233,7 +261,7 @@ async function applyReport(
       attemptStatus: 'succeeded',
       clearError: true,
       report: 'complete',
-      extra: report.output !== undefined ? { output: report.output } : {},
+      extra: report.output !== undefined ? { output: truncateOutput(report.output) } : {},
     });
     if (!ended) return undefined;
     const durationMs = startedAt ? now - Date.parse(startedAt) : undefined;
@@ -385,11 +413,58 @@ function reportKind(type: CompletionReport['type']): AttemptRecord['report'] | u
 
 export type AsyncSweepOutcome = 'waiting' | 'reported' | 'retried' | 'failed' | 'moved';
 
+/** What the sweep learnt from AWS about an attempt: its report, nothing (not found), or that it could not ask. */
+type ExternalAnswer = { report?: CompletionReport } | { failed: string };
+
+async function askExternal(deps: CompletionDeps, run: RunItem, now: number): Promise<ExternalAnswer> {
+  if (!deps.checkExternal) return {};
+  try {
+    const report = await deps.checkExternal(run, now);
+    return report ? { report } : {};
+  } catch (error) {
+    const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    // Counted and logged, never a stop: the attempt still ends by its deadlines.
+    deps.signals.metric('ExternalCheckFailed', 1);
+    deps.log.warn('could not ask AWS how an attempt stands; looked at again later', {
+      runId: run.runId,
+      attempt: run.attempt,
+      target: run.definition.target.type,
+      error: text,
+    });
+    return { failed: text };
+  }
+}
+
+/**
+ * The attempt stays as it is and the sweep looks again in one heartbeat timeout (never after the run
+ * deadline): what AWS said could not be acted on now.
+ */
+async function lookAgain(deps: CompletionDeps, run: RunItem, now: number): Promise<AsyncSweepOutcome> {
+  const runDeadline = Date.parse(run.runDeadline ?? iso(now));
+  const next = Math.min(now + (run.heartbeatTimeout ?? JOB_DEFAULTS.heartbeatTimeout), runDeadline);
+  const moved = await deps.store.transitionRun(
+    run.runId,
+    ['running'],
+    { openUntil: iso(Math.max(next, now + 1)) },
+    {
+      attempt: run.attempt,
+      now,
+      extraCondition: 'openUntil = :openBefore',
+      extraValues: { ':openBefore': run.openUntil },
+    },
+  );
+  return moved ? 'waiting' : 'moved';
+}
+
 /**
  * The sweep's look at an asynchronous attempt whose `openUntil` has passed: still within both deadlines →
  * move `openUntil` to the nearer one; else ask `checkExternal` (stepfunctions, ecs) and apply what it
  * says; else end the attempt: past `runDeadline` → failed(timeout), past the heartbeat deadline → lost
  * (metric `HeartbeatsMissed`). Either retries or fails like any failure.
+ *
+ * `maxRunDuration` ends every attempt whatever AWS says: past `runDeadline` only an end AWS reports (and
+ * that applies) is taken instead of the timeout; a check that fails (metric `ExternalCheckFailed`, a
+ * warning) or a report that cannot be applied never keeps an attempt open past it.
  */
 export async function sweepAsync(
   deps: CompletionDeps,
@@ -412,17 +487,26 @@ export async function sweepAsync(
     );
     return moved ? 'waiting' : 'moved';
   }
-  if (deps.checkExternal) {
-    const external = await deps.checkExternal(run, now);
-    if (external) {
-      if (external.type !== 'heartbeat') {
-        const result = await reportCompletion(deps, external, now);
-        return result.ok ? 'reported' : 'moved';
-      }
-      if (now < runDeadline) return (await heartbeat(deps, run, now, true)) ? 'reported' : 'moved';
-    }
-  }
   const timeout = now >= runDeadline;
+  const external = await askExternal(deps, run, now);
+  if ('failed' in external) {
+    // Unknown: it may still run. Before the run deadline, wait (a second attempt could run beside it).
+    if (!timeout) return lookAgain(deps, run, now);
+  } else if (external.report && external.report.type !== 'heartbeat') {
+    const result = await reportCompletion(deps, external.report, now);
+    if (result.ok) return 'reported';
+    deps.signals.metric('ExternalCheckFailed', 1);
+    deps.log.warn('the end AWS reports for an attempt could not be applied', {
+      runId: run.runId,
+      attempt: run.attempt,
+      refused: result.refused,
+      error: result.message,
+    });
+    if (!timeout) return lookAgain(deps, run, now);
+  } else if (external.report && !timeout) {
+    // Still running: a heartbeat (the attempt waits on; maxRunDuration still holds).
+    return (await heartbeat(deps, run, now, true)) ? 'reported' : 'moved';
+  }
   const bound = run.heartbeatTimeout ?? JOB_DEFAULTS.heartbeatTimeout;
   const error = timeout
     ? `attempt ${run.attempt} ran past maxRunDuration (deadline ${run.runDeadline})`
@@ -435,7 +519,7 @@ export async function sweepAsync(
   const ended = await endAttempt(deps, run, now, {
     kind: timeout ? 'timeout' : 'lost',
     error,
-    ...(run.heartbeatDeadline ? { condition } : {}),
+    ...(run.heartbeatDeadline && !timeout ? { condition } : {}),
   });
   if (!ended) return 'moved';
   if (!timeout) deps.signals.metric('HeartbeatsMissed', 1);

@@ -5,21 +5,85 @@
  * created again meets of its old runs. Step Functions and ECS have no emulator: a stateful fake of their
  * SDK clients (test/support/fake-aws.ts) stands in; the store and the queues are real.
  */
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sendReport } from '../../examples/worker.js';
+import type { LocalRuntime } from '../../local/runtime.js';
 import { type ExecuteDeps, executeMessage } from '../../shared/runs/execute.js';
+import type { Log } from '../../shared/runs/lifecycle.js';
 import { messageFor, silentLog } from '../../shared/runs/lifecycle.js';
 import type { Store } from '../../shared/store/store.js';
 import { builtinHandlers } from '../../shared/targets/handlers.js';
 import { invokeTarget } from '../../shared/targets/index.js';
 import { type AsyncSetup, asyncSetup, MINUTE, minute, takeOne } from '../support/async.js';
-import { T0 } from '../support/runtime.js';
+import { STATE_MACHINE } from '../support/aws-events.js';
+import { awsError, FakeEcs, FakeStepFunctions } from '../support/fake-aws.js';
+import { job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
 
 let setup: AsyncSetup | undefined;
+let runtime: LocalRuntime | undefined;
 afterEach(async () => {
   await setup?.close();
   setup = undefined;
+  await runtime?.stop();
+  runtime = undefined;
 });
+
+function _sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** A log that keeps its lines (message and fields), to assert what was logged. */
+function recordingLog() {
+  const lines: { level: string; message: string; extra?: Record<string, unknown> }[] = [];
+  const at =
+    (level: string) =>
+    (message: string, extra?: Record<string, unknown>): void => {
+      lines.push({ level, message, ...(extra ? { extra } : {}) });
+    };
+  const log: Log = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return { log, lines };
+}
+
+interface AwsSetup {
+  rt: LocalRuntime;
+  clock: ManualClock;
+  sfn: FakeStepFunctions;
+  ecs: FakeEcs;
+  lines: ReturnType<typeof recordingLog>['lines'];
+}
+
+/** A local runtime whose stepfunctions/ecs targets and sweep talk to the fakes; job `id` put at T0 − 1 s. */
+async function awsSetup(
+  id: string,
+  fields: Record<string, unknown> & { schedule: string },
+): Promise<AwsSetup> {
+  const clock = new ManualClock(T0);
+  const sfn = new FakeStepFunctions(clock.fn);
+  const ecs = new FakeEcs();
+  const { log, lines } = recordingLog();
+  runtime = await testRuntime({
+    clock: clock.fn,
+    tick: { lookaheadMs: 0 },
+    awsClients: { sfn: sfn.client, ecs: ecs.client },
+    log,
+  });
+  await put(
+    runtime,
+    job(id, { target: { type: 'stepfunctions', stateMachineArn: STATE_MACHINE }, ...fields }),
+    T0 - 1000,
+  );
+  return { rt: runtime, clock, sfn, ecs, lines };
+}
+
+/** One compressed minute on the AWS setup: the tick (and its sweep) runs, the executor takes what came. */
+async function awsMinute(s: AwsSetup, minutes = 1): Promise<void> {
+  for (let m = 0; m < minutes; m++) {
+    s.clock.advance(MINUTE);
+    await s.rt.tick();
+    await s.rt.drain();
+  }
+}
 
 /** The store, except that the executor's hand-off write (the one that ends its lease) fails. */
 function handOffWriteFails(store: Store): Store {
@@ -159,5 +223,57 @@ describe('defect 1: an accepted heartbeat makes the attempt the worker’s', () 
     const after = await rt.store.getRun(run!.runId);
     expect(after).toMatchObject({ status: 'running', attempt: 1, lastHeartbeatAt: expect.any(String) });
     expect(after?.lateOutcomes?.[0]).toMatchObject({ attempt: 1, status: 'failed', error: 'socket hang up' });
+  });
+});
+
+describe('defect 2: maxRunDuration ends every stepfunctions/ecs attempt whatever the external check says', () => {
+  it('DescribeExecution denied on every pass: logged and counted, and the attempt still ends failed(timeout) at maxRunDuration', async () => {
+    const s = await awsSetup('sfn-denied', {
+      schedule: 'rate(1 day)',
+      heartbeatTimeout: '5m',
+      maxRunDuration: '30m',
+      retry: { maxAttempts: 1 },
+    });
+    await s.rt.tick();
+    expect(await s.rt.drain()).toEqual(['handed-off']);
+    const [run] = await s.rt.allRuns();
+    s.sfn.fault = (command) =>
+      command === 'DescribeExecution' ? awsError('AccessDeniedException', 'not authorized') : undefined;
+
+    await awsMinute(s, 29);
+    expect(await s.rt.store.getRun(run!.runId)).toMatchObject({ status: 'running', attempt: 1 });
+    const failures = s.rt.signals.metrics.filter((m) => m.name === 'ExternalCheckFailed');
+    expect(failures.length).toBeGreaterThanOrEqual(4);
+    expect(s.lines.some((l) => l.level === 'warn' && String(l.extra?.error).includes('AccessDenied'))).toBe(
+      true,
+    );
+
+    await awsMinute(s, 2);
+    const ended = await s.rt.store.getRun(run!.runId);
+    expect(ended).toMatchObject({ status: 'failed', reason: 'timeout', attempt: 1 });
+    expect(ended?.lastError).toContain('maxRunDuration');
+  });
+
+  it('a SUCCEEDED execution whose output is over 16 KiB succeeds the run, its output kept truncated and marked', async () => {
+    const s = await awsSetup('sfn-big', {
+      schedule: 'rate(1 day)',
+      heartbeatTimeout: '5m',
+      maxRunDuration: '1h',
+    });
+    await s.rt.tick();
+    await s.rt.drain();
+    const [run] = await s.rt.allRuns();
+    const [execution] = s.sfn.ofRun(run!.runId);
+    const output = JSON.stringify({ rows: 'x'.repeat(20_000) });
+    await awsMinute(s, 2);
+    s.sfn.finish(execution!.executionArn, 'SUCCEEDED', { output });
+    // The event never came: the sweep finds the end at the heartbeat deadline.
+    await awsMinute(s, 4);
+    const done = await s.rt.store.getRun(run!.runId);
+    expect(done).toMatchObject({ status: 'succeeded', attempt: 1 });
+    expect(done?.output).toMatchObject({ truncated: true, bytes: Buffer.byteLength(output) });
+    const kept = done?.output as { head: string };
+    expect(output.startsWith(kept.head)).toBe(true);
+    expect(Buffer.byteLength(JSON.stringify(done?.output))).toBeLessThanOrEqual(16 * 1024);
   });
 });

@@ -37,6 +37,7 @@ import { ensureTable } from '../shared/store/table.js';
 import { createExternalCheck } from '../shared/targets/external.js';
 import { defaultHandlers, type HandlerRegistry } from '../shared/targets/handlers.js';
 import { invokeTarget } from '../shared/targets/index.js';
+import { LOCAL_TARGET_POLICY, type ResolvedTargetPolicy, TargetGuard } from '../shared/targets/policy.js';
 import { checkGroups, mergeReports, type TickInvoker } from '../shared/tick/fanout.js';
 import { lookaheadFor } from '../shared/tick/lookahead.js';
 import {
@@ -99,6 +100,12 @@ export interface LocalRuntimeOptions {
    * is called with it, whatever `awsTargets` says.
    */
   awsClients?: { sfn?: SFNClient; ecs?: ECSClient };
+  /**
+   * Where http targets may go (`punctual dev --target-policy FILE`, read with `parseTargetPolicy` over
+   * `LOCAL_TARGET_POLICY`). Default `LOCAL_TARGET_POLICY`: the stack's default plus http and loopback,
+   * where the echo server and the example worker listen.
+   */
+  targetPolicy?: ResolvedTargetPolicy;
 }
 
 /**
@@ -228,6 +235,7 @@ export class LocalRuntime {
       ? undefined
       : (target: Target) =>
           callsAws(target, sqsEndpoint) && !given(target) ? ('aws-targets-off' as const) : undefined;
+    const policy = new TargetGuard(options.targetPolicy ?? LOCAL_TARGET_POLICY);
     const clientsFor = (target: Target) => ({
       lambda,
       eventBridge,
@@ -244,7 +252,7 @@ export class LocalRuntime {
           clock,
           ...(refuseTarget ? { refuseTarget } : {}),
           invoke: (target, context, signal) =>
-            invokeTarget(target, context, { clients: clientsFor(target), handlers, signal }),
+            invokeTarget(target, context, { clients: clientsFor(target), handlers, signal, policy }),
           onOutcome: (outcome, record) => {
             this.listeners.get(record.messageId)?.(outcome);
             options.onOutcome?.(outcome, pool.name);

@@ -197,19 +197,19 @@ export function normalizeHostName(host: string): string {
 
 /**
  * Why no target policy could ever allow an http target at `hostname` (a URL's hostname, brackets and
- * all), or undefined. Checked when a job is validated, so such a job is refused before it is stored.
+ * all): the host as it is understood, its class and the rule; or undefined. Checked when a job is validated, so such a job is refused before it is stored.
  *
- * @example neverAllowedHost('[::ffff:a9fe:a9fe]'); // 'is ::ffff:a9fe:a9fe = 169.254.169.254, a cloud metadata … endpoint, which no target policy allows'
+ * @example neverAllowedHost('[::ffff:a9fe:a9fe]'); // '::ffff:a9fe:a9fe = 169.254.169.254, a cloud metadata … endpoint, which no target policy allows'
  */
 export function neverAllowedHost(hostname: string): string | undefined {
   const ip = parseAddress(hostname);
   if (!ip) {
     const name = normalizeHostName(hostname);
     return METADATA_HOSTS.includes(name)
-      ? `is the host name of a cloud metadata service (${name}), which no target policy allows`
+      ? `${name}, the host name of a cloud metadata service, which no target policy allows`
       : undefined;
   }
   const classified = classifyAddress(ip);
   if (!NEVER_ALLOWED_CLASSES.includes(classified.class)) return undefined;
-  return `is ${describeAddress(classified)}, which no target policy allows`;
+  return `${describeAddress(classified)}, which no target policy allows`;
 }

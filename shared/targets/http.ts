@@ -13,10 +13,19 @@
  *   3. rejects a timestamp more than a few minutes from its own clock, so that a captured request cannot be
  *      replayed later (`verifySignature(…, { now })` checks this, 300 s by default);
  *   4. dedupes on `x-punctual-run-id` (+ `x-punctual-attempt`): delivery is at least once.
+ *
+ * Where a request may go is the operator's target policy (./policy.ts, docs/security.md): the URL is
+ * checked before anything is sent, every address its host resolves to is checked inside the connection's
+ * DNS lookup, and each redirect hop (none by default) is checked the same way.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { LookupAddress, LookupOptions } from 'node:dns';
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
 import type { HttpTarget } from '../jobs/types.js';
 import { describeError, runMessage, SNIPPET_CHARS } from './common.js';
+import { TargetGuard, TargetPolicyRefusal } from './policy.js';
 import type { RunContext, TargetClients, TargetResult } from './types.js';
 import { TargetError } from './types.js';
 
@@ -65,34 +74,35 @@ export function verifySignature(
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
+/** `https://host/path`: no userinfo, no query string (either may carry a secret, and this ends up in run records). */
+export function describeUrl(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
 /** `POST https://host/path` without the query string, which may carry a token and ends up in run records. */
 export function describeRequest(target: HttpTarget): string {
   try {
-    const url = new URL(target.url);
-    return `${target.method} ${url.origin}${url.pathname}`;
+    return `${target.method} ${describeUrl(new URL(target.url))}`;
   } catch {
     return `${target.method} ${target.url}`;
   }
 }
 
 /** Reads at most about `chars` characters of a body, then lets the rest go (a 5xx page can be large). */
-async function readSnippet(response: Response, chars: number): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
+async function readSnippet(response: IncomingMessage, chars: number): Promise<string> {
   const decoder = new TextDecoder();
   let text = '';
   try {
     // UTF-8 takes at most 4 bytes a character, so 4 × chars bytes always hold `chars` characters.
     let bytes = 0;
-    while (bytes < chars * 4) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      bytes += value.byteLength;
-      text += decoder.decode(value, { stream: true });
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      bytes += chunk.byteLength;
+      text += decoder.decode(chunk, { stream: true });
+      if (bytes >= chars * 4) break;
     }
     text += decoder.decode();
   } finally {
-    await reader.cancel().catch(() => undefined);
+    response.destroy();
   }
   return text.slice(0, chars);
 }
@@ -102,15 +112,127 @@ function retryableStatus(status: number): boolean {
   return status < 400 || status >= 500 || status === 408 || status === 429;
 }
 
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * Headers that carry credentials, dropped when a redirect changes the origin (as browsers drop
+ * `authorization`, and more): the job meant them for the host it named, not for wherever that host points.
+ */
+const CREDENTIAL_HEADER =
+  /^(authorization|proxy-authorization|cookie|x-api-key|x-punctual-signature|x-punctual-timestamp)$|-(token|key|secret|signature|auth|credentials?)$/;
+
+const DEFAULT_GUARD = new TargetGuard();
+
 export interface HttpDeps {
   clients: TargetClients;
   signal: AbortSignal;
+  /** The operator's target policy; the stack default (https, public addresses, no redirects) when omitted. */
+  policy?: TargetGuard;
+}
+
+function familyOf(options: LookupOptions): 0 | 4 | 6 {
+  const family = options.family as number | string | undefined;
+  if (family === 4 || family === 'IPv4') return 4;
+  if (family === 6 || family === 'IPv6') return 6;
+  return 0;
+}
+
+/**
+ * The `lookup` a connection resolves its host with: the guard's resolver, then every address checked
+ * against the policy before the socket may connect to one of them. A refusal travels out as the
+ * request's error. (`net.connect` calls no lookup for a literal address: `checkUrl` refused those already.)
+ */
+function guardedLookup(guard: TargetGuard, destinationAllowed: boolean): LookupFunction {
+  return (hostname, options, callback) => {
+    const done = callback as (
+      error: Error | null,
+      address: string | LookupAddress[],
+      family?: number,
+    ) => void;
+    guard.resolve(hostname).then(
+      (resolved) => {
+        const family = familyOf(options);
+        const addresses = family ? resolved.filter((a) => a.family === family) : resolved;
+        let error: Error | undefined;
+        if (addresses.length === 0) {
+          error = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
+            code: 'ENOTFOUND',
+            hostname,
+          });
+        } else {
+          try {
+            // Every address, not only the first: with happy eyeballs the socket may try any of them.
+            for (const { address } of addresses) guard.checkAddress(address, hostname, destinationAllowed);
+          } catch (refusal) {
+            error = refusal as Error;
+          }
+        }
+        if (error) done(error, '', 0);
+        else if (options.all) done(null, addresses);
+        else done(null, addresses[0]!.address, addresses[0]!.family);
+      },
+      (error: Error) => done(error, '', 0),
+    );
+  };
+}
+
+interface Outgoing {
+  method: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+}
+
+/** One request on a connection of its own; resolves with the response head. */
+function send(
+  url: URL,
+  outgoing: Outgoing,
+  guard: TargetGuard,
+  signal: AbortSignal,
+): Promise<IncomingMessage> {
+  const options: RequestOptions = {
+    protocol: url.protocol,
+    hostname: url.hostname.replace(/^\[|\]$/g, ''),
+    ...(url.port ? { port: Number(url.port) } : {}),
+    path: `${url.pathname}${url.search}`,
+    method: outgoing.method,
+    headers: outgoing.headers,
+    signal,
+    // A fresh connection for every request, so that the address it reaches is the one its lookup has just
+    // checked: a pooled keep-alive socket would skip the lookup (and a policy that allows a URL prefix
+    // must not lend its socket to another path of the same host).
+    agent: false,
+    lookup: guardedLookup(guard, guard.destinationAllowed(url)),
+  };
+  return new Promise((resolve, reject) => {
+    const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(options, resolve);
+    request.on('error', reject);
+    request.end(outgoing.body);
+  });
+}
+
+/** A policy refusal: final, since every attempt would meet the same policy. */
+function refused(where: string, refusal: TargetPolicyRefusal): TargetError {
+  return new TargetError(`${where}: ${refusal.message}`, false, { cause: refusal });
 }
 
 export async function invokeHttp(target: HttpTarget, ctx: RunContext, deps: HttpDeps): Promise<TargetResult> {
   const what = describeRequest(target);
   if (!URL.canParse(target.url)) {
     throw new TargetError(`${what}: "${target.url}" is not a valid URL`, false);
+  }
+  const guard = deps.policy ?? DEFAULT_GUARD;
+  let url = new URL(target.url);
+  try {
+    guard.checkUrl(url);
+  } catch (error) {
+    if (error instanceof TargetPolicyRefusal) throw refused(what, error);
+    throw error;
+  }
+  if (url.username || url.password) {
+    throw new TargetError(
+      `${what}: the URL carries user:password@; send credentials in a header instead`,
+      false,
+    );
   }
   const body = target.method === 'GET' ? undefined : runMessage(ctx);
 
@@ -137,24 +259,63 @@ export async function invokeHttp(target: HttpTarget, ctx: RunContext, deps: Http
     headers.set(TIMESTAMP_HEADER, String(timestamp));
     headers.set(SIGNATURE_HEADER, signBody(secret, timestamp, body ?? ''));
   }
+  if (body !== undefined) headers.set('content-length', String(Buffer.byteLength(body)));
 
-  const doFetch = deps.clients.fetch ?? fetch;
-  let response: Response;
-  try {
-    response = await doFetch(target.url, { method: target.method, headers, body, signal: deps.signal });
-  } catch (error) {
-    if (deps.signal.aborted) throw error; // invokeTarget turns it into the timeout error
-    // Connection refused, DNS failure, TLS error: the endpoint may be back for the next attempt.
-    throw new TargetError(`${what}: ${describeError(error)}`, true, { cause: error });
+  const outgoing: Outgoing = { method: target.method, headers: Object.fromEntries(headers), body };
+  let where = what;
+  for (let hop = 0; ; hop++) {
+    let response: IncomingMessage;
+    try {
+      response = await send(url, outgoing, guard, deps.signal);
+    } catch (error) {
+      if (error instanceof TargetPolicyRefusal) throw refused(where, error);
+      if (deps.signal.aborted) throw error; // invokeTarget turns it into the timeout error
+      // Connection refused, DNS failure, TLS error: the endpoint may be back for the next attempt.
+      throw new TargetError(`${where}: ${describeError(error)}`, true, { cause: error });
+    }
+    const status = response.statusCode ?? 0;
+    const location = response.headers.location;
+    if (REDIRECT_STATUSES.has(status) && location !== undefined) {
+      // A redirect's body is never read: it is the next hop, not the destination, that may answer.
+      response.destroy();
+      const next = URL.canParse(location, url.href) ? new URL(location, url) : undefined;
+      if (!next || (next.protocol !== 'http:' && next.protocol !== 'https:')) {
+        throw new TargetError(`${where}: HTTP ${status} redirect to an invalid or non-http Location`, false);
+      }
+      try {
+        guard.checkRedirect(hop + 1, status, describeUrl(next));
+        guard.checkUrl(next);
+      } catch (error) {
+        if (error instanceof TargetPolicyRefusal) throw refused(where, error);
+        throw error;
+      }
+      if (next.origin !== url.origin) {
+        for (const name of Object.keys(outgoing.headers)) {
+          if (CREDENTIAL_HEADER.test(name)) delete outgoing.headers[name];
+        }
+      }
+      // What fetch does: 303 (and 301/302 after a POST) continue as a GET without a body; 307/308 keep both.
+      if (status === 303 || ((status === 301 || status === 302) && outgoing.method === 'POST')) {
+        outgoing.method = 'GET';
+        outgoing.body = undefined;
+        for (const name of ['content-type', 'content-length', SIGNATURE_HEADER, TIMESTAMP_HEADER]) {
+          delete outgoing.headers[name];
+        }
+      }
+      url = next;
+      where = `${what} → ${describeUrl(url)}`;
+      continue;
+    }
+    if (status >= 200 && status < 300) {
+      response.destroy();
+      return { detail: `HTTP ${status}` };
+    }
+    // Only a destination the policy allowed answers here (a refused one was never connected to), so its
+    // body, bounded, may go into the run record.
+    const snippet = await readSnippet(response, SNIPPET_CHARS).catch(() => '');
+    throw new TargetError(
+      `${where}: HTTP ${status}${snippet ? `: ${snippet}` : ''}`,
+      retryableStatus(status),
+    );
   }
-
-  if (response.ok) {
-    await response.body?.cancel().catch(() => undefined);
-    return { detail: `HTTP ${response.status}` };
-  }
-  const snippet = await readSnippet(response, SNIPPET_CHARS).catch(() => '');
-  throw new TargetError(
-    `${what}: HTTP ${response.status}${snippet ? `: ${snippet}` : ''}`,
-    retryableStatus(response.status),
-  );
 }

@@ -6,6 +6,7 @@ import { invokeEventBridge } from './eventbridge.js';
 import type { HandlerRegistry } from './handlers.js';
 import { describeRequest, invokeHttp } from './http.js';
 import { invokeLambda } from './lambda.js';
+import type { TargetGuard } from './policy.js';
 import { invokeSqs } from './sqs.js';
 import { invokeStepFunctions } from './stepfunctions.js';
 import type { RunContext, TargetClients, TargetResult } from './types.js';
@@ -18,6 +19,11 @@ export interface InvokeOptions {
   signal: AbortSignal;
   /** The deadline the signal stands for, for the timeout message; defaults to `target.timeout`. */
   timeoutMs?: number;
+  /**
+   * The operator's target policy for http targets. Default: the stack's (https, public addresses only,
+   * no redirects); the local runtime passes `punctual dev`'s, which adds http and loopback.
+   */
+  policy?: TargetGuard;
 }
 
 /** One line naming a target, for error messages. */
@@ -83,7 +89,7 @@ function dispatch(target: Target, ctx: RunContext, options: InvokeOptions): Prom
   const deps = { clients: options.clients, signal: options.signal };
   switch (target.type) {
     case 'http':
-      return invokeHttp(target, ctx, deps);
+      return invokeHttp(target, ctx, { ...deps, ...(options.policy ? { policy: options.policy } : {}) });
     case 'lambda':
       return invokeLambda(target, ctx, deps);
     case 'sqs':

@@ -72,7 +72,8 @@ export class TargetError extends PunctualError {
 
 /**
  * The AWS clients and host facilities the targets use, passed in so that tests and the local runtime give
- * their own (emulator endpoints, `aws-sdk-client-mock`, a stub `fetch`).
+ * their own (emulator endpoints, `aws-sdk-client-mock`). http targets take no stub: their requests go
+ * through the target policy (`InvokeOptions.policy`), whose resolver a test may replace.
  */
 export interface TargetClients {
   lambda: LambdaClient;
@@ -82,8 +83,6 @@ export interface TargetClients {
   sfn?: SFNClient;
   /** For `ecs` targets; likewise. */
   ecs?: ECSClient;
-  /** Defaults to the global `fetch`. */
-  fetch?: typeof fetch;
   /** Where `hmacSecretEnv` is looked up; defaults to `process.env`. */
   env?: Record<string, string | undefined>;
   /** Clock for the HMAC timestamp, ms since the epoch; defaults to `Date.now`. */

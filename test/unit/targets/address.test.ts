@@ -163,7 +163,7 @@ describe('hosts no target policy allows', () => {
 
     // assert
     expect(rule).toBe(
-      'is ::ffff:a9fe:a9fe = 169.254.169.254, a cloud metadata or credentials endpoint, which no target policy allows',
+      '::ffff:a9fe:a9fe = 169.254.169.254, a cloud metadata or credentials endpoint, which no target policy allows',
     );
   });
 });

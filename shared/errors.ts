@@ -2,6 +2,8 @@
  * The one error hierarchy of punctual. Every error says what is wrong and, where it can, how to fix it.
  * `exitCode` is what the CLI exits with when the error reaches it (1: failure or bad input).
  */
+import { preview } from './json.js';
+
 /**
  * The base of every punctual error.
  *
@@ -29,7 +31,7 @@ export interface Violation {
 
 /** Formats a violation as `path "value": rule`, the form every validation message takes. */
 export function formatViolation(v: Violation): string {
-  const shown = v.value === undefined ? '' : ` ${JSON.stringify(v.value)?.slice(0, 120)}`;
+  const shown = v.value === undefined ? '' : ` ${preview(v.value)}`;
   return `${v.path || '(root)'}${shown}: ${v.message}`;
 }
 

@@ -4,10 +4,21 @@
  */
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import {
+  Composer,
+  CST,
+  type Document,
+  Lexer,
+  LineCounter,
+  Parser,
+  parseDocument,
+  YAMLParseError,
+} from 'yaml';
 import { z } from 'zod';
 import { JobValidationError, PunctualError, type Violation } from '../errors.js';
+import { tooDeep } from '../json.js';
 import { formatDuration } from './duration.js';
+import { MAX_FILE_BYTES, MAX_FILE_DEPTH, MAX_JOB_DEPTH, MAX_PAYLOAD_DEPTH } from './limits.js';
 import {
   checkJob,
   DEFAULT_POOL,
@@ -34,12 +45,12 @@ function formatOf(text: string, fileName: string): Format {
   return /^\s*[[{]/.test(text) ? 'json' : 'yaml';
 }
 
-function syntaxViolation(
+/** A violation at `offset` of `text`: path `file:line:col`, that line as the value. */
+function violationAt(
   text: string,
   fileName: string,
   offset: number,
-  format: Format,
-  reason: string,
+  message: (line: number) => string,
 ): Violation {
   const counter = new LineCounter();
   counter.addNewLine(0);
@@ -49,8 +60,106 @@ function syntaxViolation(
   return {
     path: `${fileName}:${line}:${col}`,
     value: source === undefined || source === '' ? undefined : source.slice(0, 80),
-    message: `${format === 'json' ? 'JSON' : 'YAML'} syntax error on line ${line}: ${reason}`,
+    message: message(line),
   };
+}
+
+function syntaxViolation(
+  text: string,
+  fileName: string,
+  offset: number,
+  format: Format,
+  reason: string,
+): Violation {
+  return violationAt(
+    text,
+    fileName,
+    offset,
+    (line) => `${format === 'json' ? 'JSON' : 'YAML'} syntax error on line ${line}: ${reason}`,
+  );
+}
+
+const DEPTH_RULE = `a jobs file may nest at most ${MAX_FILE_DEPTH} levels (a job ${MAX_JOB_DEPTH}, its payload ${MAX_PAYLOAD_DEPTH}; DynamoDB allows 32 in a whole item)`;
+
+/** The offset of the `[` or `{` of JSON text that opens a level past `maxLevels`, strings skipped. */
+function jsonTooDeepAt(text: string, maxLevels: number): number | undefined {
+  let level = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++level > maxLevels) return i;
+    } else if (c === 0x5d || c === 0x7d) level--;
+  }
+  return undefined;
+}
+
+/**
+ * The concrete syntax tree of YAML text, from yaml's own parser (it keeps an explicit stack, no recursion),
+ * or the offset where its nesting went past `maxLevels`. The parser's stack holds the document, the
+ * collections being built and at most one scalar, so a stack longer than `maxLevels + 2` is a nesting past
+ * the bound: the parse stops there (a 40 KB file nested 20,000 deep is refused in milliseconds, not in
+ * the half second a whole parse takes), and `yamlTooDeepAt` measures the rest exactly.
+ */
+function parseYamlTokens(text: string, maxLevels: number): CST.Token[] | { tooDeepAt: number } {
+  const parser = new Parser();
+  const tokens: CST.Token[] = [];
+  // What parser.parse(text) does, one lexeme at a time.
+  for (const lexeme of new Lexer().lex(text)) {
+    for (const token of parser.next(lexeme)) tokens.push(token);
+    if (parser.stack.length > maxLevels + 2) return { tooDeepAt: parser.offset };
+  }
+  for (const token of parser.end()) tokens.push(token);
+  return tokens;
+}
+
+/**
+ * The offset of the first collection of a YAML stream (blocks and flows alike) that opens a level past
+ * `maxLevels`. Walks the concrete syntax tree of yaml's own parser, which keeps an explicit stack; its
+ * composer (CST → values) recurses, and a flow nested 20,000 deep overflows it, so this runs first.
+ */
+function yamlTooDeepAt(tokens: readonly CST.Token[], maxLevels: number): number | undefined {
+  const stack: [CST.Token, number][] = tokens.map((token): [CST.Token, number] => [token, 0]);
+  while (stack.length > 0) {
+    const [token, level] = stack.pop() as [CST.Token, number];
+    if (token.type === 'document') {
+      if (token.value) stack.push([token.value, level]);
+    } else if (CST.isCollection(token)) {
+      if (level + 1 > maxLevels) return token.offset;
+      for (const item of token.items) {
+        // A key can be a collection too (`? [a, b]: c`).
+        if (item.key) stack.push([item.key, level + 1]);
+        if (item.value) stack.push([item.value, level + 1]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** What `parseDocument` does, on tokens already parsed: one document, a second one an error. */
+function composeDocument(tokens: readonly CST.Token[], length: number): Document.Parsed {
+  const composer = new Composer({ prettyErrors: false, uniqueKeys: true });
+  let document: Document.Parsed | undefined;
+  for (const next of composer.compose(tokens, true, length)) {
+    if (!document) document = next;
+    else {
+      document.errors.push(
+        new YAMLParseError(
+          [next.range[0], next.range[1]],
+          'MULTIPLE_DOCS',
+          'Source contains multiple documents; please use YAML.parseAllDocuments()',
+        ),
+      );
+      break;
+    }
+  }
+  // compose(…, forceDoc: true) always ends with a document.
+  return document as Document.Parsed;
 }
 
 /** The document in `text`, or the syntax errors with their lines. */
@@ -59,7 +168,30 @@ function readDocument(
   fileName: string,
 ): { ok: true; value: unknown } | { ok: false; violations: Violation[] } {
   const format = formatOf(text, fileName);
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_FILE_BYTES) {
+    return {
+      ok: false,
+      violations: [
+        {
+          path: fileName,
+          value: undefined,
+          message: `is ${bytes} bytes; a jobs file may have at most ${MAX_FILE_BYTES} bytes (${MAX_FILE_BYTES / 1024 / 1024} MiB): split it`,
+        },
+      ],
+    };
+  }
+  const tooDeepViolation = (offset: number): Violation =>
+    violationAt(
+      text,
+      fileName,
+      offset,
+      (line) => `nests deeper than ${MAX_FILE_DEPTH} levels on line ${line}: ${DEPTH_RULE}`,
+    );
   if (format === 'json') {
+    // JSON.parse does not recurse, but the duplicate-key check below (yaml's composer) does.
+    const deepAt = jsonTooDeepAt(text, MAX_FILE_DEPTH);
+    if (deepAt !== undefined) return { ok: false, violations: [tooDeepViolation(deepAt)] };
     try {
       const value = JSON.parse(text);
       // JSON.parse keeps the last of two equal keys without a word ({"jobs": […], "jobs": []} would pass
@@ -86,7 +218,11 @@ function readDocument(
       return { ok: false, violations: [syntaxViolation(text, fileName, offset, 'json', shortReason)] };
     }
   }
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const tokens = parseYamlTokens(text, MAX_FILE_DEPTH);
+  if (!Array.isArray(tokens)) return { ok: false, violations: [tooDeepViolation(tokens.tooDeepAt)] };
+  const deepAt = yamlTooDeepAt(tokens, MAX_FILE_DEPTH);
+  if (deepAt !== undefined) return { ok: false, violations: [tooDeepViolation(deepAt)] };
+  const document = composeDocument(tokens, text.length);
   if (document.errors.length > 0) {
     // One mistake often trips several errors on its line (`*/5 * * * *` gives one per star): keep the first.
     const byLine = new Map<string, Violation>();
@@ -101,8 +237,27 @@ function readDocument(
     }
     return { ok: false, violations: [...byLine.values()] };
   }
-  return { ok: true, value: document.toJS({ maxAliasCount: 100 }) };
+  try {
+    // Each alias is composed again where it is used: the cap keeps a few lines from expanding into
+    // gigabytes (the "billion laughs"); the depth it can add is checked on the value (parseJobsDocument).
+    return { ok: true, value: document.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    return {
+      ok: false,
+      violations: [
+        {
+          path: fileName,
+          value: undefined,
+          message: `expands its aliases (*name) more than ${MAX_ALIAS_COUNT} times: write the values out, or use fewer aliases`,
+        },
+      ],
+    };
+  }
 }
+
+/** How many alias expansions yaml may make in a jobs file (its `maxAliasCount`, weighted by nesting). */
+const MAX_ALIAS_COUNT = 100;
 
 /**
  * Parses and validates a jobs file. YAML or JSON, told by the extension (`.json`, `.yaml`, `.yml`) or else
@@ -146,6 +301,20 @@ export function parseJobsDocument(root: unknown, subject = 'jobs'): JobsFile {
     );
   }
 
+  // A value passed in, or a YAML file whose aliases nest: before anything walks it (see checkJob).
+  const deep = tooDeep(root, MAX_FILE_DEPTH);
+  if (deep) {
+    throw new JobValidationError(
+      [
+        {
+          path: joinPath('', deep),
+          value: undefined,
+          message: `nests deeper than ${MAX_FILE_DEPTH} levels: ${DEPTH_RULE}`,
+        },
+      ],
+      subject,
+    );
+  }
   const shape = parseWith(fileSchema, root, '');
   const violations: Violation[] = shape.ok ? [] : [...shape.violations];
   const rawJobs = Array.isArray((root as { jobs?: unknown }).jobs)

@@ -35,6 +35,24 @@ export const MAX_DEFINITION_BYTES = 96 * 1024;
  */
 export const MAX_PAYLOAD_DEPTH = 16;
 
+/**
+ * Most levels of nesting in a whole job (the job object is the first, its payload's own levels count
+ * too): a valid job needs at most 17 (the payload's 16 under the job), so 24 leaves room for the
+ * targets' own objects and still keeps a run record (record → definition → job) well inside DynamoDB's 32.
+ * Checked without recursion before anything else walks the job.
+ */
+export const MAX_JOB_DEPTH = 24;
+
+/**
+ * Most levels of nesting in a jobs file: the root map, its `jobs:` list, then each job's 24. Checked on
+ * the YAML or JSON text before it is composed into values, so a file nested 20,000 deep is refused by
+ * this rule in a few hundred milliseconds instead of overflowing the parser's stack.
+ */
+export const MAX_FILE_DEPTH = 2 + MAX_JOB_DEPTH;
+
+/** Most bytes of a jobs file's text (8 MiB: 80 jobs of the 96 KiB maximum, or thousands of usual ones). */
+export const MAX_FILE_BYTES = 8 * 1024 * 1024;
+
 /** UTF-8 bytes of a value written as JSON. */
 export function jsonBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');

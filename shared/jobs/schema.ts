@@ -8,11 +8,18 @@
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { InvalidScheduleError, JobValidationError, type Violation } from '../errors.js';
+import { tooDeep } from '../json.js';
 import { parseSchedule } from '../schedule/index.js';
 import { neverAllowedHost } from '../targets/address.js';
 import { awsTargetSchemas } from './aws-targets.js';
 import { formatDuration, InvalidDurationError, parseDuration } from './duration.js';
-import { jsonBytes, MAX_DEFINITION_BYTES, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH } from './limits.js';
+import {
+  jsonBytes,
+  MAX_DEFINITION_BYTES,
+  MAX_JOB_DEPTH,
+  MAX_PAYLOAD_BYTES,
+  MAX_PAYLOAD_DEPTH,
+} from './limits.js';
 import type { JobDefinition, PoolDefinition, Target } from './types.js';
 import { errorMap, joinPath, type PathSegment, toViolations } from './violations.js';
 
@@ -612,6 +619,24 @@ export function checkJob(
   input: unknown,
   prefix = '',
 ): { ok: true; job: JobDefinition } | { ok: false; violations: Violation[] } {
+  // Before zod or anything else walks the job: each of them recurses, and a job nested 20,000 deep would
+  // overflow the stack in the first one (a RangeError, not a violation).
+  const deep = tooDeep(input, MAX_JOB_DEPTH);
+  if (deep) {
+    const inPayload = deep[0] === 'payload';
+    return {
+      ok: false,
+      violations: [
+        {
+          path: joinPath(prefix, deep),
+          value: undefined,
+          message: inPayload
+            ? `nests deeper than ${MAX_PAYLOAD_DEPTH} levels (DynamoDB allows 32 in a whole item)`
+            : `nests deeper than ${MAX_JOB_DEPTH} levels: a job may nest at most ${MAX_JOB_DEPTH} (its payload ${MAX_PAYLOAD_DEPTH}; DynamoDB allows 32 in a whole item)`,
+        },
+      ],
+    };
+  }
   const parsed = parseWith(jobSchema, input, prefix);
   const isObject = input !== null && typeof input === 'object' && !Array.isArray(input);
   const violations = parsed.ok ? [] : [...parsed.violations];

@@ -15,6 +15,8 @@ import { type CompletionRefusal, CompletionRefusedError } from '../errors.js';
 import { formatDuration } from '../jobs/duration.js';
 import { jsonBytes } from '../jobs/limits.js';
 import { JOB_DEFAULTS } from '../jobs/schema.js';
+import { joinPath } from '../jobs/violations.js';
+import { preview, tooDeep } from '../json.js';
 import { type AttemptRecord, iso, LATE_REPORTS_KEPT, type LateReport, type RunItem } from '../store/model.js';
 import type { RunPatch } from '../store/runs.js';
 import {
@@ -69,6 +71,8 @@ export interface CompletionDeps extends RunDeps {
 
 /** Most bytes of JSON a `complete` report's output may have: it is kept on the run record. */
 export const MAX_OUTPUT_BYTES = 16 * 1024;
+/** Most levels of nesting of an output (as a payload's): it sits one level down in the run record. */
+export const MAX_OUTPUT_DEPTH = 16;
 const DEFAULT_GRACE_MS = 60_000;
 
 /** A new completion token: 32 random bytes, base64url (43 characters). */
@@ -166,7 +170,7 @@ function attemptOf(run: RunItem, report: CompletionReport): number | ReportResul
  */
 export interface TruncatedOutput {
   truncated: true;
-  /** Bytes of the whole output, as JSON. */
+  /** Bytes of the whole output, as JSON (of the output cut at MAX_OUTPUT_DEPTH levels if it nested deeper). */
   bytes: number;
   /** The start of the output's JSON text. */
   head: string;
@@ -176,9 +180,12 @@ export interface TruncatedOutput {
 const TRUNCATION_ROOM = 512;
 
 export function truncateOutput(output: unknown): unknown {
-  const text = JSON.stringify(output) ?? 'null';
+  // Past MAX_OUTPUT_DEPTH (DynamoDB refuses an item past 32 levels; JSON.stringify overflows the stack
+  // some thousands down) the output is kept marked too: the text, and its bytes, of the output cut there.
+  const deep = tooDeep(output, MAX_OUTPUT_DEPTH) !== undefined;
+  const text = JSON.stringify(deep ? cutAt(output, MAX_OUTPUT_DEPTH) : output) ?? 'null';
   const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes <= MAX_OUTPUT_BYTES) return output;
+  if (!deep && bytes <= MAX_OUTPUT_BYTES) return output;
   // Cut by characters, then shorten until the marked form (escapes included) fits.
   let head = text.slice(0, MAX_OUTPUT_BYTES - TRUNCATION_ROOM);
   const marked = (): TruncatedOutput => ({ truncated: true, bytes, head });
@@ -186,9 +193,22 @@ export function truncateOutput(output: unknown): unknown {
   return marked();
 }
 
+/** `value` with whatever lies past `levels` levels replaced by a marker (the recursion stops there). */
+function cutAt(value: unknown, levels: number): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (levels === 0) return `(nested deeper than ${MAX_OUTPUT_DEPTH} levels)`;
+  if (Array.isArray(value)) return value.map((item) => cutAt(item, levels - 1));
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, cutAt(item, levels - 1)]));
+}
+
 function invalidReport(report: CompletionReport): string | undefined {
-  // AWS's own word about an execution is not refused for its size: its output is kept truncated.
+  // AWS's own word about an execution is not refused for its size or depth: its output is kept truncated.
   if (report.type === 'complete' && report.output !== undefined && !('source' in report)) {
+    // Before anything walks it: the size below (JSON.stringify) and DynamoDB's marshaller recurse, and
+    // DynamoDB refuses an item past 32 levels with a ValidationException (a raw AWS error, retried forever).
+    const deep = tooDeep(report.output, MAX_OUTPUT_DEPTH);
+    if (deep)
+      return `${joinPath('output', deep)}: nests deeper than ${MAX_OUTPUT_DEPTH} levels; an output may nest at most ${MAX_OUTPUT_DEPTH} (DynamoDB allows 32 in a whole item): flatten it, or keep the result elsewhere (S3) and report its key`;
     let bytes: number;
     try {
       bytes = jsonBytes(report.output);
@@ -556,9 +576,10 @@ export function parseCompletionMessage(
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue?.path.join('.') || '(body)';
-    const given = issue?.path.length
-      ? JSON.stringify((value as Record<string, unknown>)?.[String(issue.path[0])])?.slice(0, 80)
+    const field = issue?.path.length
+      ? (value as Record<string, unknown> | null)?.[String(issue.path[0])]
       : undefined;
+    const given = field === undefined ? undefined : preview(field, 80);
     return {
       ok: false,
       error: `${path}${given !== undefined ? ` ${given}` : ''}: ${issue?.message ?? 'invalid'} (a completion message is { runId, token, type: heartbeat|complete|fail, output?, error? })`,

@@ -9,6 +9,7 @@ import { CompletionRefusedError } from '../../shared/client/index.js';
 import {
   type CompletionDeps,
   MAX_OUTPUT_BYTES,
+  MAX_OUTPUT_DEPTH,
   parseCompletionMessage,
   reportCompletion,
   sweepAsync,
@@ -30,6 +31,29 @@ function depsOf(s: AsyncSetup): CompletionDeps {
     pools: s.rt.routing,
     log: silentLog,
   };
+}
+
+function nestedMaps(levels: number): unknown {
+  let value: unknown = 'bottom';
+  for (let i = 0; i < levels; i++) value = { next: value };
+  return value;
+}
+
+function report(run: { runId: string; completionToken: string }) {
+  return { runId: run.runId, token: run.completionToken, type: 'complete' };
+}
+
+/** The names of the DynamoDB commands the runtime (its completions handler, its store) sends from now on. */
+function recordCommands(s: AsyncSetup): string[] {
+  const names: string[] = [];
+  s.rt.dynamo.middlewareStack.add(
+    (next, context) => (args) => {
+      names.push(context.commandName ?? '?');
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordCommandNames' },
+  );
+  return names;
 }
 
 async function refusal(promise: Promise<unknown>): Promise<CompletionRefusedError> {
@@ -143,6 +167,29 @@ describe('completion reports', () => {
     expect(error.message).toMatch(/output: is \d+ bytes as JSON; the limit is 16384 bytes/);
   });
 
+  it('refuses an output nested deeper than DynamoDB’s 32 levels with the rule, before DynamoDB sees it, and keeps one at the bound', async () => {
+    setup = await asyncSetup({});
+    const handed = await handedOff(setup);
+    const before = await setup.rt.store.getRun(handed.runId);
+
+    const error = await refusal(setup.client.complete(handed.runId, handed.completionToken, nestedMaps(40)));
+
+    expect(error.refused).toBe('invalid-report');
+    expect(error.message).toBe(
+      `run ${handed.runId}: output.next${'.next'.repeat(MAX_OUTPUT_DEPTH - 1)}: nests deeper than ${MAX_OUTPUT_DEPTH} levels; an output may nest at most ${MAX_OUTPUT_DEPTH} (DynamoDB allows 32 in a whole item): flatten it, or keep the result elsewhere (S3) and report its key`,
+    );
+    expect(await setup.rt.store.getRun(handed.runId)).toEqual(before);
+
+    // At the bound, DynamoDB Local takes it: the run succeeds with the whole output.
+    const done = await setup.client.complete(
+      handed.runId,
+      handed.completionToken,
+      nestedMaps(MAX_OUTPUT_DEPTH),
+    );
+    expect(done.outcome).toBe('succeeded');
+    expect((await setup.rt.store.getRun(handed.runId))?.output).toEqual(nestedMaps(MAX_OUTPUT_DEPTH));
+  });
+
   it('the sweep keeps an attempt whose heartbeat landed after the sweep read it (conditional on the deadline judged)', async () => {
     setup = await asyncSetup({ heartbeatTimeout: '1m' });
     const handed = await handedOff(setup);
@@ -172,6 +219,47 @@ describe('the completions queue', () => {
       output: { via: 'queue' },
     });
     expect(await setup.rt.drainCompletions()).toBe(0);
+  });
+
+  it('refuses a complete on the queue whose output nests 20,000 deep: acknowledged, named, not retried into the DLQ', async () => {
+    const warnings: Record<string, unknown>[] = [];
+    const log = { ...silentLog, warn: (message: string, extra = {}) => warnings.push({ message, ...extra }) };
+    setup = await asyncSetup({}, { log });
+    const handed = await handedOff(setup);
+    const sent = recordCommands(setup);
+
+    // Written out as text: JSON.stringify itself overflows the stack on a value this deep.
+    const output = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    const body = JSON.stringify({ ...report(handed), output: 'X' }).replace('"X"', output);
+    await setup.rt.sqs.send(
+      new SendMessageCommand({ QueueUrl: setup.rt.state.completionsQueueUrl, MessageBody: body }),
+    );
+    expect(await setup.rt.drainCompletions()).toBe(1);
+
+    expect(warnings).toEqual([
+      {
+        message: 'completion report refused',
+        runId: handed.runId,
+        type: 'complete',
+        refused: 'invalid-report',
+        kept: false,
+        reason: expect.stringMatching(/^run agent@.*: output(\[0\]){16}: nests deeper than 16 levels; /),
+      },
+    ]);
+    // Refused before any read or write: DynamoDB Local saw nothing of it.
+    expect(sent).toEqual([]);
+    expect((await setup.rt.store.getRun(handed.runId))?.status).toBe('running');
+    // Acknowledged: nothing left in flight to be delivered again.
+    const { Attributes } = await setup.rt.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: setup.rt.state.completionsQueueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    expect(Attributes).toMatchObject({
+      ApproximateNumberOfMessages: '0',
+      ApproximateNumberOfMessagesNotVisible: '0',
+    });
   });
 
   it('leaves a body that is not a completion message on the queue (its DLQ takes it after maxReceiveCount)', async () => {
@@ -209,5 +297,16 @@ describe('the completions queue', () => {
         JSON.stringify({ runId: 'a@b', token: 't'.repeat(43), type: 'fail', error: 'boom' }),
       ),
     ).toEqual({ ok: true, report: { runId: 'a@b', token: 't'.repeat(43), type: 'fail', error: 'boom' } });
+  });
+
+  it('names a field nested 20,000 deep without overflowing the stack', () => {
+    const body = `{"runId":${'['.repeat(20_000)}${']'.repeat(20_000)},"token":"${'t'.repeat(43)}","type":"fail"}`;
+
+    expect(parseCompletionMessage(body)).toEqual({
+      ok: false,
+      error: expect.stringMatching(
+        /^runId \(nested deeper than 32 levels\): Invalid input: expected string, received array/,
+      ),
+    });
   });
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { type HandedRun, takeRun, type WorkerDeps } from '../../examples/worker.js';
-import type { LocalRuntime } from '../../local/runtime.js';
+import type { LocalRuntime, LocalRuntimeOptions } from '../../local/runtime.js';
 import { PunctualClient } from '../../shared/client/index.js';
 import { job, ManualClock, put, T0, testRuntime } from './runtime.js';
 
@@ -24,12 +24,16 @@ export interface AsyncSetup {
 
 /**
  * Job `agent`, rate(10 minutes) from T0 (its first slot), target `sqs` with `completion: async`, plus
- * `fields`. Nothing is ticked yet.
+ * `fields`. Nothing is ticked yet. `runtime`: more options of the local runtime (a log, …).
  */
-export async function asyncSetup(fields: Record<string, unknown>): Promise<AsyncSetup> {
+export async function asyncSetup(
+  fields: Record<string, unknown>,
+  runtime: Partial<LocalRuntimeOptions> = {},
+): Promise<AsyncSetup> {
   const clock = new ManualClock(T0);
   const dir = await mkdtemp(join(tmpdir(), 'punctual-async-'));
   const rt = await testRuntime({
+    ...runtime,
     clock: clock.fn,
     tick: { lookaheadMs: 0 },
     stateFile: join(dir, '.punctual', 'local.json'),

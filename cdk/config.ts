@@ -20,6 +20,14 @@ import {
 import { nextSlot, parseSchedule } from '../shared/schedule/index.js';
 import { DEFAULT_RETENTION_DAYS, DEFAULT_SHARDS } from '../shared/store/model.js';
 import { builtinHandlers } from '../shared/targets/handlers.js';
+import {
+  type ResolvedTargetPolicy,
+  resolveTargetPolicy,
+  STACK_TARGET_POLICY,
+  TargetGuard,
+  type TargetPolicy,
+  TargetPolicyRefusal,
+} from '../shared/targets/policy.js';
 import { DEFAULT_TICK_CONFIG } from '../shared/tick/tick.js';
 
 /**
@@ -119,6 +127,8 @@ export interface ResolvedConfig {
   readonly lookaheadMs: number;
   readonly tickBudgetMs: number;
   readonly tickGroups: number;
+  /** The executors' target policy, every field filled in (the stack defaults for those not given). */
+  readonly targetPolicy: ResolvedTargetPolicy;
 }
 
 export interface ConfigInput {
@@ -131,6 +141,32 @@ export interface ConfigInput {
   readonly tickGroups?: number;
   /** The handler names the executor bundle holds (default: the builtins). */
   readonly handlerNames?: readonly string[];
+  readonly targetPolicy?: TargetPolicy;
+}
+
+/**
+ * Lambda allows 4 KB of environment variables per function, shared with the table, pools and bus
+ * settings; the policy travels there (PUNCTUAL_TARGET_POLICY).
+ */
+export const MAX_TARGET_POLICY_CHARS = 2048;
+
+/** Declared http jobs the policy would refuse at every run: caught at synth rather than at the first run. */
+function checkDeclaredTargets(
+  jobs: readonly ResolvedJob[],
+  policy: ResolvedTargetPolicy,
+  violations: Violation[],
+) {
+  const guard = new TargetGuard(policy);
+  jobs.forEach((job, index) => {
+    const target = job.definition.target;
+    if (target.type !== 'http') return;
+    try {
+      guard.checkUrl(new URL(target.url));
+    } catch (error) {
+      if (!(error instanceof TargetPolicyRefusal)) throw error;
+      violations.push({ path: `jobs[${index}].target.url`, value: target.url, message: error.message });
+    }
+  });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -428,6 +464,22 @@ export function resolveConfig(input: ConfigInput, subject = 'Scheduler props'): 
     ` (each group owns at least one of the ${shards} shards; the coordinator invokes at most ${MAX_TICK_GROUPS - 1} workers)`,
   );
 
+  const policyStart = violations.length;
+  const targetPolicy = resolveTargetPolicy(input.targetPolicy, STACK_TARGET_POLICY, violations);
+  if (violations.length === policyStart) {
+    const size = JSON.stringify(targetPolicy).length;
+    if (size > MAX_TARGET_POLICY_CHARS) {
+      violations.push({
+        path: 'targetPolicy',
+        value: undefined,
+        message:
+          `is ${size} characters as JSON, over ${MAX_TARGET_POLICY_CHARS} (it goes into the executors' ` +
+          'environment, 4 KB in all): allow ranges with cidrs or subdomains with *.example.internal instead of listing each',
+      });
+    }
+    checkDeclaredTargets(jobs, targetPolicy, violations);
+  }
+
   if (violations.length > 0) throw new JobValidationError(violations, subject);
-  return { pools, jobs, shards, retentionDays, lookaheadMs, tickBudgetMs, tickGroups };
+  return { pools, jobs, shards, retentionDays, lookaheadMs, tickBudgetMs, tickGroups, targetPolicy };
 }

@@ -12,6 +12,13 @@
  *
  * @packageDocumentation
  */
+
+export type {
+  AllowableAddressClass,
+  TargetAllowList,
+  TargetPolicy,
+  TargetScheme,
+} from '../shared/targets/policy.js';
 export { type AsyncEcsTask, AsyncTargets, type AsyncTargetsProps } from './async-targets.js';
 export type { GapAlarmOptions, PoolProps } from './config.js';
 export type { SchedulerAlarmProps } from './monitoring.js';

@@ -25,6 +25,7 @@ import { ENV } from '../functions/commons/config.js';
 import type { JobDefinition } from '../shared/jobs/index.js';
 import { MAX_RECEIVE_COUNT, VISIBILITY_FACTOR } from '../shared/queue/policy.js';
 import { TABLE_KEYS } from '../shared/store/table.js';
+import type { TargetPolicy } from '../shared/targets/policy.js';
 import { Completions } from './completions.js';
 import {
   type GapAlarmOptions,
@@ -256,6 +257,14 @@ export interface SchedulerProps {
    * @default - none
    */
   readonly targetAccess?: TargetAccess;
+  /**
+   * Where `http` targets may go: the operator's decision, not the job author's (docs/security.md). Each
+   * field given replaces its default. Every address a target's host resolves to is checked when the
+   * executor connects; link-local and cloud metadata addresses are refused whatever this says.
+   * @default - https only, public addresses only, no redirects followed
+   * @example targetPolicy: { allow: { hosts: ['billing.internal'], cidrs: ['10.20.0.0/16'] }, maxRedirects: 2 }
+   */
+  readonly targetPolicy?: TargetPolicy;
   /**
    * Name of the CloudWatch dashboard.
    * @default - generated
@@ -621,7 +630,11 @@ export class Scheduler extends Construct {
         description: `punctual executor of pool "${pool.name}": runs one run per invocation`,
         timeout: seconds(pool.timeoutMs),
         memorySize: pool.memorySize,
-        environment: { ...commonEnvironment, [ENV.pool]: pool.name },
+        environment: {
+          ...commonEnvironment,
+          [ENV.pool]: pool.name,
+          [ENV.targetPolicy]: JSON.stringify(config.targetPolicy),
+        },
         logRetention,
         logLevel,
         ...(props.reserveConcurrency === false

@@ -231,6 +231,11 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
         'region of those AWS targets (implies --aws-targets; default: the SDK chain)',
       )
       .option('--aws-profile <name>', 'AWS profile for those targets (implies --aws-targets)')
+      .option(
+        '--target-policy <file>',
+        "where http targets may go (JSON or YAML, the shape of the construct's targetPolicy; default: " +
+          'https and http, public and loopback addresses, no redirects; docs/security.md)',
+      )
       .action(async (flags) => {
         state.exitCode = await runDev(io, flags);
       }),

@@ -13,7 +13,8 @@ import { type ExecuteDeps, type ExecuteOutcome, executeMessage } from '../shared
 import type { Log } from '../shared/runs/lifecycle.js';
 import { defaultHandlers } from '../shared/targets/handlers.js';
 import { invokeTarget } from '../shared/targets/index.js';
-import { configFromEnv, createClients } from './commons/config.js';
+import { TargetGuard } from '../shared/targets/policy.js';
+import { configFromEnv, createClients, targetPolicyFromEnv } from './commons/config.js';
 import { asLog, createLogger, createMetrics, PowertoolsSignals } from './commons/powertools.js';
 
 export interface ExecutorHandlerDeps extends ExecuteDeps {
@@ -58,6 +59,7 @@ function lambda() {
     const clients = createClients();
     const config = configFromEnv(process.env, clients);
     const handlers = defaultHandlers;
+    const policy = new TargetGuard(targetPolicyFromEnv(process.env));
     const log: Log = asLog(logger);
     lambdaHandler = createExecutorHandler({
       store: config.store,
@@ -79,6 +81,7 @@ function lambda() {
           },
           handlers,
           signal,
+          policy,
         }),
     });
   }

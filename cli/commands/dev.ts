@@ -19,13 +19,19 @@ import {
 import { buildReport, scanRuns, writeReport } from '../../local/report.js';
 import { LocalRuntime } from '../../local/runtime.js';
 import { isAlive, stateFilePath } from '../../shared/client/connection.js';
-import { PunctualError } from '../../shared/errors.js';
+import { JobValidationError, PunctualError } from '../../shared/errors.js';
+import { readDocument } from '../../shared/jobs/file.js';
 import { type JobsFile, loadJobsFile, parseDuration } from '../../shared/jobs/index.js';
 import { listJobs, putJob } from '../../shared/ops/jobs.js';
 import type { Log } from '../../shared/runs/lifecycle.js';
 import { decodeJob } from '../../shared/store/decode.js';
 import type { JobItem, RunItem } from '../../shared/store/model.js';
 import { Store } from '../../shared/store/store.js';
+import {
+  LOCAL_TARGET_POLICY,
+  parseTargetPolicy,
+  type ResolvedTargetPolicy,
+} from '../../shared/targets/policy.js';
 import { errorMessage } from '../../shared/util.js';
 import { type EchoServer, startEchoServer } from '../echo-server.js';
 import { type Io, palette, roughDuration } from '../format.js';
@@ -46,6 +52,27 @@ export interface DevOptions {
   awsTargets?: boolean;
   awsRegion?: string;
   awsProfile?: string;
+  /** A target policy file (JSON or YAML, the construct's `targetPolicy` shape) over the local default. */
+  targetPolicy?: string;
+}
+
+/**
+ * Reads `--target-policy FILE`: the fields it sets replace those of `LOCAL_TARGET_POLICY` (http and
+ * loopback allowed besides the stack's default).
+ *
+ * @throws JobValidationError naming each field, value and rule broken; PunctualError when unreadable.
+ */
+export async function loadTargetPolicyFile(path: string): Promise<ResolvedTargetPolicy> {
+  const subject = `target policy file ${JSON.stringify(path)}`;
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new PunctualError(`cannot read ${subject}: ${errorMessage(error)}`, { cause: error });
+  }
+  const document = readDocument(text, path);
+  if (!document.ok) throw new JobValidationError(document.violations, subject);
+  return parseTargetPolicy(document.value ?? {}, LOCAL_TARGET_POLICY, subject);
 }
 
 /** The shortest tick: one second is the schedule floor. */
@@ -86,6 +113,9 @@ export async function runDev(
   const durationMs =
     options.duration !== undefined ? durationOption('--duration', options.duration) : undefined;
   const jobsFile: JobsFile | undefined = options.jobs ? await loadJobsFile(options.jobs) : undefined;
+  const targetPolicy = options.targetPolicy
+    ? await loadTargetPolicyFile(resolve(io.cwd, options.targetPolicy))
+    : undefined;
   // The state file stays in the working directory whatever --data-dir says: that is where the CLI and
   // `PunctualClient.local()` look for it. It records the data directory.
   const dataDir = options.dataDir ? resolve(io.cwd, options.dataDir) : undefined;
@@ -153,6 +183,7 @@ export async function runDev(
       ...(dataDir ? { dataDir } : {}),
       stateFile,
       log,
+      ...(targetPolicy ? { targetPolicy } : {}),
       ...(options.awsTargets || options.awsRegion || options.awsProfile
         ? {
             awsTargets: {

@@ -10,6 +10,11 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SqsDispatcher } from '../../shared/queue/dispatcher.js';
 import type { PoolRouting } from '../../shared/runs/lifecycle.js';
 import { Store } from '../../shared/store/store.js';
+import {
+  parseTargetPolicy,
+  type ResolvedTargetPolicy,
+  STACK_TARGET_POLICY,
+} from '../../shared/targets/policy.js';
 import { DEFAULT_TICK_CONFIG, type TickConfig } from '../../shared/tick/tick.js';
 
 export const ENV = {
@@ -25,6 +30,8 @@ export const ENV = {
   /** The tick-worker function the coordinator invokes for shard groups 1…n−1. */
   tickWorker: 'PUNCTUAL_TICK_WORKER',
   successEvents: 'PUNCTUAL_SUCCESS_EVENTS',
+  /** The executors' target policy, JSON (the construct's `targetPolicy`, resolved); the stack default without it. */
+  targetPolicy: 'PUNCTUAL_TARGET_POLICY',
 } as const;
 
 export interface PoolQueues {
@@ -65,6 +72,22 @@ export function createClients(): AwsClients {
     sfn: new SFNClient({}),
     ecs: new ECSClient({}),
   };
+}
+
+/**
+ * The target policy the construct wrote, checked again (a hand-edited variable must not widen it by a
+ * typo): https and public addresses only when the variable is absent.
+ */
+export function targetPolicyFromEnv(env: NodeJS.ProcessEnv): ResolvedTargetPolicy {
+  const text = env[ENV.targetPolicy];
+  if (!text) return STACK_TARGET_POLICY;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error(`environment variable ${ENV.targetPolicy} is not JSON (the Scheduler construct sets it)`);
+  }
+  return parseTargetPolicy(value, STACK_TARGET_POLICY, `target policy (${ENV.targetPolicy})`);
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv, clients: AwsClients) {

@@ -162,8 +162,12 @@ function composeDocument(tokens: readonly CST.Token[], length: number): Document
   return document as Document.Parsed;
 }
 
-/** The document in `text`, or the syntax errors with their lines. */
-function readDocument(
+/**
+ * The document in `text` (JSON or YAML, told by the extension or the content), or the syntax errors with
+ * their lines, size and depth checked first. Jobs files and `punctual dev --target-policy` files are read
+ * with it.
+ */
+export function readDocument(
   text: string,
   fileName: string,
 ): { ok: true; value: unknown } | { ok: false; violations: Violation[] } {

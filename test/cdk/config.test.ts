@@ -8,6 +8,7 @@ import { gapWindow, longestInterval, resolveConfig } from '../../cdk/config.js';
 import { Scheduler, type SchedulerProps } from '../../cdk/scheduler.js';
 import { JobValidationError } from '../../shared/errors.js';
 import { parseJob } from '../../shared/jobs/index.js';
+import { STACK_TARGET_POLICY } from '../../shared/targets/policy.js';
 import { newStack } from './fixtures.js';
 
 function synthError(props: SchedulerProps): Error {
@@ -178,6 +179,82 @@ describe('tick settings are validated at synth', () => {
     ).toThrow(
       /targetAccess arn:aws:lambda:eu-west-1:123456789012:function:\*: must name resources, not wildcards/,
     );
+  });
+});
+
+describe('target policy', () => {
+  it('fills the fields left out from the stack default', () => {
+    // act
+    const config = resolveConfig({ targetPolicy: { maxRedirects: 2, allow: { cidrs: ['10.20.0.0/16'] } } });
+
+    // assert
+    expect(config.targetPolicy).toEqual({
+      schemes: ['https'],
+      maxRedirects: 2,
+      allow: { hosts: [], urlPrefixes: [], cidrs: ['10.20.0.0/16'], addressClasses: [] },
+    });
+    expect(resolveConfig({}).targetPolicy).toEqual(STACK_TARGET_POLICY);
+  });
+
+  it('fails synth on a bad policy, naming the field, the value and the rule', () => {
+    // act
+    const error = synthError({
+      targetPolicy: {
+        schemes: ['gopher' as 'http'],
+        allow: { cidrs: ['10.0.0.0/40'], hosts: ['metadata.google.internal'] },
+      },
+    });
+
+    // assert
+    expect(error).toBeInstanceOf(JobValidationError);
+    expect(error.message).toContain('targetPolicy.schemes[0] "gopher": must be http or https');
+    expect(error.message).toContain('targetPolicy.allow.cidrs[0] "10.0.0.0/40": must be an address range');
+    expect(error.message).toContain(
+      'targetPolicy.allow.hosts[0] "metadata.google.internal": is metadata.google.internal, the host name of a cloud metadata service',
+    );
+  });
+
+  it('fails synth on a declared http job the policy would refuse at every run', () => {
+    // act
+    const error = synthError({
+      jobs: [
+        { id: 'plain', schedule: 'rate(1 hour)', target: { type: 'http', url: 'http://example.com/hook' } },
+        { id: 'inward', schedule: 'rate(1 hour)', target: { type: 'http', url: 'https://10.0.0.7/hook' } },
+        { id: 'fine', schedule: 'rate(1 hour)', target: { type: 'http', url: 'https://example.com/hook' } },
+      ],
+    });
+
+    // assert
+    expect(error.message).toContain(
+      'jobs[0].target.url "http://example.com/hook": refused by the target policy (rule: scheme)',
+    );
+    expect(error.message).toContain(
+      'jobs[1].target.url "https://10.0.0.7/hook": refused by the target policy (rule: private)',
+    );
+    expect(error.message).not.toContain('jobs[2]');
+  });
+
+  it('accepts those jobs once the policy allows them', () => {
+    // act
+    const config = resolveConfig({
+      jobs: [
+        { id: 'plain', schedule: 'rate(1 hour)', target: { type: 'http', url: 'http://example.com/hook' } },
+        { id: 'inward', schedule: 'rate(1 hour)', target: { type: 'http', url: 'https://10.0.0.7/hook' } },
+      ],
+      targetPolicy: { schemes: ['http', 'https'], allow: { cidrs: ['10.0.0.0/24'] } },
+    });
+
+    // assert
+    expect(config.jobs).toHaveLength(2);
+  });
+
+  it("refuses a policy too large for the executors' environment", () => {
+    // act
+    const hosts = Array.from({ length: 120 }, (_, i) => `service-${i}.billing.example.internal`);
+    const error = synthError({ targetPolicy: { allow: { hosts } } });
+
+    // assert
+    expect(error.message).toMatch(/targetPolicy: is \d+ characters as JSON, over 2048/);
   });
 });
 

@@ -17,6 +17,7 @@ import { ENV } from '../../functions/commons/config.js';
 import { MAX_RECEIVE_COUNT, VISIBILITY_FACTOR } from '../../shared/queue/policy.js';
 import { METRIC_NAMESPACE } from '../../shared/signals.js';
 import { createTableInput, TABLE_KEYS } from '../../shared/store/table.js';
+import { STACK_TARGET_POLICY } from '../../shared/targets/policy.js';
 import {
   actionsOf,
   annotationMessages,
@@ -190,6 +191,17 @@ describe('functions', () => {
       [ENV.retentionDays]: '30',
     });
     expect(variables[ENV.pool]).toBeUndefined();
+  });
+
+  it('give the executors, and only them, the target policy: the stack default when none is set', () => {
+    for (const pool of Object.values(scheduler.pools)) {
+      const fn = template.toJSON().Resources[logicalIdOf(pool.executor)] as Resource;
+      const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(JSON.parse(variables[ENV.targetPolicy] as string)).toEqual(STACK_TARGET_POLICY);
+    }
+    const tick = template.toJSON().Resources[logicalIdOf(scheduler.tickFunction)] as Resource;
+    const variables = (tick.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(variables[ENV.targetPolicy]).toBeUndefined();
   });
 });
 

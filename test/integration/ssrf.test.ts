@@ -3,13 +3,19 @@
  * stack's default policy a literal inward URL, a name that resolves inward and a redirect inward are all
  * refused, and not one request reaches the server. Names resolve through an injected resolver: no network.
  */
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadTargetPolicyFile } from '../../cli/commands/dev.js';
+import type { LocalRuntime } from '../../local/runtime.js';
 import type { HttpTarget } from '../../shared/jobs/types.js';
 import { builtinHandlers } from '../../shared/targets/handlers.js';
 import { invokeTarget } from '../../shared/targets/invoke.js';
 import {
+  LOCAL_TARGET_POLICY,
   parseTargetPolicy,
   type Resolver,
   STACK_TARGET_POLICY,
@@ -17,6 +23,7 @@ import {
   type TargetPolicy,
 } from '../../shared/targets/policy.js';
 import { type RunContext, type TargetClients, TargetError } from '../../shared/targets/types.js';
+import { job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
 
 const CREDENTIALS = '{"AccessKeyId":"ASIA…","SecretAccessKey":"wJalrXUtnFEMI/K7MDENG","Token":"…"}';
 
@@ -341,5 +348,79 @@ describe('allow-lists: the private services an operator does want', () => {
     }
     expect(final.headers['x-trace']).toBe('kept');
     expect(final.headers['x-punctual-run-id']).toBe(ctx.runId);
+  });
+});
+
+describe("through the executor: a refusal is the run's final failure", () => {
+  let runtime: LocalRuntime | undefined;
+
+  afterEach(async () => {
+    await runtime?.stop();
+    runtime = undefined;
+  });
+
+  async function runOnce(url: string, policy: typeof STACK_TARGET_POLICY) {
+    const clock = new ManualClock(T0);
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 }, targetPolicy: policy });
+    const target = { type: 'http', url, timeout: '5s' };
+    await put(
+      runtime,
+      job('probe', { schedule: 'rate(1 hour)', target, retry: { maxAttempts: 3 } }),
+      T0 - 1000,
+    );
+    await runtime.tick();
+    const outcomes = await runtime.drain();
+    const [run] = await runtime.allRuns();
+    return { outcomes, run: run! };
+  }
+
+  it('fails at the first attempt under the stack default, without a retry, the stand-in untouched', async () => {
+    // act
+    const { run } = await runOnce(`https://127.0.0.1:${metadataPort}/latest/meta-data/`, STACK_TARGET_POLICY);
+
+    // assert
+    expect(run.status).toBe('failed');
+    expect(run.attempts).toHaveLength(1);
+    expect(run.lastError).toContain(
+      'refused by the target policy (rule: loopback): 127.0.0.1, a loopback address',
+    );
+    expect(run.lastError).not.toContain('SecretAccessKey');
+    expect(hits).toHaveLength(0);
+  });
+
+  it("reaches loopback under punctual dev's default, where its echo server and workers live", async () => {
+    // act
+    const { run } = await runOnce(`http://127.0.0.1:${servicePort}/ok`, LOCAL_TARGET_POLICY);
+
+    // assert
+    expect(run.status).toBe('succeeded');
+    expect(hitsOf('service')).toHaveLength(1);
+  });
+});
+
+describe('punctual dev --target-policy FILE', () => {
+  it('reads YAML over the local default, and refuses what it cannot allow', async () => {
+    // prepare
+    const dir = await mkdtemp(join(tmpdir(), 'punctual-policy-'));
+    const good = join(dir, 'policy.yaml');
+    const bad = join(dir, 'bad.json');
+    await writeFile(good, 'maxRedirects: 1\nallow:\n  hosts: [billing.internal]\n');
+    await writeFile(bad, '{"allow": {"cidrs": ["169.254.169.254/32"]}}');
+
+    // act
+    const policy = await loadTargetPolicyFile(good);
+    const refused = await loadTargetPolicyFile(bad).then(
+      () => undefined,
+      (error: Error) => error,
+    );
+
+    // assert
+    expect(policy).toEqual({
+      ...LOCAL_TARGET_POLICY,
+      maxRedirects: 1,
+      allow: { ...LOCAL_TARGET_POLICY.allow, hosts: ['billing.internal'] },
+    });
+    expect(refused?.message).toContain(`invalid target policy file ${JSON.stringify(bad)}:`);
+    expect(refused?.message).toContain('allow.cidrs[0] "169.254.169.254/32": starts in a cloud metadata');
   });
 });

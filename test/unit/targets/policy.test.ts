@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ENV, targetPolicyFromEnv } from '../../../functions/commons/config.js';
 import { JobValidationError } from '../../../shared/errors.js';
 import {
   LOCAL_TARGET_POLICY,
@@ -213,5 +214,27 @@ describe('target guard: decisions', () => {
     expect(refusal.message).toBe(
       'refused by the target policy (rule: redirect): HTTP 302 redirect to https://c.example/ not followed (targetPolicy.maxRedirects: 2)',
     );
+  });
+});
+
+describe('the executor reads the policy the construct wrote', () => {
+  it('takes the stack default when the variable is absent', () => {
+    // act + assert
+    expect(targetPolicyFromEnv({})).toEqual(STACK_TARGET_POLICY);
+  });
+
+  it('checks the variable again, so that a hand edit cannot widen it by a typo', () => {
+    // prepare
+    const written = {
+      ...STACK_TARGET_POLICY,
+      allow: { ...STACK_TARGET_POLICY.allow, cidrs: ['10.0.0.0/8'] },
+    };
+
+    // act + assert
+    expect(targetPolicyFromEnv({ [ENV.targetPolicy]: JSON.stringify(written) })).toEqual(written);
+    expect(() => targetPolicyFromEnv({ [ENV.targetPolicy]: '{"allow":{"cidr":["0.0.0.0/0"]}}' })).toThrow(
+      /invalid target policy \(PUNCTUAL_TARGET_POLICY\):\n {2}- allow.cidr: is not an allow-list/,
+    );
+    expect(() => targetPolicyFromEnv({ [ENV.targetPolicy]: 'allow all' })).toThrow(/is not JSON/);
   });
 });

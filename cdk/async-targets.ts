@@ -39,6 +39,7 @@ import { ECS_DETAIL_TYPE, ECS_SOURCE, SFN_DETAIL_TYPE, SFN_SOURCE } from '../sha
 import { STARTED_BY_PREFIX } from '../shared/targets/ecs.js';
 import { EXECUTION_PREFIX } from '../shared/targets/stepfunctions.js';
 import { PunctualFunction, prebuiltCode } from './functions.js';
+import { acknowledgeKeyGrant } from './nag.js';
 import type { Scheduler } from './scheduler.js';
 
 /** A task definition jobs may run, on a cluster. */
@@ -150,7 +151,10 @@ export class AsyncTargets extends Construct {
         ],
       }),
     );
-    scheduler.table.encryptionKey?.grantEncryptDecrypt(fn.role);
+    if (scheduler.table.encryptionKey) {
+      scheduler.table.encryptionKey.grantEncryptDecrypt(fn.role);
+      acknowledgeKeyGrant(fn.role);
+    }
     fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['sqs:SendMessage'],

@@ -48,6 +48,18 @@ const TRACING_REASON =
   'emit JSON logs, EMF metrics and lifecycle events; they do not use the X-Ray SDK, so active tracing would ' +
   'add cost without spans worth reading. Enable it with an Aspect if you need it.';
 
+/**
+ * The wildcard action families of `grantEncryptDecrypt` on a customer managed key, acknowledged on the role
+ * given it: the Scheduler's functions, AsyncTargets' events function, a `grantManageJobs` grantee.
+ */
+export function acknowledgeKeyGrant(role: IConstruct): void {
+  const reason =
+    'kms:GenerateDataKey* and kms:ReEncrypt* are the action families a caller needs on a customer managed key ' +
+    'to read and write data encrypted with it (CDK grantEncryptDecrypt); the resource is that one key.';
+  ack(role, 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason);
+  ack(role, 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason);
+}
+
 export function acknowledgeFindings(subjects: NagSubjects): void {
   const ticks = [subjects.tick, ...(subjects.tickWorker ? [subjects.tickWorker] : [])];
   for (const fn of [
@@ -156,13 +168,7 @@ export function acknowledgeFindings(subjects: NagSubjects): void {
     );
   }
 
-  for (const role of subjects.kmsRoles) {
-    const reason =
-      'kms:GenerateDataKey* and kms:ReEncrypt* are the action families a caller needs on a customer managed key ' +
-      'to read and write data encrypted with it (CDK grantEncryptDecrypt); the resource is that one key.';
-    ack(role, 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason);
-    ack(role, 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason);
-  }
+  for (const role of subjects.kmsRoles) acknowledgeKeyGrant(role);
   for (const subscription of subjects.emailSubscriptions) {
     ack(
       subscription,

@@ -44,7 +44,7 @@ import {
   seconds,
 } from './functions.js';
 import { dashboardUrl, type SchedulerAlarmProps, SchedulerMonitoring } from './monitoring.js';
-import { acknowledgeFindings } from './nag.js';
+import { acknowledgeFindings, acknowledgeKeyGrant } from './nag.js';
 
 export type { GapAlarmOptions, PoolProps, SchedulerAlarmProps };
 
@@ -316,8 +316,12 @@ export const OUTPUT_KEYS = {
 } as const;
 
 const DYNAMO_READ_WRITE = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'];
-/** The tick's: read-write, and Scan for the due-index audit (a page a minute, shared/tick/tick.ts). */
-const TICK_TABLE = [...DYNAMO_READ_WRITE, 'dynamodb:Scan'];
+/**
+ * The tick's: read-write, Scan for the due-index audit (a page a minute, shared/tick/tick.ts), and
+ * BatchGetItem: the due and open indexes project keys only, so the tick reads the items a query named with
+ * it (shared/store/base.ts itemsOf).
+ */
+const TICK_TABLE = [...DYNAMO_READ_WRITE, 'dynamodb:Scan', 'dynamodb:BatchGetItem'];
 /** What PunctualClient reads: items (GetItem), a job's runs (Query), every job (Scan). */
 const CLIENT_READ = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'];
 /** What it writes besides: jobs and runs created (PutItem), changed (UpdateItem), deleted (DeleteItem). */
@@ -899,6 +903,9 @@ export class Scheduler extends Construct {
     );
     const key = this.table.encryptionKey;
     if (key) grant = grant.combine(send ? key.grantEncryptDecrypt(grantee) : key.grantDecrypt(grantee));
+    // The grantee's policy now holds grantEncryptDecrypt's wildcard action families, on that one key.
+    if (key && send && grantee.grantPrincipal instanceof Construct)
+      acknowledgeKeyGrant(grantee.grantPrincipal);
     if (send) {
       grant = grant.combine(
         iam.Grant.addToPrincipal({

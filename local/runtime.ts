@@ -4,6 +4,7 @@
  * an interval (EventBridge's role) and polls each pool's queue like Lambda's SQS event source mapping:
  * `concurrency` pollers per pool, batch size 1, partial batch responses, visibility timeout, redrive.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -38,6 +39,7 @@ import { createExternalCheck } from '../shared/targets/external.js';
 import { defaultHandlers, type HandlerRegistry } from '../shared/targets/handlers.js';
 import { invokeTarget } from '../shared/targets/index.js';
 import { LOCAL_TARGET_POLICY, type ResolvedTargetPolicy, TargetGuard } from '../shared/targets/policy.js';
+import type { TargetClients } from '../shared/targets/types.js';
 import { checkGroups, mergeReports, type TickInvoker } from '../shared/tick/fanout.js';
 import { lookaheadFor } from '../shared/tick/lookahead.js';
 import {
@@ -59,6 +61,22 @@ import {
 import { scanRuns } from './report.js';
 
 export { MAX_RECEIVE_COUNT, VISIBILITY_FACTOR };
+
+/**
+ * Which of the stack's functions an AWS call is made as: on the stack each runs with its own role. The
+ * runtime runs every handler (and each pool's event source mapping: its receives and deletes are the
+ * executor role's) inside `awsCaller.run(…)`, so an SDK middleware can tell whose call it sees
+ * (test/integration/iam.test.ts holds each against that function's role in the synthesized template).
+ * Outside any (a put at start, a client's operations) it is undefined: the operator's own calls. The
+ * events function (`aws-events`) has no event source here; tests that run its handler give its scope.
+ */
+export type AwsCaller =
+  | { fn: 'tick' }
+  | { fn: 'tick-worker' }
+  | { fn: 'executor'; pool: string }
+  | { fn: 'completions' }
+  | { fn: 'aws-events' };
+export const awsCaller = new AsyncLocalStorage<AwsCaller>();
 
 export const DEFAULT_POOL: PoolDefinition = { concurrency: 2, timeout: 300_000, memorySize: 512 };
 
@@ -95,11 +113,11 @@ export interface LocalRuntimeOptions {
    */
   awsTargets?: { region?: string; profile?: string };
   /**
-   * Step Functions and ECS clients for their targets and for the sweep's look at their executions and
-   * tasks (tests pass stateful fakes: neither service has an emulator). A target type with a client here
-   * is called with it, whatever `awsTargets` says.
+   * Clients for AWS targets and for the sweep's look at stepfunctions/ecs executions and tasks (tests pass
+   * stateful fakes: these services have no emulator here). A target type with a client here is called
+   * with it, whatever `awsTargets` says.
    */
-  awsClients?: { sfn?: SFNClient; ecs?: ECSClient };
+  awsClients?: Partial<Pick<TargetClients, 'lambda' | 'eventBridge' | 'sfn' | 'ecs'>> & { sqs?: SQSClient };
   /**
    * Where http targets may go (`punctual dev --target-policy FILE`, read with `parseTargetPolicy` over
    * `LOCAL_TARGET_POLICY`). Default `LOCAL_TARGET_POLICY`: the stack's default plus http and loopback,
@@ -209,10 +227,10 @@ export class LocalRuntime {
     const awsConfig = aws
       ? { ...(aws.region ? { region: aws.region } : {}), ...(aws.profile ? { profile: aws.profile } : {}) }
       : { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 };
-    const lambda = new LambdaClient(awsConfig);
-    const eventBridge = new EventBridgeClient(awsConfig);
-    const remoteSqs = aws ? new SQSClient(awsConfig) : undefined;
     const injected = options.awsClients ?? {};
+    const lambda = injected.lambda ?? new LambdaClient(awsConfig);
+    const eventBridge = injected.eventBridge ?? new EventBridgeClient(awsConfig);
+    const remoteSqs = injected.sqs ?? (aws ? new SQSClient(awsConfig) : undefined);
     const sfn = injected.sfn ?? (aws ? new SFNClient(awsConfig) : undefined);
     const ecs = injected.ecs ?? (aws ? new ECSClient(awsConfig) : undefined);
     const tickDeps = {
@@ -230,7 +248,11 @@ export class LocalRuntime {
     const handlers = options.handlers ?? defaultHandlers;
     const sqsEndpoint = state.sqsEndpoint;
     const given = (target: Target) =>
-      (target.type === 'stepfunctions' && injected.sfn) || (target.type === 'ecs' && injected.ecs);
+      (target.type === 'stepfunctions' && injected.sfn) ||
+      (target.type === 'ecs' && injected.ecs) ||
+      (target.type === 'lambda' && injected.lambda) ||
+      (target.type === 'eventbridge' && injected.eventBridge) ||
+      (target.type === 'sqs' && injected.sqs);
     const refuseTarget = aws
       ? undefined
       : (target: Target) =>
@@ -338,10 +360,11 @@ export class LocalRuntime {
     const worker = this.tickHandler();
     const invoker: TickInvoker = {
       invokeGroup: async (request) => {
-        const run = async () => {
-          this.options.onTickGroup?.(request.group);
-          return worker(request, undefined);
-        };
+        const run = () =>
+          awsCaller.run({ fn: 'tick-worker' }, async () => {
+            this.options.onTickGroup?.(request.group);
+            return worker(request, undefined);
+          });
         groups.push(
           run().catch((error) => {
             // A failed invocation: its shards wait for the next tick, as on Lambda.
@@ -354,7 +377,7 @@ export class LocalRuntime {
         );
       },
     };
-    const coordinator = await this.tickHandler(invoker)({}, undefined);
+    const coordinator = await awsCaller.run({ fn: 'tick' }, () => this.tickHandler(invoker)({}, undefined));
     const reports = (await Promise.all(groups)).filter((report) => report !== undefined);
     return mergeReports([coordinator, ...reports]);
   }
@@ -402,6 +425,10 @@ export class LocalRuntime {
    * queue step by step). Returns how many messages it received.
    */
   async drainCompletions(options: { waitSeconds?: number } = {}): Promise<number> {
+    return awsCaller.run({ fn: 'completions' }, () => this.receiveCompletions(options));
+  }
+
+  private async receiveCompletions(options: { waitSeconds?: number }): Promise<number> {
     const queueUrl = this.state.completionsQueueUrl;
     const { Messages = [] } = await this.sqs.send(
       new ReceiveMessageCommand({
@@ -426,7 +453,11 @@ export class LocalRuntime {
   }
 
   /** One poller: Lambda's event source mapping for one concurrent invocation, batch size 1. */
-  private async poll(pool: LocalPool): Promise<void> {
+  private poll(pool: LocalPool): Promise<void> {
+    return awsCaller.run({ fn: 'executor', pool: pool.name }, () => this.pollAs(pool));
+  }
+
+  private async pollAs(pool: LocalPool): Promise<void> {
     while (!this.stopping) {
       let messages: Message[] = [];
       try {
@@ -493,6 +524,10 @@ export class LocalRuntime {
   async drain(poolName = 'default', options: { max?: number } = {}): Promise<(ExecuteOutcome | 'error')[]> {
     const pool = this.pools.find((candidate) => candidate.name === poolName);
     if (!pool) throw new Error(`no pool ${poolName}`);
+    return awsCaller.run({ fn: 'executor', pool: pool.name }, () => this.drainAs(pool, options));
+  }
+
+  private async drainAs(pool: LocalPool, options: { max?: number }): Promise<(ExecuteOutcome | 'error')[]> {
     const outcomes: (ExecuteOutcome | 'error')[] = [];
     const max = options.max ?? 10_000;
     while (outcomes.length < max) {

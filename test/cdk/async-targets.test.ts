@@ -7,6 +7,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iamLib from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AsyncTargets } from '../../cdk/async-targets.js';
@@ -232,5 +234,26 @@ describe('AsyncTargets: cdk-nag', () => {
       (finding) => finding.includes('/AsyncTargets/') || finding.includes('/Scheduler/'),
     );
     expect(ours).toEqual([]);
+  });
+
+  it("adds none with a customer-managed table key either, nor on a grantManageJobs grantee's role", () => {
+    const keyed = newStack({ bundle: false, name: 'Keyed' });
+    const key = new kms.Key(keyed, 'TableKey', { enableKeyRotation: true });
+    const keyedScheduler = new Scheduler(keyed, 'Scheduler', exampleProps({ tableEncryptionKey: key }));
+    const keyedMachine = new sfn.StateMachine(keyed, 'Machine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(keyed, 'Work')),
+    });
+    new AsyncTargets(keyed, 'AsyncTargets', { scheduler: keyedScheduler, stateMachines: [keyedMachine] });
+    const app = new iamLib.Role(keyed, 'App', {
+      assumedBy: new iamLib.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    keyedScheduler.grantManageJobs(app);
+    const reader = new iamLib.Role(keyed, 'Reader', {
+      assumedBy: new iamLib.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    keyedScheduler.grantReadRuns(reader);
+
+    const findings = nagFindings(keyed).filter((finding) => !finding.includes('/Machine/'));
+    expect(findings).toEqual([]);
   });
 });

@@ -1,0 +1,660 @@
+/**
+ * IAM proven against the calls (issue 17): every AWS call each function makes, recorded on DynamoDB Local
+ * and the SQS emulator while the real handlers run a scenario that reaches each kind of call (claims,
+ * dispatch, every target type, a retry, a final failure to the DLQ, a stepfunctions run ended by its event,
+ * an ecs run the sweep settles with ListTasks/DescribeTasks, an async run completed through the completions
+ * queue, a second shard group), is evaluated against that function's role in the synthesized template by
+ * an IAM policy simulator (@cloud-copilot/iam-simulate), for each construct variant. Every call must be
+ * allowed; every statement of those roles must allow some recorded call, or say here why it exists.
+ *
+ * The tick's, the executors', the completions function's and the events function's roles are checked; the
+ * deploy-jobs custom resource is not run here (its calls are PutItem/UpdateItem/Query/TransactWriteItems on
+ * the table, as the operator's `jobs put`), nor are the operator's own calls (a CLI or a client with the
+ * operator's credentials, or `grantManageJobs`).
+ */
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AsyncTargets } from '../../cdk/async-targets.js';
+import { Scheduler, type SchedulerProps } from '../../cdk/scheduler.js';
+import { createAwsEventsHandler } from '../../functions/aws-events.js';
+import { type AwsCaller, awsCaller, type LocalRuntime } from '../../local/runtime.js';
+import { silentLog } from '../../shared/runs/lifecycle.js';
+import { executionArn } from '../../shared/targets/stepfunctions.js';
+import { exampleProps, newStack } from '../cdk/fixtures.js';
+import { answerCalls, type RecordedCall, recordCalls } from '../support/aws-calls.js';
+import { sfnEvent } from '../support/aws-events.js';
+import {
+  ACCOUNT,
+  evaluate,
+  type IamRequest,
+  keyPolicyOf,
+  type PolicyDocument,
+  policiesOfRole,
+  REGION,
+} from '../support/iam.js';
+import { ManualClock, put, T0, testRuntime } from '../support/runtime.js';
+
+const arn = (service: string, rest: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${rest}`;
+const FUNCTION = arn('lambda', 'function:send-reminder');
+const MACHINE = arn('states', 'stateMachine:nightly');
+const CLUSTER = arn('ecs', 'cluster/jobs');
+const TASK_DEFINITION = arn('ecs', 'task-definition/export:3');
+const TASK_ROLE = `arn:aws:iam::${ACCOUNT}:role/export-task`;
+const EXECUTION_ROLE = `arn:aws:iam::${ACCOUNT}:role/export-execution`;
+const ORDERS_BUS = arn('events', 'event-bus/orders');
+const WORK_QUEUE = arn('sqs', 'work');
+const MINUTE = 60_000;
+
+// ── the scenario ──────────────────────────────────────────────────────────────────────────────────
+
+/** The fakes' answers: Step Functions and ECS remember what they started, so Describe calls find it. */
+function fakeAws() {
+  const executions = new Map<string, { input: string }>();
+  const tasks = new Map<string, Record<string, unknown>>();
+  const lambda = new LambdaClient({ region: REGION });
+  const eventBridge = new EventBridgeClient({ region: REGION });
+  const sfnClient = new SFNClient({ region: REGION });
+  const ecsClient = new ECSClient({ region: REGION });
+  answerCalls(lambda, (command) =>
+    command === 'Invoke' ? { StatusCode: 200, Payload: new TextEncoder().encode('null') } : undefined,
+  );
+  answerCalls(eventBridge, (command, input) =>
+    command === 'PutEvents'
+      ? { FailedEntryCount: 0, Entries: (input.Entries as unknown[]).map((_, i) => ({ EventId: `e${i}` })) }
+      : undefined,
+  );
+  answerCalls(sfnClient, (command, input) => {
+    if (command === 'StartExecution') {
+      const executionArnOf = executionArn(input.stateMachineArn as string, input.name as string);
+      executions.set(executionArnOf, { input: input.input as string });
+      return { executionArn: executionArnOf, startDate: new Date(T0) };
+    }
+    if (command === 'DescribeExecution') {
+      const execution = executions.get(input.executionArn as string);
+      return execution
+        ? {
+            executionArn: input.executionArn,
+            status: 'RUNNING',
+            input: execution.input,
+            startDate: new Date(T0),
+          }
+        : undefined;
+    }
+    if (command === 'StopExecution') return { stopDate: new Date(T0) };
+    return undefined;
+  });
+  answerCalls(ecsClient, (command, input) => {
+    if (command === 'RunTask') {
+      const taskArn = arn('ecs', `task/jobs/${randomUUID().replace(/-/g, '')}`);
+      tasks.set(taskArn, {
+        taskArn,
+        clusterArn: CLUSTER,
+        startedBy: input.startedBy,
+        overrides: input.overrides,
+        lastStatus: 'STOPPED',
+        stopCode: 'EssentialContainerExited',
+        containers: [{ name: 'app', exitCode: 0, lastStatus: 'STOPPED' }],
+      });
+      return { tasks: [tasks.get(taskArn)], failures: [] };
+    }
+    if (command === 'ListTasks') {
+      const found = [...tasks.values()].filter((task) => task.startedBy === input.startedBy);
+      return { taskArns: found.map((task) => task.taskArn) };
+    }
+    if (command === 'DescribeTasks')
+      return { tasks: (input.tasks as string[]).map((taskArn) => tasks.get(taskArn)), failures: [] };
+    if (command === 'StopTask') return { task: {} };
+    return undefined;
+  });
+  return { lambda, eventBridge, sfn: sfnClient, ecs: ecsClient, executions };
+}
+
+interface Scenario {
+  calls: RecordedCall[];
+  runtime: LocalRuntime;
+  /** The emulator's URL of each queue, by the template's ARN it stands for. */
+  queueArns: Map<string, string>;
+  statuses: Record<string, string>;
+}
+
+async function runScenario(): Promise<Scenario> {
+  const calls: RecordedCall[] = [];
+  const clock = new ManualClock(T0);
+  const aws = fakeAws();
+  for (const client of [aws.lambda, aws.eventBridge, aws.sfn, aws.ecs]) recordCalls(client, calls);
+  const runtime = await testRuntime({
+    clock: clock.fn,
+    shards: 4,
+    tick: { lookaheadMs: 0, groups: 2 },
+    // exampleProps()'s pools, as a jobs file gives them.
+    jobs: {
+      pools: {
+        default: { concurrency: 4, timeout: MINUTE, memorySize: 512 },
+        batch: { concurrency: 2, timeout: 10 * MINUTE, memorySize: 1024 },
+      },
+      jobs: [],
+    },
+    awsClients: { lambda: aws.lambda, eventBridge: aws.eventBridge, sfn: aws.sfn, ecs: aws.ecs },
+  });
+  recordCalls(runtime.dynamo, calls);
+  recordCalls(runtime.sqs, calls);
+  const work = (
+    await runtime.sqs.send(new CreateQueueCommand({ QueueName: `work-${randomUUID().slice(0, 8)}` }))
+  ).QueueUrl!;
+  const schedule = 'rate(10 minutes)';
+  const retry = { maxAttempts: 2, backoff: '1s' };
+  const ecsTarget = {
+    type: 'ecs',
+    cluster: 'jobs',
+    taskDefinition: 'export:3',
+    containerName: 'app',
+    launchType: 'FARGATE',
+    network: { subnets: ['subnet-0123abcd'] },
+  };
+  // Every target in both pools: each executor role must allow what any job may make it call.
+  const jobs = ['default', 'batch'].flatMap((pool) =>
+    [
+      { id: 'ok', target: { type: 'handler', name: 'noop' } },
+      { id: 'broken', target: { type: 'handler', name: 'fail' }, retry },
+      { id: 'remind', target: { type: 'lambda', functionName: FUNCTION } },
+      { id: 'enqueue', target: { type: 'sqs', queueUrl: work } },
+      {
+        id: 'announce',
+        target: { type: 'eventbridge', eventBusName: ORDERS_BUS, source: 'shop', detailType: 'Tick' },
+      },
+      { id: 'report', target: { type: 'stepfunctions', stateMachineArn: MACHINE } },
+      { id: 'redo', target: { type: 'stepfunctions', stateMachineArn: MACHINE }, retry },
+      { id: 'watch', target: { type: 'stepfunctions', stateMachineArn: MACHINE } },
+      { id: 'export', target: ecsTarget },
+      { id: 'agent', target: { type: 'sqs', queueUrl: work, completion: 'async' } },
+      { id: 'agent-fails', target: { type: 'sqs', queueUrl: work, completion: 'async' }, retry },
+    ].map((job) => ({ ...job, id: `${job.id}-${pool}`, pool, schedule })),
+  );
+  for (const job of jobs) await put(runtime, job, T0 - 1000);
+  const drainPools = async () => {
+    await runtime.drain('default');
+    await runtime.drain('batch');
+  };
+
+  await runtime.tick();
+  await drainPools();
+  // The async workers report through the completions queue (their own calls, not a function's).
+  const { Messages = [] } = await runtime.sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: work, MaxNumberOfMessages: 10 }),
+  );
+  for (const message of Messages) {
+    const context = JSON.parse(message.Body ?? '{}') as {
+      jobId: string;
+      runId: string;
+      completionToken?: string;
+    };
+    if (!context.completionToken) continue;
+    const report = context.jobId.startsWith('agent-fails')
+      ? { type: 'fail', error: 'the agent gave up' }
+      : { type: 'complete', output: { ok: true } };
+    await runtime.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: runtime.state.completionsQueueUrl,
+        MessageBody: JSON.stringify({ runId: context.runId, token: context.completionToken, ...report }),
+      }),
+    );
+  }
+  await runtime.drainCompletions();
+  // Step Functions' events, through the events function: report-* succeeded, redo-* failed (retried);
+  // watch-* get none, so the sweep asks DescribeExecution.
+  const handler = createAwsEventsHandler({
+    store: runtime.store,
+    dispatcher: runtime.dispatcher,
+    signals: runtime.signals,
+    pools: runtime.routing,
+    log: silentLog,
+    clock: clock.fn,
+  });
+  for (const [execution, { input }] of aws.executions) {
+    const { jobId } = JSON.parse(input) as { jobId: string };
+    const status = jobId.startsWith('report') ? 'SUCCEEDED' : jobId.startsWith('redo') ? 'FAILED' : undefined;
+    if (!status) continue;
+    const event = sfnEvent(execution.split(':').pop() ?? '', input, status, { output: '{"rows":1}' });
+    await awsCaller.run({ fn: 'aws-events' }, () =>
+      handler({ ...event, detail: { ...event.detail, stateMachineArn: MACHINE, executionArn: execution } }),
+    );
+  }
+  // The broken jobs' retries, then their final failures (to the DLQ); the async attempts' heartbeat
+  // deadlines pass without an event: the sweep asks ECS and Step Functions.
+  for (let minute = 1; minute <= 8; minute++) {
+    clock.advance(MINUTE);
+    await runtime.tick();
+    await drainPools();
+  }
+  const firstRuns = new Map<string, string>();
+  for (const run of (await runtime.allRuns()).sort((a, b) => a.scheduledAt.localeCompare(b.scheduledAt)))
+    if (!firstRuns.has(run.jobId)) firstRuns.set(run.jobId, run.status);
+  const statuses = Object.fromEntries(firstRuns);
+  const queueArns = new Map<string, string>([[WORK_QUEUE, work]]);
+  return { calls, runtime, queueArns, statuses };
+}
+
+// ── calls as IAM requests ─────────────────────────────────────────────────────────────────────────
+
+/** Where the local names point on the stack: the table, each pool's queue and DLQ, the completions queue. */
+interface StackNames {
+  tableArn: string;
+  queueArnOf(localUrl: string): string | undefined;
+  keyArn?: string;
+  busArn: string;
+  tickWorkerArn?: string;
+}
+
+const DYNAMO_READS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'ConditionCheckItem']);
+const SQS_ACTIONS: Record<string, string> = {
+  SendMessageBatch: 'SendMessage',
+  DeleteMessageBatch: 'DeleteMessage',
+  ChangeMessageVisibilityBatch: 'ChangeMessageVisibility',
+};
+
+function dynamoRequests(call: RecordedCall, names: StackNames): IamRequest[] {
+  const input = call.input;
+  const on = (table: unknown, index?: unknown) => {
+    if (typeof table !== 'string') throw new Error(`${call.command} without a table`);
+    return index ? `${names.tableArn}/index/${index}` : names.tableArn;
+  };
+  let requests: IamRequest[];
+  if (call.command === 'TransactWriteItems' || call.command === 'TransactGetItems') {
+    const actions: Record<string, string> = {
+      Put: 'PutItem',
+      Update: 'UpdateItem',
+      Delete: 'DeleteItem',
+      ConditionCheck: 'ConditionCheckItem',
+      Get: 'GetItem',
+    };
+    requests = (input.TransactItems as Record<string, { TableName?: string }>[]).flatMap((item) =>
+      Object.entries(item).map(([kind, op]) => ({
+        action: `dynamodb:${actions[kind]}`,
+        resource: on(op.TableName),
+      })),
+    );
+  } else if (call.command === 'BatchWriteItem' || call.command === 'BatchGetItem') {
+    requests = Object.keys(input.RequestItems as object).map((table) => ({
+      action: `dynamodb:${call.command}`,
+      resource: on(table),
+    }));
+  } else {
+    requests = [{ action: `dynamodb:${call.command}`, resource: on(input.TableName, input.IndexName) }];
+  }
+  if (!names.keyArn) return requests;
+  // A table under a customer managed key: DynamoDB uses the key as the caller (the key policy DynamoDB
+  // documents allows kms:Decrypt for reads, and kms:GenerateDataKey* as well for writes, via DynamoDB).
+  const kmsActions = requests.every((r) => DYNAMO_READS.has(r.action.slice('dynamodb:'.length)))
+    ? ['kms:Decrypt']
+    : ['kms:Decrypt', 'kms:GenerateDataKey'];
+  return [...requests, ...kmsActions.map((action) => ({ action, resource: names.keyArn as string }))];
+}
+
+function requestsOf(call: RecordedCall, names: StackNames): IamRequest[] {
+  const input = call.input;
+  switch (call.client) {
+    case 'DynamoDBClient':
+    case 'DynamoDBDocumentClient':
+      return dynamoRequests(call, names);
+    case 'SQSClient': {
+      const queue = names.queueArnOf(input.QueueUrl as string);
+      if (!queue) throw new Error(`${call.command} on a queue the stack does not know: ${input.QueueUrl}`);
+      return [{ action: `sqs:${SQS_ACTIONS[call.command] ?? call.command}`, resource: queue }];
+    }
+    case 'LambdaClient':
+      return [{ action: 'lambda:InvokeFunction', resource: input.FunctionName as string }];
+    case 'EventBridgeClient':
+      return (input.Entries as { EventBusName?: string }[]).map((entry) => ({
+        action: 'events:PutEvents',
+        resource: entry.EventBusName?.startsWith('arn:')
+          ? entry.EventBusName
+          : arn('events', `event-bus/${entry.EventBusName ?? 'default'}`),
+      }));
+    case 'SFNClient':
+      return [
+        {
+          action: `states:${call.command}`,
+          resource: (call.command === 'StartExecution'
+            ? input.stateMachineArn
+            : input.executionArn) as string,
+        },
+      ];
+    case 'ECSClient': {
+      const cluster = String(input.cluster).startsWith('arn:')
+        ? String(input.cluster)
+        : arn('ecs', `cluster/${input.cluster}`);
+      const context = { 'ecs:cluster': cluster };
+      if (call.command === 'RunTask') {
+        const definition = String(input.taskDefinition).startsWith('arn:')
+          ? String(input.taskDefinition)
+          : arn('ecs', `task-definition/${input.taskDefinition}`);
+        // RunTask passes the task definition's roles to ECS.
+        const pass = { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' };
+        return [
+          { action: 'ecs:RunTask', resource: definition, context },
+          { action: 'iam:PassRole', resource: TASK_ROLE, context: pass },
+          { action: 'iam:PassRole', resource: EXECUTION_ROLE, context: pass },
+        ];
+      }
+      if (call.command === 'ListTasks') return [{ action: 'ecs:ListTasks', resource: '*', context }];
+      const tasks = (input.tasks as string[] | undefined) ?? [input.task as string];
+      return tasks.map((task) => ({ action: `ecs:${call.command}`, resource: task, context }));
+    }
+    default:
+      throw new Error(`no IAM mapping for ${call.client} ${call.command}`);
+  }
+}
+
+/**
+ * Calls the Lambda functions make that the local runtime makes otherwise: PowertoolsSignals puts each
+ * function's lifecycle events (`Run Failed`, `Job Overdue`, …) on the stack's bus (locally
+ * RecordingSignals keeps them), and with shard groups the tick invokes the worker (locally a call).
+ */
+function lambdaOnlyCalls(names: StackNames): [string, IamRequest][] {
+  const putEvents = { action: 'events:PutEvents', resource: names.busArn };
+  const functions = [
+    'tick',
+    'tick-worker',
+    'executor:default',
+    'executor:batch',
+    'completions',
+    'aws-events',
+  ];
+  return [
+    ...functions.map((fn): [string, IamRequest] => [fn, putEvents]),
+    ...(names.tickWorkerArn
+      ? [['tick', { action: 'lambda:InvokeFunction', resource: names.tickWorkerArn }] as [string, IamRequest]]
+      : []),
+  ];
+}
+
+// ── the stacks ────────────────────────────────────────────────────────────────────────────────────
+
+interface Variant {
+  name: string;
+  props: Partial<SchedulerProps>;
+  key?: boolean;
+}
+
+const VARIANTS: Variant[] = [
+  { name: 'default (one tick group, on-demand, AWS-owned key)', props: {} },
+  { name: 'tickGroups 2', props: { shards: 4, tickGroups: 2 } },
+  { name: 'a customer-managed table key', props: {}, key: true },
+  { name: "billing: 'provisioned'", props: { billing: 'provisioned' } },
+  {
+    name: 'handlers: { entry }',
+    props: { handlers: { entry: fileURLToPath(new URL('../../examples/app/handlers.ts', import.meta.url)) } },
+  },
+];
+
+interface Synthesized {
+  stack: Stack;
+  template: { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
+  scheduler: Scheduler;
+  asyncTargets: AsyncTargets;
+}
+
+function synthesize(variant: Variant): Synthesized {
+  const stack = newStack({ bundle: false, name: `Iam${VARIANTS.indexOf(variant)}` });
+  const key = variant.key ? new kms.Key(stack, 'TableKey', { enableKeyRotation: true }) : undefined;
+  const scheduler = new Scheduler(stack, 'Scheduler', {
+    ...exampleProps(),
+    shards: 4,
+    targetAccess: { functions: [FUNCTION], queues: [WORK_QUEUE], buses: [ORDERS_BUS] },
+    ...(key ? { tableEncryptionKey: key } : {}),
+    ...variant.props,
+  });
+  const taskDefinition = ecs.TaskDefinition.fromTaskDefinitionAttributes(stack, 'Export', {
+    taskDefinitionArn: TASK_DEFINITION,
+    compatibility: ecs.Compatibility.FARGATE,
+    networkMode: ecs.NetworkMode.AWS_VPC,
+    taskRole: iam.Role.fromRoleArn(stack, 'TaskRole', TASK_ROLE),
+    executionRole: iam.Role.fromRoleArn(stack, 'ExecutionRole', EXECUTION_ROLE),
+  });
+  const asyncTargets = new AsyncTargets(stack, 'AsyncTargets', {
+    scheduler,
+    stateMachines: [sfn.StateMachine.fromStateMachineArn(stack, 'Nightly', MACHINE)],
+    ecsTasks: [
+      {
+        cluster: ecs.Cluster.fromClusterAttributes(stack, 'Jobs', {
+          clusterName: 'jobs',
+          clusterArn: CLUSTER,
+          vpc: ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+            vpcId: 'vpc-0123abcd',
+            availabilityZones: ['us-east-1a'],
+          }),
+        }),
+        taskDefinition,
+      },
+    ],
+  });
+  return { stack, template: Template.fromStack(stack).toJSON() as never, scheduler, asyncTargets };
+}
+
+function logicalId(stack: Stack, construct: { node: { defaultChild?: unknown } } | undefined): string {
+  if (!construct) throw new Error('no construct');
+  return stack.getLogicalId(construct.node.defaultChild as never);
+}
+
+/** Each function's role, by the caller names the runtime gives; `tick-worker` is the tick without groups. */
+function rolesOf(s: Synthesized): Record<string, string> {
+  const roles: Record<string, string> = {
+    tick: logicalId(s.stack, s.scheduler.tickFunction.role as never),
+    'tick-worker': logicalId(
+      s.stack,
+      (s.scheduler.tickWorkerFunction ?? s.scheduler.tickFunction).role as never,
+    ),
+    completions: logicalId(s.stack, s.scheduler.completions.consumer.role),
+    'aws-events': logicalId(s.stack, s.asyncTargets.eventsFunction.role as never),
+  };
+  for (const [name, pool] of Object.entries(s.scheduler.pools))
+    roles[`executor:${name}`] = logicalId(s.stack, pool.executor.role as never);
+  return roles;
+}
+
+function stackNames(s: Synthesized, scenario: Scenario): StackNames {
+  const resolvedArn = (construct: { node: { defaultChild?: unknown } }, type: 'sqs') =>
+    arn(type, logicalId(s.stack, construct));
+  const byUrl = new Map<string, string>();
+  for (const [name, pool] of Object.entries(s.scheduler.pools)) {
+    const local = scenario.runtime.state.pools[name];
+    if (!local) throw new Error(`the scenario has no pool ${name}`);
+    byUrl.set(local.queueUrl, resolvedArn(pool.queue, 'sqs'));
+    byUrl.set(local.dlqUrl, resolvedArn(pool.dlq, 'sqs'));
+  }
+  byUrl.set(scenario.runtime.state.completionsQueueUrl, resolvedArn(s.scheduler.completions.queue, 'sqs'));
+  for (const [stackArn, localUrl] of scenario.queueArns) byUrl.set(localUrl, stackArn);
+  const key = s.scheduler.table.encryptionKey;
+  return {
+    tableArn: arn('dynamodb', `table/${logicalId(s.stack, s.scheduler.table)}`),
+    queueArnOf: (url) => byUrl.get(url),
+    ...(key ? { keyArn: arn('kms', `key/${logicalId(s.stack, key as never)}`) } : {}),
+    busArn: arn('events', `event-bus/${logicalId(s.stack, s.scheduler.eventBus)}`),
+    ...(s.scheduler.tickWorkerFunction
+      ? { tickWorkerArn: arn('lambda', `function:${logicalId(s.stack, s.scheduler.tickWorkerFunction)}`) }
+      : {}),
+  };
+}
+
+function callerKey(caller: AwsCaller): string {
+  return 'pool' in caller ? `executor:${caller.pool}` : caller.fn;
+}
+
+/** A scenario's calls as requests, by role key, deduplicated. */
+function requestsByRole(scenario: Scenario, names: StackNames): Map<string, IamRequest[]> {
+  const out = new Map<string, Map<string, IamRequest>>();
+  const add = (key: string, request: IamRequest) => {
+    const bucket = out.get(key) ?? new Map<string, IamRequest>();
+    bucket.set(JSON.stringify(request), request);
+    out.set(key, bucket);
+  };
+  for (const call of scenario.calls) {
+    if (!call.caller) continue; // the operator's own calls (puts, the test's reads)
+    for (const request of requestsOf(call, names)) add(callerKey(call.caller), request);
+  }
+  for (const [key, request] of lambdaOnlyCalls(names)) add(key, request);
+  return new Map([...out].map(([key, requests]) => [key, [...requests.values()]]));
+}
+
+/**
+ * Statements no recorded call uses, each with why it exists: calls the Lambda service makes with the
+ * function's role, which no handler makes. Matched on the statement's actions and resource text.
+ */
+const UNUSED_BY_DESIGN: { actions: RegExp; resource: RegExp; why: string }[] = [
+  {
+    actions: /^logs:CreateLogStream,logs:PutLogEvents$/,
+    resource: /:log-group:/,
+    why: "the Lambda runtime writes the function's logs to its own log group",
+  },
+  {
+    actions: /^sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage$/,
+    resource: /:(SchedulerTickDlq|AsyncTargetsDlq)/,
+    why: "Lambda sends an asynchronous invocation it gave up on to the function's DLQ / on-failure destination",
+  },
+];
+
+// ── the checks ────────────────────────────────────────────────────────────────────────────────────
+
+let scenario: Scenario;
+const synthesized = new Map<Variant, Synthesized>();
+
+beforeAll(async () => {
+  scenario = await runScenario();
+  for (const variant of VARIANTS) synthesized.set(variant, synthesize(variant));
+}, 240_000);
+
+/** The resource policy AWS evaluates with a request, where one decides (a KMS key's key policy). */
+function resourcePolicyFor(s: Synthesized, request: IamRequest): PolicyDocument | undefined {
+  const key = s.scheduler.table.encryptionKey;
+  if (!request.action.startsWith('kms:') || !key) return undefined;
+  return keyPolicyOf(s.template, logicalId(s.stack, key as never));
+}
+
+const roleArnOf = (roleId: string) => `arn:aws:iam::${ACCOUNT}:role/${roleId}`;
+
+describe('IAM proven against the calls', () => {
+  it('the scenario reaches every kind of call: each function, each target, the sweep, the DLQ', () => {
+    const kinds = new Set(
+      scenario.calls
+        .filter((call) => call.caller)
+        .map((call) => `${callerKey(call.caller!)} ${call.client} ${call.command}`),
+    );
+    expect([...kinds].sort()).toEqual(
+      expect.arrayContaining([
+        'tick DynamoDBClient Query',
+        'tick SQSClient SendMessageBatch',
+        'tick-worker DynamoDBClient Query',
+        'executor:default LambdaClient Invoke',
+        'executor:default EventBridgeClient PutEvents',
+        'executor:default SFNClient StartExecution',
+        'executor:default ECSClient RunTask',
+        'executor:default SQSClient SendMessage',
+        'executor:default SQSClient ReceiveMessage',
+        'executor:default SQSClient DeleteMessage',
+        'executor:batch LambdaClient Invoke',
+        'executor:batch ECSClient RunTask',
+        'executor:batch SQSClient ReceiveMessage',
+        'completions SQSClient ReceiveMessage',
+        'completions SQSClient SendMessageBatch',
+        'aws-events DynamoDBClient UpdateItem',
+        'aws-events SQSClient SendMessageBatch',
+      ]),
+    );
+    for (const call of ['ECSClient ListTasks', 'ECSClient DescribeTasks', 'SFNClient DescribeExecution'])
+      expect(
+        [...kinds].some((kind) => kind === `tick ${call}` || kind === `tick-worker ${call}`),
+        `${call} in\n${[...kinds].join('\n')}`,
+      ).toBe(true);
+    for (const pool of ['default', 'batch']) {
+      expect(scenario.statuses).toMatchObject({
+        [`ok-${pool}`]: 'succeeded',
+        [`broken-${pool}`]: 'failed',
+        [`remind-${pool}`]: 'succeeded',
+        [`enqueue-${pool}`]: 'succeeded',
+        [`announce-${pool}`]: 'succeeded',
+        [`report-${pool}`]: 'succeeded',
+        [`watch-${pool}`]: 'running',
+        [`export-${pool}`]: 'succeeded',
+        [`agent-${pool}`]: 'succeeded',
+      });
+    }
+  });
+
+  it.each(VARIANTS.map((variant) => [variant.name, variant] as const))(
+    '%s: every recorded call is allowed by the role of the function that made it',
+    async (_, variant) => {
+      const s = synthesized.get(variant)!;
+      const roles = rolesOf(s);
+      const denied: string[] = [];
+      for (const [key, requests] of requestsByRole(scenario, stackNames(s, scenario))) {
+        const roleId = roles[key];
+        if (!roleId) throw new Error(`no role for ${key}`);
+        const policies = policiesOfRole(s.template, roleId);
+        for (const request of requests) {
+          const result = await evaluate(roleArnOf(roleId), policies, request, resourcePolicyFor(s, request));
+          if (result !== 'Allowed')
+            denied.push(
+              `${key}: ${request.action} ${request.resource} ${JSON.stringify(request.context ?? {})} → ${result}`,
+            );
+        }
+      }
+      expect(denied).toEqual([]);
+    },
+  );
+
+  it.each(VARIANTS.map((variant) => [variant.name, variant] as const))(
+    '%s: every statement of those roles allows some recorded call, or says why it exists',
+    async (_, variant) => {
+      const s = synthesized.get(variant)!;
+      const roles = rolesOf(s);
+      const requests = requestsByRole(scenario, stackNames(s, scenario));
+      // A policy attached to several roles (the AsyncTargets tick policy) is used if any of them uses it.
+      const policies = new Map<string, { policy: PolicyDocument; keys: string[] }>();
+      for (const [key, roleId] of Object.entries(roles)) {
+        for (const { name, policy } of policiesOfRole(s.template, roleId)) {
+          const entry = policies.get(name) ?? { policy, keys: [] };
+          entry.keys.push(key);
+          policies.set(name, entry);
+        }
+      }
+      const unused: string[] = [];
+      for (const [name, { policy, keys }] of policies) {
+        const mine = keys.flatMap((key) => (requests.get(key) ?? []).map((request) => ({ key, request })));
+        for (const statement of policy.Statement) {
+          const single = [{ name, policy: { Version: '2012-10-17', Statement: [statement] } }];
+          let used = false;
+          for (const { key, request } of mine) {
+            const result = await evaluate(
+              roleArnOf(roles[key] as string),
+              single,
+              request,
+              resourcePolicyFor(s, request),
+            );
+            if (result === 'Allowed') {
+              used = true;
+              break;
+            }
+          }
+          const actions = ([] as string[]).concat(statement.Action as string[]).join(',');
+          const resource = JSON.stringify(statement.Resource);
+          if (!used && !UNUSED_BY_DESIGN.some((u) => u.actions.test(actions) && u.resource.test(resource)))
+            unused.push(`${keys.join('+')}: ${actions} on ${resource}`);
+        }
+      }
+      expect(unused).toEqual([]);
+    },
+  );
+});

@@ -113,7 +113,9 @@ describe('jobs validate', () => {
     const result = await validateJobs(join(dir, 'absent.yaml'), { now: NOW });
 
     expect(result.valid).toBe(false);
-    expect(result.errors).toEqual([{ path: '(file)', value: join(dir, 'absent.yaml'), message: 'no such file' }]);
+    expect(result.errors).toEqual([
+      { path: '(file)', value: join(dir, 'absent.yaml'), message: 'no such file' },
+    ]);
     const directory = await validateJobs(dir, { now: NOW });
     expect(directory.errors).toEqual([{ path: '(file)', value: dir, message: 'is a directory' }]);
   });
@@ -146,6 +148,9 @@ describe('punctual jobs validate (binary)', () => {
 
     const json = await cli(['jobs', 'validate', absent, '--json']);
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout)).toMatchObject({ valid: false, errors: [{ path: '(file)', message: 'no such file' }] });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      valid: false,
+      errors: [{ path: '(file)', message: 'no such file' }],
+    });
   });
 });

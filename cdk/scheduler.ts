@@ -761,6 +761,11 @@ export class Scheduler extends Construct {
       grantPutEvents: (role) => this.eventBus.grantPutEventsTo(role),
     });
 
+    // A job must not write to the completions queue either (shared/targets/reserved.ts).
+    for (const pool of Object.values(pools)) {
+      pool.executor.addEnvironment(ENV.completionsQueue, this.completions.queue.queueUrl);
+    }
+
     // ── alarms, dashboard ─────────────────────────────────────────────────────────────────────────
     const monitoring = new SchedulerMonitoring(this, 'Monitoring', {
       alarmPrefix: `${stack.stackName}-${id}`,

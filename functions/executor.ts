@@ -14,7 +14,7 @@ import type { Log } from '../shared/runs/lifecycle.js';
 import { defaultHandlers } from '../shared/targets/handlers.js';
 import { invokeTarget } from '../shared/targets/index.js';
 import { TargetGuard } from '../shared/targets/policy.js';
-import { configFromEnv, createClients, targetPolicyFromEnv } from './commons/config.js';
+import { configFromEnv, createClients, reservedFromEnv, targetPolicyFromEnv } from './commons/config.js';
 import { asLog, createLogger, createMetrics, PowertoolsSignals } from './commons/powertools.js';
 
 export interface ExecutorHandlerDeps extends ExecuteDeps {
@@ -60,6 +60,7 @@ function lambda() {
     const config = configFromEnv(process.env, clients);
     const handlers = defaultHandlers;
     const policy = new TargetGuard(targetPolicyFromEnv(process.env));
+    const reserved = reservedFromEnv(process.env);
     const log: Log = asLog(logger);
     lambdaHandler = createExecutorHandler({
       store: config.store,
@@ -82,6 +83,7 @@ function lambda() {
           handlers,
           signal,
           policy,
+          reserved,
         }),
     });
   }

@@ -258,6 +258,10 @@ export class LocalRuntime {
       : (target: Target) =>
           callsAws(target, sqsEndpoint) && !given(target) ? ('aws-targets-off' as const) : undefined;
     const policy = new TargetGuard(options.targetPolicy ?? LOCAL_TARGET_POLICY);
+    // punctual's own queues, which no job may write to, as on a stack (shared/targets/reserved.ts).
+    const reserved = {
+      queueUrls: [...pools.flatMap((pool) => [pool.queueUrl, pool.dlqUrl]), state.completionsQueueUrl],
+    };
     const clientsFor = (target: Target) => ({
       lambda,
       eventBridge,
@@ -274,7 +278,13 @@ export class LocalRuntime {
           clock,
           ...(refuseTarget ? { refuseTarget } : {}),
           invoke: (target, context, signal) =>
-            invokeTarget(target, context, { clients: clientsFor(target), handlers, signal, policy }),
+            invokeTarget(target, context, {
+              clients: clientsFor(target),
+              handlers,
+              signal,
+              policy,
+              reserved,
+            }),
           onOutcome: (outcome, record) => {
             this.listeners.get(record.messageId)?.(outcome);
             options.onOutcome?.(outcome, pool.name);

@@ -15,6 +15,7 @@ import {
   type ResolvedTargetPolicy,
   STACK_TARGET_POLICY,
 } from '../../shared/targets/policy.js';
+import type { ReservedDestinations } from '../../shared/targets/reserved.js';
 import { DEFAULT_TICK_CONFIG, type TickConfig } from '../../shared/tick/tick.js';
 
 export const ENV = {
@@ -32,6 +33,8 @@ export const ENV = {
   successEvents: 'PUNCTUAL_SUCCESS_EVENTS',
   /** The executors' target policy, JSON (the construct's `targetPolicy`, resolved); the stack default without it. */
   targetPolicy: 'PUNCTUAL_TARGET_POLICY',
+  /** The completions queue's URL, for the executors: one of the destinations no job may write to. */
+  completionsQueue: 'PUNCTUAL_COMPLETIONS_QUEUE',
 } as const;
 
 export interface PoolQueues {
@@ -88,6 +91,17 @@ export function targetPolicyFromEnv(env: NodeJS.ProcessEnv): ResolvedTargetPolic
     throw new Error(`environment variable ${ENV.targetPolicy} is not JSON (the Scheduler construct sets it)`);
   }
   return parseTargetPolicy(value, STACK_TARGET_POLICY, `target policy (${ENV.targetPolicy})`);
+}
+
+/** punctual's own queues (every pool's queue and DLQ, the completions queue) and bus, from the environment. */
+export function reservedFromEnv(env: NodeJS.ProcessEnv): ReservedDestinations {
+  const pools = JSON.parse(required(env, ENV.pools)) as Record<string, PoolQueues>;
+  const queueUrls = Object.values(pools).flatMap((pool) => [pool.queueUrl, pool.dlqUrl]);
+  const completions = env[ENV.completionsQueue];
+  return {
+    queueUrls: completions ? [...queueUrls, completions] : queueUrls,
+    ...(env[ENV.bus] ? { busName: env[ENV.bus] } : {}),
+  };
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv, clients: AwsClients) {

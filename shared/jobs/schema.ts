@@ -11,6 +11,7 @@ import { InvalidScheduleError, JobValidationError, type Violation } from '../err
 import { tooDeep } from '../json.js';
 import { parseSchedule } from '../schedule/index.js';
 import { neverAllowedHost } from '../targets/address.js';
+import { LIFECYCLE_SOURCE } from '../targets/reserved.js';
 import { awsTargetSchemas } from './aws-targets.js';
 import { formatDuration, InvalidDurationError, parseDuration } from './duration.js';
 import {
@@ -366,7 +367,13 @@ const eventBridgeTarget = z.strictObject({
     .min(1)
     .max(256)
     .superRefine(
-      refineWith((s) => (s.startsWith('aws.') ? 'must not start with "aws." (reserved by AWS)' : undefined)),
+      refineWith((s) => {
+        if (s.startsWith('aws.')) return 'must not start with "aws." (reserved by AWS)';
+        // punctual's lifecycle events (Run Failed, Run Succeeded, …) carry it: a job's event must not pass for one.
+        if (s === LIFECYCLE_SOURCE)
+          return `must not be "${LIFECYCLE_SOURCE}" (punctual's own run events use it); e.g. punctual.job, the default`;
+        return undefined;
+      }),
     )
     .default(JOB_DEFAULTS.eventSource),
   detailType: z.string().min(1).max(128).default(JOB_DEFAULTS.eventDetailType),

@@ -7,6 +7,7 @@ import type { HandlerRegistry } from './handlers.js';
 import { describeRequest, invokeHttp } from './http.js';
 import { invokeLambda } from './lambda.js';
 import type { TargetGuard } from './policy.js';
+import { checkReserved, type ReservedDestinations } from './reserved.js';
 import { invokeSqs } from './sqs.js';
 import { invokeStepFunctions } from './stepfunctions.js';
 import type { RunContext, TargetClients, TargetResult } from './types.js';
@@ -24,6 +25,8 @@ export interface InvokeOptions {
    * no redirects); the local runtime passes `punctual dev`'s, which adds http and loopback.
    */
   policy?: TargetGuard;
+  /** punctual's own queues and bus, which no job may write to (./reserved.ts). Default: none known. */
+  reserved?: ReservedDestinations;
 }
 
 /** One line naming a target, for error messages. */
@@ -123,6 +126,7 @@ export async function invokeTarget(
   if (options.signal.aborted) {
     throw TargetError.timeout(timeoutMs, describeTarget(target), options.signal.reason);
   }
+  if (options.reserved) checkReserved(target, options.reserved);
   try {
     return await dispatch(target, ctx, options);
   } catch (error) {

@@ -193,11 +193,13 @@ describe('functions', () => {
     expect(variables[ENV.pool]).toBeUndefined();
   });
 
-  it('give the executors, and only them, the target policy: the stack default when none is set', () => {
+  it('give the executors, and only them, the target policy (the stack default when none is set) and the completions queue', () => {
     for (const pool of Object.values(scheduler.pools)) {
       const fn = template.toJSON().Resources[logicalIdOf(pool.executor)] as Resource;
       const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(JSON.parse(variables[ENV.targetPolicy] as string)).toEqual(STACK_TARGET_POLICY);
+      // punctual's own queues, which no job may target (shared/targets/reserved.ts)
+      expect(variables[ENV.completionsQueue]).toEqual({ Ref: logicalIdOf(scheduler.completions.queue) });
     }
     const tick = template.toJSON().Resources[logicalIdOf(scheduler.tickFunction)] as Resource;
     const variables = (tick.Properties.Environment as { Variables: Record<string, unknown> }).Variables;

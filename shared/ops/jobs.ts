@@ -85,7 +85,7 @@ export async function putJob(
       : await createJob(store, definition, now);
     if (!result) continue;
     if (options.claim && result.job.enabled) {
-      result.claimed = await claimNow(options.claim.deps, result.job, options.claim.config);
+      result.claimed = await claimNow(options.claim.deps, result.job, options.claim.config, now);
       if (result.claimed.error)
         result.warnings.push(
           `the first slots were not sent at once (${result.claimed.error}); the next tick sends them`,
@@ -358,7 +358,7 @@ export async function resumeJob(
     if (resumed) {
       const written = await requireJob(store, jobId);
       if (!options.claim) return written;
-      const claimed = await claimNow(options.claim.deps, written, options.claim.config);
+      const claimed = await claimNow(options.claim.deps, written, options.claim.config, now);
       return claimed.dispatched + claimed.recorded > 0 ? requireJob(store, jobId) : written;
     }
   }

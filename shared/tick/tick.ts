@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CoalescingDispatcher, delayFor, type OutgoingMessage } from '../queue/dispatcher.js';
-import { messageFor, type RunDeps, runEventDetail } from '../runs/lifecycle.js';
+import { messageFor, runEventDetail } from '../runs/lifecycle.js';
 import { nextSlot, planSlots, previousSlot, slotsBetween } from '../schedule/index.js';
 import type { Plan } from '../schedule/types.js';
 import { type DecodedJob, decodeJob, rangeSchedule, scheduleSnapshot } from '../store/decode.js';
@@ -249,19 +249,25 @@ export interface ClaimNowReport {
  * The claim protocol for one job, now, outside a tick: what a create, an edit or a resume calls so the
  * slots within the lookahead are sent at once (the first slot starts on time, none is coalesced into a
  * miss by the next tick). Everything is conditional as in a tick, so it may race ticks freely.
+ *
+ * `planAt` is the instant the operation computed the job's anchor and cursor from: the claim plans from
+ * it too, so writes slower than a period never make the operation's own first slots look past due
+ * (they are sent at once, late, instead of recorded missed). The messages' delays count from the clock.
  */
 export async function claimNow(
   deps: TickDeps,
   job: JobItem,
   config: TickConfig = DEFAULT_TICK_CONFIG,
+  planAt?: number,
 ): Promise<ClaimNowReport> {
   // The job as the operation wrote it (no second read): the claim is conditional on its version anyway.
   const raw = job as unknown as RawItem;
   const dueAt = typeof raw?.dueAt === 'string' ? Date.parse(raw.dueAt) : Number.NaN;
-  if (!(dueAt <= deps.clock() + config.lookaheadMs)) return { dispatched: 0, recorded: 0, contended: false };
+  const now = Math.min(planAt ?? deps.clock(), deps.clock());
+  if (!(dueAt <= now + config.lookaheadMs)) return { dispatched: 0, recorded: 0, contended: false };
   const report = emptyReport(deps.clock());
   try {
-    await handleJob(deps, config, raw, report);
+    await handleJob(deps, config, raw, report, now);
   } catch (error) {
     // The job is written; the next tick claims it. The caller says so rather than failing the operation.
     return { dispatched: 0, recorded: 0, contended: false, error: errorMessage(error) };
@@ -298,8 +304,10 @@ async function handleJob(
   config: TickConfig,
   raw: RawItem,
   report: TickReport,
+  /** The instant to plan from; the clock by default (a create's claim passes the create's). */
+  planAt?: number,
 ): Promise<void> {
-  const now = deps.clock();
+  const now = planAt ?? deps.clock();
   const decoded = decodeJob(raw);
   if (!decoded.ok) {
     await markInvalid(deps, decoded.jobId, decoded.error, now);

@@ -63,6 +63,31 @@ describe('1: first slots after a create, an edit or a resume', () => {
     expect(runs).toHaveLength(22);
   });
 
+  it('a create whose writes outlast a period never records its own first slots missed (issue 17 defect 9)', async () => {
+    // putJob anchors the job at `now`; its writes then take 12 s (a slow or throttled store), so by the
+    // claim's clock the slots at +0.5 s, +5.5 s and +10.5 s have passed. The claim plans from the create's
+    // instant: they are sent at once (late), not recorded missed(catch-up-skip).
+    const clock = new ManualClock(T0 + 29_500);
+    runtime = await testRuntime({ clock: clock.fn, tickMs: 60_000 });
+    const rt = runtime;
+    const createdAt = clock.now;
+    clock.advance(12_000);
+    const result = await putJob(rt.store, job('slow-create', { schedule: 'rate(5 seconds)' }), createdAt, {
+      pools: ['default'],
+      claim: rt.claim,
+    });
+
+    expect(result.claimed).toMatchObject({ recorded: 0 });
+    expect(result.claimed?.dispatched).toBeGreaterThanOrEqual(3);
+    const runs = await rt.allRuns();
+    expect(runs.filter((run) => run.status === 'missed')).toEqual([]);
+    expect(runs[0]).toMatchObject({ scheduledAt: new Date(T0 + 30_000).toISOString(), status: 'dispatched' });
+    // The late slots are delivered at once, and the next tick records nothing missed either.
+    expect((await rt.drain()).slice(0, 3)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    clock.set(T0 + 60_000);
+    expect(await rt.tick()).toMatchObject({ slotsRecorded: 0 });
+  });
+
   it('a resume claims the slots after it at once and records the paused ones skipped(paused)', async () => {
     const clock = new ManualClock(T0);
     runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 10 * S } });

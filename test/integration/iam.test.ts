@@ -14,10 +14,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SFNClient } from '@aws-sdk/client-sfn';
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -32,10 +30,10 @@ import { Scheduler, type SchedulerProps } from '../../cdk/scheduler.js';
 import { createAwsEventsHandler } from '../../functions/aws-events.js';
 import { type AwsCaller, awsCaller, type LocalRuntime } from '../../local/runtime.js';
 import { silentLog } from '../../shared/runs/lifecycle.js';
-import { executionArn } from '../../shared/targets/stepfunctions.js';
 import { exampleProps, newStack } from '../cdk/fixtures.js';
-import { answerCalls, type RecordedCall, recordCalls } from '../support/aws-calls.js';
+import { type RecordedCall, recordCalls } from '../support/aws-calls.js';
 import { sfnEvent } from '../support/aws-events.js';
+import { answerCalls, FakeEcs, FakeStepFunctions } from '../support/fake-aws.js';
 import {
   ACCOUNT,
   evaluate,
@@ -60,14 +58,10 @@ const MINUTE = 60_000;
 
 // ── the scenario ──────────────────────────────────────────────────────────────────────────────────
 
-/** The fakes' answers: Step Functions and ECS remember what they started, so Describe calls find it. */
-function fakeAws() {
-  const executions = new Map<string, { input: string }>();
-  const tasks = new Map<string, Record<string, unknown>>();
+/** Lambda and EventBridge answer every call; Step Functions and ECS are the stateful fakes. */
+function fakeAws(clock: ManualClock) {
   const lambda = new LambdaClient({ region: REGION });
   const eventBridge = new EventBridgeClient({ region: REGION });
-  const sfnClient = new SFNClient({ region: REGION });
-  const ecsClient = new ECSClient({ region: REGION });
   answerCalls(lambda, (command) =>
     command === 'Invoke' ? { StatusCode: 200, Payload: new TextEncoder().encode('null') } : undefined,
   );
@@ -76,50 +70,7 @@ function fakeAws() {
       ? { FailedEntryCount: 0, Entries: (input.Entries as unknown[]).map((_, i) => ({ EventId: `e${i}` })) }
       : undefined,
   );
-  answerCalls(sfnClient, (command, input) => {
-    if (command === 'StartExecution') {
-      const executionArnOf = executionArn(input.stateMachineArn as string, input.name as string);
-      executions.set(executionArnOf, { input: input.input as string });
-      return { executionArn: executionArnOf, startDate: new Date(T0) };
-    }
-    if (command === 'DescribeExecution') {
-      const execution = executions.get(input.executionArn as string);
-      return execution
-        ? {
-            executionArn: input.executionArn,
-            status: 'RUNNING',
-            input: execution.input,
-            startDate: new Date(T0),
-          }
-        : undefined;
-    }
-    if (command === 'StopExecution') return { stopDate: new Date(T0) };
-    return undefined;
-  });
-  answerCalls(ecsClient, (command, input) => {
-    if (command === 'RunTask') {
-      const taskArn = arn('ecs', `task/jobs/${randomUUID().replace(/-/g, '')}`);
-      tasks.set(taskArn, {
-        taskArn,
-        clusterArn: CLUSTER,
-        startedBy: input.startedBy,
-        overrides: input.overrides,
-        lastStatus: 'STOPPED',
-        stopCode: 'EssentialContainerExited',
-        containers: [{ name: 'app', exitCode: 0, lastStatus: 'STOPPED' }],
-      });
-      return { tasks: [tasks.get(taskArn)], failures: [] };
-    }
-    if (command === 'ListTasks') {
-      const found = [...tasks.values()].filter((task) => task.startedBy === input.startedBy);
-      return { taskArns: found.map((task) => task.taskArn) };
-    }
-    if (command === 'DescribeTasks')
-      return { tasks: (input.tasks as string[]).map((taskArn) => tasks.get(taskArn)), failures: [] };
-    if (command === 'StopTask') return { task: {} };
-    return undefined;
-  });
-  return { lambda, eventBridge, sfn: sfnClient, ecs: ecsClient, executions };
+  return { lambda, eventBridge, sfn: new FakeStepFunctions(clock.fn), ecs: new FakeEcs(ACCOUNT) };
 }
 
 interface Scenario {
@@ -133,8 +84,9 @@ interface Scenario {
 async function runScenario(): Promise<Scenario> {
   const calls: RecordedCall[] = [];
   const clock = new ManualClock(T0);
-  const aws = fakeAws();
-  for (const client of [aws.lambda, aws.eventBridge, aws.sfn, aws.ecs]) recordCalls(client, calls);
+  const aws = fakeAws(clock);
+  for (const client of [aws.lambda, aws.eventBridge, aws.sfn.client, aws.ecs.client])
+    recordCalls(client, calls);
   const runtime = await testRuntime({
     clock: clock.fn,
     shards: 4,
@@ -147,7 +99,12 @@ async function runScenario(): Promise<Scenario> {
       },
       jobs: [],
     },
-    awsClients: { lambda: aws.lambda, eventBridge: aws.eventBridge, sfn: aws.sfn, ecs: aws.ecs },
+    awsClients: {
+      lambda: aws.lambda,
+      eventBridge: aws.eventBridge,
+      sfn: aws.sfn.client,
+      ecs: aws.ecs.client,
+    },
   });
   recordCalls(runtime.dynamo, calls);
   recordCalls(runtime.sqs, calls);
@@ -223,15 +180,21 @@ async function runScenario(): Promise<Scenario> {
     log: silentLog,
     clock: clock.fn,
   });
-  for (const [execution, { input }] of aws.executions) {
-    const { jobId } = JSON.parse(input) as { jobId: string };
+  for (const execution of [...aws.sfn.executions.values()]) {
+    const { jobId } = JSON.parse(execution.input) as { jobId: string };
     const status = jobId.startsWith('report') ? 'SUCCEEDED' : jobId.startsWith('redo') ? 'FAILED' : undefined;
     if (!status) continue;
-    const event = sfnEvent(execution.split(':').pop() ?? '', input, status, { output: '{"rows":1}' });
+    aws.sfn.finish(execution.executionArn, status, { output: '{"rows":1}' });
+    const event = sfnEvent(execution.name, execution.input, status, { output: '{"rows":1}' });
     await awsCaller.run({ fn: 'aws-events' }, () =>
-      handler({ ...event, detail: { ...event.detail, stateMachineArn: MACHINE, executionArn: execution } }),
+      handler({
+        ...event,
+        detail: { ...event.detail, stateMachineArn: MACHINE, executionArn: execution.executionArn },
+      }),
     );
   }
+  // The ecs tasks end without an event reaching punctual: the sweep finds them with ListTasks.
+  for (const task of aws.ecs.tasks.values()) aws.ecs.exit(task.taskArn, 0);
   // The broken jobs' retries, then their final failures (to the DLQ); the async attempts' heartbeat
   // deadlines pass without an event: the sweep asks ECS and Step Functions.
   for (let minute = 1; minute <= 8; minute++) {

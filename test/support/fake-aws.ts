@@ -62,7 +62,7 @@ type Answer = (
 type AnsweringStack = { add(middleware: Answer, options: { step: 'initialize'; name: string }): void };
 
 function answering(
-  client: SFNClient | ECSClient,
+  client: { middlewareStack: unknown },
   handle: (command: string, input: Record<string, unknown>) => unknown,
   calls: { command: string; input: Record<string, unknown> }[],
   fault: () => Fault | undefined,
@@ -79,6 +79,27 @@ function answering(
     step: 'initialize',
     name: 'fakeService',
   });
+}
+
+/**
+ * Answers every call of `client` with `respond(command, input)` instead of sending it: for services
+ * whose fake needs no state (Lambda's Invoke, EventBridge's PutEvents). A command `respond` does not know
+ * (undefined) fails as AWS would refuse it.
+ */
+export function answerCalls(
+  client: { middlewareStack: unknown },
+  respond: (command: string, input: Record<string, unknown>) => object | undefined,
+): void {
+  answering(
+    client,
+    (command, input) => {
+      const output = respond(command, input);
+      if (!output) throw awsError('UnknownOperationException', `the fake does not answer ${command}`);
+      return output;
+    },
+    [],
+    () => undefined,
+  );
 }
 
 export class FakeStepFunctions {

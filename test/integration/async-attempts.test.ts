@@ -9,14 +9,14 @@ import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sendReport } from '../../examples/worker.js';
 import type { LocalRuntime } from '../../local/runtime.js';
-import { type ExecuteDeps, executeMessage } from '../../shared/runs/execute.js';
+import type { ExecuteDeps } from '../../shared/runs/execute.js';
 import type { Log } from '../../shared/runs/lifecycle.js';
-import { messageFor, silentLog } from '../../shared/runs/lifecycle.js';
+import { messageFor } from '../../shared/runs/lifecycle.js';
 import type { Store } from '../../shared/store/store.js';
 import { builtinHandlers } from '../../shared/targets/handlers.js';
-import { invokeTarget } from '../../shared/targets/index.js';
 import { type AsyncSetup, asyncSetup, MINUTE, minute, takeOne } from '../support/async.js';
 import { STATE_MACHINE } from '../support/aws-events.js';
+import { executeBody, executorDeps } from '../support/executor.js';
 import { awsError, FakeEcs, FakeStepFunctions } from '../support/fake-aws.js';
 import { job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
 
@@ -109,27 +109,13 @@ describe('defect 1: an attempt that may have been handed off is judged by its he
     const [run] = await rt.allRuns();
     expect(run?.status).toBe('dispatched');
     const deps: ExecuteDeps = {
+      ...executorDeps(rt, clock, builtinHandlers(), { sqs: rt.sqs }),
       store: handOffWriteFails(rt.store),
-      dispatcher: rt.dispatcher,
-      signals: rt.signals,
-      pools: rt.routing,
-      log: silentLog,
-      clock: clock.fn,
-      sleep: async () => {},
-      invoke: (target, context, signal) =>
-        invokeTarget(target, context, {
-          clients: { sqs: rt.sqs } as never,
-          handlers: builtinHandlers(),
-          signal,
-        }),
     };
     // The target took the run; the write that records the hand-off fails (the executor dies with it).
-    await expect(
-      executeMessage(deps, JSON.stringify(messageFor(run!, 1)), {
-        pool: 'default',
-        remainingMs: () => 300_000,
-      }),
-    ).rejects.toThrow('ProvisionedThroughputExceededException');
+    await expect(executeBody(deps, JSON.stringify(messageFor(run!, 1)))).rejects.toThrow(
+      'ProvisionedThroughputExceededException',
+    );
     const leased = await rt.store.getRun(run!.runId);
     expect(leased).toMatchObject({ status: 'running', attempt: 1, leaseUntil: expect.any(String) });
     const handed = await takeOne(worker);
@@ -159,26 +145,10 @@ describe('defect 1: an attempt that may have been handed off is judged by its he
     await rt.tick();
     const [run] = await rt.allRuns();
     const deps: ExecuteDeps = {
+      ...executorDeps(rt, clock, builtinHandlers(), { sqs: rt.sqs }),
       store: handOffWriteFails(rt.store),
-      dispatcher: rt.dispatcher,
-      signals: rt.signals,
-      pools: rt.routing,
-      log: silentLog,
-      clock: clock.fn,
-      sleep: async () => {},
-      invoke: (target, context, signal) =>
-        invokeTarget(target, context, {
-          clients: { sqs: rt.sqs } as never,
-          handlers: builtinHandlers(),
-          signal,
-        }),
     };
-    await expect(
-      executeMessage(deps, JSON.stringify(messageFor(run!, 1)), {
-        pool: 'default',
-        remainingMs: () => 300_000,
-      }),
-    ).rejects.toThrow();
+    await expect(executeBody(deps, JSON.stringify(messageFor(run!, 1)))).rejects.toThrow();
     for (let m = 0; m < 2; m++) await minute(setup);
     expect(await rt.store.getRun(run!.runId)).toMatchObject({ status: 'running', attempt: 1 });
     for (let m = 0; m < 2; m++) await minute(setup);
@@ -195,30 +165,18 @@ describe('defect 1: an accepted heartbeat makes the attempt the worker’s', () 
     const { rt, worker, clock, client } = setup;
     await rt.tick();
     const [run] = await rt.allRuns();
+    const base = executorDeps(rt, clock, builtinHandlers(), { sqs: rt.sqs });
     const deps: ExecuteDeps = {
-      store: rt.store,
-      dispatcher: rt.dispatcher,
-      signals: rt.signals,
-      pools: rt.routing,
-      log: silentLog,
-      clock: clock.fn,
-      sleep: async () => {},
+      ...base,
       // The message reaches the worker, which heartbeats at once; then the call's answer is lost.
       invoke: async (target, context, signal) => {
-        await invokeTarget(target, context, {
-          clients: { sqs: rt.sqs } as never,
-          handlers: builtinHandlers(),
-          signal,
-        });
+        await base.invoke(target, context, signal);
         const handed = await takeOne(worker);
         await client.heartbeat(handed.runId, handed.completionToken);
         throw Object.assign(new Error('socket hang up'), { retryable: true });
       },
     };
-    const outcome = await executeMessage(deps, JSON.stringify(messageFor(run!, 1)), {
-      pool: 'default',
-      remainingMs: () => 300_000,
-    });
+    const outcome = await executeBody(deps, JSON.stringify(messageFor(run!, 1)));
     expect(outcome).toBe('late');
     const after = await rt.store.getRun(run!.runId);
     expect(after).toMatchObject({ status: 'running', attempt: 1, lastHeartbeatAt: expect.any(String) });

@@ -28,9 +28,8 @@ import { messageFor, silentLog } from '../../shared/runs/lifecycle.js';
 import type { RunItem } from '../../shared/store/model.js';
 import { createExternalCheck } from '../../shared/targets/external.js';
 import { builtinHandlers } from '../../shared/targets/handlers.js';
-import { invokeTarget } from '../../shared/targets/index.js';
 import { ecsEvent, STATE_MACHINE, sfnEvent, TASK_ARN } from '../support/aws-events.js';
-import { executeBody } from '../support/executor.js';
+import { executeBody, executorDeps } from '../support/executor.js';
 import { job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
 
 const config = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
@@ -57,19 +56,8 @@ afterEach(async () => {
   runtime = undefined;
 });
 
-function executorDeps(rt: LocalRuntime): ExecuteDeps {
-  const clients = { lambda: {} as never, sqs: rt.sqs, eventBridge: {} as never, sfn, ecs };
-  return {
-    store: rt.store,
-    dispatcher: rt.dispatcher,
-    signals: rt.signals,
-    pools: rt.routing,
-    log: silentLog,
-    clock: clock.fn,
-    sleep: async () => {},
-    invoke: (target, context, signal) =>
-      invokeTarget(target, context, { clients, handlers: builtinHandlers(), signal }),
-  };
+function fakeAwsDeps(rt: LocalRuntime): ExecuteDeps {
+  return executorDeps(rt, clock, builtinHandlers(), { sqs: rt.sqs, sfn, ecs });
 }
 
 function eventsHandler(rt: LocalRuntime) {
@@ -100,7 +88,7 @@ async function claimed(id: string, target: Record<string, unknown>, maxAttempts 
 
 /** Runs attempt `attempt` of the run through the executor: the hand-off. */
 async function handOff(run: RunItem, attempt: number): Promise<RunItem> {
-  const outcome = await executeBody(executorDeps(runtime!), JSON.stringify(messageFor(run, attempt)));
+  const outcome = await executeBody(fakeAwsDeps(runtime!), JSON.stringify(messageFor(run, attempt)));
   expect(outcome).not.toBe('failed');
   const after = await runtime!.store.getRun(run.runId);
   expect(after, after?.lastError).toMatchObject({ status: 'running', attempt });
@@ -201,7 +189,7 @@ describe('stepfunctions: completion from Execution Status Change events', () => 
     const running = await handOff(run, 1);
     const { name, input } = started(0);
     const checkExternal = createExternalCheck({ sfn, ecs });
-    const deps = { ...executorDeps(runtime!), checkExternal };
+    const deps = { ...fakeAwsDeps(runtime!), checkExternal };
 
     sfnMock
       .on(DescribeExecutionCommand)
@@ -295,7 +283,7 @@ describe('ecs: completion from Task State Change events', () => {
       .on(DescribeTasksCommand)
       .resolves({ tasks: [detail as never] });
     clock.advance(6 * 60_000);
-    const deps = { ...executorDeps(runtime!), checkExternal: createExternalCheck({ sfn, ecs }) };
+    const deps = { ...fakeAwsDeps(runtime!), checkExternal: createExternalCheck({ sfn, ecs }) };
     expect(await sweepAsync(deps, running, clock.now)).toBe('reported');
     const end = await runtime!.store.getRun(run.runId);
     expect(end).toMatchObject({ status: 'failed' });

@@ -8,9 +8,16 @@ import { messageFor, silentLog } from '../../shared/runs/lifecycle.js';
 import type { RunItem } from '../../shared/store/model.js';
 import { builtinHandlers, type HandlerRegistry } from '../../shared/targets/handlers.js';
 import { invokeTarget } from '../../shared/targets/index.js';
+import type { TargetClients } from '../../shared/targets/types.js';
 import type { ManualClock } from './runtime.js';
 
-export function executorDeps(rt: LocalRuntime, clock: ManualClock, handlers: HandlerRegistry): ExecuteDeps {
+/** The executor's deps over a runtime, with `clients` for the targets that call AWS (fakes in tests). */
+export function executorDeps(
+  rt: LocalRuntime,
+  clock: ManualClock,
+  handlers: HandlerRegistry,
+  clients: Partial<TargetClients> = {},
+): ExecuteDeps {
   return {
     store: rt.store,
     dispatcher: rt.dispatcher,
@@ -20,7 +27,7 @@ export function executorDeps(rt: LocalRuntime, clock: ManualClock, handlers: Han
     clock: clock.fn,
     sleep: async () => {},
     invoke: (target, context, signal) =>
-      invokeTarget(target, context, { clients: {} as never, handlers, signal }),
+      invokeTarget(target, context, { clients: clients as TargetClients, handlers, signal }),
   };
 }
 

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { localDynamoClient } from '../local/emulators.js';
 import { LocalRuntime } from '../local/runtime.js';
+import { stateFilePath } from '../shared/client/connection.js';
 import { listJobs, putJob } from '../shared/ops/jobs.js';
 import { LEASE_MARGIN_MS } from '../shared/runs/execute.js';
 import { isTerminal, type JobItem, type RunItem } from '../shared/store/model.js';
@@ -305,7 +306,8 @@ export async function killCli(options: ScenarioOptions): Promise<ScenarioResult>
       })),
     }),
   );
-  const stateFile = join(dataDir, '.punctual', 'local.json');
+  // dev writes its state file in its working directory, whatever --data-dir says (cli/commands/dev.ts).
+  const stateFile = stateFilePath(dir);
   const spawnDev = (): Life => {
     const child = spawn(
       process.execPath,

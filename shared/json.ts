@@ -67,3 +67,24 @@ export function preview(value: unknown, max = 120): string {
     return '(not JSON)';
   }
 }
+
+/**
+ * Whether two JSON values are equal as data: objects compare by their keys and values whatever the keys'
+ * order (DynamoDB gives attributes back in its own order), a key whose value is `undefined` counts as
+ * absent, arrays compare in order. For values already bounded in depth (stored or validated ones).
+ *
+ * @example sameJson({ a: 1, b: [2] }, { b: [2], a: 1 }) // true
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((value, index) => sameJson(value, b[index]));
+  const left = Object.entries(a).filter(([, value]) => value !== undefined);
+  const right = new Map(Object.entries(b).filter(([, value]) => value !== undefined));
+  return (
+    left.length === right.size &&
+    left.every(([key, value]) => right.has(key) && sameJson(value, right.get(key)))
+  );
+}

@@ -6,6 +6,7 @@
 import { JobNotFoundError, JobValidationError, PunctualError } from '../errors.js';
 import { parseJob } from '../jobs/index.js';
 import type { JobDefinition } from '../jobs/types.js';
+import { sameJson } from '../json.js';
 import { type RunDeps, sendAttempt } from '../runs/lifecycle.js';
 import { nextSlot, slotsBetween } from '../schedule/index.js';
 import { decodeJob, scheduleOf, scheduleSnapshot } from '../store/decode.js';
@@ -48,10 +49,6 @@ export interface PutResult {
 /** Rate anchors fall on whole seconds (one second is the schedule floor). */
 function ceilSecond(ms: number): number {
   return Math.ceil(ms / 1000) * 1000;
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /**
@@ -179,6 +176,20 @@ async function updateJob(
   // unreadable); a pause by hand or by pauseAfterFailures is kept. The write is conditional on the version
   // read, and a pause bumps it, so a pause that lands after our read makes us read again.
   const hasEnabled = typeof existing.enabled === 'boolean';
+  // Nothing to write: the same definition over a sound item (a deploy leaves such jobs untouched).
+  if (
+    changes.length === 0 &&
+    decoded.ok &&
+    hasEnabled &&
+    isIsoTime(existing.anchor) &&
+    isIsoTime(existing.cursor)
+  )
+    return {
+      job: existing,
+      created: false,
+      changes,
+      warnings: next === undefined ? ['the schedule names no future slot'] : [],
+    };
   const flips = !hasEnabled || (typeof before.enabled === 'boolean' && before.enabled !== definition.enabled);
   const enabled = flips ? definition.enabled : (existing.enabled as boolean);
   const version = typeof existing.version === 'number' ? existing.version : 0;

@@ -6,7 +6,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime.js';
 import { JobNotFoundError, JobValidationError, PunctualError } from '../../shared/errors.js';
-import { deleteJob, describeJob, listJobs, pauseJob, resumeJob, triggerJob } from '../../shared/ops/jobs.js';
+import { loadJobsFile } from '../../shared/jobs/file.js';
+import {
+  deleteJob,
+  describeJob,
+  listJobs,
+  pauseJob,
+  putJob,
+  resumeJob,
+  triggerJob,
+} from '../../shared/ops/jobs.js';
 import { backfill, listRuns, replayRun, showRun } from '../../shared/ops/runs.js';
 import type { JobItem } from '../../shared/store/model.js';
 import { byStatus, job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
@@ -59,6 +68,24 @@ describe('put', () => {
 
     expect(result.changes).toEqual(['target']);
     expect(scheduleState(result.job)).toEqual(scheduleState(before));
+  });
+
+  it('an unchanged put is a no-op: "unchanged", no write, whatever order DynamoDB gives attributes back', async () => {
+    runtime = await testRuntime();
+    const { jobs } = await loadJobsFile('examples/jobs.yaml');
+    const pools = runtime.pools.map((pool) => pool.name);
+    for (const definition of jobs)
+      await putJob(runtime.store, { ...definition, pool: 'default' }, T0, { pools });
+    for (const definition of jobs) {
+      const before = await runtime.store.getJobRaw(definition.id);
+      // Keys in another order than the stored item's: a canonical comparison does not see them as a change.
+      const reordered = Object.fromEntries(Object.entries({ ...definition, pool: 'default' }).reverse());
+      const result = await putJob(runtime.store, reordered, T0 + 60_000, { pools });
+      expect({ id: definition.id, changes: result.changes }).toEqual({ id: definition.id, changes: [] });
+      const after = await runtime.store.getJobRaw(definition.id);
+      expect(after?.version).toBe(before?.version);
+      expect(after?.updatedAt).toBe(before?.updatedAt);
+    }
   });
 
   it('re-anchors when the schedule changes, from now on', async () => {

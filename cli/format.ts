@@ -19,6 +19,11 @@ export interface Io {
   columns: number;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /**
+   * Calls `fn` once when stdout or stderr can no longer be written (the reader of a pipe went away:
+   * `punctual dev | head -3`, or `tee` ended by Ctrl-C). A long-running command stops on it.
+   */
+  onClosed?(fn: (stream: string) => void): void;
 }
 
 /** NO_COLOR counts when present and not empty (no-color.org); TERM=dumb has no colours either. */
@@ -30,9 +35,32 @@ export function colorWanted(env: NodeJS.ProcessEnv, isTTY: boolean): boolean {
 
 export function processIo(): Io {
   const isTTY = Boolean(process.stdout.isTTY);
+  // A write to a pipe whose reader is gone fails with EPIPE, asynchronously, as an 'error' event. Unheard,
+  // it becomes an uncaught exception whose report is written to the same closed pipe, and so on, at full
+  // CPU: once a stream has closed, writes to it are dropped and whoever listens is told, once.
+  const closed = new Set<string>();
+  const listeners: ((stream: string) => void)[] = [];
+  for (const [name, stream] of [
+    ['stdout', process.stdout],
+    ['stderr', process.stderr],
+  ] as const) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (closed.has(name)) return;
+      closed.add(name);
+      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') process.exitCode = 1;
+      for (const fn of listeners.splice(0)) fn(name);
+    });
+  }
+  const write = (name: string, stream: NodeJS.WriteStream, text: string) => {
+    if (!closed.has(name) && !stream.destroyed) stream.write(text);
+  };
   return {
-    out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
+    out: (text) => write('stdout', process.stdout, text),
+    err: (text) => write('stderr', process.stderr, text),
+    onClosed: (fn) => {
+      if (closed.size > 0) fn([...closed][0] as string);
+      else listeners.push(fn);
+    },
     isTTY,
     color: colorWanted(process.env, isTTY),
     columns: process.stdout.columns ?? 120,

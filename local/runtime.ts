@@ -25,6 +25,7 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createCompletionsHandler } from '../functions/completions.js';
 import { createExecutorHandler } from '../functions/executor.js';
 import { createTickHandler } from '../functions/tick.js';
+import type { DevLiveness } from '../shared/client/connection.js';
 import type { JobsFile, PoolDefinition, Target } from '../shared/jobs/types.js';
 import { type ClaimDeps, putJob } from '../shared/ops/jobs.js';
 import { SqsDispatcher } from '../shared/queue/dispatcher.js';
@@ -58,6 +59,7 @@ import {
   startDynamoLocal,
   startSqsEmulator,
 } from './emulators.js';
+import { holdLiveness } from './liveness.js';
 import { scanRuns } from './report.js';
 
 export { MAX_RECEIVE_COUNT, VISIBILITY_FACTOR };
@@ -145,6 +147,8 @@ export interface LocalPool extends PoolDefinition {
 
 export interface LocalState {
   pid: number;
+  /** The loopback socket that answers while this runtime runs (local/liveness.ts). */
+  liveness?: DevLiveness;
   startedAt: string;
   dynamoEndpoint: string;
   sqsEndpoint: string;
@@ -351,6 +355,10 @@ export class LocalRuntime {
         await putJob(runtime.store, job, now, { pools: pools.map((pool) => pool.name) });
       }
       if (options.stateFile) {
+        // The state file says the runtime runs for as long as the process holds this socket.
+        const held = await holdLiveness();
+        owned.push({ endpoint: `tcp://127.0.0.1:${held.liveness.port}`, stop: held.stop });
+        state.liveness = held.liveness;
         await mkdir(dirname(options.stateFile), { recursive: true });
         await writeFile(options.stateFile, `${JSON.stringify(state, null, 2)}\n`);
       }

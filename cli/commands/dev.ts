@@ -18,7 +18,7 @@ import {
 } from '../../local/emulators.js';
 import { buildReport, scanRuns, writeReport } from '../../local/report.js';
 import { LocalRuntime } from '../../local/runtime.js';
-import { isAlive, stateFilePath } from '../../shared/client/connection.js';
+import { type DevState, devRuns, stateFilePath } from '../../shared/client/connection.js';
 import { JobValidationError, PunctualError } from '../../shared/errors.js';
 import { readDocument } from '../../shared/jobs/file.js';
 import { type JobsFile, loadJobsFile, parseDuration } from '../../shared/jobs/index.js';
@@ -89,15 +89,15 @@ function durationOption(flag: string, text: string): number {
 
 /** Refuses to start a second runtime in a directory whose runtime is still running. */
 async function checkNotRunning(stateFile: string): Promise<void> {
-  let pid: unknown;
+  let state: DevState;
   try {
-    pid = (JSON.parse(await readFile(stateFile, 'utf8')) as { pid?: unknown }).pid;
+    state = JSON.parse(await readFile(stateFile, 'utf8')) as DevState;
   } catch {
     return; // absent or unreadable: the runtime overwrites it
   }
-  if (typeof pid === 'number' && pid !== process.pid && isAlive(pid)) {
+  if (state.pid !== process.pid && (await devRuns(state))) {
     throw new PunctualError(
-      `punctual dev already runs here (pid ${pid}, ${stateFile}); stop it, or start this one in another directory`,
+      `punctual dev already runs here (pid ${state.pid}, ${stateFile}); stop it, or start this one in another directory`,
     );
   }
 }
@@ -300,6 +300,7 @@ export async function runDev(
   if (stopsAt !== undefined)
     durationTimer = setTimeout(() => void stop(`--duration ${options.duration} passed`), stopsAt - startedAt);
   const onSignal = (signal: string) => void stop(signal);
+  io.onClosed?.((stream) => void stop(`${stream} closed`));
   signals.on('SIGINT', onSignal);
   signals.on('SIGTERM', onSignal);
   // A crash must not leave DynamoDB Local running: stop as for a signal, and exit 1.

@@ -8,7 +8,9 @@
  * - the `punctual dev` running in a directory, through its state file `<dir>/.punctual/local.json`
  *   (endpoints of DynamoDB Local and the SQS emulator, table, queues), written once it is ready.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
@@ -70,6 +72,8 @@ export interface TableOptions extends AwsOptions {
 /** The state file of `punctual dev` (local/runtime.ts LocalState): the fields a client uses. */
 export interface DevState {
   pid: number;
+  /** Where the runtime answers that it still runs (local/liveness.ts); absent in older state files. */
+  liveness?: DevLiveness;
   dynamoEndpoint: string;
   sqsEndpoint: string;
   region: string;
@@ -97,15 +101,70 @@ export interface Connection {
   close(): void;
 }
 
-/** Whether process `pid` runs (the state file of a runtime that died names a pid that does not). */
+/** A loopback port on which a running `punctual dev` greets with its nonce. */
+export interface DevLiveness {
+  port: number;
+  nonce: string;
+}
+
+/** What the liveness socket of `punctual dev` writes to whoever connects. */
+export function livenessGreeting(nonce: string): string {
+  return `punctual-dev ${nonce}\n`;
+}
+
+/** How long a probe waits for the greeting: a runtime that holds its socket answers at once. */
+const LIVENESS_PROBE_MS = 2000;
+
+/** Whether the liveness socket answers with `liveness.nonce` (refused, silent or another nonce: gone). */
+function answers(liveness: DevLiveness): Promise<boolean> {
+  const expected = livenessGreeting(liveness.nonce);
+  return new Promise((resolve) => {
+    let received = '';
+    const socket = connect({ host: '127.0.0.1', port: liveness.port });
+    const done = (alive: boolean) => {
+      socket.destroy();
+      clearTimeout(timer);
+      resolve(alive);
+    };
+    const timer = setTimeout(() => done(false), LIVENESS_PROBE_MS);
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+      if (received.length >= expected.length) done(received.startsWith(expected));
+    });
+    socket.on('end', () => done(received === expected));
+    socket.on('error', () => done(false));
+  });
+}
+
+/** Whether process `pid` exists and is not a zombie (a zombie has ended: only its exit status is left). */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     // EPERM: the process exists but belongs to someone else.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  return !isZombie(pid);
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    // /proc/<pid>/stat: "pid (comm) state …"; comm may hold spaces and parentheses, the state follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false; // no /proc (macOS): kill(pid, 0) is all there is
+  }
+}
+
+/**
+ * Whether the `punctual dev` a state file describes still runs: its liveness socket answers with the
+ * file's nonce. A state file written before the socket existed falls back on the pid.
+ */
+export async function devRuns(state: Pick<DevState, 'pid' | 'liveness'>): Promise<boolean> {
+  if (state.liveness && typeof state.liveness.port === 'number') return answers(state.liveness);
+  return typeof state.pid === 'number' && isAlive(state.pid);
 }
 
 /** The state file's content, or undefined when there is none. */
@@ -176,7 +235,7 @@ function connection(
 
 /** The connection to the `punctual dev` whose state file is `file`. */
 export async function connectLocal(file: string, state: DevState): Promise<Connection> {
-  if (typeof state.pid === 'number' && !isAlive(state.pid)) {
+  if (!(await devRuns(state))) {
     throw new PunctualError(
       `the local state file ${file} names \`punctual dev\` pid ${state.pid}, which is not running ` +
         '(it did not stop cleanly); start `punctual dev` again, or delete the file',

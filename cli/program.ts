@@ -405,14 +405,20 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
       addJson(
         runs
           .command('list')
-          .description('list runs, newest slot first')
+          .description(
+            'list the runs that started or ended, newest slot first (--upcoming: the slots sent that have not started, soonest first)',
+          )
           .option('--job <id>', 'runs of this job only')
           .option(
             '--status <status>',
             'dispatched | queued | running | retrying | succeeded | failed | missed | skipped | cancelled',
           )
           .option('--since <when>', 'slots since a duration ago (30m, 2h, 1d) or an ISO-8601 time')
-          .option('--limit <n>', 'most runs to print', wholeNumber(1), 50),
+          .option('--limit <n>', 'most runs to print', wholeNumber(1), 50)
+          .option(
+            '--upcoming',
+            'list the slots claimed and sent that have not started (dispatched, queued) instead',
+          ),
       ),
     ).action(async (flags) => withTarget(io, now, flags, (target) => runRunsList(io, target, flags, now()))),
     'punctual runs list --job nightly-report --status failed --since 1d',

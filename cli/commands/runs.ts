@@ -50,6 +50,7 @@ export interface ListOptions {
   status?: string;
   since?: string;
   limit?: number;
+  upcoming?: boolean;
   json?: boolean;
 }
 
@@ -59,13 +60,18 @@ export async function runRunsList(io: Io, target: Target, options: ListOptions, 
     ...(options.status ? { status: parseStatus(options.status) } : {}),
     ...(options.since ? { since: parseSince(options.since, now) } : {}),
     limit: options.limit ?? 50,
+    phase: options.upcoming ? 'upcoming' : 'happened',
   });
   if (options.json) {
     printJson(io, runs);
     return;
   }
   if (!runs.length) {
-    io.out('no runs match\n');
+    io.out(
+      options.upcoming || options.status
+        ? 'no runs match\n'
+        : 'no runs match (slots sent but not started yet are listed with --upcoming)\n',
+    );
     return;
   }
   const p = palette(io.color);

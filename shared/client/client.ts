@@ -18,7 +18,7 @@ import {
   triggerJob,
   upcomingSlot,
 } from '../ops/jobs.js';
-import { backfill, listRuns, replayRun, reportRun, showRun } from '../ops/runs.js';
+import { backfill, listRuns, type RunPhase, replayRun, reportRun, showRun } from '../ops/runs.js';
 import type { JobItem, RunStatus } from '../store/model.js';
 import { lookaheadFor } from '../tick/lookahead.js';
 import { DEFAULT_TICK_CONFIG } from '../tick/tick.js';
@@ -72,6 +72,11 @@ export interface ListRunsOptions {
   since?: Instant;
   /** Most runs returned (default 50). */
   limit?: number;
+  /**
+   * `happened`: runs that started or ended, newest first; `upcoming`: slots sent that have not started,
+   * soonest first; absent: both. Ignored when `status` is given.
+   */
+  phase?: RunPhase;
 }
 
 export interface BackfillOptions {
@@ -305,6 +310,7 @@ export class PunctualClient {
       ...(options.status !== undefined ? { status: options.status } : {}),
       ...(options.since !== undefined ? { since: isoOf('since', options.since) } : {}),
       ...(options.limit !== undefined ? { limit: options.limit } : {}),
+      ...(options.phase !== undefined ? { phase: options.phase } : {}),
     });
     return runs.map(runView);
   }

@@ -38,6 +38,22 @@ export interface RunFilter {
   /** ISO time: runs scheduled at or after it. */
   since?: string;
   limit?: number;
+  /**
+   * `happened`: runs that started or ended, newest first; `upcoming`: slots claimed and sent that have not
+   * started (dispatched, queued), soonest first; absent: both, newest first. A `status` decides alone.
+   */
+  phase?: RunPhase;
+}
+
+export type RunPhase = 'happened' | 'upcoming';
+
+const UPCOMING: readonly RunStatus[] = ['dispatched', 'queued'];
+
+function inPhase(run: RunItem, filter: RunFilter): boolean {
+  if (filter.status) return run.status === filter.status;
+  if (filter.phase === 'upcoming') return UPCOMING.includes(run.status);
+  if (filter.phase === 'happened') return !UPCOMING.includes(run.status);
+  return true;
 }
 
 /** Runs newest first, across jobs when no job is named (one query per job: jobs are few). */
@@ -59,7 +75,7 @@ export async function listRuns(store: Store, filter: RunFilter): Promise<RunItem
         ...(filter.since ? { since: filter.since } : {}),
         ...(start ? { start } : {}),
       });
-      for (const run of page.items) if (!filter.status || run.status === filter.status) out.push(run);
+      for (const run of page.items) if (inPhase(run, filter)) out.push(run);
       start = page.next;
     } while (start && out.length < limit);
     return out;
@@ -67,7 +83,12 @@ export async function listRuns(store: Store, filter: RunFilter): Promise<RunItem
   return perJob
     .flat()
     .sort((a, b) => b.scheduledAt.localeCompare(a.scheduledAt))
-    .slice(0, limit);
+    .slice(0, limit)
+    .sort((a, b) =>
+      !filter.status && filter.phase === 'upcoming'
+        ? a.scheduledAt.localeCompare(b.scheduledAt)
+        : b.scheduledAt.localeCompare(a.scheduledAt),
+    );
 }
 
 const REPLAYABLE: readonly RunStatus[] = ['missed', 'skipped', 'failed', 'cancelled'];

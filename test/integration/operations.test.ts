@@ -291,6 +291,27 @@ describe('describe, list and delete', () => {
     expect(description.counts).toEqual({ succeeded: 1 });
   });
 
+  it('lists what happened, newest first, apart from the slots sent that have not started (upcoming)', async () => {
+    const clock = new ManualClock(T0);
+    // A 5-minute lookahead: the tick sends the next slots ahead, as dispatched runs that have not started.
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 5 * 60_000 } });
+    await put(runtime, job('ahead', { schedule: 'rate(1 minute)' }), T0);
+    await runtime.tick();
+    await runtime.drain();
+
+    const happened = await listRuns(runtime.store, { phase: 'happened' });
+    const upcoming = await listRuns(runtime.store, { phase: 'upcoming' });
+    const all = await listRuns(runtime.store, {});
+
+    expect(happened.map((run) => run.status)).toEqual(['succeeded']);
+    expect(upcoming.length).toBeGreaterThanOrEqual(4);
+    expect(upcoming.every((run) => run.status === 'dispatched')).toBe(true);
+    const slots = upcoming.map((run) => run.scheduledAt);
+    expect(slots).toEqual([...slots].sort()); // soonest first
+    expect(all.length).toBe(happened.length + upcoming.length);
+    expect(all[0]?.scheduledAt).toBe(slots.at(-1)); // both, newest first
+  });
+
   it('cancels a claimed run of a deleted job, and lists runs across jobs', async () => {
     const clock = new ManualClock(T0);
     runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });

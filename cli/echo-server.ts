@@ -1,8 +1,8 @@
 /**
  * `punctual dev --echo-server PORT`: a tiny HTTP receiver on 127.0.0.1 for the example http job. It answers
  * 204 and logs one line per request. When the job that sent it (named by the x-punctual-run-id header)
- * has `hmacSecretEnv`, the signature is checked with `verifySignature` against that variable of this
- * process's environment, as a real receiver would: a bad or missing signature is answered 401 (so the run
+ * has `hmacSecret`, the signature is checked with `verifySignature` against that declared secret
+ * (`--secret NAME=ENV_VAR`), as a real receiver would: a bad or missing signature is answered 401 (so the run
  * fails and shows it), a good one 204.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -16,6 +16,7 @@ import {
   TIMESTAMP_HEADER,
   verifySignature,
 } from '../shared/targets/http.js';
+import type { SecretResolver } from '../shared/targets/secrets.js';
 
 export interface EchoServer {
   port: number;
@@ -23,10 +24,11 @@ export interface EchoServer {
 }
 
 export interface EchoOptions {
-  /** The `hmacSecretEnv` of a job's http target, if any. */
-  hmacEnvOf(jobId: string): Promise<string | undefined>;
+  /** The `hmacSecret` of a job's http target, if any. */
+  hmacSecretOf(jobId: string): Promise<string | undefined>;
+  /** The declared secrets (`punctual dev --secret`). */
+  secrets: SecretResolver;
   log(line: string): void;
-  env?: NodeJS.ProcessEnv;
   now?: () => number;
 }
 
@@ -42,7 +44,6 @@ async function readBody(request: IncomingMessage): Promise<string> {
 }
 
 export async function startEchoServer(port: number, options: EchoOptions): Promise<EchoServer> {
-  const env = options.env ?? process.env;
   const now = options.now ?? Date.now;
   const server: Server = createServer((request, response) => {
     void (async () => {
@@ -52,10 +53,10 @@ export async function startEchoServer(port: number, options: EchoOptions): Promi
       const jobId = runId ? parseRunId(runId)?.jobId : undefined;
       let status = 204;
       let check = 'unsigned';
-      const secretEnv = jobId ? await options.hmacEnvOf(jobId).catch(() => undefined) : undefined;
-      if (secretEnv) {
-        const secret = env[secretEnv];
-        if (!secret) check = `not verified: ${secretEnv} is not set here`;
+      const secretName = jobId ? await options.hmacSecretOf(jobId).catch(() => undefined) : undefined;
+      if (secretName) {
+        const secret = await options.secrets.get(secretName).catch(() => undefined);
+        if (!secret) check = `not verified: secret ${secretName} is not declared or has no value here`;
         else if (
           verifySignature(
             secret,
@@ -70,7 +71,7 @@ export async function startEchoServer(port: number, options: EchoOptions): Promi
           check = 'signature INVALID';
           status = 401;
         }
-      } else if (header(request, SIGNATURE_HEADER)) check = 'signed (no hmacSecretEnv known to check it)';
+      } else if (header(request, SIGNATURE_HEADER)) check = 'signed (no hmacSecret known to check it)';
       const who = runId ? `run ${runId} attempt ${attempt ?? '?'}` : 'no run id';
       options.log(
         `echo ${request.method} ${request.url} ${who}, ${Buffer.byteLength(body)} bytes, ${check} → ${status}`,

@@ -236,6 +236,11 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
         "where http targets may go (JSON or YAML, the shape of the construct's targetPolicy; default: " +
           'https and http, public and loopback addresses, no redirects; docs/security.md)',
       )
+      .option(
+        '--secret <NAME=ENV_VAR>',
+        'declare secret NAME for jobs (hmacSecret, headers { secret }), read from ENV_VAR of this process (repeatable)',
+        (value: string, previous: string[] = []) => [...previous, value],
+      )
       .action(async (flags) => {
         state.exitCode = await runDev(io, flags);
       }),

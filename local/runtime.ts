@@ -40,6 +40,7 @@ import { createExternalCheck } from '../shared/targets/external.js';
 import { defaultHandlers, type HandlerRegistry } from '../shared/targets/handlers.js';
 import { invokeTarget } from '../shared/targets/index.js';
 import { LOCAL_TARGET_POLICY, type ResolvedTargetPolicy, TargetGuard } from '../shared/targets/policy.js';
+import type { SecretResolver } from '../shared/targets/secrets.js';
 import type { TargetClients } from '../shared/targets/types.js';
 import { checkGroups, mergeReports, type TickInvoker } from '../shared/tick/fanout.js';
 import { lookaheadFor } from '../shared/tick/lookahead.js';
@@ -126,6 +127,8 @@ export interface LocalRuntimeOptions {
    * where the echo server and the example worker listen.
    */
   targetPolicy?: ResolvedTargetPolicy;
+  /** The declared secrets jobs may name (`punctual dev --secret NAME=ENV_VAR`); none by default. */
+  secrets?: SecretResolver;
 }
 
 /**
@@ -272,6 +275,7 @@ export class LocalRuntime {
       sqs: remoteSqs && callsAws(target, sqsEndpoint) ? remoteSqs : sqs,
       ...(sfn ? { sfn } : {}),
       ...(ecs ? { ecs } : {}),
+      ...(options.secrets ? { secrets: options.secrets } : {}),
     });
     for (const pool of pools) {
       this.executors.set(

@@ -32,6 +32,12 @@ import {
   parseTargetPolicy,
   type ResolvedTargetPolicy,
 } from '../../shared/targets/policy.js';
+import {
+  isAwsReserved,
+  type SecretResolver,
+  secretNameProblem,
+  secretResolver,
+} from '../../shared/targets/secrets.js';
 import { errorMessage } from '../../shared/util.js';
 import { type EchoServer, startEchoServer } from '../echo-server.js';
 import { type Io, palette, roughDuration } from '../format.js';
@@ -54,6 +60,35 @@ export interface DevOptions {
   awsProfile?: string;
   /** A target policy file (JSON or YAML, the construct's `targetPolicy` shape) over the local default. */
   targetPolicy?: string;
+  /** `NAME=ENV_VAR`, repeatable: declares secret NAME, read from this process's ENV_VAR at run time. */
+  secret?: string[];
+}
+
+/**
+ * `--secret NAME=ENV_VAR`: the secrets jobs may name, each read from an environment variable of this
+ * process when a request needs it. Neither side may be an AWS_* variable.
+ */
+export function parseSecretFlags(
+  flags: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): SecretResolver {
+  const sources: Record<string, () => string | undefined> = {};
+  for (const flag of flags) {
+    const match = /^([^=]+)=([A-Za-z_][A-Za-z0-9_]*)$/.exec(flag);
+    if (!match)
+      throw new PunctualError(
+        `--secret ${JSON.stringify(flag)}: write NAME=ENV_VAR, e.g. --secret billing-hook=BILLING_HOOK_SECRET`,
+      );
+    const [, name, variable] = match as unknown as [string, string, string];
+    const problem = secretNameProblem(name);
+    if (problem) throw new PunctualError(`--secret ${JSON.stringify(flag)}: the name ${problem}`);
+    if (isAwsReserved(variable))
+      throw new PunctualError(
+        `--secret ${JSON.stringify(flag)}: ${variable} is an AWS_* variable; no secret is read from those`,
+      );
+    sources[name] = () => env[variable];
+  }
+  return secretResolver(sources);
 }
 
 /**
@@ -113,6 +148,7 @@ export async function runDev(
   const durationMs =
     options.duration !== undefined ? durationOption('--duration', options.duration) : undefined;
   const jobsFile: JobsFile | undefined = options.jobs ? await loadJobsFile(options.jobs) : undefined;
+  const secrets = parseSecretFlags(options.secret ?? []);
   const targetPolicy = options.targetPolicy
     ? await loadTargetPolicyFile(resolve(io.cwd, options.targetPolicy))
     : undefined;
@@ -163,12 +199,13 @@ export async function runDev(
 
     if (options.echoServer !== undefined) {
       echo = await startEchoServer(options.echoServer, {
-        hmacEnvOf: async (jobId) => {
+        hmacSecretOf: async (jobId) => {
           const raw = runtime ? await runtime.store.getJobRaw(jobId) : undefined;
           const decoded = raw ? decodeJob(raw) : undefined;
           const target = decoded?.ok ? decoded.job.definition.target : undefined;
-          return target?.type === 'http' ? target.hmacSecretEnv : undefined;
+          return target?.type === 'http' ? (target.hmacSecret ?? target.hmacSecretEnv) : undefined;
         },
+        secrets,
         log: note,
       });
     }
@@ -184,6 +221,7 @@ export async function runDev(
       stateFile,
       log,
       ...(targetPolicy ? { targetPolicy } : {}),
+      secrets,
       ...(options.awsTargets || options.awsRegion || options.awsProfile
         ? {
             awsTargets: {

@@ -12,6 +12,7 @@ import { tooDeep } from '../json.js';
 import { parseSchedule } from '../schedule/index.js';
 import { neverAllowedHost } from '../targets/address.js';
 import { LIFECYCLE_SOURCE } from '../targets/reserved.js';
+import { secretNameProblem } from '../targets/secrets.js';
 import { awsTargetSchemas } from './aws-targets.js';
 import { formatDuration, InvalidDurationError, parseDuration } from './duration.js';
 import {
@@ -149,8 +150,43 @@ const LAMBDA_FUNCTION =
 const EVENT_BUS = /^(arn:aws[\w-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[/.\-_A-Za-z0-9]{1,256}$/;
 // RFC 9110 token
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// Environment variable or Secrets Manager name characters.
-const SECRET_NAME = /^[A-Za-z0-9_/+=.@-]{1,512}$/;
+/**
+ * Header names that carry credentials: in plain `headers` their value would be stored in the job item and
+ * in every run record's copy of the definition, and shown by `jobs get`; they must name a secret instead.
+ */
+const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key)$|-(token|key)$/i;
+/** punctual's own request headers (run id, attempt, signature, timestamp): never a job's to set. */
+const RESERVED_HEADER = /^x-punctual-/i;
+
+/** Why a header of an http target is refused, or undefined. */
+function headerProblem(name: string, value: unknown): string | undefined {
+  if (!HEADER_NAME.test(name)) return 'is not a valid HTTP header name';
+  if (RESERVED_HEADER.test(name)) {
+    return 'is reserved: punctual sets the x-punctual-* headers itself (run id, attempt, signature)';
+  }
+  if (typeof value === 'string') {
+    if (CREDENTIAL_HEADER.test(name)) {
+      return (
+        'looks like a credential, and a plain header is stored in the job and every run record: ' +
+        `name a declared secret instead, e.g. ${name}: { secret: my-secret${/authorization$/i.test(name) ? ", prefix: 'Bearer '" : ''} } (docs/security.md)`
+      );
+    }
+    if (/[\r\n\0]/.test(value)) return 'must not contain line breaks';
+  }
+  return undefined;
+}
+
+const secretName = z.string().superRefine(refineWith(secretNameProblem));
+
+/** A header whose value is a declared secret: `{ secret: NAME, prefix: 'Bearer ' }`. */
+const secretHeader = z.strictObject({
+  secret: secretName,
+  prefix: z
+    .string()
+    .max(256)
+    .superRefine(refineWith((p) => (/[\r\n\0]/.test(p) ? 'must not contain line breaks' : undefined)))
+    .optional(),
+});
 
 function refineWith(problem: (value: string) => string | undefined) {
   return (value: string, ctx: z.RefinementCtx<string>) => {
@@ -300,25 +336,17 @@ const httpTarget = z.strictObject({
   url: z.string().superRefine(refineWith(httpTargetUrlProblem)),
   method: z.enum(HTTP_METHODS).default(JOB_DEFAULTS.httpMethod),
   headers: z
-    .record(z.string(), z.string())
+    .record(z.string(), z.union([z.string(), secretHeader]))
     .superRefine((headers, ctx) => {
       for (const [name, value] of Object.entries(headers)) {
-        if (!HEADER_NAME.test(name)) {
-          ctx.addIssue({ code: 'custom', path: [name], message: 'is not a valid HTTP header name' });
-        } else if (/[\r\n\0]/.test(value)) {
-          ctx.addIssue({ code: 'custom', path: [name], message: 'must not contain line breaks' });
-        }
+        const message = headerProblem(name, value);
+        if (message) ctx.addIssue({ code: 'custom', path: [name], message });
       }
     })
     .optional(),
-  hmacSecretEnv: z
-    .string()
-    .superRefine(
-      refineWith(
-        pattern(SECRET_NAME, 'must be the name of an environment variable or a secret (A-Z, 0-9, _/+=.@-)'),
-      ),
-    )
-    .optional(),
+  hmacSecret: secretName.optional(),
+  /** Deprecated: read as `hmacSecret` (a declared secret's name, never an environment variable). */
+  hmacSecretEnv: secretName.optional(),
   completion,
   timeout: targetTimeout,
 });
@@ -542,6 +570,20 @@ function crossFieldViolations(raw: Record<string, unknown>, prefix: string): Vio
   }
 
   violations.push(...completionViolations(raw, prefix));
+
+  const target = raw['target'] as { hmacSecret?: unknown; hmacSecretEnv?: unknown } | undefined;
+  if (
+    target &&
+    typeof target === 'object' &&
+    target.hmacSecret !== undefined &&
+    target.hmacSecretEnv !== undefined
+  ) {
+    violations.push({
+      path: joinPath(prefix, ['target', 'hmacSecretEnv']),
+      value: target.hmacSecretEnv,
+      message: 'is the deprecated spelling of hmacSecret: write hmacSecret alone',
+    });
+  }
 
   const jitter = fieldValue('jitter', raw);
   const deadline = fieldValue('startingDeadline', raw);

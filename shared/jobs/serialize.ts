@@ -48,7 +48,8 @@ function serializeTarget(target: Target): SerializedTarget {
         type: 'http',
         url: target.url,
         method,
-        ...(target.headers === undefined ? {} : { headers: { ...target.headers } }),
+        ...(target.headers === undefined ? {} : { headers: structuredClone(target.headers) }),
+        ...(target.hmacSecret === undefined ? {} : { hmacSecret: target.hmacSecret }),
         ...(target.hmacSecretEnv === undefined ? {} : { hmacSecretEnv: target.hmacSecretEnv }),
         timeout,
       };

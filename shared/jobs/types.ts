@@ -3,8 +3,10 @@
  * again yields the same job (the schema accepts a duration as `30s`/`5m` text or as a number of ms).
  */
 import type { CatchUpPolicy } from '../schedule/types.js';
+import type { SecretHeader } from '../targets/secrets.js';
 import type { EcsTarget, StepFunctionsTarget } from './aws-targets.js';
 
+export type { SecretHeader } from '../targets/secrets.js';
 export type {
   EcsCapacityProvider,
   EcsLaunchType,
@@ -36,14 +38,25 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /**
  * Calls a URL with the run context as the JSON body (durations in ms once normalized).
  *
- * @example { type: 'http', url: 'https://example.com/hook', method: 'POST', hmacSecretEnv: 'HOOK_SECRET', timeout: 30_000 }
+ * Secrets are named, never written: `hmacSecret` and a header's `{ secret }` name a secret the operator
+ * declared (the construct's `secrets`, `punctual dev --secret`); docs/security.md "Secrets".
+ *
+ * @example { type: 'http', url: 'https://example.com/hook', method: 'POST', hmacSecret: 'billing-hook', headers: { authorization: { secret: 'billing-api', prefix: 'Bearer ' } }, timeout: 30_000 }
  */
 export interface HttpTarget {
   type: 'http';
   url: string;
   method: HttpMethod;
-  headers?: Record<string, string>;
-  /** Name of an environment variable (or secret) holding the HMAC key; signs the body when set. */
+  /** Plain text, or `{ secret, prefix? }` for a declared secret (credential-like names must use the latter). */
+  headers?: Record<string, string | SecretHeader>;
+  /**
+   * A declared secret's name: the request is signed with it (HMAC-SHA256, `x-punctual-signature`).
+   */
+  hmacSecret?: string;
+  /**
+   * @deprecated Use `hmacSecret`. Kept for one release: it must name a declared secret (never an
+   * environment variable) and works as `hmacSecret`, with a warning.
+   */
   hmacSecretEnv?: string;
   /** `async`: the run ends when the worker reports (lambda: an asynchronous `Event` invoke). */
   completion?: CompletionMode;

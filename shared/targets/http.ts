@@ -1,7 +1,7 @@
 /**
  * The `http` target: one request carrying the run context as JSON, optionally signed with HMAC-SHA256.
  *
- * Signature scheme (when the target sets `hmacSecretEnv`), for receivers to verify:
+ * Signature scheme (when the target sets `hmacSecret`, a secret the operator declared), for receivers to verify:
  *
  *   x-punctual-timestamp: <unix seconds when the request was signed>
  *   x-punctual-signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>
@@ -26,6 +26,7 @@ import type { LookupFunction } from 'node:net';
 import type { HttpTarget } from '../jobs/types.js';
 import { describeError, runMessage, SNIPPET_CHARS } from './common.js';
 import { TargetGuard, TargetPolicyRefusal } from './policy.js';
+import { NO_SECRETS, type SecretResolver, secretRefs } from './secrets.js';
 import type { RunContext, TargetClients, TargetResult } from './types.js';
 import { TargetError } from './types.js';
 
@@ -215,6 +216,34 @@ function refused(where: string, refusal: TargetPolicyRefusal): TargetError {
   return new TargetError(`${where}: ${refusal.message}`, false, { cause: refusal });
 }
 
+/**
+ * Every secret the target names must be declared; one that is not fails the run at once (no attempt
+ * would find it) and nothing is read or sent. The message names the field, never a value, and not the
+ * declared names (which are the operator's).
+ */
+function checkDeclared(target: HttpTarget, secrets: SecretResolver, what: string): void {
+  for (const { path, name } of secretRefs(target)) {
+    if (!secrets.has(name)) {
+      throw new TargetError(
+        `${what}: ${path} "${name}" is not a secret declared for this deployment ` +
+          "(the construct's secrets prop; punctual dev --secret NAME=ENV_VAR); nothing was sent",
+        false,
+      );
+    }
+  }
+}
+
+/** A declared secret's value. A failed read may be transient (throttling, a network error): retryable. */
+async function read(secrets: SecretResolver, name: string, what: string): Promise<string> {
+  try {
+    return await secrets.get(name);
+  } catch (error) {
+    throw new TargetError(`${what}: secret "${name}" could not be read: ${describeError(error)}`, true, {
+      cause: error,
+    });
+  }
+}
+
 export async function invokeHttp(target: HttpTarget, ctx: RunContext, deps: HttpDeps): Promise<TargetResult> {
   const what = describeRequest(target);
   if (!URL.canParse(target.url)) {
@@ -235,26 +264,28 @@ export async function invokeHttp(target: HttpTarget, ctx: RunContext, deps: Http
     );
   }
   const body = target.method === 'GET' ? undefined : runMessage(ctx);
+  const secrets = deps.clients.secrets ?? NO_SECRETS;
+  const hmacSecret = target.hmacSecret ?? target.hmacSecretEnv;
+  checkDeclared(target, secrets, what);
 
   // Later `set`s win, so a job's own headers can replace content-type or user-agent but never the run
   // headers or the signature (Headers is case-insensitive, a plain object would send both spellings).
   const headers = new Headers();
   if (body !== undefined) headers.set('content-type', 'application/json');
   headers.set('user-agent', 'punctual');
-  for (const [name, value] of Object.entries(target.headers ?? {})) headers.set(name, value);
+  for (const [name, value] of Object.entries(target.headers ?? {})) {
+    // Validation refuses x-punctual-* headers; a forged stored definition must not set them either.
+    if (/^x-punctual-/i.test(name)) continue;
+    headers.set(
+      name,
+      typeof value === 'string' ? value : `${value.prefix ?? ''}${await read(secrets, value.secret, what)}`,
+    );
+  }
   headers.set(RUN_ID_HEADER, ctx.runId);
   headers.set(ATTEMPT_HEADER, String(ctx.attempt));
 
-  if (target.hmacSecretEnv) {
-    const env = deps.clients.env ?? process.env;
-    const secret = env[target.hmacSecretEnv];
-    if (!secret) {
-      throw new TargetError(
-        `${what}: the HMAC secret variable ${target.hmacSecretEnv} (hmacSecretEnv) is not set or empty; ` +
-          "set it in the executor's environment (or the shell running `punctual dev`)",
-        false,
-      );
-    }
+  if (hmacSecret) {
+    const secret = await read(secrets, hmacSecret, what);
     const timestamp = Math.floor((deps.clients.now ?? Date.now)() / 1000);
     headers.set(TIMESTAMP_HEADER, String(timestamp));
     headers.set(SIGNATURE_HEADER, signBody(secret, timestamp, body ?? ''));

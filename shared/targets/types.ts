@@ -8,6 +8,7 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { PunctualError } from '../errors.js';
+import type { SecretResolver } from './secrets.js';
 
 /**
  * What every target receives about the run it executes (SPEC §3: job id, run id, scheduled time, attempt, payload).
@@ -83,8 +84,11 @@ export interface TargetClients {
   sfn?: SFNClient;
   /** For `ecs` targets; likewise. */
   ecs?: ECSClient;
-  /** Where `hmacSecretEnv` is looked up; defaults to `process.env`. */
-  env?: Record<string, string | undefined>;
+  /**
+   * The secrets the operator declared (`hmacSecret`, secret-valued headers); none when omitted. Never the
+   * process environment: a job cannot name an environment variable (./secrets.ts).
+   */
+  secrets?: SecretResolver;
   /** Clock for the HMAC timestamp, ms since the epoch; defaults to `Date.now`. */
   now?: () => number;
 }

@@ -60,7 +60,7 @@ beforeAll(async () => {
       '    target: { type: handler, name: noop }',
       '  - id: hook',
       '    schedule: rate(1 second)',
-      `    target: { type: http, url: "http://127.0.0.1:${port}/hook", hmacSecretEnv: PUNCTUAL_TEST_SECRET }`,
+      `    target: { type: http, url: "http://127.0.0.1:${port}/hook", hmacSecret: test-hook }`,
       '',
     ].join('\n'),
   );
@@ -71,6 +71,8 @@ beforeAll(async () => {
       'dev',
       '--jobs',
       'jobs.yaml',
+      '--secret',
+      'test-hook=PUNCTUAL_TEST_SECRET',
       '--tick',
       '1s',
       '--duration',

@@ -22,6 +22,7 @@ import {
   TargetGuard,
   type TargetPolicy,
 } from '../../shared/targets/policy.js';
+import { secretResolver } from '../../shared/targets/secrets.js';
 import { type RunContext, type TargetClients, TargetError } from '../../shared/targets/types.js';
 import { job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
 
@@ -103,7 +104,7 @@ const ctx: RunContext = {
 function invoke(url: string, policy: TargetGuard, overrides: Partial<HttpTarget> = {}) {
   const target: HttpTarget = { type: 'http', url, method: 'POST', timeout: 5000, ...overrides };
   return invokeTarget(target, ctx, {
-    clients: { env: { HOOK_SECRET: 's3cret' } } as unknown as TargetClients,
+    clients: { secrets: secretResolver({ hook: () => 's3cret' }) } as unknown as TargetClients,
     handlers: builtinHandlers(),
     signal: AbortSignal.timeout(5000),
     policy,
@@ -327,7 +328,7 @@ describe('allow-lists: the private services an operator does want', () => {
     // act
     const result = await invoke(`http://hooks.example.com:${redirectorPort}/go`, policy, {
       headers,
-      hmacSecretEnv: 'HOOK_SECRET',
+      hmacSecret: 'hook',
     });
 
     // assert

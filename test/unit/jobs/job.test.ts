@@ -113,8 +113,8 @@ describe('targets', () => {
         type: 'http',
         url: 'http://localhost:8080/run',
         method: 'PUT',
-        headers: { 'X-Api-Key': 'k', Accept: 'application/json' },
-        hmacSecretEnv: 'HOOK_SECRET',
+        headers: { 'X-Api-Key': { secret: 'api-key' }, Accept: 'application/json' },
+        hmacSecret: 'hook',
         timeout: '5m',
       },
     });
@@ -123,10 +123,37 @@ describe('targets', () => {
       type: 'http',
       url: 'http://localhost:8080/run',
       method: 'PUT',
-      headers: { 'X-Api-Key': 'k', Accept: 'application/json' },
-      hmacSecretEnv: 'HOOK_SECRET',
+      headers: { 'X-Api-Key': { secret: 'api-key' }, Accept: 'application/json' },
+      hmacSecret: 'hook',
       timeout: 300_000,
     });
+  });
+
+  it('http: refuses credential-like plain headers, x-punctual-* headers and AWS_* secret names, naming each', () => {
+    // act
+    const result = validateJob({
+      ...minimal,
+      target: {
+        type: 'http',
+        url: 'https://example.com/run',
+        headers: { Authorization: 'Bearer t', 'x-auth-token': 't', 'x-punctual-signature': 's' },
+        hmacSecret: 'AWS_SECRET_ACCESS_KEY',
+      },
+    });
+
+    // assert
+    expect(result.ok).toBe(false);
+    const messages = result.ok ? [] : result.violations.map((v) => `${v.path}: ${v.message}`);
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^target\.headers\.Authorization: looks like a credential.*Authorization: \{ secret: my-secret, prefix: 'Bearer ' \}/,
+        ),
+        expect.stringMatching(/^target\.headers\.x-auth-token: looks like a credential/),
+        expect.stringMatching(/^target\.headers\.x-punctual-signature: is reserved/),
+        expect.stringMatching(/^target\.hmacSecret: names an AWS_\* variable/),
+      ]),
+    );
   });
 
   it.each([

@@ -10,6 +10,7 @@ import { builtinHandlers } from '../../../shared/targets/handlers.js';
 import { signBody, verifySignature } from '../../../shared/targets/http.js';
 import { invokeTarget } from '../../../shared/targets/invoke.js';
 import { LOCAL_TARGET_POLICY, TargetGuard } from '../../../shared/targets/policy.js';
+import { secretResolver } from '../../../shared/targets/secrets.js';
 import { type RunContext, type TargetClients, TargetError } from '../../../shared/targets/types.js';
 
 interface Received {
@@ -31,7 +32,6 @@ function clients(overrides: Partial<TargetClients> = {}): TargetClients {
     lambda: new LambdaClient(config),
     sqs: new SQSClient(config),
     eventBridge: new EventBridgeClient(config),
-    env: {},
     now: () => NOW,
     ...overrides,
   };
@@ -225,8 +225,8 @@ describe('http target: failures', () => {
 describe('http target: HMAC signature', () => {
   it('signs "<timestamp>.<body>" so that verifySignature accepts the request', async () => {
     // prepare
-    const t = target('/ok', { hmacSecretEnv: 'HOOK_SECRET' });
-    const withSecret = clients({ env: { HOOK_SECRET: 's3cret' } });
+    const t = target('/ok', { hmacSecret: 'hook' });
+    const withSecret = clients({ secrets: secretResolver({ hook: () => 's3cret' }) });
 
     // act
     await invoke(t, { clients: withSecret });
@@ -244,10 +244,10 @@ describe('http target: HMAC signature', () => {
 
   it('signs a GET over the empty body', async () => {
     // prepare
-    const t = target('/ok', { method: 'GET', hmacSecretEnv: 'HOOK_SECRET' });
+    const t = target('/ok', { method: 'GET', hmacSecret: 'hook' });
 
     // act
-    await invoke(t, { clients: clients({ env: { HOOK_SECRET: 's3cret' } }) });
+    await invoke(t, { clients: clients({ secrets: secretResolver({ hook: () => 's3cret' }) }) });
 
     // assert
     const { headers } = received[0]!;
@@ -260,16 +260,94 @@ describe('http target: HMAC signature', () => {
     expect(ok).toBe(true);
   });
 
-  it('refuses to send, not retryable, when the secret variable is not set', async () => {
+  it('signs with a deprecated hmacSecretEnv that names a declared secret', async () => {
     // prepare
-    const t = target('/ok', { hmacSecretEnv: 'HOOK_SECRET' });
+    const t = target('/ok', { hmacSecretEnv: 'hook' });
 
     // act
-    const error = await failure(invoke(t, { clients: clients({ env: { OTHER: 'x' } }) }));
+    await invoke(t, { clients: clients({ secrets: secretResolver({ hook: () => 's3cret' }) }) });
+
+    // assert
+    const { headers, body } = received[0]!;
+    expect(
+      verifySignature(
+        's3cret',
+        headers['x-punctual-timestamp'] as string,
+        body,
+        headers['x-punctual-signature'] as string,
+      ),
+    ).toBe(true);
+  });
+
+  it('fails finally, sending nothing, when the secret is not declared (never read from the environment)', async () => {
+    // prepare
+    process.env.PUNCTUAL_UNIT_HOOK = 'from-env';
+    const t = target('/ok', { hmacSecret: 'PUNCTUAL_UNIT_HOOK' });
+
+    // act
+    const error = await failure(
+      invoke(t, { clients: clients({ secrets: secretResolver({ other: () => 'x' }) }) }),
+    );
+    delete process.env.PUNCTUAL_UNIT_HOOK;
 
     // assert
     expect(error.retryable).toBe(false);
-    expect(error.message).toContain('HOOK_SECRET');
+    expect(error.message).toContain(
+      'hmacSecret "PUNCTUAL_UNIT_HOOK" is not a secret declared for this deployment',
+    );
+    expect(error.message).not.toContain('other');
+    expect(received).toHaveLength(0);
+  });
+
+  it('retries when a declared secret cannot be read, naming the secret and not its value', async () => {
+    // prepare
+    const t = target('/ok', { hmacSecret: 'hook' });
+    const failing = secretResolver({
+      hook: () => Promise.reject(new Error('ThrottlingException: Rate exceeded')),
+    });
+
+    // act
+    const error = await failure(invoke(t, { clients: clients({ secrets: failing }) }));
+
+    // assert
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain('secret "hook" could not be read: Error: ThrottlingException');
+    expect(received).toHaveLength(0);
+  });
+});
+
+describe('http target: secret-valued headers', () => {
+  it('sends prefix + the declared value, and drops x-punctual-* headers a forged definition sets', async () => {
+    // prepare
+    const t = target('/ok', {
+      headers: {
+        authorization: { secret: 'api', prefix: 'Bearer ' },
+        'x-api-key': { secret: 'key' },
+        'x-punctual-run-id': 'forged',
+      },
+    });
+    const secrets = secretResolver({ api: () => 'tok-1', key: () => 'k-2' });
+
+    // act
+    await invoke(t, { clients: clients({ secrets }) });
+
+    // assert
+    const { headers } = received[0]!;
+    expect(headers.authorization).toBe('Bearer tok-1');
+    expect(headers['x-api-key']).toBe('k-2');
+    expect(headers['x-punctual-run-id']).toBe(ctx.runId);
+  });
+
+  it('fails finally when a header names an undeclared secret', async () => {
+    // prepare
+    const t = target('/ok', { headers: { authorization: { secret: 'missing' } } });
+
+    // act
+    const error = await failure(invoke(t, { clients: clients() }));
+
+    // assert
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain('target.headers.authorization "missing" is not a secret declared');
     expect(received).toHaveLength(0);
   });
 });

@@ -15,10 +15,12 @@
  * tick's sweep also asks AWS (DescribeExecution, ListTasks/DescribeTasks) before it declares such an
  * attempt lost: this construct grants the tick (and its shard groups' worker) exactly that.
  *
- * Grants are least privilege: the executors may start executions of the named state machines and run the
- * named task definitions on the named clusters (and pass those task definitions' roles to ECS, nothing
- * else); the tick may read executions named punctual-… (their names are made at run time) and list and
- * describe the tasks of those clusters.
+ * Grants are least privilege: the executors may start executions of the named state machines (and
+ * describe executions named punctual-…, to tell whether a name found taken is their attempt's) and run
+ * the named task definitions on the named clusters (and pass those task definitions' roles to ECS,
+ * nothing else); the tick may read and stop executions named punctual-… (their names are made at run
+ * time) and list, describe and stop the tasks of those clusters (a timed-out attempt is stopped before
+ * its retry).
  */
 import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -36,8 +38,7 @@ import { Construct } from 'constructs';
 import { ENV } from '../functions/commons/config.js';
 import { TABLE_KEYS } from '../shared/store/table.js';
 import { ECS_DETAIL_TYPE, ECS_SOURCE, SFN_DETAIL_TYPE, SFN_SOURCE } from '../shared/targets/aws-events.js';
-import { STARTED_BY_PREFIX } from '../shared/targets/ecs.js';
-import { EXECUTION_PREFIX } from '../shared/targets/stepfunctions.js';
+import { EXECUTION_PREFIX, STARTED_BY_PREFIX } from '../shared/targets/names.js';
 import { PunctualFunction, prebuiltCode } from './functions.js';
 import { acknowledgeKeyGrant } from './nag.js';
 import type { Scheduler } from './scheduler.js';
@@ -69,9 +70,10 @@ const END_STATUSES = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'];
 
 /** Grants the tick's sweep needs that name every execution and task of punctual's (see the class doc). */
 export const ASYNC_TARGETS_WILDCARD_REASON =
-  'Execution names and task ids are made at run time, so they cannot be listed: the tick may only read ' +
-  '(DescribeExecution) executions whose names begin with punctual-, and list and describe tasks under an ' +
-  'ecs:cluster condition naming the clusters of the jobs (ListTasks has no resource type).';
+  'Execution names and task ids are made at run time, so they cannot be listed: the executors may only ' +
+  'describe, and the tick describe and stop, executions whose names begin with punctual-; the tick may list, ' +
+  'describe and stop tasks under an ecs:cluster condition naming the clusters of the jobs (ListTasks has no ' +
+  'resource type).';
 
 function ack(construct: Construct, id: string, reason: string): void {
   Validations.of(construct).acknowledge({ id, reason });
@@ -95,8 +97,10 @@ export class AsyncTargets extends Construct {
   readonly dlq: sqs.Queue;
   readonly stateMachineRule?: events.Rule;
   readonly ecsRule?: events.Rule;
-  /** What the tick's sweep may ask AWS (DescribeExecution, ListTasks, DescribeTasks), on the tick's and the tick worker's roles. */
+  /** What the tick's sweep may ask AWS (DescribeExecution, ListTasks, DescribeTasks) and stop (StopExecution, StopTask), on the tick's and the tick worker's roles. */
   readonly tickPolicy: iam.Policy;
+  /** With state machines: DescribeExecution of punctual's executions, on every executor's role. */
+  readonly executorPolicy?: iam.Policy;
 
   constructor(scope: Construct, id: string, props: AsyncTargetsProps) {
     super(scope, id);
@@ -175,6 +179,7 @@ export class AsyncTargets extends Construct {
     });
 
     const tickStatements: iam.PolicyStatement[] = [];
+    const executorStatements: iam.PolicyStatement[] = [];
 
     // ── Step Functions ────────────────────────────────────────────────────────────────────────────
     if (machines.length > 0) {
@@ -197,18 +202,22 @@ export class AsyncTargets extends Construct {
           new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: machineArns }),
         );
       }
-      // Executions are named at run time: the tick may describe executions named punctual-… (read only).
+      // Executions are named at run time (shared/targets/names.ts): the executors may describe one whose
+      // name their StartExecution found taken (is it this attempt's?); the tick may describe them, and stop
+      // one that ran past maxRunDuration, named punctual-… only.
+      const punctualExecutions = stack.formatArn({
+        service: 'states',
+        resource: 'execution',
+        resourceName: `*:${EXECUTION_PREFIX}*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+      executorStatements.push(
+        new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [punctualExecutions] }),
+      );
       tickStatements.push(
         new iam.PolicyStatement({
-          actions: ['states:DescribeExecution'],
-          resources: [
-            stack.formatArn({
-              service: 'states',
-              resource: 'execution',
-              resourceName: `*:${EXECUTION_PREFIX}*`,
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-          ],
+          actions: ['states:DescribeExecution', 'states:StopExecution'],
+          resources: [punctualExecutions],
         }),
       );
     }
@@ -252,7 +261,8 @@ export class AsyncTargets extends Construct {
           }),
         );
       }
-      // The sweep's fallback: ListTasks (by startedBy) and DescribeTasks, on these clusters only.
+      // The sweep's fallback: ListTasks (by startedBy) and DescribeTasks, and StopTask of a task that ran
+      // past maxRunDuration, on these clusters only.
       const onTheseClusters = { ArnEquals: { 'ecs:cluster': clusterArns } };
       tickStatements.push(
         new iam.PolicyStatement({
@@ -261,7 +271,7 @@ export class AsyncTargets extends Construct {
           conditions: onTheseClusters,
         }),
         new iam.PolicyStatement({
-          actions: ['ecs:DescribeTasks'],
+          actions: ['ecs:DescribeTasks', 'ecs:StopTask'],
           resources: [stack.formatArn({ service: 'ecs', resource: 'task', resourceName: '*' })],
           conditions: onTheseClusters,
         }),
@@ -279,6 +289,17 @@ export class AsyncTargets extends Construct {
       statements: tickStatements,
       roles: tickRoles as iam.IRole[],
     });
+    if (executorStatements.length > 0) {
+      this.executorPolicy = new iam.Policy(this, 'ExecutorPolicy', {
+        statements: executorStatements,
+        roles: Object.values(scheduler.pools).map((pool) => pool.executor.role as iam.IRole),
+      });
+      ack(
+        this.executorPolicy,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:*:${EXECUTION_PREFIX}*]`,
+        ASYNC_TARGETS_WILDCARD_REASON,
+      );
+    }
 
     // ── silence is impossible: an event that could not be applied raises the Scheduler's alarm ───
     const alarm = new cloudwatch.Alarm(this, 'DlqAlarm', {

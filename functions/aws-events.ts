@@ -11,9 +11,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { type CompletionDeps, reportCompletion, tokenHash } from '../shared/runs/completion.js';
+import { type CompletionDeps, reportCompletion } from '../shared/runs/completion.js';
 import type { RunItem } from '../shared/store/model.js';
-import { type AwsEvent, type ExternalReport, reportFromEvent } from '../shared/targets/aws-events.js';
+import {
+  type AwsEvent,
+  type ExternalReport,
+  reportFromEvent,
+  tokenMatches,
+} from '../shared/targets/aws-events.js';
 import { configFromEnv, createClients } from './commons/config.js';
 import { asLog, createLogger, createMetrics, PowertoolsSignals } from './commons/powertools.js';
 
@@ -34,19 +39,21 @@ function attemptTokenHash(run: RunItem, attempt: number): string | undefined {
 
 /**
  * Whether the run this report names is this stack's: it exists, and the token the execution or task
- * carries is the one its attempt was given. Two stacks in one account may share a state machine or a
- * cluster, and even job ids; only the token tells their attempts apart.
+ * carries (or, when the event left the input out, the execution name's digest of it) is the one its
+ * attempt was given. Two stacks in one account may share a state machine or a cluster, and even job ids;
+ * only the token tells their attempts apart.
  */
 async function notOurs(
   deps: AwsEventsHandlerDeps,
   report: ExternalReport,
-  token: string | undefined,
+  carried: { token?: string; tokenDigest?: string },
 ): Promise<string | undefined> {
   const run = await deps.store.getRun(report.runId);
   if (!run) return `run ${report.runId} is not in this stack's table`;
-  if (token === undefined) return undefined;
+  // A name of the previous form whose input the event left out carries nothing to check.
+  if (carried.token === undefined && carried.tokenDigest === undefined) return undefined;
   const expected = attemptTokenHash(run, report.attempt);
-  if (expected !== undefined && expected !== tokenHash(token)) {
+  if (expected !== undefined && !tokenMatches(carried, expected)) {
     return `run ${report.runId} attempt ${report.attempt}: the token in the ${report.source} event is not this stack's`;
   }
   return undefined;
@@ -61,7 +68,7 @@ export function createAwsEventsHandler(deps: AwsEventsHandlerDeps) {
       return { outcome: 'ignored', reason: mapped.ignored };
     }
     const { report } = mapped;
-    const foreign = await notOurs(deps, report, mapped.token);
+    const foreign = await notOurs(deps, report, mapped);
     if (foreign) {
       deps.log.info('event ignored', { reason: foreign });
       return { outcome: 'ignored', reason: foreign };

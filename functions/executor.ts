@@ -84,6 +84,7 @@ function lambda() {
           signal,
           policy,
           reserved,
+          stack: config.stack,
         }),
     });
   }

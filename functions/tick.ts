@@ -65,7 +65,7 @@ function lambda() {
       log,
       config: config.tick,
       // Before the sweep declares a stepfunctions/ecs attempt lost or timed out, it asks AWS.
-      checkExternal: createExternalCheck(clients),
+      checkExternal: createExternalCheck(clients, config.stack),
       ...(invoker ? { invoker } : {}),
     });
   }

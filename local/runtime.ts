@@ -39,6 +39,7 @@ import { ensureTable } from '../shared/store/table.js';
 import { createExternalCheck } from '../shared/targets/external.js';
 import { defaultHandlers, type HandlerRegistry } from '../shared/targets/handlers.js';
 import { invokeTarget } from '../shared/targets/index.js';
+import { stackTag } from '../shared/targets/names.js';
 import { LOCAL_TARGET_POLICY, type ResolvedTargetPolicy, TargetGuard } from '../shared/targets/policy.js';
 import type { SecretResolver } from '../shared/targets/secrets.js';
 import type { TargetClients } from '../shared/targets/types.js';
@@ -247,7 +248,12 @@ export class LocalRuntime {
       ...(options.faults ? { faults: options.faults } : {}),
       // As on a stack, the sweep asks Step Functions / ECS about their attempts before ending them.
       ...(sfn || ecs
-        ? { checkExternal: createExternalCheck({ ...(sfn ? { sfn } : {}), ...(ecs ? { ecs } : {}) }) }
+        ? {
+            checkExternal: createExternalCheck(
+              { ...(sfn ? { sfn } : {}), ...(ecs ? { ecs } : {}) },
+              stackTag(state.tableName),
+            ),
+          }
         : {}),
     };
     this.tickHandler = (invoker) => createTickHandler({ ...tickDeps, ...(invoker ? { invoker } : {}) });
@@ -292,6 +298,7 @@ export class LocalRuntime {
               signal,
               policy,
               reserved,
+              stack: stackTag(state.tableName),
             }),
           onOutcome: (outcome, record) => {
             this.listeners.get(record.messageId)?.(outcome);

@@ -30,6 +30,7 @@ export type MetricName =
   | 'DueIndexRepaired'
   | 'HeartbeatsMissed'
   | 'ExternalCheckFailed'
+  | 'ExternalTokenMismatch'
   | 'RunInProgressAge';
 
 export type MetricUnit = 'Count' | 'Milliseconds';

@@ -10,6 +10,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SqsDispatcher } from '../../shared/queue/dispatcher.js';
 import type { PoolRouting } from '../../shared/runs/lifecycle.js';
 import { Store } from '../../shared/store/store.js';
+import { stackTag } from '../../shared/targets/names.js';
 import {
   parseTargetPolicy,
   type ResolvedTargetPolicy,
@@ -106,8 +107,9 @@ export function reservedFromEnv(env: NodeJS.ProcessEnv): ReservedDestinations {
 
 export function configFromEnv(env: NodeJS.ProcessEnv, clients: AwsClients) {
   const pools = JSON.parse(required(env, ENV.pools)) as Record<string, PoolQueues>;
+  const tableName = required(env, ENV.table);
   const store = new Store(clients.dynamo, {
-    tableName: required(env, ENV.table),
+    tableName,
     shards: Number(env[ENV.shards] ?? 4),
     retentionDays: Number(env[ENV.retentionDays] ?? 30),
   });
@@ -126,5 +128,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv, clients: AwsClients) {
     successEvents: env[ENV.successEvents] === 'true',
     tick,
     tickWorker: env[ENV.tickWorker],
+    /** The stack's tag in the names of the executions and tasks it starts (shared/targets/names.ts). */
+    stack: stackTag(tableName),
   };
 }

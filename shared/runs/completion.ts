@@ -9,7 +9,7 @@
  * executor or another report changes the run at most once. The end of an attempt goes through the
  * executor's own path (`scheduleRetry`, `endRun`: retry with a new attempt and token, or fail to the DLQ).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { type CompletionRefusal, CompletionRefusedError } from '../errors.js';
 import { formatDuration } from '../jobs/duration.js';
@@ -19,6 +19,7 @@ import { joinPath } from '../jobs/violations.js';
 import { preview, tooDeep } from '../json.js';
 import { type AttemptRecord, iso, LATE_REPORTS_KEPT, type LateReport, type RunItem } from '../store/model.js';
 import type { RunPatch } from '../store/runs.js';
+import { tokenHash } from '../targets/names.js';
 import {
   attemptsLeft,
   clipError,
@@ -59,8 +60,16 @@ export type ReportResult =
       kept: boolean;
     };
 
-/** The sweep's look at a stepfunctions/ecs attempt before it declares it lost or timed out. */
-export type CheckExternal = (run: RunItem, now: number) => Promise<CompletionReport | undefined>;
+/**
+ * The sweep's look at a stepfunctions/ecs attempt before it declares it lost or timed out: the report AWS
+ * gives of it, nothing (not found), or `foreign` (found under its name, with another token: ignored).
+ * With `stop`, what still runs of the attempt is stopped (shared/targets/external.ts).
+ */
+export type CheckExternal = (
+  run: RunItem,
+  now: number,
+  options?: { stop?: string },
+) => Promise<CompletionReport | { foreign: string } | undefined>;
 
 export interface CompletionDeps extends RunDeps {
   /** How late a retry message may be before the sweep re-sends it (as the executor's option). */
@@ -80,10 +89,7 @@ export function newCompletionToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** What the run record keeps of a token: its SHA-256 (a reader of the table cannot report with it). */
-export function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
+export { tokenHash };
 
 /**
  * The fields an asynchronous attempt starts with: its token's hash, its heartbeat timeout and its
@@ -102,6 +108,7 @@ export function asyncAttemptFields(
     heartbeatDeadline: iso(now + heartbeatTimeout),
     runDeadline: iso(now + (bounds.maxRunDuration ?? JOB_DEFAULTS.maxRunDuration)),
     lastHeartbeatAt: undefined,
+    stopRequestedAt: undefined,
   };
 }
 
@@ -290,7 +297,19 @@ async function applyReport(
     return { ok: true, outcome: 'succeeded', run: ended };
   }
   const error = clipError(report.error?.trim() || 'the worker reported a failure');
-  const outcome = await endAttempt(deps, run, now, { kind: 'failed', error, report: 'fail' });
+  // The end of an execution or task the sweep stopped past maxRunDuration: the attempt timed out.
+  const stopped = 'source' in report && run.stopRequestedAt !== undefined;
+  const outcome = await endAttempt(
+    deps,
+    run,
+    now,
+    stopped
+      ? {
+          kind: 'timeout',
+          error: clipError(`${timeoutText(run)}; stopped at ${run.stopRequestedAt}: ${error}`),
+        }
+      : { kind: 'failed', error, report: 'fail' },
+  );
   if (!outcome) return undefined;
   if (startedAt) deps.signals.metric('RunDuration', now - Date.parse(startedAt), 'Milliseconds');
   return { ok: true, ...outcome };
@@ -337,6 +356,8 @@ async function endAttempt(
     error: string;
     report?: 'fail';
     condition?: { extraCondition: string; extraValues: Record<string, unknown> };
+    /** False: the run fails even with attempts left (the attempt may still run: no retry beside it). */
+    retry?: boolean;
   },
 ): Promise<{ outcome: 'retrying' | 'failed'; run: RunItem } | undefined> {
   const attemptStatus: 'lost' | 'failed' = end.kind === 'lost' ? 'lost' : 'failed';
@@ -347,7 +368,7 @@ async function endAttempt(
     ...(end.report ? { report: end.report } : {}),
     ...(end.condition ? { condition: end.condition } : {}),
   };
-  if (attemptsLeft(run) > 0) {
+  if (end.retry !== false && attemptsLeft(run) > 0) {
     const retrying = await scheduleRetry(deps, run, now, {
       ...common,
       graceMs: deps.graceMs ?? DEFAULT_GRACE_MS,
@@ -431,16 +452,51 @@ function reportKind(type: CompletionReport['type']): AttemptRecord['report'] | u
   return type === 'heartbeat' ? undefined : type;
 }
 
-export type AsyncSweepOutcome = 'waiting' | 'reported' | 'retried' | 'failed' | 'moved';
+export type AsyncSweepOutcome = 'waiting' | 'stopping' | 'reported' | 'retried' | 'failed' | 'moved';
 
 /** What the sweep learnt from AWS about an attempt: its report, nothing (not found), or that it could not ask. */
 type ExternalAnswer = { report?: CompletionReport } | { failed: string };
 
-async function askExternal(deps: CompletionDeps, run: RunItem, now: number): Promise<ExternalAnswer> {
+/** How soon the sweep looks again at an attempt it asked AWS to stop (the tick runs every minute). */
+const STOP_CHECK_MS = 60_000;
+/**
+ * How long a stopped execution or task may take to end before the sweep gives up waiting: StopExecution
+ * ends an execution at once; ECS stops a task's containers after their stopTimeout (at most 120 s on
+ * Fargate). Past this the attempt fails `timeout` and is not retried.
+ */
+export const STOP_PATIENCE_MS = 10 * 60_000;
+
+/** Whether the sweep can stop this attempt in AWS (a stepfunctions or ecs attempt, with a look at AWS). */
+function stoppable(deps: CompletionDeps, run: RunItem): boolean {
+  const type = run.definition.target.type;
+  return deps.checkExternal !== undefined && (type === 'stepfunctions' || type === 'ecs');
+}
+
+function timeoutText(run: RunItem): string {
+  return `attempt ${run.attempt} ran past maxRunDuration (deadline ${run.runDeadline})`;
+}
+
+async function askExternal(
+  deps: CompletionDeps,
+  run: RunItem,
+  now: number,
+  options: { stop?: string } = {},
+): Promise<ExternalAnswer> {
   if (!deps.checkExternal) return {};
   try {
-    const report = await deps.checkExternal(run, now);
-    return report ? { report } : {};
+    const found = await deps.checkExternal(run, now, options);
+    if (found && 'foreign' in found) {
+      // An execution or task under this attempt's name that carries another token (another stack's, or
+      // an old run's): it never settles this attempt, which then counts as not found.
+      deps.signals.metric('ExternalTokenMismatch', 1);
+      deps.log.warn('AWS answered with an execution or task that is not this attempt’s; ignored', {
+        runId: run.runId,
+        attempt: run.attempt,
+        reason: found.foreign,
+      });
+      return {};
+    }
+    return found ? { report: found } : {};
   } catch (error) {
     const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     // Counted and logged, never a stop: the attempt still ends by its deadlines.
@@ -456,16 +512,23 @@ async function askExternal(deps: CompletionDeps, run: RunItem, now: number): Pro
 }
 
 /**
- * The attempt stays as it is and the sweep looks again in one heartbeat timeout (never after the run
- * deadline): what AWS said could not be acted on now.
+ * The attempt stays as it is and the sweep looks again at `next` (never after the run deadline unless
+ * `next` says so): what AWS said could not be acted on now.
  */
-async function lookAgain(deps: CompletionDeps, run: RunItem, now: number): Promise<AsyncSweepOutcome> {
-  const runDeadline = Date.parse(run.runDeadline ?? iso(now));
-  const next = Math.min(now + (run.heartbeatTimeout ?? JOB_DEFAULTS.heartbeatTimeout), runDeadline);
+async function lookAgain(
+  deps: CompletionDeps,
+  run: RunItem,
+  now: number,
+  next = Math.min(
+    now + (run.heartbeatTimeout ?? JOB_DEFAULTS.heartbeatTimeout),
+    Date.parse(run.runDeadline ?? iso(now)),
+  ),
+  patch: RunPatch = {},
+): Promise<AsyncSweepOutcome> {
   const moved = await deps.store.transitionRun(
     run.runId,
     ['running'],
-    { openUntil: iso(Math.max(next, now + 1)) },
+    { ...patch, openUntil: iso(Math.max(next, now + 1)) },
     {
       attempt: run.attempt,
       now,
@@ -485,6 +548,11 @@ async function lookAgain(deps: CompletionDeps, run: RunItem, now: number): Promi
  * `maxRunDuration` ends every attempt whatever AWS says: past `runDeadline` only an end AWS reports (and
  * that applies) is taken instead of the timeout; a check that fails (metric `ExternalCheckFailed`, a
  * warning) or a report that cannot be applied never keeps an attempt open past it.
+ *
+ * Never two executions or tasks of one run at once: a stepfunctions/ecs attempt still running past
+ * `runDeadline` is stopped (StopExecution / StopTask) and stays `running` (`stopRequestedAt`) until AWS
+ * says it has ended; then it fails `timeout` and is retried. One that cannot be confirmed ended — the
+ * look at AWS fails, or it still runs `STOP_PATIENCE_MS` after the stop — fails `timeout` without a retry.
  */
 export async function sweepAsync(
   deps: CompletionDeps,
@@ -508,10 +576,18 @@ export async function sweepAsync(
     return moved ? 'waiting' : 'moved';
   }
   const timeout = now >= runDeadline;
-  const external = await askExternal(deps, run, now);
+  const stop = timeout && stoppable(deps, run);
+  const external = await askExternal(deps, run, now, stop ? { stop: timeoutText(run) } : {});
+  // Whether the attempt may be retried: not while its execution or task may still run.
+  let retry = true;
+  let unconfirmed = '';
   if ('failed' in external) {
     // Unknown: it may still run. Before the run deadline, wait (a second attempt could run beside it).
     if (!timeout) return lookAgain(deps, run, now);
+    if (stop) {
+      retry = false;
+      unconfirmed = `; it could not be confirmed stopped (${external.failed}), so it is not retried`;
+    }
   } else if (external.report && external.report.type !== 'heartbeat') {
     const result = await reportCompletion(deps, external.report, now);
     if (result.ok) return 'reported';
@@ -526,10 +602,28 @@ export async function sweepAsync(
   } else if (external.report && !timeout) {
     // Still running: a heartbeat (the attempt waits on; maxRunDuration still holds).
     return (await heartbeat(deps, run, now, true)) ? 'reported' : 'moved';
+  } else if (external.report && stop) {
+    // Still running past maxRunDuration: the stop was sent; wait for AWS to say it has ended.
+    const since = run.stopRequestedAt ? Date.parse(run.stopRequestedAt) : now;
+    if (now - since < STOP_PATIENCE_MS) {
+      if (!run.stopRequestedAt) {
+        deps.log.warn('attempt ran past maxRunDuration: stopped; retried once AWS says it has ended', {
+          runId: run.runId,
+          attempt: run.attempt,
+          target: run.definition.target.type,
+        });
+      }
+      const outcome = await lookAgain(deps, run, now, now + STOP_CHECK_MS, {
+        stopRequestedAt: run.stopRequestedAt ?? iso(now),
+      });
+      return outcome === 'waiting' ? 'stopping' : outcome;
+    }
+    retry = false;
+    unconfirmed = `; still running ${formatDuration(now - since)} after it was stopped, so it is not retried`;
   }
   const bound = run.heartbeatTimeout ?? JOB_DEFAULTS.heartbeatTimeout;
   const error = timeout
-    ? `attempt ${run.attempt} ran past maxRunDuration (deadline ${run.runDeadline})`
+    ? `${timeoutText(run)}${unconfirmed}`
     : `attempt ${run.attempt} lost: no heartbeat for ${formatDuration(bound)} (last ${run.lastHeartbeatAt ?? 'at the hand-off'})`;
   // Conditional on the deadline judged here: a heartbeat that lands meanwhile keeps the attempt alive.
   const condition = {
@@ -539,6 +633,7 @@ export async function sweepAsync(
   const ended = await endAttempt(deps, run, now, {
     kind: timeout ? 'timeout' : 'lost',
     error,
+    retry,
     ...(run.heartbeatDeadline && !timeout ? { condition } : {}),
   });
   if (!ended) return 'moved';

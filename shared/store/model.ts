@@ -309,6 +309,12 @@ export interface RunItem {
   heartbeatDeadline?: string;
   runDeadline?: string;
   lastHeartbeatAt?: string;
+  /**
+   * When the sweep asked AWS to stop this stepfunctions/ecs attempt (StopExecution / StopTask) because it
+   * ran past `runDeadline`: the attempt stays `running` until AWS says it has ended, so that its retry
+   * never runs beside it.
+   */
+  stopRequestedAt?: string;
   /** What the worker's `complete` report carried (JSON, bounded). */
   output?: unknown;
   replays?: number;

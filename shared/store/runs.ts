@@ -22,6 +22,7 @@ export const ASYNC_CLEARED = {
   completionTokenHash: undefined,
   heartbeatDeadline: undefined,
   runDeadline: undefined,
+  stopRequestedAt: undefined,
 } as const;
 
 /** What changes on a run record, written with `SET` (undefined values are `REMOVE`d). */

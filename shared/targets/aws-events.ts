@@ -12,11 +12,21 @@
  *     stopped reason and the exit code; any other status → heartbeat.
  *     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html
  *
- * The run and the attempt come from the execution's name (checked against its digest) and input, or from
- * the environment punctual gave the task's container. Whatever is not punctual's is ignored, with a reason.
+ * The run and the attempt come from the execution's name and input, or from the environment punctual gave
+ * the task's container. Whatever is not punctual's is ignored, with a reason. Whose attempt it is, the
+ * caller decides with the token (or the name's digest of it) against the run record.
  */
-import { ECS_ENV, startedByFor } from './ecs.js';
-import { runOfExecution } from './stepfunctions.js';
+import { ECS_ENV } from './ecs.js';
+import {
+  legacyStartedBy,
+  parseStartedBy,
+  runOfExecution,
+  STACK_TAG_CHARS,
+  STARTED_BY_MAX,
+  STARTED_BY_PREFIX,
+  tokenDigest,
+  tokenHash,
+} from './names.js';
 
 export const SFN_SOURCE = 'aws.states';
 export const SFN_DETAIL_TYPE = 'Step Functions Execution Status Change';
@@ -35,10 +45,25 @@ export interface ExternalReport {
 
 /**
  * A mapped event: the report and, when the execution's input or the task's environment carried it, the
- * attempt's completion token (the handler checks it against the run, so a second punctual stack that
- * uses the same state machine or cluster never settles runs that are not its own).
+ * attempt's completion token; when the input was left out, the execution name's digest of the token
+ * (names.ts `tokenDigest`). The caller checks either against the run (`tokenMatches`), so a second
+ * punctual stack that uses the same state machine or cluster never settles runs that are not its own.
  */
-export type Mapped = { report: ExternalReport; token?: string } | { ignored: string };
+export type Mapped = { report: ExternalReport; token?: string; tokenDigest?: string } | { ignored: string };
+
+/**
+ * Whether what an execution or task carries is the attempt's own token: the token itself (its hash is
+ * the run's `completionTokenHash`), else the name's digest of that hash. Nothing to check is a mismatch.
+ */
+export function tokenMatches(
+  mapped: { token?: string; tokenDigest?: string },
+  completionTokenHash: string,
+): boolean {
+  if (mapped.token !== undefined) return tokenHash(mapped.token) === completionTokenHash;
+  if (mapped.tokenDigest !== undefined)
+    return tokenDigest(completionTokenHash, mapped.tokenDigest.length) === mapped.tokenDigest;
+  return false;
+}
 
 /** The fields of an execution that both the event's detail and DescribeExecution's answer carry. */
 export interface ExecutionLike {
@@ -91,7 +116,11 @@ export function reportFromExecution(execution: ExecutionLike): Mapped {
   if (!run) return { ignored: `execution ${JSON.stringify(name)} was not started by punctual` };
   const base = { runId: run.runId, attempt: run.attempt, source: 'stepfunctions' as const };
   const token = stringField(input, 'completionToken');
-  const withToken = (report: ExternalReport): Mapped => (token ? { report, token } : { report });
+  const withToken = (report: ExternalReport): Mapped => ({
+    report,
+    ...(token ? { token } : {}),
+    ...(run.tokenDigest ? { tokenDigest: run.tokenDigest } : {}),
+  });
   switch (execution.status) {
     case 'RUNNING':
       return withToken({ ...base, type: 'heartbeat' });
@@ -132,15 +161,10 @@ export function reportFromTask(task: TaskLike): Mapped {
   if (!env || !runId || !Number.isInteger(attempt) || attempt < 1) {
     return { ignored: `task ${taskArn} was not started by punctual (no ${ECS_ENV.runId} in its overrides)` };
   }
-  // startedBy is the digest of the run and attempt: a task someone started by hand with a copy of the
-  // environment is not this attempt's.
-  if (task.startedBy && task.startedBy !== startedByFor(runId, attempt)) {
-    return {
-      ignored: `task ${taskArn}: startedBy ${task.startedBy} is not punctual's for ${runId} attempt ${attempt}`,
-    };
-  }
-  const base = { runId, attempt, source: 'ecs' as const };
   const token = env[ECS_ENV.token];
+  const foreign = startedByMismatch(task.startedBy, runId, attempt, token);
+  if (foreign) return { ignored: `task ${taskArn}: ${foreign}` };
+  const base = { runId, attempt, source: 'ecs' as const };
   const withToken = (report: ExternalReport): Mapped => (token ? { report, token } : { report });
   if (task.lastStatus !== 'STOPPED') return withToken({ ...base, type: 'heartbeat' });
 
@@ -159,6 +183,28 @@ export function reportFromTask(task: TaskLike): Mapped {
   const reason = container?.reason ? ` (${container.reason})` : '';
   const error = `task ${taskArn} stopped${code}${why}; ${exit}${reason}`.slice(0, ERROR_CHARS);
   return withToken({ ...base, type: 'fail', error });
+}
+
+/**
+ * Why a task's `startedBy` is not punctual's for the attempt its environment names, if it is not: the
+ * current form holds a digest of the token in the environment, the previous one of the run and attempt
+ * (a task someone started by hand with a copy of the environment is not this attempt's).
+ */
+function startedByMismatch(
+  startedBy: string | null | undefined,
+  runId: string,
+  attempt: number,
+  token: string | undefined,
+): string | undefined {
+  if (!startedBy) return undefined;
+  const parsed = parseStartedBy(startedBy);
+  if (parsed) {
+    const digestChars = STARTED_BY_MAX - STARTED_BY_PREFIX.length - STACK_TAG_CHARS - 1;
+    if (token !== undefined && tokenDigest(tokenHash(token), digestChars) === parsed.digest) return undefined;
+    return `startedBy ${startedBy} does not hold the digest of the token in its environment`;
+  }
+  if (startedBy === legacyStartedBy(runId, attempt)) return undefined;
+  return `startedBy ${startedBy} is not punctual's for ${runId} attempt ${attempt}`;
 }
 
 /** An EventBridge event as the events function receives it (only the fields read here). */

@@ -3,11 +3,10 @@
  * The run is handed off here and ends when the task stops (functions/aws-events.ts, or the sweep's
  * DescribeTasks).
  */
-import { createHash } from 'node:crypto';
 import { type KeyValuePair, RunTaskCommand, type RunTaskCommandOutput } from '@aws-sdk/client-ecs';
 import type { EcsTarget } from '../jobs/types.js';
 import { runMessage, sdkTargetError, untilAborted } from './common.js';
-import { attemptDigest } from './stepfunctions.js';
+import { clientTokenFor, startedByFor, tokenHash } from './names.js';
 import type { RunContext, TargetClients, TargetResult } from './types.js';
 import { TargetError } from './types.js';
 
@@ -20,17 +19,6 @@ export const ECS_ENV = {
   attempt: 'PUNCTUAL_ATTEMPT',
   token: 'PUNCTUAL_COMPLETION_TOKEN',
 } as const;
-
-/** Every task punctual starts has `startedBy` beginning with this; the construct's event rule matches it. */
-export const STARTED_BY_PREFIX = 'punctual-';
-
-/**
- * `startedBy` of one attempt's task: the prefix and a digest of the run id and the attempt, 36 characters
- * (RunTask's limit), so that the sweep can find the task again with ListTasks(startedBy).
- */
-export function startedByFor(runId: string, attempt: number): string {
-  return `${STARTED_BY_PREFIX}${attemptDigest(runId, attempt, 36 - STARTED_BY_PREFIX.length)}`;
-}
 
 /** RunTask refuses overrides larger than 8 KiB as JSON (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TaskOverride.html). */
 export const MAX_OVERRIDE_BYTES = 8_192;
@@ -54,7 +42,7 @@ const TRANSIENT_FAILURE = /^RESOURCE:|AGENT|capacity|throttl/i;
 export async function invokeEcs(
   target: EcsTarget,
   ctx: RunContext,
-  deps: { clients: TargetClients; signal: AbortSignal },
+  deps: { clients: TargetClients; signal: AbortSignal; stack?: string },
 ): Promise<TargetResult> {
   const what = `ecs ${target.cluster} ${target.taskDefinition}`;
   const ecs = deps.clients.ecs;
@@ -64,6 +52,14 @@ export async function invokeEcs(
       false,
     );
   }
+  const { stack } = deps;
+  if (!stack || !ctx.completionToken) {
+    throw new TargetError(
+      `${what}: the executor gave no ${stack ? 'completion token' : 'stack tag'}; a task's startedBy and clientToken are made of both (InvokeOptions.stack, RunContext.completionToken)`,
+      false,
+    );
+  }
+  const hash = tokenHash(ctx.completionToken);
   const overrides = {
     containerOverrides: [{ name: target.containerName, environment: runEnvironment(ctx) }],
   };
@@ -101,10 +97,10 @@ export async function invokeEcs(
     ...(target.platformVersion ? { platformVersion: target.platformVersion } : {}),
     ...network,
     overrides,
-    startedBy: startedByFor(ctx.runId, ctx.attempt),
-    // The same token for a repeat of the same attempt (an SDK retry, a second delivery): ECS starts the
-    // task once. https://docs.aws.amazon.com/AmazonECS/latest/APIReference/ECS_Idempotency.html
-    clientToken: createHash('sha256').update(`${ctx.runId}#${ctx.attempt}`).digest('hex'),
+    // Both are this stack's and this attempt's alone (./names.ts): the sweep finds the task by startedBy,
+    // and a repeat of the call (an SDK retry) starts the task once.
+    startedBy: startedByFor(stack, hash),
+    clientToken: clientTokenFor(stack, hash),
   });
   let output: RunTaskCommandOutput;
   try {

@@ -27,6 +27,12 @@ export interface InvokeOptions {
   policy?: TargetGuard;
   /** punctual's own queues and bus, which no job may write to (./reserved.ts). Default: none known. */
   reserved?: ReservedDestinations;
+  /**
+   * The stack's tag (`stackTag(tableName)`, ./names.ts), which stepfunctions execution names and ecs
+   * `startedBy` hold so that two stacks sharing a state machine or a cluster never share a name. Those
+   * two targets fail without it.
+   */
+  stack?: string;
 }
 
 /** One line naming a target, for error messages. */
@@ -102,9 +108,12 @@ function dispatch(target: Target, ctx: RunContext, options: InvokeOptions): Prom
     case 'handler':
       return invokeHandler(target, ctx, options.handlers, options.signal);
     case 'stepfunctions':
-      return invokeStepFunctions(target, ctx, deps);
+      return invokeStepFunctions(target, ctx, {
+        ...deps,
+        ...(options.stack ? { stack: options.stack } : {}),
+      });
     case 'ecs':
-      return invokeEcs(target, ctx, deps);
+      return invokeEcs(target, ctx, { ...deps, ...(options.stack ? { stack: options.stack } : {}) });
   }
 }
 

@@ -142,8 +142,15 @@ describe('AsyncTargets: least-privilege grants', () => {
       });
       expect(JSON.stringify(pass[0]?.Resource)).toContain(roleId(taskDefinition.taskRole));
       expect(JSON.stringify(pass[0]?.Resource)).toContain(roleId(taskDefinition.executionRole));
-      // Nothing to describe or stop: the executor only hands off.
-      expect(statements.some((s) => actionsOf(s).some((a) => /Describe|Stop|ListTasks/.test(a)))).toBe(false);
+      // Nothing to stop or list: the executor only hands off, and describes an execution whose name it
+      // found taken (punctual's executions only).
+      expect(statements.some((s) => actionsOf(s).some((a) => /Stop|ListTasks|DescribeTasks/.test(a)))).toBe(
+        false,
+      );
+      const describe = statementsWith(statements, 'states:DescribeExecution');
+      expect(describe.map((s) => resourceText(s.Resource))).toEqual([
+        expect.stringMatching(/:states:.*:execution:\*:punctual-\*$/),
+      ]);
     }
   });
 
@@ -155,11 +162,13 @@ describe('AsyncTargets: least-privilege grants', () => {
     expect(statements.flatMap(actionsOf).sort()).toEqual([
       'ecs:DescribeTasks',
       'ecs:ListTasks',
+      'ecs:StopTask',
       'states:DescribeExecution',
+      'states:StopExecution',
     ]);
     const describeExecution = statementsWith(statements, 'states:DescribeExecution');
     expect(resourceText(describeExecution[0]?.Resource)).toMatch(/:states:.*:execution:\*:punctual-\*$/);
-    for (const action of ['ecs:ListTasks', 'ecs:DescribeTasks']) {
+    for (const action of ['ecs:ListTasks', 'ecs:DescribeTasks', 'ecs:StopTask']) {
       expect(statementsWith(statements, action)[0]?.Condition).toEqual({
         ArnEquals: {
           'ecs:cluster': [{ 'Fn::GetAtt': [stack.getLogicalId(cluster.node.defaultChild as never), 'Arn'] }],

@@ -28,6 +28,7 @@ import { messageFor, silentLog } from '../../shared/runs/lifecycle.js';
 import type { RunItem } from '../../shared/store/model.js';
 import { createExternalCheck } from '../../shared/targets/external.js';
 import { builtinHandlers } from '../../shared/targets/handlers.js';
+import { stackTag } from '../../shared/targets/names.js';
 import { ecsEvent, STATE_MACHINE, sfnEvent, TASK_ARN } from '../support/aws-events.js';
 import { executeBody, executorDeps } from '../support/executor.js';
 import { job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
@@ -188,7 +189,7 @@ describe('stepfunctions: completion from Execution Status Change events', () => 
     const run = await claimed('sfn-sweep', { type: 'stepfunctions', stateMachineArn: STATE_MACHINE });
     const running = await handOff(run, 1);
     const { name, input } = started(0);
-    const checkExternal = createExternalCheck({ sfn, ecs });
+    const checkExternal = createExternalCheck({ sfn, ecs }, stackTag(runtime!.store.tableName));
     const deps = { ...fakeAwsDeps(runtime!), checkExternal };
 
     sfnMock
@@ -283,7 +284,10 @@ describe('ecs: completion from Task State Change events', () => {
       .on(DescribeTasksCommand)
       .resolves({ tasks: [detail as never] });
     clock.advance(6 * 60_000);
-    const deps = { ...fakeAwsDeps(runtime!), checkExternal: createExternalCheck({ sfn, ecs }) };
+    const deps = {
+      ...fakeAwsDeps(runtime!),
+      checkExternal: createExternalCheck({ sfn, ecs }, stackTag(runtime!.store.tableName)),
+    };
     expect(await sweepAsync(deps, running, clock.now)).toBe('reported');
     const end = await runtime!.store.getRun(run.runId);
     expect(end).toMatchObject({ status: 'failed' });

@@ -5,8 +5,17 @@
  *   ECS:            https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html
  * (fields punctual does not read are kept, so the mapping is tested against the whole shape).
  */
-import { ECS_ENV, startedByFor } from '../../shared/targets/ecs.js';
-import { executionArn } from '../../shared/targets/stepfunctions.js';
+import { ECS_ENV } from '../../shared/targets/ecs.js';
+import {
+  executionArn,
+  legacyStartedBy,
+  STACK_TAG_CHARS,
+  startedByFor,
+  tokenHash,
+} from '../../shared/targets/names.js';
+
+/** The stack tag of the tasks these events describe (the events function checks the token, not the tag). */
+const EVENT_STACK = 'e'.repeat(STACK_TAG_CHARS);
 
 export const ACCOUNT = '111122223333';
 export const STATE_MACHINE = `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:nightly`;
@@ -124,7 +133,9 @@ export function ecsEvent(
       connectivityAt: '2020-01-23T17:57:38.453Z',
       pullStartedAt: '2020-01-23T17:57:52.103Z',
       startedAt: '2020-01-23T17:57:58.103Z',
-      startedBy: startedByFor(run.runId, run.attempt),
+      startedBy: run.token
+        ? startedByFor(EVENT_STACK, tokenHash(run.token))
+        : legacyStartedBy(run.runId, run.attempt),
       pullStoppedAt: '2020-01-23T17:57:55.103Z',
       updatedAt: '2020-01-23T17:59:02.103Z',
       taskArn: TASK_ARN,

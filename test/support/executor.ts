@@ -8,6 +8,7 @@ import { messageFor, silentLog } from '../../shared/runs/lifecycle.js';
 import type { RunItem } from '../../shared/store/model.js';
 import { builtinHandlers, type HandlerRegistry } from '../../shared/targets/handlers.js';
 import { invokeTarget } from '../../shared/targets/index.js';
+import { stackTag } from '../../shared/targets/names.js';
 import type { TargetClients } from '../../shared/targets/types.js';
 import type { ManualClock } from './runtime.js';
 
@@ -27,7 +28,12 @@ export function executorDeps(
     clock: clock.fn,
     sleep: async () => {},
     invoke: (target, context, signal) =>
-      invokeTarget(target, context, { clients: clients as TargetClients, handlers, signal }),
+      invokeTarget(target, context, {
+        clients: clients as TargetClients,
+        handlers,
+        signal,
+        stack: stackTag(rt.store.tableName),
+      }),
   };
 }
 

@@ -5,9 +5,11 @@
  * (`finish`, `settle`) and can make a call fail. Each fake counts what is running, so a test can assert
  * that never two attempts of one run (or one job) are in the target at once.
  *
- *   Step Functions: StartExecution (a name is used once: the same name with another input is
- *   ExecutionAlreadyExists; with the same input while running, the same execution), DescribeExecution
- *   (ExecutionDoesNotExist), StopExecution (RUNNING → ABORTED at once).
+ *   Step Functions: StartExecution (a name is used once: the same name with another input, or once the
+ *   execution has ended, is ExecutionAlreadyExists; with the same input while running, the same
+ *   execution), DescribeExecution (ExecutionDoesNotExist), StopExecution (RUNNING → ABORTED at once).
+ *   `loseAnswer` makes a call's answer get lost after the service acted on it, and the SDK send it again
+ *   (what its retries do after a timeout or a 5xx), with what happened meanwhile.
  *   https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
  *   ECS: RunTask (clientToken idempotent), ListTasks (cluster, startedBy, desiredStatus), DescribeTasks,
  *   StopTask (desiredStatus STOPPED at once; lastStatus STOPPED only when the test `settle`s it).
@@ -53,6 +55,8 @@ export function awsError(name: string, message = name): Error {
 }
 
 type Fault = (command: string, input: Record<string, unknown>) => Error | undefined;
+/** For a call whose answer is lost: what happens before the SDK sends it again (undefined: not lost). */
+type LoseAnswer = (command: string, input: Record<string, unknown>) => (() => void) | undefined;
 
 /** The one middleware the fakes add: it answers every command from the fake's state. */
 type Answer = (
@@ -66,6 +70,7 @@ function answering(
   handle: (command: string, input: Record<string, unknown>) => unknown,
   calls: { command: string; input: Record<string, unknown> }[],
   fault: () => Fault | undefined,
+  lose: () => LoseAnswer | undefined = () => undefined,
 ) {
   const answer: Answer = (_next, context) => async (args) => {
     const command = context.commandName?.replace(/Command$/, '') ?? '?';
@@ -73,6 +78,13 @@ function answering(
     calls.push({ command, input });
     const error = fault()?.(command, input);
     if (error) throw error;
+    const meanwhile = lose()?.(command, input);
+    if (meanwhile) {
+      // The service acted on the call; its answer never came back; the SDK sends the same call again.
+      handle(command, input);
+      meanwhile();
+      calls.push({ command, input });
+    }
     return { output: { $metadata: {}, ...(handle(command, input) as object) }, response: {} };
   };
   (client.middlewareStack as unknown as AnsweringStack).add(answer, {
@@ -108,7 +120,9 @@ export class FakeStepFunctions {
   readonly calls: { command: string; input: Record<string, unknown> }[] = [];
   /** Makes a call fail (return the error) or pass (undefined). */
   fault: Fault | undefined;
-  /** Most executions running at once, over the fake's life, per state machine. */
+  /** Makes a call's answer get lost (return what happens before the SDK sends it again). */
+  loseAnswer: LoseAnswer | undefined;
+  /** Most executions running at once, over the fake's life. */
   maxRunning = 0;
 
   constructor(private readonly clock: () => number) {
@@ -117,6 +131,7 @@ export class FakeStepFunctions {
       (command, input) => this.handle(command, input),
       this.calls,
       () => this.fault,
+      () => this.loseAnswer,
     );
   }
 

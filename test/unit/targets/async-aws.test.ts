@@ -2,6 +2,7 @@ import { ECSClient, InvalidParameterException, RunTaskCommand } from '@aws-sdk/c
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import {
+  DescribeExecutionCommand,
   ExecutionAlreadyExists,
   ExecutionLimitExceeded,
   SFNClient,
@@ -13,16 +14,23 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateJob } from '../../../shared/jobs/schema.js';
 import type { EcsTarget, StepFunctionsTarget } from '../../../shared/jobs/types.js';
-import { ECS_ENV, MAX_OVERRIDE_BYTES, startedByFor } from '../../../shared/targets/ecs.js';
+import { ECS_ENV, MAX_OVERRIDE_BYTES } from '../../../shared/targets/ecs.js';
 import { builtinHandlers } from '../../../shared/targets/handlers.js';
 import { invokeTarget } from '../../../shared/targets/invoke.js';
 import {
+  clientTokenFor,
   EXECUTION_NAME_MAX,
   executionArn,
   executionName,
+  legacyExecutionName,
   parseExecutionName,
   runOfExecution,
-} from '../../../shared/targets/stepfunctions.js';
+  STARTED_BY_MAX,
+  stackTag,
+  startedByFor,
+  tokenDigest,
+  tokenHash,
+} from '../../../shared/targets/names.js';
 import { type RunContext, type TargetClients, TargetError } from '../../../shared/targets/types.js';
 
 // Step Functions and ECS have no emulator here: the start calls run against aws-sdk-client-mock.
@@ -66,11 +74,15 @@ const ecsTarget: EcsTarget = {
   timeout: 5_000,
 };
 
+const STACK = stackTag('Prod-SchedulerTable');
+const HASH = tokenHash(ctx.completionToken ?? '');
+
 function invoke(target: StepFunctionsTarget | EcsTarget, context: RunContext = ctx, with_ = clients) {
   return invokeTarget(target, context, {
     clients: with_,
     handlers: builtinHandlers(),
     signal: new AbortController().signal,
+    stack: STACK,
   });
 }
 
@@ -89,40 +101,63 @@ afterEach(() => {
 });
 
 describe('stepfunctions: execution names', () => {
-  it('derives a name within Step Functions rules, unique per attempt', () => {
-    const first = executionName(ctx.runId, 1);
-    const second = executionName(ctx.runId, 2);
-    expect(first).not.toBe(second);
-    for (const name of [first, second]) {
+  it('derives a name within Step Functions rules, unique per stack and per attempt', () => {
+    const first = executionName(STACK, ctx.runId, 1, tokenHash('token-of-attempt-1'));
+    const second = executionName(STACK, ctx.runId, 2, tokenHash('token-of-attempt-2'));
+    const otherStack = executionName(
+      stackTag('Staging-SchedulerTable'),
+      ctx.runId,
+      1,
+      tokenHash('token-of-attempt-1'),
+    );
+    // The same run id and attempt with another token (a backfill of a slot whose record expired).
+    const again = executionName(STACK, ctx.runId, 1, tokenHash('a-later-token'));
+    expect(new Set([first, second, otherStack, again]).size).toBe(4);
+    for (const name of [first, second, otherStack, again]) {
       expect(name.length).toBeLessThanOrEqual(EXECUTION_NAME_MAX);
       expect(name).toMatch(/^punctual-[A-Za-z0-9_-]+$/);
     }
-    expect(first).toMatch(/^punctual-nightly-report-20260301T020000000Z-a1-[a-z0-9]{10}$/);
+    expect(first).toMatch(
+      new RegExp(`^punctual-${STACK}-nightly-report-20260301T020000000Z-a1-[a-z0-9]{10}$`),
+    );
   });
 
-  it('shortens a long job id and keeps runs apart by the digest', () => {
+  it('shortens a long job id to 80 characters; the token digest keeps the names apart', () => {
     const long = `${'a'.repeat(120)}.x`;
-    const a = executionName(`${long}@2026-03-01T02:00:00.000Z`, 1);
-    const b = executionName(`${'a'.repeat(120)}_x@2026-03-01T02:00:00.000Z`, 1);
+    const a = executionName(STACK, `${long}@2026-03-01T02:00:00.000Z`, 1, tokenHash('t1'));
+    const b = executionName(STACK, `${'a'.repeat(120)}_x@2026-03-01T02:00:00.000Z`, 1, tokenHash('t2'));
     expect(a.length).toBe(EXECUTION_NAME_MAX);
     expect(a).not.toBe(b);
   });
 
-  it('maps a name back to its run and attempt, from the input or from the name alone', () => {
+  it('maps a name back to its run and attempt, from the input or from the name alone, with its token digest', () => {
     const manual = 'nightly-report@manual-2026-03-01T02:03:04.005Z';
-    const name = executionName(manual, 3);
+    const name = executionName(STACK, manual, 3, HASH);
     expect(parseExecutionName(name)).toMatchObject({
+      stack: STACK,
       manual: true,
       attempt: 3,
       scheduledAt: '2026-03-01T02:03:04.005Z',
     });
-    expect(runOfExecution(name)).toEqual({ runId: manual, attempt: 3 });
+    expect(runOfExecution(name)).toEqual({ runId: manual, attempt: 3, tokenDigest: tokenDigest(HASH) });
     const dotted = 'daily.report@2026-03-01T02:00:00.000Z';
-    // The dot became "_" in the name: only the input's run id (checked against the digest) names the run.
-    expect(runOfExecution(executionName(dotted, 1))).toBeUndefined();
-    expect(runOfExecution(executionName(dotted, 1), dotted)).toEqual({ runId: dotted, attempt: 1 });
-    expect(runOfExecution(executionName(dotted, 1), 'other@2026-03-01T02:00:00.000Z')).toBeUndefined();
+    const dottedName = executionName(STACK, dotted, 1, HASH);
+    expect(runOfExecution(dottedName, dotted)).toMatchObject({ runId: dotted, attempt: 1 });
+    // An input naming another run than the name holds is not this execution's.
+    expect(runOfExecution(dottedName, 'other@2026-03-01T02:00:00.000Z')).toBeUndefined();
     expect(runOfExecution('my-own-execution')).toBeUndefined();
+  });
+
+  it('still maps a name of the previous form (an attempt started before the upgrade) by its digest', () => {
+    const legacy = legacyExecutionName(ctx.runId, 2);
+    expect(legacy).toMatch(/^punctual-nightly-report-20260301T020000000Z-a2-[a-z0-9]{10}$/);
+    expect(runOfExecution(legacy)).toEqual({ runId: ctx.runId, attempt: 2 });
+    expect(runOfExecution(legacy, 'nightly-report@2026-03-02T02:00:00.000Z')).toEqual({
+      runId: ctx.runId,
+      attempt: 2,
+    });
+    const forged = legacy.replace(/-a2-/, '-a3-');
+    expect(runOfExecution(forged)).toBeUndefined();
   });
 
   it('derives the execution ARN from a state machine, version or alias ARN', () => {
@@ -140,7 +175,7 @@ describe('stepfunctions: StartExecution', () => {
     expect(result.detail).toBe('ExecutionArn arn:x');
     const input = sfnMock.commandCalls(StartExecutionCommand)[0]?.args[0].input;
     expect(input?.stateMachineArn).toBe(MACHINE);
-    expect(input?.name).toBe(executionName(ctx.runId, 2));
+    expect(input?.name).toBe(executionName(STACK, ctx.runId, 2, HASH));
     expect(JSON.parse(input?.input ?? '{}')).toMatchObject({
       runId: ctx.runId,
       attempt: 2,
@@ -149,13 +184,50 @@ describe('stepfunctions: StartExecution', () => {
     });
   });
 
-  it('takes an execution that already has the name as this attempt handed off', async () => {
+  it('takes an execution that already has the name as this attempt handed off when its input carries the token', async () => {
+    const name = executionName(STACK, ctx.runId, 2, HASH);
     sfnMock
       .on(StartExecutionCommand)
-      .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }));
+      .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }))
+      .on(DescribeExecutionCommand)
+      .resolves({
+        name,
+        status: 'SUCCEEDED',
+        input: JSON.stringify({ runId: ctx.runId, completionToken: ctx.completionToken }),
+      } as never);
     const result = await invoke(sfnTarget);
     expect(result.detail).toContain('(already started)');
-    expect(result.detail).toContain(`execution:nightly:${executionName(ctx.runId, 2)}`);
+    expect(result.detail).toContain(`execution:nightly:${name}`);
+    expect(sfnMock.commandCalls(DescribeExecutionCommand)[0]?.args[0].input.executionArn).toBe(
+      executionArn(MACHINE, name),
+    );
+  });
+
+  it('fails the attempt, retryable, when the execution that has the name carries another token', async () => {
+    sfnMock
+      .on(StartExecutionCommand)
+      .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }))
+      .on(DescribeExecutionCommand)
+      .resolves({
+        status: 'SUCCEEDED',
+        input: JSON.stringify({ completionToken: 'another-token' }),
+      } as never);
+    const error = await failure(invoke(sfnTarget));
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain("does not carry this attempt's completion token");
+  });
+
+  it('fails at once without a stack tag: names would not tell stacks apart', async () => {
+    const error = await failure(
+      invokeTarget(sfnTarget, ctx, {
+        clients,
+        handlers: builtinHandlers(),
+        signal: new AbortController().signal,
+      }),
+    );
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain('stack tag');
+    expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
   it('fails without a retry when the state machine does not exist, retries when executions are at their limit', async () => {
@@ -198,10 +270,13 @@ describe('ecs: RunTask', () => {
           assignPublicIp: 'DISABLED',
         },
       },
-      startedBy: startedByFor(ctx.runId, 2),
+      startedBy: startedByFor(STACK, HASH),
+      clientToken: clientTokenFor(STACK, HASH),
     });
-    expect(input?.startedBy?.length).toBeLessThanOrEqual(36);
+    expect(input?.startedBy).toMatch(new RegExp(`^punctual-${STACK}-[a-z0-9]+$`));
+    expect(input?.startedBy?.length).toBe(STARTED_BY_MAX);
     expect(input?.clientToken).toMatch(/^[0-9a-f]{64}$/);
+    expect(clientTokenFor(stackTag('Staging-SchedulerTable'), HASH)).not.toBe(input?.clientToken);
     const override = input?.overrides?.containerOverrides?.[0];
     expect(override?.name).toBe('app');
     const env = Object.fromEntries((override?.environment ?? []).map((e) => [e.name, e.value]));

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { reportFromEvent, reportFromTask } from '../../../shared/targets/aws-events.js';
-import { executionName } from '../../../shared/targets/stepfunctions.js';
+import { executionName, legacyExecutionName, tokenDigest, tokenHash } from '../../../shared/targets/names.js';
 import { ecsEvent, sfnEvent, TASK_ARN } from '../../support/aws-events.js';
 
 const runId = 'nightly-report@2026-03-01T02:00:00.000Z';
 const token = 'tok-0123456789abcdef0123456789abcdef';
-const name = executionName(runId, 2);
+const name = executionName('s1s2s3', runId, 2, tokenHash(token));
 const input = JSON.stringify({
   jobId: 'nightly-report',
   runId,
@@ -20,6 +20,7 @@ describe('Step Functions Execution Status Change → report', () => {
     expect(mapped).toEqual({
       report: { runId, attempt: 2, source: 'stepfunctions', type: 'complete', output: { rows: 42 } },
       token,
+      tokenDigest: tokenDigest(tokenHash(token)),
     });
   });
 
@@ -52,10 +53,19 @@ describe('Step Functions Execution Status Change → report', () => {
     });
   });
 
-  it('maps from the name when the input was left out of the event', () => {
+  it('maps from the name when the input was left out of the event, with the name’s digest of the token', () => {
     const mapped = reportFromEvent(sfnEvent(name, input, 'ABORTED', { inputIncluded: false }));
     expect(mapped).toEqual({
       report: expect.objectContaining({ runId, attempt: 2, type: 'fail' }),
+      tokenDigest: tokenDigest(tokenHash(token)),
+    });
+  });
+
+  it('maps a name of the previous form (an attempt started before the upgrade)', () => {
+    const legacy = legacyExecutionName(runId, 2);
+    expect(reportFromEvent(sfnEvent(legacy, input, 'SUCCEEDED'))).toEqual({
+      report: { runId, attempt: 2, source: 'stepfunctions', type: 'complete' },
+      token,
     });
   });
 
@@ -66,7 +76,13 @@ describe('Step Functions Execution Status Change → report', () => {
     expect(reportFromEvent(sfnEvent('nightly-manual-rerun', '{}', 'SUCCEEDED'))).toHaveProperty('ignored');
     const forged = JSON.stringify({ runId: 'nightly-report@2026-03-02T02:00:00.000Z' });
     expect(
-      reportFromEvent(sfnEvent(executionName('daily.x@2026-03-01T02:00:00.000Z', 1), forged, 'SUCCEEDED')),
+      reportFromEvent(
+        sfnEvent(
+          executionName('s1s2s3', 'daily.x@2026-03-01T02:00:00.000Z', 1, tokenHash(token)),
+          forged,
+          'SUCCEEDED',
+        ),
+      ),
     ).toHaveProperty('ignored');
   });
 });

@@ -146,6 +146,17 @@ async function runScenario(): Promise<Scenario> {
     await runtime.drain('batch');
   };
 
+  // One StartExecution's answer is lost and the SDK sends it again after the (quick) execution ended:
+  // ExecutionAlreadyExists, which the executor verifies with DescribeExecution (its own token).
+  let lost = 0;
+  aws.sfn.loseAnswer = (command, input) =>
+    command === 'StartExecution' && String(input.input).includes('"jobId":"report-default"') && lost++ === 0
+      ? () => {
+          const parts = String(input.stateMachineArn).split(':');
+          const executionArn = [...parts.slice(0, 5), 'execution', parts[6], String(input.name)].join(':');
+          aws.sfn.finish(executionArn, 'SUCCEEDED', { output: '{"rows":1}' });
+        }
+      : undefined;
   await runtime.tick();
   await drainPools();
   // The async workers report through the completions queue (their own calls, not a function's).

@@ -26,6 +26,7 @@ const runsCommands = () => import('./commands/runs.js');
 const runDev = lazy(devCommands, 'runDev');
 const runDlqList = lazy(dlqCommands, 'runDlqList');
 const runDlqRedrive = lazy(dlqCommands, 'runDlqRedrive');
+const runDlqPurge = lazy(dlqCommands, 'runDlqPurge');
 const runDelete = lazy(jobsCommands, 'runDelete');
 const runGet = lazy(jobsCommands, 'runGet');
 const runList = lazy(jobsCommands, 'runList');
@@ -560,6 +561,24 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
       state.exitCode = await withTarget(io, now, flags, (target) => runDlqRedrive(io, target, flags));
     }),
     'punctual dlq redrive --pool default',
+  );
+  example(
+    addTargetOptions(
+      addJson(
+        dlq
+          .command('purge')
+          .description(
+            "delete the DLQs' messages (all, or one job's with --job: e.g. a deleted job's); their runs keep their " +
+              'failed records but can no longer be redriven. Without --yes, only says what would be deleted',
+          )
+          .option('--pool <name>', 'this pool only')
+          .option('--job <id>', "this job's messages only")
+          .option('--yes', 'delete (without it, nothing is deleted)'),
+      ),
+    ).action(async (flags) => {
+      state.exitCode = await withTarget(io, now, flags, (target) => runDlqPurge(io, target, flags));
+    }),
+    'punctual dlq purge --job old-report --yes',
   );
 
   // ── status ───────────────────────────────────────────────────────────────────────────────────────

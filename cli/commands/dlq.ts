@@ -1,5 +1,5 @@
 /**
- * `punctual dlq list|redrive`: the dead-letter queue of each pool, through the client (shared/client/dlq.ts
+ * `punctual dlq list|redrive|purge`: the dead-letter queue of each pool, through the client (shared/client/dlq.ts
  * says how a listing leaves the messages in place and how a redrive finds its destination).
  */
 import type { Target } from '../context.js';
@@ -67,4 +67,40 @@ export async function runDlqRedrive(
     io.out('each one replays its run once more; follow them with: punctual runs list --since 10m\n');
   }
   return results.some((result) => result.status === 'FAILED') ? 1 : 0;
+}
+
+/**
+ * `dlq purge`: without `--yes`, what would be deleted and exit 1 (nothing is deleted by accident); with
+ * it, the deletion, pool by pool.
+ */
+export async function runDlqPurge(
+  io: Io,
+  target: Target,
+  options: { pool?: string; job?: string; yes?: boolean; json?: boolean },
+): Promise<number> {
+  const results = await target.client.purgeDlq({
+    ...(options.pool !== undefined ? { pool: options.pool } : {}),
+    ...(options.job !== undefined ? { jobId: options.job } : {}),
+    dryRun: !options.yes,
+  });
+  const count = results.reduce((sum, result) => sum + result.entries.length, 0);
+  if (options.json) printJson(io, { deleted: Boolean(options.yes), results });
+  else {
+    const whose = options.job ? ` of job ${options.job}` : '';
+    for (const result of results) {
+      const n = result.entries.length;
+      io.out(
+        `${result.pool}: ${options.yes ? `${n} message(s)${whose} deleted` : `${n} message(s)${whose} would be deleted`}` +
+          `${result.kept ? `, ${result.kept} left in place` : ''}\n`,
+      );
+    }
+  }
+  if (options.yes || count === 0) return 0;
+  const flags = [options.pool ? `--pool ${options.pool}` : '', options.job ? `--job ${options.job}` : '']
+    .filter(Boolean)
+    .join(' ');
+  io.err(
+    `nothing deleted; to delete these ${count} message(s): punctual dlq purge ${flags ? `${flags} ` : ''}--yes\n`,
+  );
+  return 1;
 }

@@ -34,7 +34,15 @@ import {
   stateFilePath,
   type TableOptions,
 } from './connection.js';
-import { type DlqEntry, listPoolDlq, type RedriveResult, redrivePool, selectPools } from './dlq.js';
+import {
+  type DlqEntry,
+  listPoolDlq,
+  type PurgeResult,
+  purgePool,
+  type RedriveResult,
+  redrivePool,
+  selectPools,
+} from './dlq.js';
 import { assessStatus, queueDepths, readHeartbeats, type StatusReport } from './health.js';
 import {
   type BackfillResult,
@@ -395,6 +403,35 @@ export class PunctualClient {
     return entries.sort((a, b) => (a.failedAt ?? '').localeCompare(b.failedAt ?? ''));
   }
 
+  /**
+   * Deletes the DLQs' messages, every pool's or one's, all of them or one job's (`jobId`, e.g. a deleted
+   * job's). Their runs keep their `failed` records; they can no longer be redriven. `dryRun` deletes
+   * nothing and says what would go.
+   */
+  async purgeDlq(
+    options: { pool?: string; jobId?: string; dryRun?: boolean; limit?: number } = {},
+  ): Promise<PurgeResult[]> {
+    const target = await this.#target();
+    const now = this.#clock();
+    const results: PurgeResult[] = [];
+    for (const [name, pool] of selectPools(target, options.pool)) {
+      results.push(
+        await purgePool(
+          target.sqs,
+          name,
+          pool,
+          {
+            ...(options.jobId !== undefined ? { jobId: options.jobId } : {}),
+            ...(options.dryRun ? { dryRun: true } : {}),
+            ...(options.limit !== undefined ? { limit: options.limit } : {}),
+          },
+          now,
+        ),
+      );
+    }
+    return results;
+  }
+
   /** Moves the DLQs' messages back to their pools' queues (an SQS move task per pool), pool by pool. */
   async redriveDlq(
     options: {
@@ -437,8 +474,15 @@ export class PunctualClient {
         limit: Number.MAX_SAFE_INTEGER,
       }),
     ]);
+    // Whose messages a non-empty DLQ holds (a sample, left in place), to tell a deleted job's apart.
+    const dlqJobs: Record<string, (string | null)[]> = {};
+    for (const [name, pool] of selectPools(target, undefined)) {
+      if ((queues[name]?.dlq ?? 0) > 0 && pool.dlqUrl)
+        dlqJobs[name] = (await listPoolDlq(target.sqs, name, pool, 10, now)).map((entry) => entry.jobId);
+    }
     return assessStatus(
       {
+        dlqJobs,
         label: target.label,
         ...(target.tickMs !== undefined ? { tickMs: target.tickMs } : {}),
         heartbeat: heartbeats.get(0),

@@ -1,6 +1,6 @@
 /**
- * The dead-letter queue of each pool: list its messages, move them back (`listDlq`, `redriveDlq` of the
- * client; `punctual dlq list|redrive`).
+ * The dead-letter queue of each pool: list its messages, move them back, delete them (`listDlq`,
+ * `redriveDlq`, `purgeDlq` of the client; `punctual dlq list|redrive|purge`).
  *
  * Listing reads without deleting: SQS has no "peek", so messages are received with a short visibility
  * timeout (LIST_VISIBILITY_SECONDS) and made visible again at once with ChangeMessageVisibility(0). While a
@@ -16,6 +16,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   ListMessageMoveTasksCommand,
   type Message,
@@ -103,7 +104,21 @@ export async function visibleCount(sqs: SQSClient, url: string): Promise<number>
 
 /** Up to `limit` messages of one DLQ, left in the queue. */
 export async function peek(sqs: SQSClient, url: string, limit: number): Promise<Message[]> {
+  return (await sweep(sqs, url, limit, () => false)).left;
+}
+
+/**
+ * Receives up to `limit` messages of one DLQ: those `take` chooses are deleted, the rest made visible again
+ * at once (whatever happens, in `finally`: a failed sweep hides nothing for longer than the timeout).
+ */
+async function sweep(
+  sqs: SQSClient,
+  url: string,
+  limit: number,
+  take: (message: Message) => boolean,
+): Promise<{ taken: Message[]; left: Message[] }> {
   const seen = new Map<string, Message>();
+  const taken: Message[] = [];
   const expected = await visibleCount(sqs, url);
   try {
     let waitSeconds = 0;
@@ -119,6 +134,9 @@ export async function peek(sqs: SQSClient, url: string, limit: number): Promise<
       );
       const fresh = Messages.filter((message) => message.MessageId && !seen.has(message.MessageId));
       for (const message of fresh) seen.set(message.MessageId ?? '', message);
+      const chosen = fresh.filter(take);
+      if (chosen.length) await deleteMessages(sqs, url, chosen);
+      taken.push(...chosen);
       if (fresh.length) continue;
       // A short poll samples a subset of SQS's servers: one long poll before giving up on the rest.
       if (waitSeconds > 0 || seen.size >= expected) break;
@@ -126,7 +144,10 @@ export async function peek(sqs: SQSClient, url: string, limit: number): Promise<
     }
   } finally {
     // Visible again now: listing must not delay a redrive or hide a message from the console.
-    const handles = [...seen.values()].filter((message) => message.ReceiptHandle);
+    const ids = new Set(taken.map((message) => message.MessageId));
+    const handles = [...seen.values()].filter(
+      (message) => message.ReceiptHandle && !ids.has(message.MessageId),
+    );
     for (const batch of chunk(handles, 10)) {
       await sqs
         .send(
@@ -142,7 +163,61 @@ export async function peek(sqs: SQSClient, url: string, limit: number): Promise<
         .catch(() => undefined);
     }
   }
-  return [...seen.values()];
+  const ids = new Set(taken.map((message) => message.MessageId));
+  return { taken, left: [...seen.values()].filter((message) => !ids.has(message.MessageId)) };
+}
+
+async function deleteMessages(sqs: SQSClient, url: string, messages: Message[]): Promise<void> {
+  for (const batch of chunk(messages, 10)) {
+    const { Failed = [] } = await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: url,
+        Entries: batch.map((message, i) => ({ Id: `m${i}`, ReceiptHandle: message.ReceiptHandle ?? '' })),
+      }),
+    );
+    if (Failed.length)
+      throw new PunctualError(
+        `DeleteMessageBatch on ${url} failed for ${Failed.length} message(s): ${Failed.map((f) => f.Message ?? f.Code).join('; ')}`,
+      );
+  }
+}
+
+/** What a purge deleted from one pool's DLQ (or, with `dryRun`, would delete). */
+export interface PurgeResult {
+  pool: string;
+  /** The messages deleted (with `dryRun`: that would be). */
+  entries: DlqEntry[];
+  /** Messages of the DLQ left in place (another job's, with `jobId`). */
+  kept: number;
+}
+
+/**
+ * Deletes the messages of the pool's DLQ, all of them or those of one job (`jobId`; poison messages have
+ * none and match no job). Their runs keep their `failed` records; only the chance to redrive them goes.
+ * With `dryRun`, nothing is deleted: the result says what would be.
+ */
+export async function purgePool(
+  sqs: SQSClient,
+  name: string,
+  pool: PoolQueues,
+  options: { jobId?: string; dryRun?: boolean; limit?: number },
+  now: number,
+): Promise<PurgeResult> {
+  const url = required(name, pool, 'dlqUrl');
+  const matches = (message: Message) =>
+    options.jobId === undefined || describeDlqMessage(name, message, now).jobId === options.jobId;
+  const { taken, left } = await sweep(
+    sqs,
+    url,
+    options.limit ?? 10_000,
+    (message) => !options.dryRun && matches(message),
+  );
+  const chosen = options.dryRun ? left.filter(matches) : taken;
+  return {
+    pool: name,
+    entries: chosen.map((message) => describeDlqMessage(name, message, now)),
+    kept: left.length - (options.dryRun ? chosen.length : 0),
+  };
 }
 
 export const redriveResultSchema = z

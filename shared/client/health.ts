@@ -143,6 +143,22 @@ export interface StatusInput {
   queues: StatusReport['queues'];
   /** Runs whose slot is in the last hour. */
   runs: RunItem[];
+  /** The jobs of a sample of each non-empty DLQ's messages (null: a poison message), by pool. */
+  dlqJobs?: Record<string, (string | null)[]>;
+}
+
+/**
+ * `, of jobs a, b (deleted: punctual dlq purge --job b --yes)`: whose messages a DLQ holds, from a sample,
+ * so that a deleted job's leftovers are told apart from live failures.
+ */
+function dlqWhose(sample: (string | null)[] | undefined, jobs: JobItem[]): string {
+  if (!sample?.length) return '';
+  const existing = new Set(jobs.map((job) => job.jobId));
+  const names = [...new Set(sample.map((jobId) => jobId ?? '(unreadable message)'))].sort();
+  const deleted = names.filter((name) => name !== '(unreadable message)' && !existing.has(name));
+  const listed = names.map((name) => (deleted.includes(name) ? `${name} (deleted)` : name)).join(', ');
+  const purge = deleted.map((name) => `punctual dlq purge --job ${name} --yes`).join('; ');
+  return `, of ${names.length === 1 ? 'job' : 'jobs'} ${listed}${purge ? `; a deleted job's can go: ${purge}` : ''}`;
 }
 
 /** The health report of what was read (`PunctualClient.status`). */
@@ -196,7 +212,9 @@ export function assessStatus(input: StatusInput, now: number): StatusReport {
     problems.push(`job ${job.id} is invalid and out of the schedule: ${job.error}`);
   for (const [pool, depth] of Object.entries(queues)) {
     if (depth.dlq > 0)
-      problems.push(`pool ${pool}: ${depth.dlq} message(s) in the DLQ (punctual dlq list --pool ${pool})`);
+      problems.push(
+        `pool ${pool}: ${depth.dlq} message(s) in the DLQ${dlqWhose(input.dlqJobs?.[pool], jobs)} (punctual dlq list --pool ${pool})`,
+      );
   }
   const runsLastHour: Record<string, number> = {};
   for (const run of runs) runsLastHour[run.status] = (runsLastHour[run.status] ?? 0) + 1;

@@ -31,7 +31,7 @@ export type {
 } from './client.js';
 export { PunctualClient } from './client.js';
 export type { AwsOptions, PoolQueues } from './connection.js';
-export type { DlqEntry, RedriveResult } from './dlq.js';
+export type { DlqEntry, PurgeResult, RedriveResult } from './dlq.js';
 export type { StatusReport } from './health.js';
 export type {
   Attempt,

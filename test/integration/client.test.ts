@@ -259,6 +259,45 @@ describe('PunctualClient: DLQ and health', () => {
     ]);
     await expect(client.listDlq({ pool: 'gpu' })).rejects.toThrow('pool "gpu" does not exist');
   });
+
+  it("status names a deleted job's DLQ messages; purge deletes that job's only, and only when asked", async () => {
+    const clock = new ManualClock(T0);
+    const { runtime, client } = await setup(clock);
+    const failing = {
+      schedule: 'rate(1 hour)',
+      retry: { maxAttempts: 1, backoff: '1s' },
+      target: { type: 'handler', name: 'fail' },
+    };
+    await client.putJob(def('gone', failing));
+    await client.putJob(def('kept', failing));
+    await runtime.tick();
+    await runtime.drain();
+    await client.deleteJob('gone');
+
+    const status = await client.status();
+    const dryRun = await client.purgeDlq({ jobId: 'gone', dryRun: true });
+    const afterDryRun = await client.listDlq();
+    const purged = await client.purgeDlq({ jobId: 'gone' });
+    const left = await client.listDlq();
+    const statusAfter = await client.status();
+
+    expect(status.problems.join('\n')).toContain(
+      "2 message(s) in the DLQ, of jobs gone (deleted), kept; a deleted job's can go: punctual dlq purge --job gone --yes",
+    );
+    expect(
+      dryRun.map((result) => [result.pool, result.entries.map((entry) => entry.runId), result.kept]),
+    ).toEqual([['default', ['gone@2026-12-01T00:00:00.000Z'], 1]]);
+    expect(afterDryRun.map((entry) => entry.jobId).sort()).toEqual(['gone', 'kept']);
+    expect(purged.map((result) => [result.entries.map((entry) => entry.jobId), result.kept])).toEqual([
+      [['gone'], 1],
+    ]);
+    expect(left.map((entry) => entry.jobId)).toEqual(['kept']);
+    expect(statusAfter.problems.join('\n')).toContain(
+      '1 message(s) in the DLQ, of job kept (punctual dlq list',
+    );
+    // The run keeps its fate: only the chance to redrive it went.
+    expect((await client.getRun('gone@2026-12-01T00:00:00.000Z')).status).toBe('failed');
+  });
 });
 
 describe('PunctualClient: finding a deployment', () => {

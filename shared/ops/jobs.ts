@@ -176,11 +176,13 @@ async function updateJob(
   // unreadable); a pause by hand or by pauseAfterFailures is kept. The write is conditional on the version
   // read, and a pause bumps it, so a pause that lands after our read makes us read again.
   const hasEnabled = typeof existing.enabled === 'boolean';
-  // Nothing to write: the same definition over a sound item (a deploy leaves such jobs untouched).
+  // Nothing to write: the same definition over a sound item in its shard (a deploy leaves such jobs untouched).
+  const inItsShard = existing.dueShard === undefined || existing.dueShard === store.shardOf(definition.id);
   if (
     changes.length === 0 &&
     decoded.ok &&
     hasEnabled &&
+    inItsShard &&
     isIsoTime(existing.anchor) &&
     isIsoTime(existing.cursor)
   )

@@ -28,6 +28,7 @@ import {
   type TargetPolicy,
   TargetPolicyRefusal,
 } from '../shared/targets/policy.js';
+import { secretNameProblem, undeclaredSecrets } from '../shared/targets/secrets.js';
 import { DEFAULT_TICK_CONFIG } from '../shared/tick/tick.js';
 
 /**
@@ -142,6 +143,8 @@ export interface ConfigInput {
   /** The handler names the executor bundle holds (default: the builtins). */
   readonly handlerNames?: readonly string[];
   readonly targetPolicy?: TargetPolicy;
+  /** The names of the secrets the construct declares (its `secrets` prop): the only ones jobs may name. */
+  readonly secretNames?: readonly string[];
 }
 
 /**
@@ -479,6 +482,15 @@ export function resolveConfig(input: ConfigInput, subject = 'Scheduler props'): 
     }
     checkDeclaredTargets(jobs, targetPolicy, violations);
   }
+
+  const secretNames = input.secretNames ?? [];
+  for (const name of secretNames) {
+    const problem = secretNameProblem(name);
+    if (problem) violations.push({ path: `secrets.${name}`, value: name, message: problem });
+  }
+  jobs.forEach((job, index) => {
+    violations.push(...undeclaredSecrets(job.definition.target, secretNames, `jobs[${index}]`));
+  });
 
   if (violations.length > 0) throw new JobValidationError(violations, subject);
   return { pools, jobs, shards, retentionDays, lookaheadMs, tickBudgetMs, tickGroups, targetPolicy };

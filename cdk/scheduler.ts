@@ -16,9 +16,11 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/commons/config.js';
@@ -266,6 +268,15 @@ export interface SchedulerProps {
    */
   readonly targetPolicy?: TargetPolicy;
   /**
+   * The secrets jobs may name (`hmacSecret: NAME`, `headers: { authorization: { secret: NAME, prefix:
+   * 'Bearer ' } }`), by name: a Secrets Manager secret (its text value) or an SSM SecureString parameter.
+   * Each executor may read these and nothing else; a job naming another is refused (at synth for declared
+   * jobs, by the executor for any). Values are read at run time (cached 5 minutes) and never stored.
+   * @default - none
+   * @example secrets: { 'billing-hook': secretsmanager.Secret.fromSecretNameV2(this, 'Hook', 'billing/hook') }
+   */
+  readonly secrets?: Record<string, secretsmanager.ISecret | ssm.IParameter>;
+  /**
    * Name of the CloudWatch dashboard.
    * @default - generated
    */
@@ -399,8 +410,13 @@ export class Scheduler extends Construct {
     const handlers: HandlersBundle | undefined = props.handlers
       ? bundleWithHandlers(this, props.handlers.entry, `Scheduler "${id}" props: handlers.entry`)
       : undefined;
+    const declaredSecrets = Object.entries(props.secrets ?? {});
     const config = resolveConfig(
-      { ...props, ...(handlers ? { handlerNames: handlers.names } : {}) },
+      {
+        ...props,
+        ...(handlers ? { handlerNames: handlers.names } : {}),
+        secretNames: declaredSecrets.map(([name]) => name),
+      },
       `Scheduler "${id}" props`,
     );
     this.config = config;
@@ -625,6 +641,15 @@ export class Scheduler extends Construct {
       );
     }
 
+    // Where each declared secret is read (never its value): PUNCTUAL_SECRETS of the executors.
+    const secretSources = stack.toJsonString(
+      Object.fromEntries(
+        declaredSecrets.map(([name, secret]) => [
+          name,
+          'secretArn' in secret ? { secretsManager: secret.secretArn } : { ssm: secret.parameterName },
+        ]),
+      ),
+    );
     const pools: Record<string, SchedulerPool> = {};
     const executors: PunctualFunction[] = [];
     const executorCode = handlers?.code ?? prebuiltCode('executor');
@@ -638,6 +663,7 @@ export class Scheduler extends Construct {
           ...commonEnvironment,
           [ENV.pool]: pool.name,
           [ENV.targetPolicy]: JSON.stringify(config.targetPolicy),
+          ...(declaredSecrets.length > 0 ? { [ENV.secrets]: secretSources } : {}),
         },
         logRetention,
         logLevel,
@@ -646,6 +672,8 @@ export class Scheduler extends Construct {
           : { reservedConcurrentExecutions: pool.concurrency + RESERVED_CONCURRENCY_HEADROOM }),
       });
       grantTable(executor.role, DYNAMO_READ_WRITE);
+      // Each declared secret, and nothing else: a job names one of these or its request is not sent.
+      for (const [, secret] of declaredSecrets) secret.grantRead(executor.role);
       // Retries go back to its own queue and failed runs to its own DLQ (shared/runs/lifecycle.ts). A held
       // run of a job that moved to another pool meanwhile is left to the tick's sweep, which may send anywhere.
       executor.role.addToPrincipalPolicy(

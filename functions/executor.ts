@@ -16,6 +16,7 @@ import { invokeTarget } from '../shared/targets/index.js';
 import { TargetGuard } from '../shared/targets/policy.js';
 import { configFromEnv, createClients, reservedFromEnv, targetPolicyFromEnv } from './commons/config.js';
 import { asLog, createLogger, createMetrics, PowertoolsSignals } from './commons/powertools.js';
+import { secretsFromEnv } from './commons/secrets.js';
 
 export interface ExecutorHandlerDeps extends ExecuteDeps {
   pool: string;
@@ -61,6 +62,7 @@ function lambda() {
     const handlers = defaultHandlers;
     const policy = new TargetGuard(targetPolicyFromEnv(process.env));
     const reserved = reservedFromEnv(process.env);
+    const secrets = secretsFromEnv(process.env);
     const log: Log = asLog(logger);
     lambdaHandler = createExecutorHandler({
       store: config.store,
@@ -79,6 +81,7 @@ function lambda() {
             eventBridge: clients.eventBridge,
             sfn: clients.sfn,
             ecs: clients.ecs,
+            secrets,
           },
           handlers,
           signal,

@@ -36,6 +36,11 @@ export const ENV = {
   targetPolicy: 'PUNCTUAL_TARGET_POLICY',
   /** The completions queue's URL, for the executors: one of the destinations no job may write to. */
   completionsQueue: 'PUNCTUAL_COMPLETIONS_QUEUE',
+  /**
+   * The declared secrets, JSON `{ name: { secretsManager: arn } | { ssm: parameterName } }` (the construct's
+   * `secrets`): where each value is read, never the value itself.
+   */
+  secrets: 'PUNCTUAL_SECRETS',
 } as const;
 
 export interface PoolQueues {

@@ -81,6 +81,7 @@ export async function putJob(
       ? await updateJob(store, raw, definition, now)
       : await createJob(store, definition, now);
     if (!result) continue;
+    result.warnings.push(...deprecations(definition));
     if (options.claim && result.job.enabled) {
       result.claimed = await claimNow(options.claim.deps, result.job, options.claim.config, now);
       if (result.claimed.error)
@@ -94,6 +95,17 @@ export async function putJob(
     return result;
   }
   throw new PunctualError(`job "${definition.id}" kept changing while it was written; try again`);
+}
+
+/** Fields that still work but go in the next release, with what to write instead. */
+function deprecations(definition: JobDefinition): string[] {
+  const target = definition.target;
+  if (target.type !== 'http' || target.hmacSecretEnv === undefined || target.hmacSecret !== undefined)
+    return [];
+  return [
+    `target.hmacSecretEnv is deprecated and goes in the next release: write hmacSecret: ${target.hmacSecretEnv} ` +
+      '(it names the same declared secret, never an environment variable; docs/security.md)',
+  ];
 }
 
 async function createJob(

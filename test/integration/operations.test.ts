@@ -88,6 +88,16 @@ describe('put', () => {
     }
   });
 
+  it('warns that hmacSecretEnv is deprecated, naming the hmacSecret to write instead', async () => {
+    runtime = await testRuntime();
+    const target = { type: 'http', url: 'https://hooks.example.com/in', hmacSecretEnv: 'billing-hook' };
+    const result = await put(runtime, job('old-style', { schedule: 'rate(1 hour)', target }), T0);
+    expect(result.warnings).toEqual([
+      'target.hmacSecretEnv is deprecated and goes in the next release: write hmacSecret: billing-hook ' +
+        '(it names the same declared secret, never an environment variable; docs/security.md)',
+    ]);
+  });
+
   it('re-anchors when the schedule changes, from now on', async () => {
     runtime = await testRuntime();
     await put(runtime, job('resched', { schedule: 'rate(1 minute)' }), T0);

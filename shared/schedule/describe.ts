@@ -66,7 +66,8 @@ function glossCron(dialect: CronSchedule['dialect'], written: string[]): string 
   if (anyDay && hour === '*') {
     if (minute === '*') return 'every minute';
     const step = /^(?:\*|0)\/(\d+)$/.exec(minute)?.[1];
-    if (step !== undefined && 60 % Number(step) === 0) return `every ${Number(step)} minutes`;
+    if (step !== undefined && 60 % Number(step) === 0)
+      return Number(step) === 1 ? 'every minute' : `every ${Number(step)} minutes`;
     if (num(minute)) return `hourly at minute ${Number(minute)}`;
     return undefined;
   }

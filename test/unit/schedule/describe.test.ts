@@ -38,6 +38,7 @@ describe('describeSchedule', () => {
     ['cron(0/15 * * * ? *)', 'UTC', 'cron 0/15 * * * ? * (UTC): every 15 minutes'],
     ['cron(30 * * * ? *)', 'UTC', 'cron 30 * * * ? * (UTC): hourly at minute 30'],
     ['*/5 * * * *', 'UTC', 'cron */5 * * * * (UTC): every 5 minutes'],
+    ['*/1 * * * *', 'UTC', 'cron */1 * * * * (UTC): every minute'],
     ['* * * * *', 'UTC', 'cron * * * * * (UTC): every minute'],
     ['30 6 * * 1-5', 'America/New_York', 'cron 30 6 * * 1-5 (America/New_York): weekdays at 06:30'],
     ['0 30 6 * * *', 'UTC', 'cron 0 30 6 * * * (UTC): daily at 06:30'],

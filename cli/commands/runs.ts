@@ -84,7 +84,7 @@ export async function runRunsList(io: Io, target: Target, options: ListOptions, 
         return [
           run.runId,
           statusText(p, run.status, run.reason),
-          String(json.attempt),
+          json.attempt > 0 ? String(json.attempt) : '-',
           lag(json.startLagMs),
           lag(json.durationMs),
           error,
@@ -118,7 +118,12 @@ export function printRun(io: Io, run: Run, now: number): void {
         'finished',
         json.finishedAt ? `${when(json.finishedAt)}  last attempt took ${lag(json.durationMs)}` : '-',
       ],
-      ['attempt', `${json.attempt} (up to ${run.maxAttempts ?? '?'} per dispatch or replay)`],
+      [
+        'attempt',
+        json.attempt > 0
+          ? `${json.attempt} (up to ${run.maxAttempts ?? '?'} per dispatch or replay)`
+          : `none yet (up to ${run.maxAttempts ?? '?'} per dispatch or replay)`,
+      ],
       ['target', run.targetType ? `${run.targetType} (pool ${run.pool})` : '-'],
       ['last error', json.lastError ?? '-'],
       ...asyncLines(run, when),

@@ -7,6 +7,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runRunsList } from '../../cli/commands/runs.js';
 import type { LocalRuntime } from '../../local/runtime.js';
 import { stateFilePath } from '../../shared/client/connection.js';
 import { dlqEntrySchema, redriveResultSchema } from '../../shared/client/dlq.js';
@@ -297,6 +298,35 @@ describe('PunctualClient: DLQ and health', () => {
     );
     // The run keeps its fate: only the chance to redrive it went.
     expect((await client.getRun('gone@2026-12-01T00:00:00.000Z')).status).toBe('failed');
+  });
+});
+
+describe('punctual runs list, on the client', () => {
+  it('lists a sent slot only with --upcoming, its attempt shown as - until it starts', async () => {
+    const clock = new ManualClock(T0);
+    const { runtime, client } = await setup(clock);
+    await client.putJob(def('soon', { schedule: 'rate(1 hour)' }));
+    await runtime.tick(); // sent, not yet received by an executor
+    const out: string[] = [];
+    const io = {
+      out: (text: string) => out.push(text),
+      err() {},
+      isTTY: false,
+      color: false,
+      columns: 160,
+      env: {},
+      cwd: '.',
+    };
+    const target = { ...(await client.deployment()), client, close() {} };
+
+    await runRunsList(io, target, {}, clock.now);
+    const happened = out.splice(0).join('');
+    await runRunsList(io, target, { upcoming: true }, clock.now);
+    const upcoming = out.splice(0).join('');
+
+    expect(happened).toBe('no runs match (slots sent but not started yet are listed with --upcoming)\n');
+    const row = upcoming.split('\n').find((line) => line.startsWith('soon@'));
+    expect(row?.split(/\s{2,}/).slice(0, 3)).toEqual(['soon@2026-12-01T00:00:00.000Z', 'dispatched', '-']);
   });
 });
 

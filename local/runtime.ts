@@ -163,6 +163,8 @@ export interface LocalState {
   dataDir?: string;
   /** The tick's lookahead: an operation that claims a job's first slots at once claims as far ahead. */
   lookaheadMs: number;
+  /** The handler names the executors hold: a put naming another is refused. */
+  handlers: string[];
   pools: Record<
     string,
     { queueUrl: string; dlqUrl: string; dlqArn: string; concurrency: number; timeout: number }
@@ -346,6 +348,7 @@ export class LocalRuntime {
         shards: options.shards ?? 4,
         ...(options.dataDir ? { dataDir: options.dataDir } : {}),
         lookaheadMs: options.tick?.lookaheadMs ?? lookaheadFor(options.tickMs ?? 60_000),
+        handlers: (options.handlers ?? defaultHandlers).names().sort(),
         pools: Object.fromEntries(
           pools.map((pool) => [
             pool.name,
@@ -363,7 +366,10 @@ export class LocalRuntime {
       const runtime = new LocalRuntime(options, dynamo, sqs, state, pools, owned);
       const now = (options.clock ?? Date.now)();
       for (const job of options.jobs?.jobs ?? []) {
-        await putJob(runtime.store, job, now, { pools: pools.map((pool) => pool.name) });
+        await putJob(runtime.store, job, now, {
+          pools: pools.map((pool) => pool.name),
+          handlerNames: state.handlers,
+        });
       }
       if (options.stateFile) {
         // The state file says the runtime runs for as long as the process holds this socket.

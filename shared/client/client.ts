@@ -251,6 +251,7 @@ export class PunctualClient {
     // The claim sends a new (or re-anchored) job's first slots at once, as the tick would.
     const result = await putJob(target.store, definition, now, {
       pools: Object.keys(target.pools),
+      ...(target.handlerNames ? { handlerNames: target.handlerNames } : {}),
       claim: this.#claim(target),
     });
     return {

@@ -84,6 +84,8 @@ export interface DevState {
   dataDir?: string;
   /** The runtime's tick lookahead (absent in state files written before it was recorded). */
   lookaheadMs?: number;
+  /** The handler names its executors hold (absent in older state files). */
+  handlers?: string[];
 }
 
 export interface Connection {
@@ -98,6 +100,8 @@ export interface Connection {
   tickMs?: number;
   /** How far ahead the tick claims, when the deployment says (the local runtime does). */
   lookaheadMs?: number;
+  /** The handlers its executors hold, when the deployment says (the local runtime does): puts are checked. */
+  handlerNames?: string[];
   close(): void;
 }
 
@@ -255,6 +259,7 @@ export async function connectLocal(file: string, state: DevState): Promise<Conne
       state.pools ?? {},
     ),
     ...(typeof state.lookaheadMs === 'number' ? { lookaheadMs: state.lookaheadMs } : {}),
+    ...(Array.isArray(state.handlers) ? { handlerNames: state.handlers } : {}),
   };
 }
 

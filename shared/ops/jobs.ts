@@ -60,9 +60,22 @@ export async function putJob(
   store: Store,
   input: unknown,
   now: number,
-  options: { pools?: string[]; claim?: ClaimDeps } = {},
+  options: { pools?: string[]; handlerNames?: readonly string[]; claim?: ClaimDeps } = {},
 ): Promise<PutResult> {
   const definition = parseJob(input);
+  const target = definition.target;
+  if (options.handlerNames && target.type === 'handler' && !options.handlerNames.includes(target.name)) {
+    throw new JobValidationError(
+      [
+        {
+          path: 'target.name',
+          value: target.name,
+          message: `is not a handler this deployment's executors hold (they hold: ${[...options.handlerNames].sort().join(', ')})`,
+        },
+      ],
+      `job "${definition.id}"`,
+    );
+  }
   if (options.pools && !options.pools.includes(definition.pool)) {
     throw new JobValidationError(
       [

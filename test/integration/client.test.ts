@@ -330,6 +330,26 @@ describe('punctual runs list, on the client', () => {
   });
 });
 
+describe('PunctualClient.putJob on the local runtime', () => {
+  it('refuses a handler its executors do not hold, naming the field and the handlers they do', async () => {
+    const clock = new ManualClock(T0);
+    const { client } = await setup(clock);
+
+    const error = await client
+      .putJob(def('typo', { schedule: 'rate(1 hour)', target: { type: 'handler', name: 'nosuch' } }))
+      .catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(JobValidationError);
+    expect((error as JobValidationError).violations).toEqual([
+      expect.objectContaining({ path: 'target.name', value: 'nosuch' }),
+    ]);
+    expect((error as Error).message).toMatch(
+      /is not a handler this deployment's executors hold \(they hold: .*noop/,
+    );
+    expect((await client.listJobs()).map((job) => job.id)).not.toContain('typo');
+  });
+});
+
 describe('PunctualClient: finding a deployment', () => {
   it('names the state file it looked for when no punctual dev runs in the directory', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'punctual-client-none-'));

@@ -203,11 +203,14 @@ async function updateJob(
   const hasEnabled = typeof existing.enabled === 'boolean';
   // Nothing to write: the same definition over a sound item in its shard (a deploy leaves such jobs untouched).
   const inItsShard = existing.dueShard === undefined || existing.dueShard === store.shardOf(definition.id);
+  // A payload lives in a definition item; one still inline (an item from before they existed) is moved.
+  const payloadInPlace = definition.payload === undefined || typeof existing.definitionId === 'string';
   if (
     changes.length === 0 &&
     decoded.ok &&
     hasEnabled &&
     inItsShard &&
+    payloadInPlace &&
     isIsoTime(existing.anchor) &&
     isIsoTime(existing.cursor)
   )

@@ -354,7 +354,18 @@ const targetInput = fc.oneof(
       type: fc.constant('http'),
       url: fc.constantFrom('https://example.com/hook', 'http://localhost:3000/x?y=1'),
       method: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE'),
-      headers: fc.dictionary(fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,10}$/), fc.string({ maxLength: 10 })),
+      // Plain headers a job may set: not credential-like names nor x-punctual-* (refused, job.test.ts above).
+      headers: fc.dictionary(
+        fc
+          .stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,10}$/)
+          .filter(
+            (name) =>
+              !/^(authorization|proxy-authorization|cookie|x-api-key)$|-(token|key)$|^x-punctual-/i.test(
+                name,
+              ),
+          ),
+        fc.string({ maxLength: 10 }),
+      ),
       hmacSecretEnv: fc.constantFrom('HOOK_SECRET', 'prod/hooks/key'),
       timeout: durationInput(1, 900),
     },

@@ -116,8 +116,8 @@ const cases: Case[] = [
   },
   {
     name: 'header value with a line break',
-    change: http({ headers: { 'X-Key': 'a\r\nHost: evil' } }),
-    expected: 'target.headers.X-Key "a\\r\\nHost: evil": must not contain line breaks',
+    change: http({ headers: { 'X-Trace': 'a\r\nHost: evil' } }),
+    expected: 'target.headers.X-Trace "a\\r\\nHost: evil": must not contain line breaks',
   },
   {
     name: 'misspelt target field',

@@ -7,7 +7,12 @@
 
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
-import { isAwsReserved, NO_SECRETS, type SecretResolver } from '../../shared/targets/secrets.js';
+import {
+  isAwsReserved,
+  NO_SECRETS,
+  type SecretResolver,
+  secretResolver,
+} from '../../shared/targets/secrets.js';
 import { errorMessage } from '../../shared/util.js';
 import { ENV } from './config.js';
 
@@ -51,33 +56,30 @@ export function secretSourcesFromEnv(env: NodeJS.ProcessEnv): Record<string, Sec
 }
 
 /**
- * The resolver the executor hands to http targets. A value that is not a non-empty string (a binary
- * secret, an empty parameter) is an error naming the secret, as is a failed read; neither carries a value.
+ * The resolver the executor hands to http targets (shared/targets/secrets.ts `secretResolver`, over reads
+ * from where each name is declared). A failed read, or a value that is not a non-empty string (a binary
+ * secret, an empty parameter), is an error naming the secret and where it lives; neither carries a value.
  */
 export function secretsFromEnv(env: NodeJS.ProcessEnv, readers: SecretReaders = powertools): SecretResolver {
   const sources = secretSourcesFromEnv(env);
-  const names = Object.keys(sources);
-  if (names.length === 0) return NO_SECRETS;
-  return {
-    names,
-    has: (name) => Object.hasOwn(sources, name),
-    async get(name) {
-      const source = Object.hasOwn(sources, name) ? sources[name] : undefined;
-      if (!source) throw new Error(`secret "${name}" is not declared`);
-      const where =
-        'secretsManager' in source ? `Secrets Manager ${source.secretsManager}` : `SSM ${source.ssm}`;
-      let value: unknown;
-      try {
-        value =
-          'secretsManager' in source
-            ? await readers.secretsManager(source.secretsManager)
-            : await readers.ssm(source.ssm);
-      } catch (error) {
-        throw new Error(`secret "${name}" (${where}) could not be read: ${errorMessage(error)}`);
-      }
-      if (typeof value !== 'string' || value === '')
-        throw new Error(`secret "${name}" (${where}) has no text value`);
-      return value;
-    },
+  if (Object.keys(sources).length === 0) return NO_SECRETS;
+  const read = (name: string, source: SecretSource) => async () => {
+    const where =
+      'secretsManager' in source ? `Secrets Manager ${source.secretsManager}` : `SSM ${source.ssm}`;
+    let value: unknown;
+    try {
+      value =
+        'secretsManager' in source
+          ? await readers.secretsManager(source.secretsManager)
+          : await readers.ssm(source.ssm);
+    } catch (error) {
+      throw new Error(`secret "${name}" (${where}) could not be read: ${errorMessage(error)}`);
+    }
+    if (typeof value !== 'string' || value === '')
+      throw new Error(`secret "${name}" (${where}) has no text value`);
+    return value;
   };
+  return secretResolver(
+    Object.fromEntries(Object.entries(sources).map(([name, source]) => [name, read(name, source)])),
+  );
 }

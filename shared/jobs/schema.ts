@@ -164,6 +164,9 @@ function headerProblem(name: string, value: unknown): string | undefined {
   if (RESERVED_HEADER.test(name)) {
     return 'is reserved: punctual sets the x-punctual-* headers itself (run id, attempt, signature)';
   }
+  if (/^idempotency-key$/i.test(name)) {
+    return 'is reserved: punctual sets it to the run id on every call (docs/jobs.md, "Idempotency")';
+  }
   if (typeof value === 'string') {
     if (CREDENTIAL_HEADER.test(name)) {
       return (

@@ -7,18 +7,29 @@ export const SNIPPET_CHARS = 300;
 
 /**
  * The JSON document every target delivers: the run context, with `payload: null` when the job has none,
- * and `completionToken` when the target completes asynchronously.
+ * and `completionToken` when the target completes asynchronously. `idempotencyKey` is the run id, named
+ * as what a receiver dedupes on (README, "Delivery is at least once"): an EventBridge rule or a Lambda
+ * reads it from the detail or the event, where no header or attribute exists.
  */
 export function runMessage(ctx: RunContext): string {
   return JSON.stringify({
     jobId: ctx.jobId,
     runId: ctx.runId,
+    idempotencyKey: idempotencyKey(ctx),
     scheduledAt: ctx.scheduledAt,
     attempt: ctx.attempt,
     manual: ctx.manual,
     payload: ctx.payload ?? null,
     ...(ctx.completionToken === undefined ? {} : { completionToken: ctx.completionToken }),
   });
+}
+
+/**
+ * The key a receiver dedupes deliveries on: the run id, the same on every attempt, retry, re-delivery
+ * and replay of one run (a manual trigger is a run of its own, `jobId@manual-<time>`).
+ */
+export function idempotencyKey(ctx: RunContext): string {
+  return ctx.runId;
 }
 
 /** Settles like `work`, or rejects as soon as `signal` aborts, whichever comes first. */

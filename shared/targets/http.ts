@@ -12,7 +12,8 @@
  *      constant time (`verifySignature` below does both);
  *   3. rejects a timestamp more than a few minutes from its own clock, so that a captured request cannot be
  *      replayed later (`verifySignature(…, { now })` checks this, 300 s by default);
- *   4. dedupes on `x-punctual-run-id` (+ `x-punctual-attempt`): delivery is at least once.
+ *   4. dedupes on `idempotency-key` (the run id, also in `x-punctual-run-id`; the attempt number is in
+ *      `x-punctual-attempt`): delivery is at least once (README, "Delivery is at least once").
  *
  * Where a request may go is the operator's target policy (./policy.ts, docs/security.md): the URL is
  * checked before anything is sent, every address its host resolves to is checked inside the connection's
@@ -24,7 +25,7 @@ import { request as httpRequest, type IncomingMessage, type RequestOptions } fro
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { HttpTarget } from '../jobs/types.js';
-import { describeError, runMessage, SNIPPET_CHARS } from './common.js';
+import { describeError, idempotencyKey, runMessage, SNIPPET_CHARS } from './common.js';
 import { TargetGuard, TargetPolicyRefusal } from './policy.js';
 import { NO_SECRETS, type SecretResolver, secretRefs } from './secrets.js';
 import type { RunContext, TargetClients, TargetResult } from './types.js';
@@ -34,6 +35,8 @@ export const SIGNATURE_HEADER = 'x-punctual-signature';
 export const TIMESTAMP_HEADER = 'x-punctual-timestamp';
 export const RUN_ID_HEADER = 'x-punctual-run-id';
 export const ATTEMPT_HEADER = 'x-punctual-attempt';
+/** The run id, under the name idempotent APIs read (Stripe's, the IETF httpapi draft's `Idempotency-Key`). */
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
 
 /** The `x-punctual-signature` value for a body signed at `timestamp` (unix seconds). */
 export function signBody(secret: string, timestamp: number | string, body: string): string {
@@ -274,13 +277,14 @@ export async function invokeHttp(target: HttpTarget, ctx: RunContext, deps: Http
   if (body !== undefined) headers.set('content-type', 'application/json');
   headers.set('user-agent', 'punctual');
   for (const [name, value] of Object.entries(target.headers ?? {})) {
-    // Validation refuses x-punctual-* headers; a forged stored definition must not set them either.
-    if (/^x-punctual-/i.test(name)) continue;
+    // Validation refuses x-punctual-* and idempotency-key; a forged stored definition must not set them either.
+    if (/^x-punctual-|^idempotency-key$/i.test(name)) continue;
     headers.set(
       name,
       typeof value === 'string' ? value : `${value.prefix ?? ''}${await read(secrets, value.secret, what)}`,
     );
   }
+  headers.set(IDEMPOTENCY_HEADER, idempotencyKey(ctx));
   headers.set(RUN_ID_HEADER, ctx.runId);
   headers.set(ATTEMPT_HEADER, String(ctx.attempt));
 

@@ -1,4 +1,4 @@
-export { runMessage } from './common.js';
+export { idempotencyKey, runMessage } from './common.js';
 export type { BuiltinOptions } from './handlers.js';
 export {
   builtinHandlers,
@@ -10,6 +10,7 @@ export {
 export type { VerifyOptions } from './http.js';
 export {
   ATTEMPT_HEADER,
+  IDEMPOTENCY_HEADER,
   RUN_ID_HEADER,
   SIGNATURE_HEADER,
   signBody,
@@ -18,6 +19,6 @@ export {
 } from './http.js';
 export type { InvokeOptions } from './invoke.js';
 export { describeTarget, invokeTarget } from './invoke.js';
-export { RUN_ID_ATTRIBUTE } from './sqs.js';
+export { ATTEMPT_ATTRIBUTE, IDEMPOTENCY_ATTRIBUTE, RUN_ID_ATTRIBUTE } from './sqs.js';
 export type { HandlerFn, RunContext, TargetClients, TargetErrorOptions, TargetResult } from './types.js';
 export { TargetError } from './types.js';

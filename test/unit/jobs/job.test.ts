@@ -129,14 +129,19 @@ describe('targets', () => {
     });
   });
 
-  it('http: refuses credential-like plain headers, x-punctual-* headers and AWS_* secret names, naming each', () => {
+  it('http: refuses credential-like plain headers, x-punctual-* and idempotency-key headers and AWS_* secret names, naming each', () => {
     // act
     const result = validateJob({
       ...minimal,
       target: {
         type: 'http',
         url: 'https://example.com/run',
-        headers: { Authorization: 'Bearer t', 'x-auth-token': 't', 'x-punctual-signature': 's' },
+        headers: {
+          Authorization: 'Bearer t',
+          'x-auth-token': 't',
+          'x-punctual-signature': 's',
+          'Idempotency-Key': { secret: 'k' },
+        },
         hmacSecret: 'AWS_SECRET_ACCESS_KEY',
       },
     });
@@ -151,6 +156,9 @@ describe('targets', () => {
         ),
         expect.stringMatching(/^target\.headers\.x-auth-token: looks like a credential/),
         expect.stringMatching(/^target\.headers\.x-punctual-signature: is reserved/),
+        expect.stringMatching(
+          /^target\.headers\.Idempotency-Key: is reserved: punctual sets it to the run id/,
+        ),
         expect.stringMatching(/^target\.hmacSecret: names an AWS_\* variable/),
       ]),
     );

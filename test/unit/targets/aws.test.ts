@@ -36,6 +36,7 @@ const ctx: RunContext = {
 const message = {
   jobId: ctx.jobId,
   runId: ctx.runId,
+  idempotencyKey: ctx.runId,
   scheduledAt: ctx.scheduledAt,
   attempt: 1,
   manual: true,
@@ -163,7 +164,7 @@ describe('lambda target', () => {
 });
 
 describe('eventbridge target', () => {
-  it('puts one event with the target source, detail type and bus and the run context as detail', async () => {
+  it('puts one event with the target source, detail type and bus and the run context, idempotency key included, as detail', async () => {
     // prepare
     eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'ev-1' }] });
 
@@ -229,7 +230,7 @@ describe('eventbridge target', () => {
 });
 
 describe('sqs target (FIFO queue)', () => {
-  it('groups by job and deduplicates by run and attempt', async () => {
+  it('groups by job and deduplicates by the idempotency key, the same on every attempt', async () => {
     // prepare
     sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
     const fifo: Target = {
@@ -250,7 +251,8 @@ describe('sqs target (FIFO queue)', () => {
     expect(first.detail).toBe('MessageId m-1');
     const [one, two] = sqsMock.commandCalls(SendMessageCommand).map((call) => call.args[0].input);
     expect(one?.MessageGroupId).toBe('nightly-report');
-    expect(one?.MessageDeduplicationId).toMatch(/^[0-9a-f]{64}$/);
-    expect(two?.MessageDeduplicationId).not.toBe(one?.MessageDeduplicationId);
+    // The idempotency key: a retry of a send whose answer was lost is dropped by SQS, not delivered twice.
+    expect(one?.MessageDeduplicationId).toBe(ctx.runId);
+    expect(two?.MessageDeduplicationId).toBe(ctx.runId);
   });
 });

@@ -108,7 +108,7 @@ beforeEach(() => {
 });
 
 describe('http target: delivery', () => {
-  it('POSTs the run context as JSON with the run headers and reports the status', async () => {
+  it('POSTs the run context as JSON with the run headers (idempotency key, run id, attempt) and reports the status', async () => {
     // prepare
     const t = target('/ok');
 
@@ -123,6 +123,7 @@ describe('http target: delivery', () => {
     expect(JSON.parse(request.body)).toEqual({
       jobId: 'nightly-report',
       runId: 'nightly-report@2026-03-01T02:00:00.000Z',
+      idempotencyKey: 'nightly-report@2026-03-01T02:00:00.000Z',
       scheduledAt: '2026-03-01T02:00:00.000Z',
       attempt: 2,
       manual: false,
@@ -130,6 +131,7 @@ describe('http target: delivery', () => {
     });
     expect(request.headers['content-type']).toBe('application/json');
     expect(request.headers['user-agent']).toBe('punctual');
+    expect(request.headers['idempotency-key']).toBe(ctx.runId);
     expect(request.headers['x-punctual-run-id']).toBe(ctx.runId);
     expect(request.headers['x-punctual-attempt']).toBe('2');
     expect(request.headers['x-punctual-signature']).toBeUndefined();
@@ -150,9 +152,11 @@ describe('http target: delivery', () => {
     expect(received[0]?.headers['x-punctual-run-id']).toBe(ctx.runId);
   });
 
-  it("sends the job's headers but never lets them replace the run id", async () => {
+  it("sends the job's headers but never lets them replace the run id or the idempotency key", async () => {
     // prepare
-    const t = target('/ok', { headers: { Authorization: 'Bearer abc', 'X-Punctual-Run-Id': 'spoofed' } });
+    const t = target('/ok', {
+      headers: { Authorization: 'Bearer abc', 'X-Punctual-Run-Id': 'spoofed', 'Idempotency-Key': 'spoofed' },
+    });
 
     // act
     await invoke(t);
@@ -160,6 +164,7 @@ describe('http target: delivery', () => {
     // assert
     expect(received[0]?.headers['authorization']).toBe('Bearer abc');
     expect(received[0]?.headers['x-punctual-run-id']).toBe(ctx.runId);
+    expect(received[0]?.headers['idempotency-key']).toBe(ctx.runId);
   });
 });
 

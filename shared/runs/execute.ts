@@ -15,6 +15,8 @@ import {
   isScheduledRun,
   isTerminal,
   LATE_OUTCOMES_KEPT,
+  type PreviousRun,
+  previousRunOf,
   type RunItem,
   type RunReason,
   type RunStatus,
@@ -266,9 +268,8 @@ export async function executeMessage(
   const result = await runTarget(
     deps,
     running,
-    payload,
+    { payload, completionToken, previous: previousRunOf(job.lastRun) },
     Math.max(1, deadlineMs - (deps.clock() - startedAt)),
-    completionToken,
   );
   now = deps.clock();
   if (result.ok && completionToken) {
@@ -421,10 +422,10 @@ async function payloadOf(deps: ExecuteDeps, run: RunItem): Promise<unknown> {
 async function runTarget(
   deps: ExecuteDeps,
   run: RunItem,
-  payload: unknown,
+  given: { payload: unknown; completionToken: string | undefined; previous: PreviousRun | undefined },
   deadlineMs: number,
-  completionToken: string | undefined,
 ): Promise<TargetOutcome> {
+  const { payload, completionToken, previous } = given;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error(`timed out after ${deadlineMs}ms`)), deadlineMs);
   try {
@@ -436,6 +437,7 @@ async function runTarget(
       manual: run.manual ?? false,
       payload,
       ...(completionToken ? { completionToken } : {}),
+      ...(previous ? { previous } : {}),
     };
     // A target that ignores the abort signal must not keep the executor past its deadline (the lease
     // would lapse and the sweep start another attempt beside it): stop waiting for it at the deadline.

@@ -3,6 +3,7 @@
  * path): send an attempt, schedule a retry, end it. Every step is a conditional write on the run record,
  * so the two paths can race without a run ending twice.
  */
+import { jsonBytes } from '../jobs/limits.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import { delayFor, MAX_DELAY_SECONDS } from '../queue/dispatcher.js';
 import type { RunMessage } from '../queue/messages.js';
@@ -14,6 +15,8 @@ import {
   iso,
   isScheduledRun,
   OPEN_STATUSES,
+  PREVIOUS_OUTPUT_BYTES,
+  type PreviousRun,
   type RunItem,
   type RunReason,
   type RunStatus,
@@ -217,6 +220,7 @@ export async function endRun(
       terminal: true,
       pauseAfterFailures: ended.definition.pauseAfterFailures,
       now,
+      ...lastRunOf(ended, now),
     },
   );
   if (outcome?.paused) {
@@ -233,6 +237,30 @@ export async function endRun(
   if (status === 'failed') await sendToDlq(deps, ended, now);
   if (outcome?.held && outcome.held !== ended.runId) await releaseHeldRun(deps, ended.jobId, outcome.held);
   return ended;
+}
+
+/**
+ * What the job keeps of a run for the next one (`previous` in its run context): only a scheduled run that
+ * started (a slot recorded missed, skipped or cancelled never ran; a manual run, backfill or replay is
+ * not the schedule's), with its output when it fits PREVIOUS_OUTPUT_BYTES.
+ */
+function lastRunOf(ended: RunItem, now: number): { lastRun?: PreviousRun } {
+  if (!isScheduledRun(ended) || !ended.startedAt) return {};
+  const bytes = ended.output === undefined ? 0 : jsonBytes(ended.output);
+  return {
+    lastRun: {
+      runId: ended.runId,
+      scheduledAt: ended.scheduledAt,
+      status: ended.status,
+      ...(ended.reason ? { reason: ended.reason } : {}),
+      finishedAt: ended.finishedAt ?? iso(now),
+      ...(ended.output === undefined
+        ? {}
+        : bytes <= PREVIOUS_OUTPUT_BYTES
+          ? { output: ended.output }
+          : { outputBytes: bytes }),
+    },
+  };
 }
 
 /** An error as a run record keeps it: at most ERROR_CHARS characters. */

@@ -18,6 +18,7 @@ import {
   type JobItem,
   jobKey,
   type LastOutcome,
+  type PreviousRun,
   type RunStatus,
   withoutPayload,
 } from './model.js';
@@ -465,7 +466,17 @@ export class JobRecords extends StoreBase {
   async recordOutcome(
     jobId: string,
     outcome: LastOutcome,
-    options: { failed: boolean; terminal: boolean; pauseAfterFailures: number; now: number },
+    options: {
+      failed: boolean;
+      terminal: boolean;
+      pauseAfterFailures: number;
+      now: number;
+      /**
+       * A scheduled run that started and ended: becomes the job's `lastRun` unless a run of a later slot
+       * is there already (with overlap allow, runs may end out of slot order).
+       */
+      lastRun?: PreviousRun;
+    },
   ): Promise<{ paused: boolean; held?: string; consecutiveFailures: number } | undefined> {
     const names: Record<string, string> = {
       '#running': 'running',
@@ -483,6 +494,12 @@ export class JobRecords extends StoreBase {
     };
     const sets = ['updatedAt = :now'];
     const adds: string[] = [];
+    const lastRun = options.terminal ? options.lastRun : undefined;
+    if (lastRun) {
+      sets.push('lastRun = :lastRun');
+      values[':lastRun'] = lastRun;
+      values[':slot'] = lastRun.scheduledAt;
+    }
     if (options.terminal) {
       sets.push('lastOutcome = :outcome');
       adds.push('#counts.#status :one');
@@ -499,10 +516,14 @@ export class JobRecords extends StoreBase {
               UpdateExpression: `SET ${sets.join(', ')} DELETE #running :run${adds.length ? ` ADD ${adds.join(', ')}` : ''}`,
               // The ADDs are not idempotent: when the SDK retries a write whose response was lost, the
               // outcome's key is already there and the retry is refused instead of counting twice.
-              ConditionExpression:
-                options.terminal && outcome.key
-                  ? 'attribute_exists(pk) AND (attribute_not_exists(lastOutcome.#key) OR lastOutcome.#key <> :key)'
-                  : 'attribute_exists(pk)',
+              ConditionExpression: [
+                'attribute_exists(pk)',
+                ...(options.terminal && outcome.key
+                  ? ['(attribute_not_exists(lastOutcome.#key) OR lastOutcome.#key <> :key)']
+                  : []),
+                // ISO times sort as text.
+                ...(lastRun ? ['(attribute_not_exists(lastRun) OR lastRun.scheduledAt <= :slot)'] : []),
+              ].join(' AND '),
               ExpressionAttributeNames: names,
               ExpressionAttributeValues: values,
               ReturnValues: 'ALL_NEW',
@@ -530,6 +551,10 @@ export class JobRecords extends StoreBase {
       // as it is, so the caller still releases a held run.
       const job = (await this.getJobRaw(jobId)) as JobItem | undefined;
       if (!job) return undefined;
+      if (lastRun && outcome.key && job.lastOutcome?.key !== outcome.key) {
+        // Not recorded yet: a run of a later slot ended first and keeps `lastRun`. Record without it.
+        return this.recordOutcome(jobId, outcome, { ...options, lastRun: undefined });
+      }
       await this.forgetRunning(jobId, [outcome.runId]);
       return { paused: false, held: job.held, consecutiveFailures: job.consecutiveFailures };
     }

@@ -167,6 +167,45 @@ export interface LastOutcome {
   at: string;
 }
 
+/**
+ * The job's last scheduled run that started and ended (succeeded or failed), kept on the job item by the
+ * run's end and handed to the next run's target as `previous` (README, "The previous run").
+ */
+export interface PreviousRun {
+  runId: string;
+  scheduledAt: string;
+  status: RunStatus;
+  reason?: RunReason;
+  finishedAt: string;
+  /** An asynchronous completion's output, when its JSON has at most PREVIOUS_OUTPUT_BYTES bytes. */
+  output?: unknown;
+  /** The output was larger: its size; the run record keeps it (`punctual runs show`, `client.getRun`). */
+  outputBytes?: number;
+}
+
+/**
+ * Most bytes of JSON of an output the job item carries for the next run: the job item is written three
+ * or four times a fire, and every KB on it costs a write unit on each of those writes.
+ */
+export const PREVIOUS_OUTPUT_BYTES = 1_024;
+
+/** `lastRun` of a job item as the executor hands it on; undefined when absent or not of that shape. */
+export function previousRunOf(raw: unknown): PreviousRun | undefined {
+  const r = raw as Partial<PreviousRun> | null | undefined;
+  if (!r || typeof r !== 'object' || typeof r.runId !== 'string' || typeof r.status !== 'string')
+    return undefined;
+  if (!isIsoTime(r.scheduledAt) || !isIsoTime(r.finishedAt)) return undefined;
+  return {
+    runId: r.runId,
+    scheduledAt: r.scheduledAt,
+    status: r.status,
+    ...(typeof r.reason === 'string' ? { reason: r.reason } : {}),
+    finishedAt: r.finishedAt,
+    ...(r.output !== undefined ? { output: r.output } : {}),
+    ...(typeof r.outputBytes === 'number' ? { outputBytes: r.outputBytes } : {}),
+  };
+}
+
 /** The job item: what the user declared plus what the scheduler tracks. */
 export interface JobItem {
   pk: string;
@@ -207,6 +246,8 @@ export interface JobItem {
    */
   deferred?: DeferredRecords[];
   lastOutcome?: LastOutcome;
+  /** The last scheduled run that started and ended: the next run's `previous`. */
+  lastRun?: PreviousRun;
   consecutiveFailures: number;
   /** Runs by terminal status, kept by the executor and the tick. */
   counts?: Partial<Record<RunStatus, number>>;

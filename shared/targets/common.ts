@@ -7,7 +7,7 @@ export const SNIPPET_CHARS = 300;
 
 /**
  * The JSON document every target delivers: the run context, with `payload: null` when the job has none,
- * and `completionToken` when the target completes asynchronously. `idempotencyKey` is the run id, named
+ * `completionToken` when the target completes asynchronously, and `previous` once a scheduled run has ended. `idempotencyKey` is the run id, named
  * as what a receiver dedupes on (README, "Delivery is at least once"): an EventBridge rule or a Lambda
  * reads it from the detail or the event, where no header or attribute exists.
  */
@@ -21,6 +21,7 @@ export function runMessage(ctx: RunContext): string {
     manual: ctx.manual,
     payload: ctx.payload ?? null,
     ...(ctx.completionToken === undefined ? {} : { completionToken: ctx.completionToken }),
+    ...(ctx.previous === undefined ? {} : { previous: ctx.previous }),
   });
 }
 

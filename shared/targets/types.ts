@@ -8,6 +8,7 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { PunctualError } from '../errors.js';
+import type { PreviousRun } from '../store/model.js';
 import type { SecretResolver } from './secrets.js';
 
 /**
@@ -31,6 +32,12 @@ export interface RunContext {
    * the stack's completions queue). A retry gets a new one; the old one is refused.
    */
   completionToken?: string;
+  /**
+   * The job's last scheduled run that started and ended (succeeded or failed), as the job item held it
+   * just before this run started; absent before the first. Its `output` is an asynchronous completion's
+   * when at most 1 KiB of JSON (larger: `outputBytes`, and the run record keeps it).
+   */
+  previous?: PreviousRun;
 }
 
 /** What a successful invocation reports, for the run record (`HTTP 204`, `MessageId …`). */

@@ -14,6 +14,7 @@ import {
   DUE_INDEX,
   definitionIdOf,
   definitionKey,
+  dueKeyKept,
   iso,
   type JobItem,
   jobKey,
@@ -332,6 +333,8 @@ export class JobRecords extends StoreBase {
       now: number;
       /** A paused job whose pending records were written: it leaves the due index once none is left. */
       paused?: boolean;
+      /** The due key and next slot as read with the claim: the key stays when `dueKeyKept` allows. */
+      seen?: { dueAt?: string; dueShard?: number; nextRunAt?: string };
     },
   ): Promise<boolean> {
     const names: Record<string, string> = {};
@@ -356,11 +359,18 @@ export class JobRecords extends StoreBase {
     } else removes.push('deferred');
     // Due again at its next slot; at once while deferred records remain, so the next tick writes them.
     const due = change.deferred.length ? change.now : change.paused ? undefined : change.next;
+    // A kept key stays a lower bound of the next slot and costs no index write (DynamoDB writes a GSI
+    // entry only when its key changes).
+    const shard = this.shardOf(jobId);
+    const kept =
+      due !== undefined &&
+      change.seen !== undefined &&
+      dueKeyKept(change.seen, shard, change.seen.nextRunAt, due);
     if (due === undefined) removes.push('dueAt', 'dueShard');
-    else {
+    else if (!kept) {
       sets.push('dueAt = :due', 'dueShard = :shard');
       values[':due'] = iso(due);
-      values[':shard'] = this.shardOf(jobId);
+      values[':shard'] = shard;
     }
     const adds = ['version :one'];
     for (const [status, n] of Object.entries(change.counts)) {

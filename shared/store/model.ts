@@ -14,7 +14,10 @@
  * Two sparse GSIs:
  *   due   (dueShard, dueAt)   — present on a job only while it is enabled, valid and has a next slot.
  *                              The tick queries `dueAt <= horizon` with no lower bound, so an overdue job
- *                              is always found again.
+ *                              is always found again. `dueAt` is a lower bound of the job's next slot,
+ *                              not always the slot itself: a job that fires every few minutes keeps its
+ *                              key for up to an hour (`dueKeyKept`), since moving it costs two index
+ *                              writes a fire; the tick reads the item and leaves alone a job not yet due.
  *   open  (openShard, openUntil) — present on a run only while it is not terminal; `openUntil` is when
  *                              the sweep should look at it if nothing else has (delivery overdue, lease
  *                              expired, retry overdue, held run past its deadline).
@@ -368,6 +371,34 @@ export interface RunItem {
   expiresAt: number;
   createdAt: string;
   updatedAt: string;
+}
+
+/** How far a kept due key may lag behind the job's next slot. */
+export const DUE_KEY_SPAN_MS = 60 * 60_000;
+/**
+ * The longest step between two slots for which the key is kept: each tick in between reads the job
+ * (½ read unit) to find it not due, which pays for itself against the key's 2 write units a fire only
+ * while the job is due most minutes (at a 5-minute period: 4 reads, $0.25, against $1.04 of writes, per
+ * million fires).
+ */
+export const DUE_KEY_MAX_STEP_MS = 5 * 60_000;
+
+/**
+ * Whether an advance from `previousNext` to `next` may leave the job's due key where it is: the key is
+ * still a lower bound of `next` (it never is later than the slot, or the job would be found late), within
+ * `DUE_KEY_SPAN_MS` of it, in the shard the job belongs to, and the job steps by at most
+ * `DUE_KEY_MAX_STEP_MS`. Otherwise the key moves to `next`.
+ */
+export function dueKeyKept(
+  key: { dueAt?: string; dueShard?: number },
+  shard: number,
+  previousNext: string | undefined,
+  next: number,
+): boolean {
+  if (key.dueAt === undefined || key.dueShard !== shard || previousNext === undefined) return false;
+  const kept = Date.parse(key.dueAt);
+  const step = next - Date.parse(previousNext);
+  return kept <= next && next - kept <= DUE_KEY_SPAN_MS && step >= 0 && step <= DUE_KEY_MAX_STEP_MS;
 }
 
 export function jobKey(jobId: string): { pk: string; sk: 'JOB' } {

@@ -335,6 +335,10 @@ async function handleJob(
     return;
   }
   if (!item.nextRunAt && !item.deferred?.length) return;
+  // The due key is a lower bound of the next slot (it stays put while a frequent job advances): a job
+  // found before its next slot is within the lookahead has nothing to claim yet.
+  if (!item.deferred?.length && item.nextRunAt && Date.parse(item.nextRunAt) > now + config.lookaheadMs)
+    return;
   checkOverdue(deps, config, job, now, report);
   const plan = planFor(job, config, now);
 
@@ -391,6 +395,7 @@ async function handleJob(
     deferred: plan.deferred,
     counts,
     now: deps.clock(),
+    seen: item,
   });
   if (!advanced) {
     // The job was edited, paused or resumed since the claim (or our lease expired): what we sent stands
@@ -531,6 +536,7 @@ async function writePendingRecords(
     counts,
     now: deps.clock(),
     paused: true,
+    seen: item,
   });
   if (!advanced) {
     await deps.store.releaseLease(item.jobId, token);

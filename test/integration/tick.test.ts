@@ -244,6 +244,47 @@ describe('lookahead', () => {
   });
 });
 
+describe('the due key (a lower bound of the next slot)', () => {
+  it('stays put for an hour while a job fires every minute or five, moves with a daily job, and loses no slot', async () => {
+    const clock = new ManualClock(T0);
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });
+    const rt = runtime;
+    await put(rt, job('minutely', { schedule: 'rate(1 minute)' }), T0 - 1000);
+    await put(rt, job('five', { schedule: 'rate(5 minutes)' }), T0 - 1000);
+    await put(rt, job('daily', { schedule: 'cron(30 0 * * ? *)' }), T0 - 1000);
+
+    const keys = { minutely: new Set<string>(), five: new Set<string>() };
+    const fiveVersions: number[] = [];
+    for (let minute = 0; minute <= 70; minute++) {
+      clock.set(T0 + minute * 60_000);
+      await rt.tick();
+      await rt.drain();
+      const [minutely, five, daily] = await Promise.all(
+        ['minutely', 'five', 'daily'].map((id) => rt.store.getJob(id)),
+      );
+      keys.minutely.add(minutely!.dueAt!);
+      keys.five.add(five!.dueAt!);
+      fiveVersions.push(five!.version);
+      for (const item of [minutely!, five!, daily!]) expect(item.dueAt! <= item.nextRunAt!).toBe(true);
+      // A job that does not step by minutes moves its key to every next slot, as before.
+      expect(daily!.dueAt).toBe(daily!.nextRunAt);
+    }
+
+    // 71 advances of the minutely job: its key moved once, after an hour (each move is 2 index writes).
+    expect(keys.minutely.size).toBe(2);
+    expect(keys.five.size).toBe(2);
+    // The five-minute job is found every tick but claimed only when a slot is due: its version moves
+    // once every five ticks (a claim that finds nothing due would write twice for nothing).
+    expect(new Set(fiveVersions).size).toBe(15);
+    const runs = await rt.allRuns();
+    const count = (id: string) => runs.filter((run) => run.jobId === id && run.status === 'succeeded').length;
+    expect(count('minutely')).toBe(71);
+    expect(count('five')).toBe(15);
+    expect(count('daily')).toBe(1);
+    expect(runs.every((run) => run.status === 'succeeded')).toBe(true);
+  }, 240_000);
+});
+
 describe('bad items', () => {
   it('marks a corrupt job item invalid and dispatches every other job', async () => {
     const clock = new ManualClock(T0);

@@ -223,6 +223,19 @@ export class Model {
     for (const job of jobs) {
       if (job.enabled === true && job.nextRunAt && !job.invalid && !job.dueAt)
         this.fail('enabled job not in the due index', `${job.jobId}: nextRunAt ${job.nextRunAt}, no dueAt`);
+      // The due key is a lower bound of the next slot (a kept key lags behind it), never later: a later key
+      // would find the job late.
+      if (
+        job.enabled === true &&
+        !job.deferred?.length &&
+        job.dueAt &&
+        job.nextRunAt &&
+        job.dueAt > job.nextRunAt
+      )
+        this.fail(
+          'due key after the next slot',
+          `${job.jobId}: dueAt ${job.dueAt}, nextRunAt ${job.nextRunAt}`,
+        );
       // A paused job stays in the due index while it has records to write (docs/jobs.md "Pause / resume"): the tick
       // writes them, sends nothing, then takes it out.
       if (job.enabled === false && job.dueAt && !job.deferred?.length)

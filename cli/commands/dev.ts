@@ -378,7 +378,10 @@ export async function runDev(
   }
 }
 
-/** The runs the jobs' `running` sets name (few: one per job at most with overlap skip/queue), newest first. */
+/**
+ * The runs the jobs' `running` sets name (overlap skip/queue only: one scheduled run per job, at most
+ * RUNNING_MAX with operator runs; runs of overlap allow are not tracked on the job), newest first.
+ */
 async function runsInProgress(runtime: LocalRuntime, jobs: JobItem[]): Promise<RunItem[]> {
   const ids = jobs.flatMap((job) => [...(job.running ?? [])]);
   const runs = await Promise.all(ids.map((id) => runtime.store.getRun(id)));

@@ -35,6 +35,7 @@ import {
   type RunDeps,
   scheduleRetry,
   sendAttempt,
+  tracksRun,
 } from './lifecycle.js';
 
 export type ExecuteOutcome =
@@ -227,6 +228,7 @@ export async function executeMessage(
   const history = appendAttempt(run, attemptRecord);
   const startOptions = {
     exclusive,
+    track: tracksRun(run),
     requireEnabled: isScheduledRun(run),
     leaseUntil,
     now,
@@ -245,8 +247,9 @@ export async function executeMessage(
     if (started.refused === 'paused')
       return (await endRun(deps, run, 'cancelled', 'job-paused', now)) ? 'cancelled' : 'duplicate';
     // A retry waits while another run holds the job (only an operator run can: scheduled slots are
-    // skipped or queued while this run holds it); a first attempt follows the overlap policy.
-    if (!firstAttempt) return waitForJob(deps, run, message.attempt, now, graceMs);
+    // skipped or queued while this run holds it), and so does an operator run that found the job's
+    // `running` set full (RUNNING_MAX); a scheduled first attempt follows the overlap policy.
+    if (!firstAttempt || !exclusive) return waitForJob(deps, run, message.attempt, now, graceMs);
     return handleOverlap(deps, run, now);
   }
 
@@ -382,8 +385,9 @@ export async function recordLateOutcome(
 }
 
 /**
- * A retry that found another run holding the job (a manual run of an overlap skip/queue job): it stays
- * `retrying` and tries again after its backoff (at least 5 s), so the two never run at once.
+ * A retry that found another run holding the job (a manual run of an overlap skip/queue job), or an
+ * operator run that found the job's `running` set full: it stays as it is (`retrying`, `dispatched`) and
+ * tries again after its backoff (at least 5 s), so the two never run at once and the set stays bounded.
  */
 async function waitForJob(
   deps: ExecuteDeps,
@@ -395,7 +399,7 @@ async function waitForJob(
   const waitMs = Math.min(MAX_DELAY_SECONDS * 1000, Math.max(5_000, run.definition.retry.backoff));
   const waiting = await deps.store.transitionRun(
     run.runId,
-    ['retrying'],
+    [run.status],
     { nextAttemptAt: iso(now + waitMs), openUntil: iso(now + waitMs + graceMs) },
     { attempt: run.attempt, now },
   );

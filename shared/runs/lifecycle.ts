@@ -149,6 +149,16 @@ export function occupiesJob(run: RunItem): boolean {
   return isScheduledRun(run) && run.definition.overlap !== 'allow';
 }
 
+/**
+ * Whether the job's `running` set holds a run while it runs: with overlap skip/queue (what the policy
+ * needs to know, operator runs included, so a scheduled slot is not started beside them). With allow
+ * nothing needs it, and many concurrent runs (a backfill of an asynchronous job) would grow the job item
+ * without bound.
+ */
+export function tracksRun(run: RunItem): boolean {
+  return run.definition.overlap !== 'allow';
+}
+
 /** Backoff before attempt n+1 (n ≥ 1): backoff × 2^(n−1), capped at an hour. */
 export function retryDelayMs(backoffMs: number, attemptsMade: number): number {
   return Math.min(3_600_000, backoffMs * 2 ** Math.max(0, attemptsMade - 1));
@@ -395,8 +405,8 @@ export async function scheduleRetry(
   if (!updated) return undefined;
   // A run that holds its job exclusively (overlap skip/queue) keeps holding it while it waits for its
   // retry: the next slot is skipped or queued, not started beside the retry. Any other run leaves the
-  // job's `running` set until its retry starts.
-  if (!occupiesJob(run)) {
+  // job's `running` set until its retry starts (an untracked one, overlap allow, was never in it).
+  if (!occupiesJob(run) && tracksRun(run)) {
     await deps.store.recordOutcome(
       run.jobId,
       { runId: run.runId, status: 'retrying', scheduledAt: run.scheduledAt, at: iso(now) },

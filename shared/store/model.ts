@@ -238,7 +238,10 @@ export interface JobItem {
    */
   lastPause?: { from: string; to: string };
   lease?: Lease;
-  /** Run ids started and not yet ended (overlap control). */
+  /**
+   * Run ids started and not yet ended, of overlap skip/queue only (overlap control): at most RUNNING_MAX.
+   * Runs of overlap allow are not tracked on the job.
+   */
   running?: Set<string>;
   /** With overlap `queue`: the run held until the running one ends (at most one). */
   held?: string;
@@ -294,6 +297,14 @@ export interface LateOutcome {
   at: string;
   error?: string;
 }
+
+/**
+ * Most run ids a job's `running` set holds. Only runs of overlap skip/queue are tracked there (allow needs
+ * no membership: run records are the source of truth); a scheduled one holds the job alone, and operator
+ * runs (manual, backfill, replay) beyond this many wait their turn. At ≤ 160 bytes a run id (a job id is
+ * at most 128), the set stays under 5.2 KB (docs/data-model.md "How big an item gets").
+ */
+export const RUNNING_MAX = 32;
 
 /** Attempts a run record keeps: the first and the last nine (the rest are counted, not kept). */
 export const ATTEMPTS_KEPT = 10;

@@ -12,7 +12,16 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { aliased, isConditionFailure, type Page, StoreBase } from './base.js';
-import { iso, jobKey, OPEN_INDEX, type RunItem, type RunReason, type RunStatus, runKey } from './model.js';
+import {
+  iso,
+  jobKey,
+  OPEN_INDEX,
+  RUNNING_MAX,
+  type RunItem,
+  type RunReason,
+  type RunStatus,
+  runKey,
+} from './model.js';
 
 /**
  * The asynchronous attempt's fields that end with the attempt (`lastHeartbeatAt` stays, for the record;
@@ -141,17 +150,22 @@ export class RunRecords extends StoreBase {
   }
 
   /**
-   * Starts a run: `from → running` on the run and adds it to the job's `running` set, in one transaction.
-   * With `exclusive` the job must have nothing running but this run itself (overlap skip/queue: a run
-   * waiting for its retry stays in the set). `history` is the run's attempt list with the new attempt,
-   * already bounded (written whole: it changes only with the status and attempt this write is conditional
-   * on). Result says which side refused.
+   * Starts a run: `from → running` on the run and, for a run its job tracks (`track`: overlap skip/queue),
+   * adds it to the job's `running` set, in one transaction. With `exclusive` the job must have nothing
+   * running but this run itself (overlap skip/queue: a run waiting for its retry stays in the set); a
+   * tracked run that is not exclusive (an operator's run) starts while the set holds fewer than
+   * RUNNING_MAX, so the set stays bounded. An untracked run (overlap allow) leaves the job item
+   * untouched: the job need only exist (and be enabled). `history` is the run's attempt list with the
+   * new attempt, already bounded (written whole: it changes only with the status and attempt this write
+   * is conditional on). Result says which side refused.
    */
   async startRun(
     run: RunItem,
     from: readonly RunStatus[],
     options: {
       exclusive: boolean;
+      /** The job's `running` set holds the run (overlap skip/queue); default true. */
+      track?: boolean;
       /** The job must be enabled (scheduled slots; operator runs start on a paused job too). */
       requireEnabled?: boolean;
       leaseUntil: number;
@@ -165,14 +179,43 @@ export class RunRecords extends StoreBase {
     const runKeyValue = runKey(run.runId)!;
     const startedAt = iso(options.now);
     const fromValues = Object.fromEntries(from.map((status, i) => [`:from${i}`, status]));
+    const track = options.track ?? true;
     const exclusive = options.exclusive
       ? ' AND (attribute_not_exists(#running) OR size(#running) = :zero OR ' +
         '(size(#running) = :one AND contains(#running, :self)))'
-      : '';
+      : track
+        ? ' AND (attribute_not_exists(#running) OR size(#running) < :max OR contains(#running, :self))'
+        : '';
     // A scheduled slot starts only on an enabled job: a pause that lands between the executor's read of
     // the job and this write still stops it.
     const enabled = options.requireEnabled ? ' AND enabled = :true' : '';
     const jobCondition = `attribute_exists(pk)${enabled}${exclusive}`;
+    const jobValues = {
+      ...(options.exclusive ? { ':zero': 0, ':one': 1, ':self': run.runId } : {}),
+      ...(track && !options.exclusive ? { ':max': RUNNING_MAX, ':self': run.runId } : {}),
+      ...(options.requireEnabled ? { ':true': true } : {}),
+    };
+    const jobSide = track
+      ? {
+          Update: aliased({
+            TableName: this.tableName,
+            Key: jobKey(run.jobId),
+            UpdateExpression: 'ADD #running :run',
+            ConditionExpression: jobCondition,
+            ExpressionAttributeNames: { '#running': 'running' },
+            ExpressionAttributeValues: { ':run': new Set([run.runId]), ...jobValues },
+          }),
+        }
+      : {
+          // Nothing to write on the job: a condition check costs what a write does, but leaves the item
+          // (and every index copy of it) alone.
+          ConditionCheck: aliased({
+            TableName: this.tableName,
+            Key: jobKey(run.jobId),
+            ConditionExpression: jobCondition,
+            ...(Object.keys(jobValues).length ? { ExpressionAttributeValues: jobValues } : {}),
+          }),
+        };
     const extraNames: Record<string, string> = {};
     const extraValues: Record<string, unknown> = {};
     const extraSets: string[] = [];
@@ -223,20 +266,7 @@ export class RunRecords extends StoreBase {
                 },
               }),
             },
-            {
-              Update: aliased({
-                TableName: this.tableName,
-                Key: jobKey(run.jobId),
-                UpdateExpression: 'ADD #running :run',
-                ConditionExpression: jobCondition,
-                ExpressionAttributeNames: { '#running': 'running' },
-                ExpressionAttributeValues: {
-                  ':run': new Set([run.runId]),
-                  ...(options.exclusive ? { ':zero': 0, ':one': 1, ':self': run.runId } : {}),
-                  ...(options.requireEnabled ? { ':true': true } : {}),
-                },
-              }),
-            },
+            jobSide,
           ],
         }),
       );

@@ -1,0 +1,148 @@
+/**
+ * What a job item holds of its runs, against DynamoDB Local and the SQS emulator (issue 17): the
+ * `running` set stays bounded whatever runs are in flight (defect 6). Step Functions has no emulator: the
+ * stateful fake of test/support/fake-aws.ts stands in; the store and the queues are real.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LocalRuntime } from '../../local/runtime.js';
+import { backfill } from '../../shared/ops/runs.js';
+import { reportCompletion } from '../../shared/runs/completion.js';
+import { messageFor, silentLog } from '../../shared/runs/lifecycle.js';
+import { type JobItem, RUNNING_MAX } from '../../shared/store/model.js';
+import { builtinHandlers } from '../../shared/targets/handlers.js';
+import { itemBytes } from '../model/size.js';
+import { MINUTE } from '../support/async.js';
+import { STATE_MACHINE } from '../support/aws-events.js';
+import { executeBody, executorDeps } from '../support/executor.js';
+import { FakeStepFunctions } from '../support/fake-aws.js';
+import { byStatus, job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
+
+let runtime: LocalRuntime | undefined;
+afterEach(async () => {
+  await runtime?.stop();
+  runtime = undefined;
+});
+
+/** The bound docs/data-model.md gives a job item ("How big an item gets"). */
+const JOB_ITEM_BOUND = 120_000;
+
+/** A local runtime whose stepfunctions targets talk to the fake; job `id` put at T0 − 1 s. */
+async function sfnSetup(id: string, fields: Record<string, unknown> & { schedule: string }) {
+  const clock = new ManualClock(T0);
+  const sfn = new FakeStepFunctions(clock.fn);
+  runtime = await testRuntime({
+    clock: clock.fn,
+    tick: { lookaheadMs: 0 },
+    awsClients: { sfn: sfn.client },
+  });
+  const rt = runtime;
+  await put(
+    rt,
+    job(id, { target: { type: 'stepfunctions', stateMachineArn: STATE_MACHINE }, ...fields }),
+    T0 - 1000,
+  );
+  const ops = {
+    store: rt.store,
+    dispatcher: rt.dispatcher,
+    signals: rt.signals,
+    pools: rt.routing,
+    log: silentLog,
+  };
+  const jobItem = async () => (await rt.store.getJobRaw(id)) as unknown as JobItem & Record<string, unknown>;
+  return { rt, clock, sfn, ops, jobItem };
+}
+
+describe('defect 6: the job item stays bounded whatever runs are in flight', () => {
+  it('overlap allow: 3,000 asynchronous runs in flight at once leave the job item untouched, and starts go on', async () => {
+    const s = await sfnSetup('many-allow', {
+      schedule: 'rate(1 minute)',
+      overlap: 'allow',
+      heartbeatTimeout: '1h',
+      maxRunDuration: '24h',
+    });
+    const before = await s.jobItem();
+    expect(
+      await backfill(s.ops, 'many-allow', { from: T0 - 3_000 * MINUTE, to: T0 }, s.clock.now, {
+        limit: 3_000,
+      }),
+    ).toMatchObject({ created: 3_000 });
+    const outcomes = await s.rt.drain();
+    expect(outcomes.filter((o) => o === 'handed-off')).toHaveLength(3_000);
+    expect(s.sfn.running()).toHaveLength(3_000);
+
+    const during = await s.jobItem();
+    expect(during.running).toBeUndefined();
+    expect(itemBytes(during)).toBeLessThan(JOB_ITEM_BOUND);
+    expect(itemBytes(during)).toBe(itemBytes(before));
+
+    // The schedule goes on beside them: the next slot starts (overlap allow), the job item still as small.
+    s.clock.advance(MINUTE);
+    await s.rt.tick();
+    expect(await s.rt.drain()).toEqual(['handed-off']);
+    expect(s.sfn.running()).toHaveLength(3_001);
+    expect((await s.jobItem()).running).toBeUndefined();
+
+    // Their ends are recorded on the job as before.
+    const deps = { ...s.ops, graceMs: 60_000 };
+    const [first] = (await s.rt.store.queryRuns('many-allow', { limit: 1, newestFirst: false })).items;
+    expect(
+      await reportCompletion(
+        deps,
+        { runId: first!.runId, attempt: 1, source: 'stepfunctions', type: 'complete' },
+        s.clock.now,
+      ),
+    ).toMatchObject({ ok: true });
+    const after = await s.jobItem();
+    expect(after.counts?.succeeded).toBe(1);
+    expect(after.lastOutcome).toMatchObject({ runId: first!.runId, status: 'succeeded' });
+  }, 240_000);
+
+  it('overlap skip: operator runs beyond RUNNING_MAX wait their turn; the scheduled slot is still skipped', async () => {
+    const s = await sfnSetup('many-skip', {
+      schedule: 'rate(1 minute)',
+      overlap: 'skip',
+      heartbeatTimeout: '1h',
+      maxRunDuration: '24h',
+      startingDeadline: '30s',
+    });
+    const total = RUNNING_MAX + 8;
+    await backfill(s.ops, 'many-skip', { from: T0 - total * MINUTE, to: T0 }, s.clock.now);
+    const outcomes = await s.rt.drain();
+    expect(outcomes.filter((o) => o === 'handed-off')).toHaveLength(RUNNING_MAX);
+    expect(outcomes.filter((o) => o === 'retrying')).toHaveLength(8);
+    expect(s.sfn.running()).toHaveLength(RUNNING_MAX);
+    const full = await s.jobItem();
+    expect(full.running?.size).toBe(RUNNING_MAX);
+    expect(itemBytes(full)).toBeLessThan(JOB_ITEM_BOUND);
+
+    // A scheduled slot due meanwhile is skipped(overlap), as it would be beside one run.
+    s.clock.advance(MINUTE);
+    await s.rt.tick();
+    expect(await s.rt.drain()).toEqual(['skipped']);
+
+    // Three runs end: three of the waiting ones start when their message comes again; the rest wait on.
+    const runs = (await s.rt.allRuns()).filter((run) => run.backfill);
+    const started = runs.filter((run) => run.status === 'running').slice(0, 3);
+    const waiting = runs.filter((run) => run.status === 'dispatched');
+    expect(waiting).toHaveLength(8);
+    for (const run of started) {
+      await reportCompletion(
+        { ...s.ops, graceMs: 60_000 },
+        { runId: run.runId, attempt: 1, source: 'stepfunctions', type: 'complete' },
+        s.clock.now,
+      );
+    }
+    const deps = executorDeps(s.rt, s.clock, builtinHandlers(), { sfn: s.sfn.client });
+    const again = [];
+    for (const run of waiting) again.push(await executeBody(deps, JSON.stringify(messageFor(run, 1))));
+    expect(again.filter((o) => o === 'handed-off')).toHaveLength(3);
+    expect(again.filter((o) => o === 'retrying')).toHaveLength(5);
+    expect((await s.jobItem()).running?.size).toBe(RUNNING_MAX);
+    expect(byStatus(await s.rt.allRuns())).toMatchObject({
+      running: RUNNING_MAX,
+      'succeeded(ok)': 3,
+      dispatched: 5,
+      'skipped(overlap)': 1,
+    });
+  });
+});

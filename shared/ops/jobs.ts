@@ -3,6 +3,7 @@
  * CDK custom resource call these; `now` is a parameter like everywhere in shared/.
  */
 
+import { randomUUID } from 'node:crypto';
 import { JobNotFoundError, JobValidationError, PunctualError } from '../errors.js';
 import { parseJob } from '../jobs/index.js';
 import type { JobDefinition } from '../jobs/types.js';
@@ -16,6 +17,7 @@ import {
   type JobItem,
   MAX_DEFERRED_RANGES,
   mergeDeferred,
+  RUNNING_MAX,
   type RunItem,
   type RunStatus,
   runDefinition,
@@ -152,7 +154,16 @@ async function createJob(
       ? { dueAt: iso(next), dueShard: store.shardOf(definition.id) }
       : {}),
     ...(definition.enabled ? {} : { note: 'declared disabled', pausedAt: iso(now) }),
+    incarnation: randomUUID(),
   };
+  // A job deleted and created again under its id while runs of the old one are still in the target
+  // (asynchronous runs: a worker, an execution, a task): with overlap skip/queue the new job counts them
+  // as running, so its slots are skipped or held until they end, never started beside them. Their ends
+  // leave the set and record nothing else on this job (another incarnation).
+  if (definition.overlap !== 'allow') {
+    const earlier = await store.runningOf(definition.id, RUNNING_MAX);
+    if (earlier.length) item.running = new Set(earlier);
+  }
   if (!(await store.createJob(item))) return undefined;
   return {
     job: item,

@@ -20,6 +20,7 @@ import {
   type RunItem,
   type RunReason,
   type RunStatus,
+  sameIncarnation,
 } from '../store/model.js';
 import type { RawItem } from '../store/store.js';
 import type { RunContext, TargetResult } from '../targets/types.js';
@@ -184,7 +185,9 @@ export async function executeMessage(
     now = deps.clock();
   }
   const job = await deps.store.getJobRaw(run.jobId);
-  if (!job) return (await endRun(deps, run, 'cancelled', 'job-deleted', now)) ? 'cancelled' : 'duplicate';
+  // A run of a job deleted since (and perhaps created again under its id: another incarnation).
+  if (!job || !sameIncarnation(run, job))
+    return (await endRun(deps, run, 'cancelled', 'job-deleted', now)) ? 'cancelled' : 'duplicate';
   // A paused job starts nothing of its schedule; a slot whose time came while it was paused stays
   // cancelled after a resume too (the slots after the resume run).
   if (isScheduledRun(run) && (job.enabled === false || inLastPause(job, run))) {

@@ -231,6 +231,7 @@ export async function endRun(
       pauseAfterFailures: ended.definition.pauseAfterFailures,
       now,
       ...lastRunOf(ended, now),
+      ...(ended.incarnation ? { incarnation: ended.incarnation } : {}),
     },
   );
   if (outcome?.paused) {
@@ -410,7 +411,13 @@ export async function scheduleRetry(
     await deps.store.recordOutcome(
       run.jobId,
       { runId: run.runId, status: 'retrying', scheduledAt: run.scheduledAt, at: iso(now) },
-      { failed: false, terminal: false, pauseAfterFailures: 0, now },
+      {
+        failed: false,
+        terminal: false,
+        pauseAfterFailures: 0,
+        now,
+        ...(run.incarnation ? { incarnation: run.incarnation } : {}),
+      },
     );
   }
   if (waitMs <= MAX_DELAY_SECONDS * 1000) {

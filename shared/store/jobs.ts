@@ -21,6 +21,7 @@ import {
   type LastOutcome,
   type PreviousRun,
   type RunStatus,
+  sameIncarnation,
   withoutPayload,
 } from './model.js';
 
@@ -486,6 +487,8 @@ export class JobRecords extends StoreBase {
        * is there already (with overlap allow, runs may end out of slot order).
        */
       lastRun?: PreviousRun;
+      /** The run's job incarnation: a run of an earlier job under this id records nothing on this one. */
+      incarnation?: string;
     },
   ): Promise<{ paused: boolean; held?: string; consecutiveFailures: number } | undefined> {
     const names: Record<string, string> = {
@@ -501,6 +504,7 @@ export class JobRecords extends StoreBase {
       ':now': iso(options.now),
       ':one': 1,
       ':zero': 0,
+      ':incarnation': options.incarnation,
     };
     const sets = ['updatedAt = :now'];
     const adds: string[] = [];
@@ -528,6 +532,9 @@ export class JobRecords extends StoreBase {
               // outcome's key is already there and the retry is refused instead of counting twice.
               ConditionExpression: [
                 'attribute_exists(pk)',
+                ...(options.incarnation
+                  ? ['(attribute_not_exists(incarnation) OR incarnation = :incarnation)']
+                  : []),
                 ...(options.terminal && outcome.key
                   ? ['(attribute_not_exists(lastOutcome.#key) OR lastOutcome.#key <> :key)']
                   : []),
@@ -561,6 +568,13 @@ export class JobRecords extends StoreBase {
       // as it is, so the caller still releases a held run.
       const job = (await this.getJobRaw(jobId)) as JobItem | undefined;
       if (!job) return undefined;
+      if (!sameIncarnation(options, job)) {
+        // A run of the job this one replaced: its end is not this job's outcome. It may still be in the
+        // set (the create counted it as running, so the new job waited for it): it leaves it, and the
+        // run the new job held behind it is released.
+        await this.forgetRunning(jobId, [outcome.runId]);
+        return { paused: false, held: job.held, consecutiveFailures: job.consecutiveFailures };
+      }
       if (lastRun && outcome.key && job.lastOutcome?.key !== outcome.key) {
         // Not recorded yet: a run of a later slot ended first and keeps `lastRun`. Record without it.
         return this.recordOutcome(jobId, outcome, { ...options, lastRun: undefined });

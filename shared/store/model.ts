@@ -146,12 +146,27 @@ export function withoutPayload(definition: JobDefinition): JobDefinition {
  * to the definition item when the job has one; the whole definition otherwise (items of older versions).
  */
 export function runDefinition(
-  job: Pick<JobItem, 'definitionId'>,
+  job: Pick<JobItem, 'definitionId' | 'incarnation'>,
   definition: JobDefinition,
-): Pick<RunItem, 'definition' | 'definitionId'> {
+): Pick<RunItem, 'definition' | 'definitionId' | 'incarnation'> {
+  const incarnation = job.incarnation ? { incarnation: job.incarnation } : {};
   return job.definitionId
-    ? { definition: withoutPayload(definition), definitionId: job.definitionId }
-    : { definition };
+    ? { definition: withoutPayload(definition), definitionId: job.definitionId, ...incarnation }
+    : { definition, ...incarnation };
+}
+
+/**
+ * Whether a run belongs to the job item as it is now: a run of a job deleted and created again under the
+ * same id carries the old item's `incarnation` and never starts on, nor ends on, the new one. A run or a
+ * job written before incarnations existed counts as the job's own.
+ */
+export function sameIncarnation(
+  run: Pick<RunItem, 'incarnation'>,
+  job: { incarnation?: unknown } | undefined,
+): boolean {
+  return (
+    run.incarnation === undefined || job?.incarnation === undefined || job.incarnation === run.incarnation
+  );
 }
 
 export interface Lease {
@@ -219,6 +234,12 @@ export interface JobItem {
   definition: JobDefinition;
   /** The definition item holding the whole definition (absent: no payload, or an item of an older version). */
   definitionId?: string;
+  /**
+   * Random, set when the job is created and kept by every edit: a job deleted and created again under
+   * the same id is another incarnation, and its predecessor's runs (which carry theirs) never start on
+   * it nor record their end on it. Absent on items written before it existed.
+   */
+  incarnation?: string;
   /** Rate schedules count slots from here; kept across edits unless the schedule changes. */
   anchor: string;
   /** The last slot the tick has handled (dispatched or recorded); slots after it are still to come. */
@@ -332,6 +353,8 @@ export interface RunItem {
    */
   definition: JobDefinition;
   definitionId?: string;
+  /** The `incarnation` of the job item the run was created from (absent on older records). */
+  incarnation?: string;
   jobVersion: number;
   /** The attempt in progress or last made (0 before the first start). */
   attempt: number;

@@ -21,6 +21,7 @@ import {
   type RunReason,
   type RunStatus,
   runKey,
+  sameIncarnation,
 } from './model.js';
 
 /**
@@ -189,11 +190,16 @@ export class RunRecords extends StoreBase {
     // A scheduled slot starts only on an enabled job: a pause that lands between the executor's read of
     // the job and this write still stops it.
     const enabled = options.requireEnabled ? ' AND enabled = :true' : '';
-    const jobCondition = `attribute_exists(pk)${enabled}${exclusive}`;
+    // A run of a job deleted and created again under this id never starts on the new one.
+    const incarnation = run.incarnation
+      ? ' AND (attribute_not_exists(incarnation) OR incarnation = :incarnation)'
+      : '';
+    const jobCondition = `attribute_exists(pk)${incarnation}${enabled}${exclusive}`;
     const jobValues = {
       ...(options.exclusive ? { ':zero': 0, ':one': 1, ':self': run.runId } : {}),
       ...(track && !options.exclusive ? { ':max': RUNNING_MAX, ':self': run.runId } : {}),
       ...(options.requireEnabled ? { ':true': true } : {}),
+      ...(run.incarnation ? { ':incarnation': run.incarnation } : {}),
     };
     const jobSide = track
       ? {
@@ -282,7 +288,7 @@ export class RunRecords extends StoreBase {
           const { Item: job } = await this.doc.send(
             new GetCommand({ TableName: this.tableName, Key: jobKey(run.jobId), ConsistentRead: true }),
           );
-          if (!job) return { ok: false, refused: 'no-job' };
+          if (!job || !sameIncarnation(run, job)) return { ok: false, refused: 'no-job' };
           return { ok: false, refused: options.requireEnabled && job.enabled !== true ? 'paused' : 'job' };
         }
       }
@@ -312,6 +318,54 @@ export class RunRecords extends StoreBase {
       items: (page.Items ?? []).filter((item) => item.type === 'run') as RunItem[],
       next: page.LastEvaluatedKey,
     };
+  }
+
+  /**
+   * Runs of `jobId` still `running` (a job of that id was deleted while they were in flight): at most
+   * `limit`, what a job created again under the id counts as running. Costs one read when the id never
+   * had a run; else one query of the open index's shard (keys only, filtered to this job) and a
+   * consistent read of each open run found.
+   */
+  async runningOf(jobId: string, limit: number): Promise<string[]> {
+    const any = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :run)',
+        ExpressionAttributeValues: { ':pk': `JOB#${jobId}`, ':run': 'RUN#' },
+        ProjectionExpression: 'pk',
+        Limit: 1,
+      }),
+    );
+    if (!any.Items?.length) return [];
+    const running: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand(
+          aliased({
+            TableName: this.tableName,
+            IndexName: OPEN_INDEX,
+            KeyConditionExpression: 'openShard = :shard',
+            FilterExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':shard': this.openShard(jobId), ':pk': `JOB#${jobId}` },
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      for (const key of page.Items ?? []) {
+        const { Item } = await this.doc.send(
+          new GetCommand({
+            TableName: this.tableName,
+            Key: { pk: key.pk, sk: key.sk },
+            ConsistentRead: true,
+          }),
+        );
+        const run = Item as RunItem | undefined;
+        if (run?.status === 'running' && running.length < limit) running.push(run.runId);
+      }
+      start = page.LastEvaluatedKey;
+    } while (start && running.length < limit);
+    return running;
   }
 
   /** Open runs of one shard whose `openUntil` has passed: the sweep's work list. */

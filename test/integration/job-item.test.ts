@@ -1,10 +1,12 @@
 /**
  * What a job item holds of its runs, against DynamoDB Local and the SQS emulator (issue 17): the
- * `running` set stays bounded whatever runs are in flight (defect 6). Step Functions has no emulator: the
+ * `running` set stays bounded whatever runs are in flight (defect 6), and a job deleted and created again
+ * under its id meets its predecessor's runs only to wait for them (defect 10). Step Functions has no emulator: the
  * stateful fake of test/support/fake-aws.ts stands in; the store and the queues are real.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime.js';
+import { deleteJob } from '../../shared/ops/jobs.js';
 import { backfill } from '../../shared/ops/runs.js';
 import { reportCompletion } from '../../shared/runs/completion.js';
 import { messageFor, silentLog } from '../../shared/runs/lifecycle.js';
@@ -144,5 +146,95 @@ describe('defect 6: the job item stays bounded whatever runs are in flight', () 
       dispatched: 5,
       'skipped(overlap)': 1,
     });
+  });
+});
+
+describe('defect 10: a job deleted and created again while a run of the old one is in flight', () => {
+  it('overlap skip: the new job waits for the old run (its slots skipped), and the old run’s end records nothing on it', async () => {
+    const s = await sfnSetup('again', {
+      schedule: 'rate(10 minutes)',
+      overlap: 'skip',
+      heartbeatTimeout: '1h',
+      maxRunDuration: '24h',
+    });
+    await s.rt.tick();
+    expect(await s.rt.drain()).toEqual(['handed-off']);
+    const [old] = await s.rt.allRuns();
+    const first = await s.jobItem();
+    expect(first.incarnation).toEqual(expect.any(String));
+    expect(old?.incarnation).toBe(first.incarnation);
+
+    // Deleted and put again under the same id, same definition, while the execution runs.
+    s.clock.advance(MINUTE);
+    await deleteJob(s.rt.store, 'again');
+    await put(
+      s.rt,
+      job('again', {
+        schedule: 'rate(10 minutes)',
+        overlap: 'skip',
+        heartbeatTimeout: '1h',
+        maxRunDuration: '24h',
+        target: { type: 'stepfunctions', stateMachineArn: STATE_MACHINE },
+      }),
+      s.clock.now,
+    );
+    const created = await s.jobItem();
+    expect(created.incarnation).not.toBe(first.incarnation);
+    expect([...(created.running ?? [])]).toEqual([old!.runId]);
+
+    // The new job's first slot comes due: skipped(overlap), not started beside the old execution.
+    await s.rt.tick();
+    expect(await s.rt.drain()).toEqual(['skipped']);
+    expect(s.sfn.running()).toHaveLength(1);
+
+    // The old run ends: it is recorded on its own record, not as the new job's outcome.
+    s.sfn.finish(s.sfn.ofRun(old!.runId)[0]!.executionArn, 'SUCCEEDED');
+    expect(
+      await reportCompletion(
+        { ...s.ops, graceMs: 60_000 },
+        { runId: old!.runId, attempt: 1, source: 'stepfunctions', type: 'complete' },
+        s.clock.now,
+      ),
+    ).toMatchObject({ ok: true });
+    expect(await s.rt.store.getRun(old!.runId)).toMatchObject({ status: 'succeeded' });
+    const after = await s.jobItem();
+    expect(after.running?.size ?? 0).toBe(0);
+    expect(after.counts?.succeeded).toBeUndefined();
+    expect(after.lastOutcome?.runId).not.toBe(old!.runId);
+    expect(after.consecutiveFailures).toBe(0);
+
+    // The new job's next slot starts: one execution at a time throughout.
+    s.clock.advance(10 * MINUTE);
+    await s.rt.tick();
+    expect(await s.rt.drain()).toEqual(['handed-off']);
+    expect(s.sfn.maxRunning).toBe(1);
+  });
+
+  it('a message of the old job delivered after the new one exists is cancelled(job-deleted), never started on it', async () => {
+    const s = await sfnSetup('again-msg', {
+      schedule: 'rate(10 minutes)',
+      overlap: 'allow',
+      heartbeatTimeout: '1h',
+    });
+    await s.rt.tick();
+    const [old] = await s.rt.allRuns();
+    expect(old?.status).toBe('dispatched');
+    await deleteJob(s.rt.store, 'again-msg');
+    await put(
+      s.rt,
+      job('again-msg', {
+        schedule: 'rate(10 minutes)',
+        overlap: 'allow',
+        target: { type: 'stepfunctions', stateMachineArn: STATE_MACHINE },
+      }),
+      s.clock.now + 1_000,
+    );
+    expect(await s.rt.drain()).toEqual(['cancelled']);
+    expect(await s.rt.store.getRun(old!.runId)).toMatchObject({
+      status: 'cancelled',
+      reason: 'job-deleted',
+    });
+    expect(s.sfn.running()).toHaveLength(0);
+    expect((await s.jobItem()).counts?.cancelled).toBeUndefined();
   });
 });

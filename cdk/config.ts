@@ -12,6 +12,7 @@ import {
   DEFAULT_POOL,
   formatDuration,
   type JobDefinition,
+  MAX_POOL_BATCH_SIZE,
   POOL_DEFAULTS,
   POOL_NAME_PATTERN,
   parseDuration,
@@ -84,6 +85,15 @@ export interface PoolProps {
    * @default 512
    */
   readonly memorySize?: number;
+  /**
+   * Runs one executor invocation takes at once: the event source mapping's batch size (1–10). Above 1
+   * the runs of a batch execute side by side in one invocation, so runs in flight ≤ concurrency ×
+   * batchSize, and a batch pays one receive, one delete, one invocation and one set of platform log
+   * lines (docs/scale.md, "Executor batches"). No batching window: a batch is what is visible at once,
+   * so no start waits for one.
+   * @default 1
+   */
+  readonly batchSize?: number;
 }
 
 /**
@@ -104,6 +114,7 @@ export interface ResolvedPool {
   readonly concurrency: number;
   readonly timeoutMs: number;
   readonly memorySize: number;
+  readonly batchSize: number;
 }
 
 /** How a gap alarm evaluates: `evaluationPeriods` periods in a row with no success. */
@@ -219,12 +230,12 @@ export function resolvePools(
       violations.push({
         path,
         value: raw,
-        message: 'must be an object { concurrency, timeout, memorySize }',
+        message: 'must be an object { concurrency, timeout, memorySize, batchSize }',
       });
       continue;
     }
     const before = violations.length;
-    const known = ['concurrency', 'timeout', 'memorySize'];
+    const known = ['concurrency', 'timeout', 'memorySize', 'batchSize'];
     for (const key of Object.keys(raw)) {
       if (!known.includes(key))
         violations.push({
@@ -244,6 +255,15 @@ export function resolvePools(
     );
     const memorySize = raw.memorySize ?? POOL_DEFAULTS.memorySize;
     checkInteger(violations, `${path}.memorySize`, memorySize, 128, 10_240, ' (MB, Lambda limits)');
+    const batchSize = raw.batchSize ?? 1;
+    checkInteger(
+      violations,
+      `${path}.batchSize`,
+      batchSize,
+      1,
+      MAX_POOL_BATCH_SIZE,
+      ' (Lambda takes more than 10 SQS records a batch only with a batching window, which would delay starts)',
+    );
     let timeoutMs = POOL_DEFAULTS.timeout;
     if (raw.timeout !== undefined) {
       try {
@@ -263,7 +283,7 @@ export function resolvePools(
         });
       }
     }
-    if (violations.length === before) resolved.push({ name, concurrency, timeoutMs, memorySize });
+    if (violations.length === before) resolved.push({ name, concurrency, timeoutMs, memorySize, batchSize });
   }
   return resolved;
 }

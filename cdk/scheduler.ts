@@ -656,7 +656,10 @@ export class Scheduler extends Construct {
     for (const { pool, scope, queue, dlq } of queues.values()) {
       const executor = new PunctualFunction(scope, 'Executor', {
         code: executorCode,
-        description: `punctual executor of pool "${pool.name}": runs one run per invocation`,
+        description:
+          pool.batchSize > 1
+            ? `punctual executor of pool "${pool.name}": runs up to ${pool.batchSize} runs per invocation, side by side`
+            : `punctual executor of pool "${pool.name}": runs one run per invocation`,
         timeout: seconds(pool.timeoutMs),
         memorySize: pool.memorySize,
         environment: {
@@ -703,8 +706,9 @@ export class Scheduler extends Construct {
       }
       executor.function.addEventSource(
         new SqsEventSource(queue, {
-          // One run per invocation: the pool's concurrency is then the number of runs in flight.
-          batchSize: 1,
+          // One run per invocation unless the pool batches: runs in flight ≤ concurrency × batchSize. No
+          // batching window (a batch is what is visible at once), so no start waits for one.
+          batchSize: pool.batchSize,
           // Caps the pool without throttling: a throttled poller would count receives and DLQ healthy runs.
           maxConcurrency: pool.concurrency,
           // Required: include the value ReportBatchItemFailures in the FunctionResponseTypes list.

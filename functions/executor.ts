@@ -1,6 +1,7 @@
 /**
- * The executor Lambda: one per pool, on the pool's SQS queue (batch size 1, ReportBatchItemFailures).
- * Each record is one attempt of one run; shared/runs/execute decides everything. A record whose
+ * The executor Lambda: one per pool, on the pool's SQS queue (the pool's batch size, 1 by default;
+ * ReportBatchItemFailures). Each record is one attempt of one run, and the records of a batch run side by
+ * side (Powertools' BatchProcessor processes them in parallel); shared/runs/execute decides everything. A record whose
  * processing throws (DynamoDB or SQS unavailable) is reported as a batch item failure, so SQS delivers
  * it again after the visibility timeout and, after maxReceiveCount, moves it to the DLQ.
  */

@@ -2,7 +2,7 @@
  * The local runtime: the same tick and executor handlers as in Lambda, on DynamoDB Local and the SQS
  * emulator. It creates the table and the queues with the settings the CDK stack uses, fires the tick on
  * an interval (EventBridge's role) and polls each pool's queue like Lambda's SQS event source mapping:
- * `concurrency` pollers per pool, batch size 1, partial batch responses, visibility timeout, redrive.
+ * `concurrency` pollers per pool, the pool's batch size, partial batch responses, visibility timeout, redrive.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
@@ -475,7 +475,7 @@ export class LocalRuntime {
     );
     if (!Messages.length) return 0;
     const pool = { name: 'completions' } as LocalPool;
-    const event: SQSEvent = { Records: Messages.map((message) => toSqsEvent(message, pool).Records[0]!) };
+    const event: SQSEvent = { Records: Messages.map((message) => toSqsRecord(message, pool)) };
     const response = await this.completions(event);
     const failed = new Set(response.batchItemFailures.map((item) => item.itemIdentifier));
     for (const message of Messages) {
@@ -487,7 +487,7 @@ export class LocalRuntime {
     return Messages.length;
   }
 
-  /** One poller: Lambda's event source mapping for one concurrent invocation, batch size 1. */
+  /** One poller: Lambda's event source mapping for one concurrent invocation, of the pool's batch size. */
   private poll(pool: LocalPool): Promise<void> {
     return awsCaller.run({ fn: 'executor', pool: pool.name }, () => this.pollAs(pool));
   }
@@ -499,7 +499,7 @@ export class LocalRuntime {
         const result = await this.sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: pool.queueUrl,
-            MaxNumberOfMessages: 1,
+            MaxNumberOfMessages: pool.batchSize ?? 1,
             WaitTimeSeconds: 1,
             AttributeNames: ['All'],
           }),
@@ -511,38 +511,46 @@ export class LocalRuntime {
         await new Promise((resolve) => setTimeout(resolve, 500));
         continue;
       }
-      for (const message of messages) await this.deliver(pool, message);
+      if (messages.length) await this.deliver(pool, messages);
     }
   }
 
-  /** Hands one received message to the pool's executor handler and settles it as the ESM would. */
-  private async deliver(pool: LocalPool, message: Message): Promise<ExecuteOutcome | 'error'> {
+  /**
+   * Hands received messages to the pool's executor handler as one batch (one invocation) and settles
+   * each as the ESM would. Returns the outcomes in the messages' order.
+   */
+  private async deliver(pool: LocalPool, messages: Message[]): Promise<(ExecuteOutcome | 'error')[]> {
     const handler = this.executors.get(pool.name)!;
-    this.inFlight.set(pool.name, (this.inFlight.get(pool.name) ?? 0) + 1);
+    this.inFlight.set(pool.name, (this.inFlight.get(pool.name) ?? 0) + messages.length);
     const started = Date.now();
-    let outcome: ExecuteOutcome | 'error' = 'error';
-    const unsubscribe = this.listen(message.MessageId ?? '', (value) => {
-      outcome = value;
-    });
+    const outcomes = new Map<string, ExecuteOutcome | 'error'>();
+    const unsubscribe = messages.map((message) =>
+      this.listen(message.MessageId ?? '', (value) => {
+        outcomes.set(message.MessageId ?? '', value);
+      }),
+    );
     try {
-      const response = await handler(toSqsEvent(message, pool), {
-        getRemainingTimeInMillis: () => pool.timeout - (Date.now() - started),
-      });
-      const failed = response.batchItemFailures.some((item) => item.itemIdentifier === message.MessageId);
+      const response = await handler(
+        { Records: messages.map((message) => toSqsRecord(message, pool)) },
+        { getRemainingTimeInMillis: () => pool.timeout - (Date.now() - started) },
+      );
+      const failed = new Set(response.batchItemFailures.map((item) => item.itemIdentifier));
       // As the event source mapping does: delete what succeeded; a reported failure stays in the
       // queue and comes back after its visibility timeout (and to the DLQ after maxReceiveCount).
-      if (!failed)
-        await this.sqs.send(
-          new DeleteMessageCommand({ QueueUrl: pool.queueUrl, ReceiptHandle: message.ReceiptHandle }),
-        );
-      else outcome = 'error';
+      for (const message of messages) {
+        if (failed.has(message.MessageId ?? '')) outcomes.set(message.MessageId ?? '', 'error');
+        else
+          await this.sqs.send(
+            new DeleteMessageCommand({ QueueUrl: pool.queueUrl, ReceiptHandle: message.ReceiptHandle }),
+          );
+      }
     } catch (error) {
       this.options.log?.error('executor invocation failed', { pool: pool.name, error: errorMessage(error) });
     } finally {
-      unsubscribe();
-      this.inFlight.set(pool.name, (this.inFlight.get(pool.name) ?? 1) - 1);
+      for (const stop of unsubscribe) stop();
+      this.inFlight.set(pool.name, (this.inFlight.get(pool.name) ?? messages.length) - messages.length);
     }
-    return outcome;
+    return messages.map((message) => outcomes.get(message.MessageId ?? '') ?? 'error');
   }
 
   private readonly listeners = new Map<string, (outcome: ExecuteOutcome) => void>();
@@ -575,7 +583,10 @@ export class LocalRuntime {
         }),
       );
       if (!Messages?.length) break;
-      for (const message of Messages) outcomes.push(await this.deliver(pool, message));
+      // In batches of the pool's size, as its event source mapping delivers them.
+      const size = pool.batchSize ?? 1;
+      for (let i = 0; i < Messages.length; i += size)
+        outcomes.push(...(await this.deliver(pool, Messages.slice(i, i + size))));
     }
     return outcomes;
   }
@@ -649,8 +660,8 @@ async function createPoolQueues(
   return { ...def, name, queueUrl: queue.QueueUrl!, dlqUrl, dlqArn };
 }
 
-function toSqsEvent(message: Message, pool: LocalPool): SQSEvent {
-  const record: SQSRecord = {
+function toSqsRecord(message: Message, pool: LocalPool): SQSRecord {
+  return {
     messageId: message.MessageId ?? '',
     receiptHandle: message.ReceiptHandle ?? '',
     body: message.Body ?? '',
@@ -667,5 +678,4 @@ function toSqsEvent(message: Message, pool: LocalPool): SQSEvent {
     eventSourceARN: `arn:aws:sqs:${LOCAL_REGION}:000000000000:${pool.name}`,
     awsRegion: LOCAL_REGION,
   };
-  return { Records: [record] };
 }

@@ -13,6 +13,7 @@ export {
   JOB_ID_PATTERN,
   jobIdProblem,
   jobSchema,
+  MAX_POOL_BATCH_SIZE,
   OVERLAP_POLICIES,
   POOL_DEFAULTS,
   POOL_NAME_PATTERN,

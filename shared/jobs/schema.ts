@@ -79,6 +79,9 @@ export const ASYNC_CAPABLE_TARGETS = ['http', 'lambda', 'sqs', 'eventbridge'] as
 const COMPLETION_MODES = ['sync', 'async'] as const;
 const completion = z.enum(COMPLETION_MODES).optional();
 
+/** Largest executor batch: Lambda takes more than 10 SQS records a batch only with a batching window. */
+export const MAX_POOL_BATCH_SIZE = 10;
+
 export const POOL_DEFAULTS: PoolDefinition = { concurrency: 2, timeout: 5 * MINUTE, memorySize: 512 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -509,6 +512,9 @@ export const poolSchema = z.strictObject({
   timeout: duration(SECOND, 15 * MINUTE, { wholeSeconds: true }).default(POOL_DEFAULTS.timeout),
   // Lambda memory: 128 to 10,240 MB.
   memorySize: z.number().int().min(128).max(10_240).default(POOL_DEFAULTS.memorySize),
+  // The event source mapping's batch size: above 10 Lambda requires a batching window, which would delay
+  // starts.
+  batchSize: z.number().int().min(1).max(MAX_POOL_BATCH_SIZE).optional(),
 });
 
 /** Name rule shared with the file parser. */

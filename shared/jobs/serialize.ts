@@ -37,6 +37,7 @@ export interface SerializedPool {
   concurrency: number;
   timeout: string;
   memorySize: number;
+  batchSize?: number;
 }
 
 function serializeTarget(target: Target): SerializedTarget {
@@ -109,5 +110,6 @@ export function serializePool(pool: PoolDefinition): SerializedPool {
     concurrency: pool.concurrency,
     timeout: formatDuration(pool.timeout),
     memorySize: pool.memorySize,
+    ...(pool.batchSize !== undefined && pool.batchSize > 1 ? { batchSize: pool.batchSize } : {}),
   };
 }

@@ -162,6 +162,13 @@ export interface PoolDefinition {
   /** Executor timeout, ms; a target's deadline is kept below it. */
   timeout: number;
   memorySize: number;
+  /**
+   * Runs one executor invocation takes at once (the event source mapping's batch size, 1–10; 1 when not
+   * given). Above 1 the runs of a batch execute side by side in one invocation: runs in flight ≤
+   * concurrency × batchSize, and a batch pays one receive, one delete, one invocation and one set of
+   * platform log lines. No batching window: a batch is what is visible at once, so no start waits.
+   */
+  batchSize?: number;
 }
 
 /** A parsed jobs file. @example const file: JobsFile = { jobs: [], pools: { default: { concurrency: 2, timeout: 300_000, memorySize: 512 } } }; */

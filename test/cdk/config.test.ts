@@ -126,6 +126,13 @@ describe('pools are validated at synth', () => {
     expect(error.message).toContain('maximumConcurrency, whose minimum is 2');
   });
 
+  it('rejects a batch size outside 1–10 (more needs a batching window, which would delay starts)', () => {
+    const error = synthError({ pools: { wide: { batchSize: 11 } } });
+    expect(error).toBeInstanceOf(JobValidationError);
+    expect(error.message).toContain('pools.wide.batchSize 11: must be a whole number from 1 to 10');
+    expect(error.message).toContain('batching window');
+  });
+
   it('rejects the default pool at concurrency 1 too', () => {
     expect(synthError({ pools: { default: { concurrency: 1 } } }).message).toContain(
       'pools.default.concurrency 1',

@@ -61,6 +61,29 @@ describe('with default props', () => {
   });
 });
 
+describe('a pool that batches', () => {
+  it('sets its event source mapping batch size, with no batching window, and says so in the description', () => {
+    const stack = newStack({ bundle: false });
+    const scheduler = new Scheduler(stack, 'Scheduler', {
+      pools: { default: { concurrency: 2 }, wide: { concurrency: 4, batchSize: 10 } },
+    });
+    const template = Template.fromStack(stack);
+    const mappingOf = (pool: string) => {
+      const fn = stack.getLogicalId(scheduler.pools[pool]!.executor.node.defaultChild as never);
+      const found = resources(template, 'AWS::Lambda::EventSourceMapping').find(
+        ([, mapping]) => (mapping.Properties.FunctionName as { Ref: string }).Ref === fn,
+      );
+      return { mapping: found![1], fn: template.toJSON().Resources[fn] as Resource };
+    };
+    const wide = mappingOf('wide');
+    expect(wide.mapping.Properties.BatchSize).toBe(10);
+    expect(wide.mapping.Properties.MaximumBatchingWindowInSeconds).toBeUndefined();
+    expect(wide.mapping.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(wide.fn.Properties.Description).toContain('up to 10 runs per invocation');
+    expect(mappingOf('default').mapping.Properties.BatchSize).toBe(1);
+  });
+});
+
 describe('with every option', () => {
   let stack: Stack;
   let scheduler: Scheduler;

@@ -105,6 +105,23 @@ describe('pools', () => {
     expect(file.pools['batch']).toStrictEqual({ concurrency: 2, timeout: 300_000, memorySize: 512 });
   });
 
+  it('takes a batch size from 1 to 10 and refuses others, naming the field, the value and the rule', () => {
+    const file = parseJobsFile(
+      `pools:\n  fast: { batchSize: 10 }\njobs:\n${job('a', ', pool: fast')}`,
+      'jobs.yaml',
+    );
+    expect(file.pools['fast']).toStrictEqual({
+      concurrency: 2,
+      timeout: 300_000,
+      memorySize: 512,
+      batchSize: 10,
+    });
+
+    const lines = errorsOf(`pools:\n  fast: { batchSize: 11 }\n  slow: { batchSize: 0 }\njobs:\n${job('a')}`);
+    expect(lines.some((line) => line.startsWith('pools.fast.batchSize 11:'))).toBe(true);
+    expect(lines.some((line) => line.startsWith('pools.slow.batchSize 0:'))).toBe(true);
+  });
+
   it('refuses a job naming a pool that pools: does not declare', () => {
     const lines = errorsOf(`pools:\n  fast: {}\njobs:\n${job('a', ', pool: gpu')}`);
 

@@ -81,6 +81,13 @@ function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+/** `--tag key=value`, repeatable: collects the tags into one object. */
+function tagOption(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const at = value.indexOf('=');
+  if (at <= 0) throw new InvalidArgumentError(`"${value}" is not key=value (e.g. --tag team=payments)`);
+  return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
+}
+
 function addTargetOptions(command: Command): Command {
   return command
     .option(
@@ -338,10 +345,20 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
       addJson(
         jobs
           .command('list')
-          .description('list the jobs: schedule in words, next slot, last outcome, start lag, pause note'),
+          .description('list the jobs: schedule in words, next slot, last outcome, start lag, pause note')
+          .option('--tag <key=value>', 'jobs with this tag (repeat for several: all must match)', tagOption)
+          .option('--prefix <text>', 'jobs whose id starts with this')
+          .addOption(
+            new Option('--status <state>', 'active, paused or invalid jobs only').choices([
+              'active',
+              'paused',
+              'invalid',
+            ]),
+          )
+          .option('--overdue', 'jobs whose next slot passed more than two periods ago only'),
       ),
     ).action(async (flags) => withTarget(io, now, flags, (target) => runList(io, target, flags, now()))),
-    'punctual jobs list --json',
+    'punctual jobs list --tag team=payments --prefix invoice- --status paused',
   );
   example(
     addTargetOptions(

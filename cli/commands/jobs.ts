@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { parseDocument } from 'yaml';
-import type { Job, JobInput, PutJobResult } from '../../shared/client/index.js';
+import type { Job, JobFilter, JobInput, JobState, PutJobResult } from '../../shared/client/index.js';
 import { JobNotFoundError, JobValidationError, PunctualError, type Violation } from '../../shared/errors.js';
 import { type JobDefinition, parseJob, parseJobsFile, serializeJob } from '../../shared/jobs/index.js';
 import { validateJobs } from '../../shared/jobs/validate.js';
@@ -379,16 +379,28 @@ export function jobRows(io: Io, jobs: Job[], now: number): string[][] {
 export async function runList(
   io: Io,
   target: Target,
-  options: { json?: boolean },
+  options: {
+    json?: boolean;
+    tag?: Record<string, string>;
+    prefix?: string;
+    status?: JobState;
+    overdue?: boolean;
+  },
   now: number,
 ): Promise<void> {
-  const jobs = await target.client.listJobs();
+  const filter: JobFilter = {
+    ...(options.tag ? { tags: options.tag } : {}),
+    ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
+    ...(options.status ? { status: options.status } : {}),
+    ...(options.overdue ? { overdue: true } : {}),
+  };
+  const jobs = await target.client.listJobs(filter);
   if (options.json) {
     printJson(io, jobs);
     return;
   }
   if (!jobs.length) {
-    io.out('no jobs; add one with `punctual jobs put`\n');
+    io.out(Object.keys(filter).length ? 'no jobs match\n' : 'no jobs; add one with `punctual jobs put`\n');
     return;
   }
   io.out(

@@ -18,6 +18,7 @@ import {
   triggerJob,
   upcomingSlot,
 } from '../ops/jobs.js';
+import { type JobFilter, listAllJobs, listJobsPage } from '../ops/list.js';
 import { backfill, listRuns, type RunPhase, replayRun, reportRun, showRun } from '../ops/runs.js';
 import type { JobItem, RunStatus } from '../store/model.js';
 import { lookaheadFor } from '../tick/lookahead.js';
@@ -30,6 +31,7 @@ import {
   noLocalRuntime,
   type PoolQueues,
   readDevState,
+  STACK_TICK_MS,
   type StackOptions,
   stateFilePath,
   type TableOptions,
@@ -270,11 +272,45 @@ export class PunctualClient {
     return jobDetailView(description, upcomingSlot(description.job, now));
   }
 
-  /** Every job, sorted by id (invalid ones included, with `invalid` set). */
-  async listJobs(): Promise<Job[]> {
+  /**
+   * Every job that matches `filter` (all of them without one), sorted by id; invalid ones included, with
+   * `invalid` set. A filter with a tag reads only the jobs that carry it; without a tag the table is
+   * scanned (docs/jobs.md, "Tags and search"). Throws `JobValidationError` for a bad filter.
+   *
+   * @example const payments = await client.listJobs({ tags: { team: 'payments' }, prefix: 'invoice-', status: 'paused' });
+   */
+  async listJobs(filter: JobFilter = {}): Promise<Job[]> {
     const target = await this.#target();
     const now = this.#clock();
-    return (await listJobs(target.store)).map((item) => this.#job(item, now));
+    const tickMs = target.tickMs ?? STACK_TICK_MS;
+    return (await listAllJobs(target.store, filter, { now, tickMs })).map((item) => this.#job(item, now));
+  }
+
+  /**
+   * One page of {@link listJobs}: at most `limit` (default 100, at most 1,000) candidates examined, and a
+   * `cursor` to pass back for the next page while there is one. A page may hold fewer jobs than `limit`.
+   *
+   * @example
+   * let cursor: string | undefined;
+   * do { const page = await client.listJobsPage({ tags: { env: 'prod' } }, { cursor }); cursor = page.cursor; } while (cursor);
+   */
+  async listJobsPage(
+    filter: JobFilter = {},
+    options: { limit?: number; cursor?: string | undefined } = {},
+  ): Promise<{ jobs: Job[]; cursor?: string }> {
+    const target = await this.#target();
+    const now = this.#clock();
+    const tickMs = target.tickMs ?? STACK_TICK_MS;
+    const page = await listJobsPage(target.store, filter, {
+      now,
+      tickMs,
+      ...(options.limit !== undefined ? { limit: options.limit } : {}),
+      ...(options.cursor !== undefined ? { cursor: options.cursor } : {}),
+    });
+    return {
+      jobs: page.jobs.map((item) => this.#job(item, now)),
+      ...(page.cursor ? { cursor: page.cursor } : {}),
+    };
   }
 
   /** Pauses a job (no slot is due until it is resumed); idempotent. Throws `JobNotFoundError`. */

@@ -12,12 +12,11 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { roughDuration } from '../jobs/duration.js';
-import { nextSlot } from '../schedule/index.js';
+import { overdueMs } from '../ops/list.js';
 import { decodeJob } from '../store/decode.js';
 import type { JobItem, RunItem } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import { STOPPED_AFTER_TICKS, stoppedGroups } from '../tick/fanout.js';
-import { lookaheadFor } from '../tick/lookahead.js';
 import { groupShards } from '../tick/tick.js';
 import { shortTime } from '../util.js';
 import { type Connection, STACK_TICK_MS } from './connection.js';
@@ -50,8 +49,7 @@ export async function readHeartbeats(store: Store): Promise<Map<number, Heartbea
 
 /** The heartbeat is stale after this many tick intervals (a shard group is stopped after as many). */
 export const HEARTBEAT_TICKS = STOPPED_AFTER_TICKS;
-/** A job is overdue when its next slot is older than this many periods (the tick's overdueGapFactor). */
-export const OVERDUE_PERIODS = 2;
+export { OVERDUE_PERIODS } from '../ops/list.js';
 
 const time = z.iso.datetime();
 
@@ -196,12 +194,9 @@ export function assessStatus(input: StatusInput, now: number): StatusReport {
       invalidJobs.push({ id: job.jobId, error: job.invalid?.error ?? (decoded.ok ? '' : decoded.error) });
       continue;
     }
-    if (!job.enabled || !job.nextRunAt) continue;
-    const next = Date.parse(job.nextRunAt);
-    const after = nextSlot(decoded.job.schedule, next);
-    const period = after === undefined ? 0 : after - next;
-    if (now - next > Math.max(OVERDUE_PERIODS * period, lookaheadFor(tickMs))) {
-      overdueJobs.push({ id: job.jobId, nextRunAt: job.nextRunAt, overdueMs: now - next });
+    const overdue = overdueMs(job, now, tickMs);
+    if (overdue !== undefined && job.nextRunAt) {
+      overdueJobs.push({ id: job.jobId, nextRunAt: job.nextRunAt, overdueMs: overdue });
     }
   }
   for (const job of overdueJobs)

@@ -19,6 +19,7 @@ export {
   type Violation,
 } from '../errors.js';
 export type { SerializedJob } from '../jobs/index.js';
+export { JOB_STATES, type JobFilter, type JobState } from '../ops/list.js';
 export type {
   BackfillOptions,
   Deployment,

@@ -449,6 +449,49 @@ const target = z.discriminatedUnion(
 );
 
 // ---------------------------------------------------------------------------------------------------
+// Tags
+
+/** Most tags a job may carry: each is an index entry written on every put (shared/store/tags.ts). */
+export const MAX_TAGS = 10;
+const TAG_KEY = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$/;
+const TAG_VALUE_CHARS = 128;
+
+/** Why a tag `key: value` is refused, or undefined. */
+export function tagProblem(key: string, value: string): string | undefined {
+  if (!TAG_KEY.test(key)) {
+    return `the tag key "${key}" is not 1–64 letters, digits and _ . : / -, starting with a letter or digit`;
+  }
+  if (value.length === 0 || value.length > TAG_VALUE_CHARS) {
+    return `a tag value must have 1 to ${TAG_VALUE_CHARS} characters`;
+  }
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f]/.test(value))
+    return 'a tag value must not contain control characters or line breaks';
+  return undefined;
+}
+
+/** `tags: { team: payments }`: a few short labels to list jobs by (`jobs list --tag team=payments`). */
+const tags = z
+  .record(z.string(), z.unknown())
+  .superRefine((value, ctx) => {
+    // Every tag checked here, in one pass, so that all bad tags are reported at once.
+    const keys = Object.keys(value);
+    if (keys.length > MAX_TAGS) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `has ${keys.length} tags; a job may have at most ${MAX_TAGS}`,
+      });
+    }
+    for (const key of keys) {
+      const tag = value[key];
+      const problem =
+        typeof tag === 'string' ? tagProblem(key, tag) : 'a tag value must be text (quote a number or true)';
+      if (problem) ctx.addIssue({ code: 'custom', path: [key], message: problem });
+    }
+  })
+  .transform((value) => value as Record<string, string>);
+
+// ---------------------------------------------------------------------------------------------------
 // Job
 
 const jobShape = {
@@ -487,6 +530,7 @@ const jobShape = {
   startAt: instant.optional(),
   endAt: instant.optional(),
   enabled: z.boolean().default(JOB_DEFAULTS.enabled),
+  tags: tags.optional(),
 };
 
 /**

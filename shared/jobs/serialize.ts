@@ -16,6 +16,7 @@ export type SerializedTarget = WithTextTimeout<Target>;
 export interface SerializedJob {
   id: string;
   description?: string;
+  tags?: Record<string, string>;
   schedule: string;
   timezone: string;
   target: SerializedTarget;
@@ -86,6 +87,7 @@ export function serializeJob(job: JobDefinition): SerializedJob {
   return {
     id: job.id,
     ...(job.description === undefined ? {} : { description: job.description }),
+    ...(job.tags === undefined ? {} : { tags: { ...job.tags } }),
     schedule: job.schedule,
     timezone: job.timezone,
     target: serializeTarget(job.target),

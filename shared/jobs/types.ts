@@ -130,6 +130,8 @@ export interface RetryPolicy {
 export interface JobDefinition {
   id: string;
   description?: string;
+  /** Labels to list jobs by: at most 10, keys 1–64 of `[A-Za-z0-9_.:/-]`, values 1–128 characters. */
+  tags?: Record<string, string>;
   schedule: string;
   timezone: string;
   target: Target;

@@ -92,10 +92,17 @@ export async function putJob(
   }
   for (let attempt = 0; attempt < 8; attempt++) {
     const raw = await store.getJobFull(definition.id);
+    const before = tagsOf(raw);
+    // The tag index (shared/store/tags.ts): new entries before the job item holds the tags, the dropped
+    // ones after it no longer does, so no tag the item holds lacks its entry.
+    const added = tagsNotIn(definition.tags ?? {}, before);
+    if (Object.keys(added).length) await store.putTagEntries(definition.id, added);
     const result = raw
       ? await updateJob(store, raw, definition, now)
       : await createJob(store, definition, now);
     if (!result) continue;
+    const dropped = tagsNotIn(before, definition.tags ?? {});
+    if (Object.keys(dropped).length) await store.deleteTagEntries(definition.id, dropped);
     result.warnings.push(...deprecations(definition));
     if (options.claim && result.job.enabled) {
       result.claimed = await claimNow(options.claim.deps, result.job, options.claim.config, now);
@@ -418,7 +425,26 @@ export async function resumeJob(
 }
 
 export async function deleteJob(store: Store, jobId: string): Promise<void> {
+  const raw = await store.getJobRaw(jobId);
   if (!(await store.deleteJob(jobId))) throw new JobNotFoundError(jobId);
+  const tags = tagsOf(raw);
+  if (Object.keys(tags).length) await store.deleteTagEntries(jobId, tags);
+}
+
+/** The tags of a stored job item (none when it has none or is unreadable). */
+function tagsOf(raw: Record<string, unknown> | undefined): Record<string, string> {
+  const tags = (raw?.definition as { tags?: unknown } | undefined)?.tags;
+  if (!tags || typeof tags !== 'object') return {};
+  return Object.fromEntries(
+    Object.entries(tags as Record<string, unknown>).filter(
+      (entry): entry is [string, string] => typeof entry[1] === 'string',
+    ),
+  );
+}
+
+/** The tags of `tags` that `other` does not have with the same value. */
+function tagsNotIn(tags: Record<string, string>, other: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(tags).filter(([key, value]) => other[key] !== value));
 }
 
 /** A manual run `jobId@manual-<now>`: runs once, now; never touches the schedule (SPEC §4). */

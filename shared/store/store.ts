@@ -7,6 +7,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StoreBase, type StoreConfig } from './base.js';
 import { JobRecords } from './jobs.js';
 import { RunRecords } from './runs.js';
+import { TagRecords } from './tags.js';
 import { TickRecords } from './tick-state.js';
 
 export {
@@ -20,17 +21,18 @@ export {
 } from './base.js';
 export { JobRecords } from './jobs.js';
 export { type RunPatch, RunRecords } from './runs.js';
+export { TagRecords } from './tags.js';
 export { type Heartbeat, TickRecords } from './tick-state.js';
 
 /** The store: one object with every record module's methods, over one document client. */
-export type Store = JobRecords & RunRecords & TickRecords;
+export type Store = JobRecords & RunRecords & TickRecords & TagRecords;
 
 // One class per record kind, one object for callers: `Store` is a class whose prototype holds the record
 // modules' methods (the mixin pattern of TypeScript's handbook; they share the fields of `StoreBase`).
 class StoreOfAllRecords extends StoreBase {
   static terminal = RunRecords.terminal;
 }
-for (const records of [JobRecords, RunRecords, TickRecords]) {
+for (const records of [JobRecords, RunRecords, TickRecords, TagRecords]) {
   for (const name of Object.getOwnPropertyNames(records.prototype)) {
     if (name === 'constructor') continue;
     Object.defineProperty(

@@ -20,6 +20,7 @@ function lazy<M, K extends keyof M>(load: () => Promise<M>, name: K): AsyncVersi
     ((await load())[name] as (...a: unknown[]) => unknown)(...args)) as AsyncVersion<M[K]>;
 }
 const devCommands = () => import('./commands/dev.js');
+const runConsole = lazy(() => import('./commands/console.js'), 'runConsole');
 const dlqCommands = () => import('./commands/dlq.js');
 const jobsCommands = () => import('./commands/jobs.js');
 const runsCommands = () => import('./commands/runs.js');
@@ -244,6 +245,16 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
         "where http targets may go (JSON or YAML, the shape of the construct's targetPolicy; default: " +
           'https and http, public and loopback addresses, no redirects; docs/security.md)',
       )
+      .option('--no-console', 'do not serve the console (by default its URL is printed at start)')
+      .option(
+        '--console-port <port>',
+        'port of the console on 127.0.0.1 (default: a free one)',
+        wholeNumber(0, 65535),
+      )
+      .option(
+        '--allow-actions',
+        'let the console trigger, pause, resume, replay and redrive (default: read-only; docs/console.md)',
+      )
       .option(
         '--secret <NAME=ENV_VAR>',
         'declare secret NAME for jobs (hmacSecret, headers { secret }), read from ENV_VAR of this process (repeatable)',
@@ -253,6 +264,26 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
         state.exitCode = await runDev(io, flags);
       }),
     'punctual dev --jobs examples/jobs.yaml --tick 5s --duration 90s --report runs.json --echo-server 8787',
+  );
+
+  // ── console ──────────────────────────────────────────────────────────────────────────────────────
+  example(
+    addTargetOptions(
+      program
+        .command('console')
+        .description(
+          'serve the console (jobs, slot timelines, runs, DLQs, health) on 127.0.0.1 for a deployed stack or the local runtime; prints its URL with a token',
+        )
+        .option('--port <port>', 'port on 127.0.0.1 (default: a free one)', wholeNumber(0, 65535))
+        .option(
+          '--allow-actions',
+          'allow trigger, pause, resume, replay, bulk replay and DLQ redrive from the browser, with your credentials (default: read-only)',
+        ),
+    ).action(async (flags) => {
+      state.exitCode = await withTarget(io, now, flags, (target) => runConsole(io, target, flags));
+    }),
+    'punctual console --stack Punctual --region eu-west-1',
+    'punctual console --local --allow-actions --port 8799',
   );
 
   // ── schedule ─────────────────────────────────────────────────────────────────────────────────────

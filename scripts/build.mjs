@@ -10,7 +10,8 @@
  * the tests and `npm start` run first (`--no-types`) takes a second or two.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -29,6 +30,7 @@ const SOURCES = [
   'functions',
   'shared',
   'local',
+  'console',
   'examples/worker.ts',
 ];
 /** Not part of the package: the repository's own example app and the docs generator. */
@@ -54,6 +56,15 @@ await build({
   sourcemap: true,
   logLevel: 'error',
 });
+
+// The console's assets, and uPlot's beside them (pinned in devDependencies, shipped in the package).
+const assets = join(dist, 'console', 'assets');
+mkdirSync(assets, { recursive: true });
+for (const name of readdirSync(join(root, 'console', 'assets')))
+  copyFileSync(join(root, 'console', 'assets', name), join(assets, name));
+const require = createRequire(import.meta.url);
+for (const name of ['uPlot.iife.min.js', 'uPlot.min.css'])
+  copyFileSync(require.resolve(`uplot/dist/${name}`), join(assets, name));
 
 // The bundling options live in the package (the construct bundles a consumer's handlers with them too).
 const { BUNDLE_FILE, BUNDLE_OPTIONS, LAMBDA_FUNCTIONS } = await import(

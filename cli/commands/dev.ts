@@ -18,6 +18,7 @@ import {
 } from '../../local/emulators.js';
 import { buildReport, scanRuns, writeReport } from '../../local/report.js';
 import { LocalRuntime } from '../../local/runtime.js';
+import { PunctualClient } from '../../shared/client/client.js';
 import { type DevState, devRuns, stateFilePath } from '../../shared/client/connection.js';
 import { JobValidationError, PunctualError } from '../../shared/errors.js';
 import { readDocument } from '../../shared/jobs/file.js';
@@ -62,6 +63,11 @@ export interface DevOptions {
   targetPolicy?: string;
   /** `NAME=ENV_VAR`, repeatable: declares secret NAME, read from this process's ENV_VAR at run time. */
   secret?: string[];
+  /** `--no-console` sets it false: no console is served. */
+  console?: boolean;
+  consolePort?: number;
+  /** The console may act (trigger, pause, resume, replay, redrive). */
+  allowActions?: boolean;
 }
 
 /**
@@ -179,7 +185,11 @@ export async function runDev(
   let echo: EchoServer | undefined;
   let runtime: LocalRuntime | undefined;
   let stopWorker: (() => Promise<void>) | undefined;
+  let consoleServer: { url: string; close(): Promise<void> } | undefined;
+  let consoleClient: PunctualClient | undefined;
   const stopStarted = async () => {
+    await consoleServer?.close();
+    consoleClient?.close();
     await echo?.close();
     await Promise.allSettled(started.map((emulator) => emulator.stop()));
   };
@@ -235,6 +245,16 @@ export async function runDev(
       const worker = await startExampleWorker(runtime);
       stopWorker = worker.stop;
     }
+    if (options.console !== false) {
+      // The console reads this runtime as any client does: through the state file just written.
+      const { startConsole } = await import('../../console/server.js');
+      consoleClient = await PunctualClient.local(io.cwd);
+      consoleServer = await startConsole({
+        client: consoleClient,
+        allowActions: options.allowActions ?? false,
+        ...(options.consolePort !== undefined ? { port: options.consolePort } : {}),
+      });
+    }
   } catch (error) {
     await stopWorker?.();
     await stopStarted();
@@ -254,6 +274,11 @@ export async function runDev(
       `${echo ? `; echo server on http://127.0.0.1:${echo.port}` : ''}` +
       `${runtime.options.awsTargets ? '; AWS targets are called' : '; AWS targets off (runs end skipped(aws-targets-off); --aws-targets calls them)'}\n`,
   );
+  if (consoleServer) note(`console: ${consoleServer.url}`);
+  if (consoleServer)
+    io.err(
+      `console (${options.allowActions ? 'actions allowed' : 'read-only; --allow-actions to act'}): ${consoleServer.url}\n`,
+    );
   if (!live) io.err('Ctrl-C or SIGTERM stops it\n');
 
   // The view: a redrawn table on a terminal, outcome lines otherwise. One refresh at a time.

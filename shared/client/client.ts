@@ -15,11 +15,20 @@ import {
   pauseJob,
   putJob,
   resumeJob,
+  scheduleSlots,
   triggerJob,
   upcomingSlot,
 } from '../ops/jobs.js';
 import { type JobFilter, listAllJobs, listJobsPage } from '../ops/list.js';
-import { backfill, listRuns, type RunPhase, replayRun, reportRun, showRun } from '../ops/runs.js';
+import {
+  backfill,
+  listRuns,
+  type RunPhase,
+  replayRun,
+  reportRun,
+  runsInWindow,
+  showRun,
+} from '../ops/runs.js';
 import type { JobItem, RunStatus } from '../store/model.js';
 import { lookaheadFor } from '../tick/lookahead.js';
 import { DEFAULT_TICK_CONFIG } from '../tick/tick.js';
@@ -80,6 +89,8 @@ export interface ListRunsOptions {
   status?: RunStatus;
   /** Runs whose slot is at or after this time. */
   since?: Instant;
+  /** Runs whose slot is before this time. */
+  until?: Instant;
   /** Most runs returned (default 50). */
   limit?: number;
   /**
@@ -87,6 +98,35 @@ export interface ListRunsOptions {
    * soonest first; absent: both. Ignored when `status` is given.
    */
   phase?: RunPhase;
+}
+
+/** A window of slot times, [from, to). */
+export interface WindowOptions {
+  /** Start of the window, inclusive. */
+  from: Instant;
+  /** End of the window, exclusive. */
+  to: Instant;
+}
+
+export interface JobRunsOptions extends WindowOptions {
+  /** Most runs in this page (1 to 1000, default 1000). */
+  limit?: number;
+  /** The `cursor` of the previous page. */
+  cursor?: string;
+}
+
+/** One page of a job's runs in a window, oldest slot first. */
+export interface RunPage {
+  runs: Run[];
+  /** Pass it as `cursor` for the next page; null after the last page. */
+  cursor: string | null;
+}
+
+/** The slots a job's schedule has in a window, whether or not they have a run yet. */
+export interface SlotList {
+  slots: string[];
+  /** The window holds more slots than the limit: `slots` are its first ones. */
+  truncated: boolean;
 }
 
 export interface BackfillOptions {
@@ -121,6 +161,20 @@ function isoOf(field: string, value: Instant): string {
     );
   }
   return new Date(ms).toISOString();
+}
+
+function encodeCursor(key: Record<string, unknown> | undefined): string | null {
+  return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : null;
+}
+
+function decodeCursor(cursor: string): Record<string, unknown> {
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (key && typeof key === 'object' && !Array.isArray(key)) return key as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new PunctualError(`cursor ${JSON.stringify(cursor)}: not a cursor this client returned`);
 }
 
 function checkOptions(options: PunctualClientOptions): void {
@@ -354,10 +408,51 @@ export class PunctualClient {
       ...(options.jobId !== undefined ? { jobId: options.jobId } : {}),
       ...(options.status !== undefined ? { status: options.status } : {}),
       ...(options.since !== undefined ? { since: isoOf('since', options.since) } : {}),
+      ...(options.until !== undefined ? { until: isoOf('until', options.until) } : {}),
       ...(options.limit !== undefined ? { limit: options.limit } : {}),
       ...(options.phase !== undefined ? { phase: options.phase } : {}),
     });
     return runs.map(runView);
+  }
+
+  /**
+   * A job's runs whose slot is in the window [from, to), oldest first, a page at a time (one query of at
+   * most `limit` runs). The console's timeline and charts read a window with it.
+   *
+   * @example
+   * let cursor: string | undefined;
+   * do {
+   *   const page = await client.listJobRuns('nightly-report', { from: '2026-12-01T00:00:00Z', to: new Date(), cursor });
+   *   for (const run of page.runs) console.log(run.runId, run.status);
+   *   cursor = page.cursor ?? undefined;
+   * } while (cursor);
+   */
+  async listJobRuns(jobId: string, options: JobRunsOptions): Promise<RunPage> {
+    const target = await this.#target();
+    const page = await runsInWindow(
+      target.store,
+      jobId,
+      { from: isoOf('from', options.from), to: isoOf('to', options.to) },
+      {
+        ...(options.limit !== undefined ? { limit: options.limit } : {}),
+        ...(options.cursor ? { start: decodeCursor(options.cursor) } : {}),
+      },
+    );
+    return { runs: page.runs.map(runView), cursor: encodeCursor(page.next) };
+  }
+
+  /**
+   * The slots of a job's schedule in the window [from, to), at most `limit` (default 10 000), whether or
+   * not they have a run: what the tick will claim, or should have. Throws `JobNotFoundError`.
+   */
+  async jobSlots(jobId: string, options: WindowOptions & { limit?: number }): Promise<SlotList> {
+    const target = await this.#target();
+    return scheduleSlots(
+      target.store,
+      jobId,
+      { from: Date.parse(isoOf('from', options.from)), to: Date.parse(isoOf('to', options.to)) },
+      options.limit ?? 10_000,
+    );
   }
 
   /** One run with its attempts. Throws `RunNotFoundError`. */

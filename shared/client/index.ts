@@ -25,10 +25,14 @@ export type {
   Deployment,
   Instant,
   JobInput,
+  JobRunsOptions,
   ListRunsOptions,
   PunctualClientOptions,
+  RunPage,
+  SlotList,
   StackClientOptions,
   TableClientOptions,
+  WindowOptions,
 } from './client.js';
 export { PunctualClient } from './client.js';
 export type { AwsOptions, PoolQueues } from './connection.js';

@@ -309,6 +309,26 @@ export function upcomingSlot(job: JobItem, now: number): string | undefined {
   return next === undefined ? undefined : iso(next);
 }
 
+/**
+ * The slots of a job's schedule in [from, to), at most `limit`, claimed or not. An invalid job has none
+ * (its error is on the job).
+ */
+export async function scheduleSlots(
+  store: Store,
+  jobId: string,
+  window: { from: number; to: number },
+  limit: number,
+): Promise<{ slots: string[]; truncated: boolean }> {
+  if (!(window.from < window.to))
+    throw new PunctualError(`from ${iso(window.from)} must be before to ${iso(window.to)}`);
+  const raw = await store.getJobRaw(jobId);
+  if (!raw) throw new JobNotFoundError(jobId);
+  const decoded = decodeJob(raw);
+  if (!decoded.ok) return { slots: [], truncated: false };
+  const slots = slotsBetween(decoded.job.schedule, window.from - 1, window.to - 1, limit + 1);
+  return { slots: slots.slice(0, limit).map(iso), truncated: slots.length > limit };
+}
+
 /** Every job item, sorted by id (invalid ones included, flagged). */
 export async function listJobs(store: Store): Promise<JobItem[]> {
   const jobs: JobItem[] = [];

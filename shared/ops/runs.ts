@@ -37,6 +37,8 @@ export interface RunFilter {
   status?: RunStatus;
   /** ISO time: runs scheduled at or after it. */
   since?: string;
+  /** ISO time: runs scheduled before it. */
+  until?: string;
   limit?: number;
   /**
    * `happened`: runs that started or ended, newest first; `upcoming`: slots claimed and sent that have not
@@ -73,6 +75,7 @@ export async function listRuns(store: Store, filter: RunFilter): Promise<RunItem
         limit: 100,
         newestFirst: true,
         ...(filter.since ? { since: filter.since } : {}),
+        ...(filter.until ? { until: filter.until } : {}),
         ...(start ? { start } : {}),
       });
       for (const run of page.items) if (inPhase(run, filter)) out.push(run);
@@ -89,6 +92,37 @@ export async function listRuns(store: Store, filter: RunFilter): Promise<RunItem
         ? a.scheduledAt.localeCompare(b.scheduledAt)
         : b.scheduledAt.localeCompare(a.scheduledAt),
     );
+}
+
+export interface RunsPage {
+  runs: RunItem[];
+  /** Where the next page starts (the query's LastEvaluatedKey); undefined after the last page. */
+  next?: Record<string, unknown>;
+}
+
+/**
+ * One page of a job's runs whose slot is in [from, to), oldest first: the query behind a window of a job
+ * (the console's timeline and charts). A page holds at most `limit` runs (at most 1000).
+ */
+export async function runsInWindow(
+  store: Store,
+  jobId: string,
+  window: { from: string; to: string },
+  options: { limit?: number; start?: Record<string, unknown> } = {},
+): Promise<RunsPage> {
+  if (!(Date.parse(window.from) < Date.parse(window.to)))
+    throw new PunctualError(`from ${window.from} must be before to ${window.to}`);
+  const limit = options.limit ?? 1000;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+    throw new PunctualError(`limit ${limit}: must be a whole number from 1 to 1000`);
+  const page = await store.queryRuns(jobId, {
+    limit,
+    newestFirst: false,
+    since: window.from,
+    until: window.to,
+    ...(options.start ? { start: options.start } : {}),
+  });
+  return { runs: page.items, ...(page.next ? { next: page.next } : {}) };
 }
 
 const REPLAYABLE: readonly RunStatus[] = ['missed', 'skipped', 'failed', 'cancelled'];

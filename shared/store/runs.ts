@@ -296,19 +296,37 @@ export class RunRecords extends StoreBase {
     }
   }
 
-  /** A job's runs, newest first (run records sort by their slot time within the job's partition). */
+  /**
+   * A job's runs, newest first (run records sort by their slot time within the job's partition): all, or
+   * those whose slot is at or after `since` and, with `until`, before it (ISO times).
+   */
   async queryRuns(
     jobId: string,
-    options: { limit: number; newestFirst?: boolean; since?: string; start?: Record<string, unknown> },
+    options: {
+      limit: number;
+      newestFirst?: boolean;
+      since?: string;
+      until?: string;
+      start?: Record<string, unknown>;
+    },
   ): Promise<Page<RunItem>> {
+    const pk = `JOB#${jobId}`;
+    let condition = 'pk = :pk AND begins_with(sk, :run)';
+    let values: Record<string, string> = { ':pk': pk, ':run': 'RUN#' };
+    if (options.until !== undefined) {
+      // BETWEEN is inclusive: the last key before `until` is the millisecond before it, manual runs
+      // (`RUN#<time>#manual`) included ('~' sorts after '#manual').
+      const last = `RUN#${new Date(Date.parse(options.until) - 1).toISOString()}#~`;
+      condition = 'pk = :pk AND sk BETWEEN :since AND :until';
+      values = { ':pk': pk, ':since': `RUN#${options.since ?? ''}`, ':until': last };
+    } else if (options.since !== undefined) {
+      condition = 'pk = :pk AND sk >= :since';
+      values = { ':pk': pk, ':since': `RUN#${options.since}` };
+    }
     const input: QueryCommandInput = {
       TableName: this.tableName,
-      KeyConditionExpression: options.since
-        ? 'pk = :pk AND sk >= :since'
-        : 'pk = :pk AND begins_with(sk, :run)',
-      ExpressionAttributeValues: options.since
-        ? { ':pk': `JOB#${jobId}`, ':since': `RUN#${options.since}` }
-        : { ':pk': `JOB#${jobId}`, ':run': 'RUN#' },
+      KeyConditionExpression: condition,
+      ExpressionAttributeValues: values,
       ScanIndexForward: !(options.newestFirst ?? true),
       Limit: options.limit,
       ExclusiveStartKey: options.start,

@@ -1,0 +1,158 @@
+/**
+ * `punctual console --stack NAME` against a "deployed stack" that is the local runtime's table and queues:
+ * the CLI resolves the stack through CloudFormation's DescribeStacks (answered here by a stand-in at
+ * --endpoint-url, with the outputs a Scheduler stack has) and then reads DynamoDB and SQS at the same
+ * endpoint (forwarded to DynamoDB Local and the SQS emulator). The connection code is the CLI's own: the
+ * same `resolveTarget` → `connectStack` path as `punctual --stack NAME status`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { escapeHtml } from '../../console/html.js';
+import type { LocalRuntime } from '../../local/runtime.js';
+import { getPage } from '../support/console.js';
+import { BIN } from '../support/dev.js';
+import { job, put, testRuntime } from '../support/runtime.js';
+
+/** CloudFormation's DescribeStacks (query protocol, XML) for `stack`; everything else forwarded by target. */
+function stackEndpoint(
+  stack: string,
+  outputs: Record<string, string>,
+  endpoints: { dynamo: string; sqs: string },
+) {
+  const describe = `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member><StackName>${stack}</StackName><StackId>arn:aws:cloudformation:us-east-1:000000000000:stack/${stack}/1</StackId><CreationTime>2026-12-01T00:00:00Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus><Outputs>${Object.entries(
+    outputs,
+  )
+    .map(
+      ([key, value]) =>
+        `<member><OutputKey>${key}</OutputKey><OutputValue>${escapeHtml(value)}</OutputValue></member>`,
+    )
+    .join(
+      '',
+    )}</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DescribeStacksResponse>`;
+  const seen: string[] = [];
+  const server = createServer((incoming, outgoing) => {
+    const chunks: Buffer[] = [];
+    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+    incoming.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const amzTarget = String(incoming.headers['x-amz-target'] ?? '');
+      if (!amzTarget && body.toString().includes('Action=DescribeStacks')) {
+        seen.push('cloudformation:DescribeStacks');
+        outgoing.writeHead(200, { 'content-type': 'text/xml' }).end(describe);
+        return;
+      }
+      const to = new URL(amzTarget.startsWith('DynamoDB') ? endpoints.dynamo : endpoints.sqs);
+      seen.push(amzTarget);
+      const forward = request(
+        {
+          host: to.hostname,
+          port: to.port,
+          path: incoming.url,
+          method: incoming.method,
+          headers: incoming.headers,
+        },
+        (answer) => {
+          outgoing.writeHead(answer.statusCode ?? 500, answer.headers);
+          answer.pipe(outgoing);
+        },
+      );
+      forward.end(body);
+    });
+  });
+  return { server, seen };
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+  );
+}
+
+describe('punctual console --stack', () => {
+  let runtime: LocalRuntime;
+  let endpoint: ReturnType<typeof stackEndpoint>;
+  let child: ChildProcess;
+  let url: string;
+  let stderr = '';
+
+  beforeAll(async () => {
+    runtime = await testRuntime();
+    const now = Date.now();
+    await put(runtime, job('stack-report', { schedule: 'rate(1 hour)' }), now);
+    await runtime.tick();
+    await runtime.drain();
+    const pools = Object.fromEntries(
+      runtime.pools.map((pool) => [
+        pool.name,
+        { queueUrl: pool.queueUrl, dlqUrl: pool.dlqUrl, dlqArn: pool.dlqArn },
+      ]),
+    );
+    endpoint = stackEndpoint(
+      'Punctual',
+      { TableName: runtime.state.tableName, Pools: JSON.stringify(pools), Shards: '4', RetentionDays: '30' },
+      inject('endpoints'),
+    );
+    const port = await listen(endpoint.server);
+    child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'console',
+        '--stack',
+        'Punctual',
+        '--region',
+        'us-east-1',
+        '--endpoint-url',
+        `http://127.0.0.1:${port}`,
+      ],
+      {
+        env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout?.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('\n')) resolve(out.trim());
+      });
+      child.once('exit', (code) => reject(new Error(`punctual console exited ${code}: ${stderr}`)));
+    });
+  });
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await new Promise((resolve) => endpoint?.server.close(resolve));
+    await runtime?.stop();
+  });
+
+  it('prints a loopback URL with a token and says which stack it reads, read-only', () => {
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{20,}$/);
+    expect(stderr).toContain('stack Punctual (us-east-1), read-only');
+  });
+
+  it("serves the stack's jobs, read through its outputs, and its health", async () => {
+    const login = await getPage(url);
+    expect(login.status).toBe(303);
+    const base = new URL(url).origin;
+    const jobs = await getPage(`${base}/`, login.cookie);
+    expect(jobs.status).toBe(200);
+    expect(jobs.body).toContain('data-job="stack-report"');
+    expect(jobs.body).toContain('stack Punctual (us-east-1)');
+    const page = await getPage(`${base}/jobs/stack-report`, login.cookie);
+    expect(page.body).toMatch(/class="cell fate-succeeded"/);
+    const health = await getPage(`${base}/health`, login.cookie);
+    expect(health.body).toContain('pool</th>');
+    expect(endpoint.seen).toContain('cloudformation:DescribeStacks');
+    expect(endpoint.seen.some((call) => call.startsWith('DynamoDB_20120810.Query'))).toBe(true);
+  });
+});

@@ -133,7 +133,7 @@ export function createDeployJobsHandler(deps: DeployJobsDeps) {
     const failures: string[] = [];
     await mapLimit(ids, 8, async (id) => {
       try {
-        await deleteJob(store, id);
+        await deleteJob(store, id, deps.clock());
         deleted += 1;
         deps.log.info('declared job deleted', { jobId: id });
       } catch (error) {

@@ -392,7 +392,7 @@ export class PunctualClient {
   /** Deletes a job; its run records stay until they expire. Throws `JobNotFoundError`. */
   async deleteJob(id: string): Promise<void> {
     const target = await this.#target();
-    await deleteJob(target.store, id);
+    await deleteJob(target.store, id, this.#clock());
   }
 
   /** Runs a job once now, as run `id@manual-<time>`; the schedule is unchanged. Throws `JobNotFoundError`. */

@@ -253,6 +253,7 @@ async function updateJob(
         : { enabled: false, note: 'declared disabled', pausedAt: iso(now) }
       : undefined,
     recordsPending: Array.isArray(existing.deferred) && existing.deferred.length > 0,
+    ...(typeof existing.definitionId === 'string' ? { previousDefinitionId: existing.definitionId } : {}),
     now,
   });
   if (!written) return undefined;
@@ -444,9 +445,9 @@ export async function resumeJob(
   throw new PunctualError(`job "${jobId}" kept changing while it was being resumed; try again`);
 }
 
-export async function deleteJob(store: Store, jobId: string): Promise<void> {
+export async function deleteJob(store: Store, jobId: string, now: number): Promise<void> {
   const raw = await store.getJobRaw(jobId);
-  if (!(await store.deleteJob(jobId))) throw new JobNotFoundError(jobId);
+  if (!(await store.deleteJob(jobId, now))) throw new JobNotFoundError(jobId);
   const tags = tagsOf(raw);
   if (Object.keys(tags).length) await store.deleteTagEntries(jobId, tags);
 }

@@ -1,9 +1,11 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
   ScanCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { JobDefinition } from '../jobs/types.js';
@@ -135,6 +137,8 @@ export class JobRecords extends StoreBase {
       pause: { enabled: true } | { enabled: false; note: string; pausedAt: string } | undefined;
       /** Deferred records are pending: the job stays due now so the next tick goes on writing them. */
       recordsPending: boolean;
+      /** The definition item the job referenced as read: it expires once the job leaves it. */
+      previousDefinitionId?: string;
       now: number;
     },
   ): Promise<boolean> {
@@ -177,18 +181,80 @@ export class JobRecords extends StoreBase {
       values[':due'] = due;
       values[':shard'] = this.shardOf(jobId);
     }
-    return this.conditional(
-      new UpdateCommand(
-        aliased({
-          TableName: this.tableName,
-          Key: jobKey(jobId),
-          UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')} ADD version :one`,
-          ConditionExpression: 'version = :expected',
-          ExpressionAttributeNames: { '#lease': 'lease' },
-          ExpressionAttributeValues: values,
+    const update = aliased({
+      TableName: this.tableName,
+      Key: jobKey(jobId),
+      UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')} ADD version :one`,
+      ConditionExpression: 'version = :expected',
+      ExpressionAttributeNames: { '#lease': 'lease' },
+      ExpressionAttributeValues: values,
+    });
+    const dropped =
+      fields.previousDefinitionId !== undefined && fields.previousDefinitionId !== stored.definitionId
+        ? fields.previousDefinitionId
+        : undefined;
+    return this.leavingDefinition(jobId, { Update: update }, dropped, fields.now);
+  }
+
+  /**
+   * The TTL a definition item gets once no job item references it: the run records that reference it
+   * were created before that instant, so each expires (created + retention) before the item does; a day
+   * more covers a claim racing the edit. A put of the same definition again writes the item afresh,
+   * without the TTL.
+   */
+  definitionExpiresAt(now: number): number {
+    return this.expiresAt(now) + 86_400;
+  }
+
+  /**
+   * Writes `jobWrite` (an Update or Delete of the job item, conditional) and, in the same transaction
+   * when `droppedDefinitionId` is set, gives that definition item its TTL: it is referenced no more by
+   * the job, only by run records that expire before it. False when the job's condition failed.
+   */
+  private async leavingDefinition(
+    jobId: string,
+    jobWrite: { Update: Record<string, unknown> } | { Delete: Record<string, unknown> },
+    droppedDefinitionId: string | undefined,
+    now: number,
+  ): Promise<boolean> {
+    const alone = () =>
+      this.conditional(
+        'Update' in jobWrite
+          ? new UpdateCommand(jobWrite.Update as never)
+          : new DeleteCommand(jobWrite.Delete as never),
+      );
+    if (droppedDefinitionId === undefined) return alone();
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            jobWrite as never,
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: definitionKey(jobId, droppedDefinitionId),
+                UpdateExpression: 'SET expiresAt = :expires',
+                ConditionExpression: 'attribute_exists(pk)',
+                ExpressionAttributeValues: { ':expires': this.definitionExpiresAt(now) },
+              },
+            },
+          ],
         }),
-      ),
-    );
+      );
+      return true;
+    } catch (error) {
+      if (
+        !(error instanceof TransactionCanceledException) &&
+        (error as Error)?.name !== 'TransactionCanceledException'
+      )
+        throw error;
+      const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
+      if (reasons[0]?.Code === 'ConditionalCheckFailed') return false;
+      // The definition item is not there (removed by hand, or a table of an older version): the job's
+      // write alone.
+      if (reasons[1]?.Code === 'ConditionalCheckFailed') return alone();
+      throw error;
+    }
   }
 
   /**
@@ -229,16 +295,34 @@ export class JobRecords extends StoreBase {
     }
   }
 
-  async deleteJob(jobId: string): Promise<boolean> {
-    return this.conditional(
-      new DeleteCommand(
-        aliased({
-          TableName: this.tableName,
-          Key: jobKey(jobId),
-          ConditionExpression: 'attribute_exists(pk)',
-        }),
-      ),
-    );
+  /**
+   * Deletes a job item; its definition item (if any) gets its TTL in the same write, so it goes once the
+   * run records that reference it have expired. False when there is no such job.
+   */
+  async deleteJob(jobId: string, now: number): Promise<boolean> {
+    for (let round = 0; round < 5; round++) {
+      const job = await this.getJobRaw(jobId);
+      if (!job) return false;
+      const definitionId = typeof job.definitionId === 'string' ? job.definitionId : undefined;
+      const deleted = await this.leavingDefinition(
+        jobId,
+        {
+          Delete: aliased({
+            TableName: this.tableName,
+            Key: jobKey(jobId),
+            // The job as read: an edit in between moved it to another definition item.
+            ConditionExpression: definitionId
+              ? 'attribute_exists(pk) AND definitionId = :definitionId'
+              : 'attribute_exists(pk) AND attribute_not_exists(definitionId)',
+            ExpressionAttributeValues: definitionId ? { ':definitionId': definitionId } : undefined,
+          }),
+        },
+        definitionId,
+        now,
+      );
+      if (deleted) return true;
+    }
+    throw new Error(`job "${jobId}" kept changing while it was deleted; try again`);
   }
 
   /** Every job item (raw), page by page. Jobs are few next to runs; a filtered scan is fine here. */

@@ -124,6 +124,11 @@ export interface DefinitionItem {
   definitionId: string;
   definition: JobDefinition;
   createdAt: string;
+  /**
+   * TTL (epoch seconds), set when the job stops referencing the item (an edit to another definition, a
+   * delete): past the expiry of every run record that references it. Absent while the job references it.
+   */
+  expiresAt?: number;
 }
 
 export function definitionKey(jobId: string, definitionId: string): { pk: string; sk: string } {

@@ -192,7 +192,7 @@ describe('deploy-jobs custom resource', () => {
     const { tableName, store } = await newTable();
     const props = properties(tableName, [job('p'), job('q')]);
     await handler(create(props));
-    await store.deleteJob('q');
+    await store.deleteJob('q', Date.now());
     const result = await handler(remove(props));
     expect(result).toEqual({
       PhysicalResourceId: physicalIdFor(tableName),

@@ -1,16 +1,18 @@
 /**
  * What a job item holds of its runs, against DynamoDB Local and the SQS emulator (issue 17): the
  * `running` set stays bounded whatever runs are in flight (defect 6), and a job deleted and created again
- * under its id meets its predecessor's runs only to wait for them (defect 10). Step Functions has no emulator: the
+ * under its id meets its predecessor's runs only to wait for them (defect 10), and a definition item
+ * expires once neither the job nor a live run record references it (defect 7). Step Functions has no emulator: the
  * stateful fake of test/support/fake-aws.ts stands in; the store and the queues are real.
  */
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime.js';
 import { deleteJob } from '../../shared/ops/jobs.js';
 import { backfill } from '../../shared/ops/runs.js';
 import { reportCompletion } from '../../shared/runs/completion.js';
 import { messageFor, silentLog } from '../../shared/runs/lifecycle.js';
-import { type JobItem, RUNNING_MAX } from '../../shared/store/model.js';
+import { definitionKey, type JobItem, RUNNING_MAX } from '../../shared/store/model.js';
 import { builtinHandlers } from '../../shared/targets/handlers.js';
 import { itemBytes } from '../model/size.js';
 import { MINUTE } from '../support/async.js';
@@ -166,7 +168,7 @@ describe('defect 10: a job deleted and created again while a run of the old one 
 
     // Deleted and put again under the same id, same definition, while the execution runs.
     s.clock.advance(MINUTE);
-    await deleteJob(s.rt.store, 'again');
+    await deleteJob(s.rt.store, 'again', s.clock.now);
     await put(
       s.rt,
       job('again', {
@@ -219,7 +221,7 @@ describe('defect 10: a job deleted and created again while a run of the old one 
     await s.rt.tick();
     const [old] = await s.rt.allRuns();
     expect(old?.status).toBe('dispatched');
-    await deleteJob(s.rt.store, 'again-msg');
+    await deleteJob(s.rt.store, 'again-msg', s.clock.now);
     await put(
       s.rt,
       job('again-msg', {
@@ -236,5 +238,78 @@ describe('defect 10: a job deleted and created again while a run of the old one 
     });
     expect(s.sfn.running()).toHaveLength(0);
     expect((await s.jobItem()).counts?.cancelled).toBeUndefined();
+  });
+});
+
+describe('defect 7: a definition item lives as long as something references it, then expires', () => {
+  /** Job `payloads`, handler `record` (keeps each run's payload), payload `{ n }`, put at `now`. */
+  async function payloadJob(rt: LocalRuntime, n: number, now: number) {
+    return put(
+      rt,
+      job('payloads', {
+        schedule: 'rate(10 minutes)',
+        target: { type: 'handler', name: 'record' },
+        payload: { n, text: 'x'.repeat(200) },
+      }),
+      now,
+    );
+  }
+
+  async function definitionItem(rt: LocalRuntime, definitionId: string) {
+    const { Item } = await DynamoDBDocumentClient.from(rt.dynamo).send(
+      new GetCommand({
+        TableName: rt.store.tableName,
+        Key: definitionKey('payloads', definitionId),
+        ConsistentRead: true,
+      }),
+    );
+    return Item;
+  }
+
+  it('a payload edit gives the old item a TTL past its runs’ records; a run claimed before the edit still gets its payload; a delete expires the last', async () => {
+    const clock = new ManualClock(T0);
+    const payloads: unknown[] = [];
+    const handlers = builtinHandlers();
+    handlers.register('record', (context) => {
+      payloads.push(context.payload);
+    });
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 }, handlers });
+    const rt = runtime;
+    await payloadJob(rt, 1, T0);
+    const firstId = (await rt.store.getJobRaw('payloads'))?.definitionId as string;
+    expect((await definitionItem(rt, firstId))?.expiresAt).toBeUndefined();
+
+    // A slot is claimed with payload 1; the payload is edited before its message is delivered.
+    await rt.tick();
+    const [claimed] = await rt.allRuns();
+    expect(claimed).toMatchObject({ status: 'dispatched', definitionId: firstId });
+    clock.advance(1_000);
+    await payloadJob(rt, 2, clock.now);
+    const secondId = (await rt.store.getJobRaw('payloads'))?.definitionId as string;
+    expect(secondId).not.toBe(firstId);
+
+    const old = await definitionItem(rt, firstId);
+    expect(old?.expiresAt).toBe(rt.store.definitionExpiresAt(clock.now));
+    // Past the expiry of every run record that references it (they were all created before the edit).
+    expect(old?.expiresAt).toBeGreaterThan(claimed!.expiresAt);
+    expect((await definitionItem(rt, secondId))?.expiresAt).toBeUndefined();
+
+    // The run claimed before the edit runs with the payload it was claimed with.
+    expect(await rt.drain()).toEqual(['succeeded']);
+    expect(payloads).toEqual([{ n: 1, text: 'x'.repeat(200) }]);
+
+    // Putting the first payload back references its item again: written afresh, without the TTL.
+    clock.advance(1_000);
+    await payloadJob(rt, 1, clock.now);
+    expect((await definitionItem(rt, firstId))?.expiresAt).toBeUndefined();
+    expect((await definitionItem(rt, secondId))?.expiresAt).toBe(rt.store.definitionExpiresAt(clock.now));
+
+    // The job is deleted: its definition item expires after the run records that reference it.
+    clock.advance(1_000);
+    await deleteJob(rt.store, 'payloads', clock.now);
+    const last = await definitionItem(rt, firstId);
+    expect(last?.expiresAt).toBe(rt.store.definitionExpiresAt(clock.now));
+    expect(last?.expiresAt).toBeGreaterThan(claimed!.expiresAt);
+    expect(await rt.store.getJobRaw('payloads')).toBeUndefined();
   });
 });

@@ -335,7 +335,7 @@ describe('describe, list and delete', () => {
     await put(runtime, job('doomed-job', { schedule: 'rate(1 minute)' }), T0);
     await put(runtime, job('other-job', { schedule: 'rate(1 minute)' }), T0);
     await runtime.tick();
-    await deleteJob(runtime.store, 'doomed-job');
+    await deleteJob(runtime.store, 'doomed-job', T0);
 
     await runtime.drain();
     const runs = await listRuns(runtime.store, {});
@@ -345,6 +345,6 @@ describe('describe, list and delete', () => {
     ]);
     const doomed = await listRuns(runtime.store, { jobId: 'doomed-job' });
     expect(doomed.map((run) => [run.status, run.reason])).toEqual([['cancelled', 'job-deleted']]);
-    await expect(deleteJob(runtime.store, 'doomed-job')).rejects.toThrow(PunctualError);
+    await expect(deleteJob(runtime.store, 'doomed-job', T0)).rejects.toThrow(PunctualError);
   });
 });

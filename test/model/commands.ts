@@ -382,7 +382,7 @@ class DeleteCommand implements Command {
       ctx,
       `delete ${job.spec.id}`,
       { stepwise: false, skewMs: 0 },
-      (deps) => deleteJob(deps.store, job.spec.id),
+      (deps) => deleteJob(deps.store, job.spec.id, ctx.system.now),
       (a) => {
         span.ackedAt = a.endedAt;
         span.ackSeq = ctx.model.seq();

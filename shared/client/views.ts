@@ -39,6 +39,7 @@ export const RUN_REASONS = [
   'job-paused',
   'job-deleted',
   'aws-targets-off',
+  'max-runs',
 ] as const satisfies readonly RunReason[];
 
 // Compile-time checks that the lists above name every status and reason of the store's model.

@@ -531,6 +531,7 @@ const jobShape = {
   endAt: instant.optional(),
   enabled: z.boolean().default(JOB_DEFAULTS.enabled),
   tags: tags.optional(),
+  maxRuns: z.number().int().min(1).max(1_000_000).optional(),
 };
 
 /**

@@ -17,6 +17,7 @@ export interface SerializedJob {
   id: string;
   description?: string;
   tags?: Record<string, string>;
+  maxRuns?: number;
   schedule: string;
   timezone: string;
   target: SerializedTarget;
@@ -102,6 +103,7 @@ export function serializeJob(job: JobDefinition): SerializedJob {
     pauseAfterFailures: job.pauseAfterFailures,
     ...(job.startAt === undefined ? {} : { startAt: job.startAt }),
     ...(job.endAt === undefined ? {} : { endAt: job.endAt }),
+    ...(job.maxRuns === undefined ? {} : { maxRuns: job.maxRuns }),
     enabled: job.enabled,
   };
 }

@@ -132,6 +132,12 @@ export interface JobDefinition {
   description?: string;
   /** Labels to list jobs by: at most 10, keys 1–64 of `[A-Za-z0-9_.:/-]`, values 1–128 characters. */
   tags?: Record<string, string>;
+  /**
+   * The job ends after this many scheduled runs have started (manual runs, backfills and replays do not
+   * count); its later slots are not owed, and a slot claimed before the limit was reached is recorded
+   * skipped(max-runs).
+   */
+  maxRuns?: number;
   schedule: string;
   timezone: string;
   target: Target;

@@ -230,6 +230,9 @@ export async function executeMessage(
   };
   const history = appendAttempt(run, attemptRecord);
   const startOptions = {
+    ...(firstAttempt && isScheduledRun(run) && definition.maxRuns !== undefined
+      ? { countStart: definition.maxRuns }
+      : {}),
     exclusive,
     track: tracksRun(run),
     requireEnabled: isScheduledRun(run),
@@ -249,6 +252,8 @@ export async function executeMessage(
       return (await endRun(deps, run, 'cancelled', 'job-deleted', now)) ? 'cancelled' : 'duplicate';
     if (started.refused === 'paused')
       return (await endRun(deps, run, 'cancelled', 'job-paused', now)) ? 'cancelled' : 'duplicate';
+    if (started.refused === 'max-runs')
+      return (await endRun(deps, run, 'skipped', 'max-runs', now)) ? 'skipped' : 'duplicate';
     // A retry waits while another run holds the job (only an operator run can: scheduled slots are
     // skipped or queued while this run holds it), and so does an operator run that found the job's
     // `running` set full (RUNNING_MAX); a scheduled first attempt follows the overlap policy.

@@ -129,6 +129,12 @@ export function decodeJob(raw: Record<string, unknown>): DecodeResult {
   if (problems.length || !definition) return { ok: false, jobId, error: problems.join('; ') };
   try {
     const schedule = scheduleOf(definition, raw.anchor as string);
+    // maxRuns reached: no slot after the cursor is owed (claimed ones are recorded skipped(max-runs)).
+    const started = typeof raw.runsStarted === 'number' ? raw.runsStarted : 0;
+    if (definition.maxRuns !== undefined && started >= definition.maxRuns) {
+      const end = Math.max(Date.parse(raw.cursor as string) + 1, (schedule.startAt ?? 0) + 1);
+      schedule.endAt = Math.min(schedule.endAt ?? end, end);
+    }
     return { ok: true, job: { item: raw as unknown as JobItem, definition, schedule } };
   } catch (error) {
     return { ok: false, jobId, error: errorMessage(error) };

@@ -74,7 +74,9 @@ export type RunReason =
   | 'job-paused'
   | 'job-deleted'
   /** The local runtime calls no AWS target unless told to (`punctual dev --aws-targets`). */
-  | 'aws-targets-off';
+  | 'aws-targets-off'
+  /** The job's `maxRuns` scheduled runs had started: a slot claimed before the limit was reached. */
+  | 'max-runs';
 
 /** A range of past slots to record without running them, with the schedule that names them. */
 export interface DeferredRecords {
@@ -278,6 +280,8 @@ export interface JobItem {
    */
   deferred?: DeferredRecords[];
   lastOutcome?: LastOutcome;
+  /** Scheduled runs started (first attempts), counted only for a job with `maxRuns`. */
+  runsStarted?: number;
   /** The last scheduled run that started and ended: the next run's `previous`. */
   lastRun?: PreviousRun;
   consecutiveFailures: number;

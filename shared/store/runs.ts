@@ -175,8 +175,13 @@ export class RunRecords extends StoreBase {
       history: Pick<RunItem, 'attempts' | 'attemptsDropped'>;
       /** More fields the start writes (an asynchronous attempt's token hash and deadlines); undefined removes. */
       extra?: RunPatch;
+      /**
+       * The job's `maxRuns`, for a scheduled run's first attempt: the start counts itself in the job's
+       * `runsStarted` and is refused (`max-runs`) once that many have started.
+       */
+      countStart?: number;
     },
-  ): Promise<{ ok: true } | { ok: false; refused: 'run' | 'job' | 'no-job' | 'paused' }> {
+  ): Promise<{ ok: true } | { ok: false; refused: 'run' | 'job' | 'no-job' | 'paused' | 'max-runs' }> {
     const runKeyValue = runKey(run.runId)!;
     const startedAt = iso(options.now);
     const fromValues = Object.fromEntries(from.map((status, i) => [`:from${i}`, status]));
@@ -194,22 +199,30 @@ export class RunRecords extends StoreBase {
     const incarnation = run.incarnation
       ? ' AND (attribute_not_exists(incarnation) OR incarnation = :incarnation)'
       : '';
-    const jobCondition = `attribute_exists(pk)${incarnation}${enabled}${exclusive}`;
+    const counted = options.countStart !== undefined;
+    const limit = counted ? ' AND (attribute_not_exists(runsStarted) OR runsStarted < :maxRuns)' : '';
+    const jobCondition = `attribute_exists(pk)${incarnation}${enabled}${exclusive}${limit}`;
     const jobValues = {
+      ...(counted ? { ':maxRuns': options.countStart } : {}),
       ...(options.exclusive ? { ':zero': 0, ':one': 1, ':self': run.runId } : {}),
       ...(track && !options.exclusive ? { ':max': RUNNING_MAX, ':self': run.runId } : {}),
       ...(options.requireEnabled ? { ':true': true } : {}),
       ...(run.incarnation ? { ':incarnation': run.incarnation } : {}),
     };
-    const jobSide = track
+    const adds = [...(track ? ['#running :run'] : []), ...(counted ? ['runsStarted :started'] : [])];
+    const jobSide = adds.length
       ? {
           Update: aliased({
             TableName: this.tableName,
             Key: jobKey(run.jobId),
-            UpdateExpression: 'ADD #running :run',
+            UpdateExpression: `ADD ${adds.join(', ')}`,
             ConditionExpression: jobCondition,
             ExpressionAttributeNames: { '#running': 'running' },
-            ExpressionAttributeValues: { ':run': new Set([run.runId]), ...jobValues },
+            ExpressionAttributeValues: {
+              ...(track ? { ':run': new Set([run.runId]) } : {}),
+              ...(counted ? { ':started': 1 } : {}),
+              ...jobValues,
+            },
           }),
         }
       : {
@@ -289,6 +302,8 @@ export class RunRecords extends StoreBase {
             new GetCommand({ TableName: this.tableName, Key: jobKey(run.jobId), ConsistentRead: true }),
           );
           if (!job || !sameIncarnation(run, job)) return { ok: false, refused: 'no-job' };
+          if (counted && typeof job.runsStarted === 'number' && job.runsStarted >= options.countStart!)
+            return { ok: false, refused: 'max-runs' };
           return { ok: false, refused: options.requireEnabled && job.enabled !== true ? 'paused' : 'job' };
         }
       }

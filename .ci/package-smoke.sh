@@ -2,7 +2,8 @@
 # The package, as a new user gets it (issue 9): pack the tarball, install it into an empty project with
 # production dependencies only (plus aws-cdk-lib, constructs and aws-cdk), then
 #   1. run the installed CLI: `punctual schedule next`, and `punctual jobs validate bad.yaml` exits 1;
-#   2. synthesize a plain-JavaScript app that imports { Scheduler } from 'punctual/cdk', without esbuild;
+#   2. synthesize a plain-JavaScript app that imports { Scheduler } from 'punctual/cdk', without esbuild,
+#      and a `cdk init`-shaped TypeScript app compiled to CommonJS (tsc, default module resolution);
 #   3. run a client script (PunctualClient.local()) against `punctual dev` started from that install.
 # Packages come from the npm cache when they are there (--prefer-offline), else from the registry.
 # PUNCTUAL_TARBALL=path/punctual-x.y.z.tgz tests that tarball instead of packing the repository.
@@ -77,6 +78,23 @@ node -e '
   if (fns.length !== 4) { console.error(`expected 4 punctual functions, found ${fns.length}`); process.exit(1); }
   console.log(`synthesized: ${Object.keys(t.Resources).length} resources, ${fns.length} punctual functions`);
 ' "$app/$template"
+
+step "a cdk init-shaped TypeScript app (CommonJS, node10 resolution) importing punctual/cdk: tsc, then synth"
+# `cdk init app --language typescript` compiles to CommonJS with the resolution that ignores `exports`: the
+# package's typesVersions give it the types, and Node (20.19+, 22.12+) loads the ESM build through require().
+cjs="$work/cjs"
+mkdir -p "$cjs"
+cp -R "$repo/examples/package-smoke/cjs/." "$cjs/"
+printf '{ "name": "cdk-init-shaped", "private": true, "version": "0.1.0" }\n' > "$cjs/package.json"
+(
+  cd "$cjs"
+  npm install --no-audit --no-fund --prefer-offline --loglevel=error \
+    "$tarball" "aws-cdk-lib@$(dep_version aws-cdk-lib)" "constructs@$(dep_version constructs)" "typescript@$(dep_version typescript)"
+  npx --no-install tsc -p . || fail "tsc could not compile a CommonJS app importing punctual/cdk"
+  CDK_OUTDIR="$cjs/cdk.out" node bin/app.js || fail "the compiled CommonJS app did not synthesize"
+  [ -f cdk.out/PunctualCjs.template.json ] || fail "no cdk.out/PunctualCjs.template.json"
+  echo "synthesized from CommonJS: $(node -p 'Object.keys(require("./cdk.out/PunctualCjs.template.json").Resources).length') resources"
+)
 
 step "punctual dev started from the install, and a one-shot job put against it"
 # The installed bin itself (not through npx, whose process would not pass on the signal that stops it).

@@ -65,8 +65,15 @@ export class JobRecords extends StoreBase {
     const cacheKey = `${this.tableName}/${jobId}/${definitionId}`;
     const cached = definitionCache.get(cacheKey);
     if (cached) return cached;
+    // Consistent: the item is written just before the job item that names it, and a first run's message
+    // can arrive right after a create; an eventually consistent read could miss it. A miss is not cached
+    // (the executor then fails before the start and the message comes again).
     const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: definitionKey(jobId, definitionId) }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: definitionKey(jobId, definitionId),
+        ConsistentRead: true,
+      }),
     );
     const definition = (Item as DefinitionItem | undefined)?.definition;
     if (!definition) return undefined;

@@ -5,7 +5,7 @@
  * expires once neither the job nor a live run record references it (defect 7). Step Functions has no emulator: the
  * stateful fake of test/support/fake-aws.ts stands in; the store and the queues are real.
  */
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime.js';
 import { deleteJob } from '../../shared/ops/jobs.js';
@@ -311,5 +311,36 @@ describe('defect 7: a definition item lives as long as something references it, 
     expect(last?.expiresAt).toBe(rt.store.definitionExpiresAt(clock.now));
     expect(last?.expiresAt).toBeGreaterThan(claimed!.expiresAt);
     expect(await rt.store.getJobRaw('payloads')).toBeUndefined();
+  });
+
+  it('a definition item the executor does not find: nothing starts, the message comes again, and then the run gets its payload', async () => {
+    const clock = new ManualClock(T0);
+    const payloads: unknown[] = [];
+    const handlers = builtinHandlers();
+    handlers.register('record', (context) => {
+      payloads.push(context.payload);
+    });
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 }, handlers });
+    const rt = runtime;
+    await payloadJob(rt, 7, T0);
+    const definitionId = (await rt.store.getJobRaw('payloads'))?.definitionId as string;
+    await rt.tick();
+    const [run] = await rt.allRuns();
+    // As a read that misses the item would see it: not there.
+    const doc = DynamoDBDocumentClient.from(rt.dynamo);
+    const item = await definitionItem(rt, definitionId);
+    await doc.send(
+      new DeleteCommand({ TableName: rt.store.tableName, Key: definitionKey('payloads', definitionId) }),
+    );
+    const deps = executorDeps(rt, clock, handlers);
+    await expect(executeBody(deps, JSON.stringify(messageFor(run!, 1)))).rejects.toThrow(
+      `definition ${definitionId} of job "payloads" is missing`,
+    );
+    expect(payloads).toEqual([]);
+    expect(await rt.store.getRun(run!.runId)).toMatchObject({ status: 'dispatched', attempt: 0 });
+
+    await doc.send(new PutCommand({ TableName: rt.store.tableName, Item: item }));
+    expect(await executeBody(deps, JSON.stringify(messageFor(run!, 1)))).toBe('succeeded');
+    expect(payloads).toEqual([{ n: 7, text: 'x'.repeat(200) }]);
   });
 });

@@ -532,6 +532,7 @@ const jobShape = {
   enabled: z.boolean().default(JOB_DEFAULTS.enabled),
   tags: tags.optional(),
   maxRuns: z.number().int().min(1).max(1_000_000).optional(),
+  afterLastRun: z.enum(['delete', 'keep']).optional(),
 };
 
 /**

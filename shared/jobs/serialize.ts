@@ -18,6 +18,7 @@ export interface SerializedJob {
   description?: string;
   tags?: Record<string, string>;
   maxRuns?: number;
+  afterLastRun?: 'delete' | 'keep';
   schedule: string;
   timezone: string;
   target: SerializedTarget;
@@ -104,6 +105,7 @@ export function serializeJob(job: JobDefinition): SerializedJob {
     ...(job.startAt === undefined ? {} : { startAt: job.startAt }),
     ...(job.endAt === undefined ? {} : { endAt: job.endAt }),
     ...(job.maxRuns === undefined ? {} : { maxRuns: job.maxRuns }),
+    ...(job.afterLastRun === undefined ? {} : { afterLastRun: job.afterLastRun }),
     enabled: job.enabled,
   };
 }

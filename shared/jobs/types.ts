@@ -138,6 +138,11 @@ export interface JobDefinition {
    * skipped(max-runs).
    */
   maxRuns?: number;
+  /**
+   * `delete`: once the schedule has ended (`at()`, `endAt`, `maxRuns`) and its last run has a final fate,
+   * the job is deleted (its run records stay until they expire). Default (absent) `keep`.
+   */
+  afterLastRun?: 'delete' | 'keep';
   schedule: string;
   timezone: string;
   target: Target;

@@ -23,6 +23,7 @@ import {
 } from '../store/model.js';
 import { ASYNC_CLEARED } from '../store/runs.js';
 import { type RunPatch, Store } from '../store/store.js';
+import { deleteIfFinished } from './finish.js';
 
 /** A further condition on a run's write, as `transitionRun` takes it. */
 export interface WriteCondition {
@@ -247,6 +248,7 @@ export async function endRun(
   }
   if (status === 'failed') await sendToDlq(deps, ended, now);
   if (outcome?.held && outcome.held !== ended.runId) await releaseHeldRun(deps, ended.jobId, outcome.held);
+  if (outcome?.scheduleEnded) await deleteIfFinished(deps, ended.jobId);
   return ended;
 }
 

@@ -581,7 +581,9 @@ export class JobRecords extends StoreBase {
       /** The run's job incarnation: a run of an earlier job under this id records nothing on this one. */
       incarnation?: string;
     },
-  ): Promise<{ paused: boolean; held?: string; consecutiveFailures: number } | undefined> {
+  ): Promise<
+    { paused: boolean; held?: string; consecutiveFailures: number; scheduleEnded?: boolean } | undefined
+  > {
     const names: Record<string, string> = {
       '#running': 'running',
       '#counts': 'counts',
@@ -652,7 +654,15 @@ export class JobRecords extends StoreBase {
           note: `paused after ${job.consecutiveFailures} failed runs in a row; last: ${outcome.runId}`,
         });
       }
-      return { paused, held: job.held, consecutiveFailures: job.consecutiveFailures };
+      return {
+        paused,
+        held: job.held,
+        consecutiveFailures: job.consecutiveFailures,
+        // afterLastRun: delete may apply (shared/runs/finish.ts checks the rest).
+        scheduleEnded:
+          job.nextRunAt === undefined &&
+          (job.definition as { afterLastRun?: string })?.afterLastRun === 'delete',
+      };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       // Either the job is gone, or this outcome was recorded already (a retried write): report the job

@@ -5,6 +5,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StoreBase, type StoreConfig } from './base.js';
+import { FinishedJobs } from './finished.js';
 import { JobRecords } from './jobs.js';
 import { RunRecords } from './runs.js';
 import { TagRecords } from './tags.js';
@@ -25,14 +26,14 @@ export { TagRecords } from './tags.js';
 export { type Heartbeat, TickRecords } from './tick-state.js';
 
 /** The store: one object with every record module's methods, over one document client. */
-export type Store = JobRecords & RunRecords & TickRecords & TagRecords;
+export type Store = JobRecords & RunRecords & TickRecords & TagRecords & FinishedJobs;
 
 // One class per record kind, one object for callers: `Store` is a class whose prototype holds the record
 // modules' methods (the mixin pattern of TypeScript's handbook; they share the fields of `StoreBase`).
 class StoreOfAllRecords extends StoreBase {
   static terminal = RunRecords.terminal;
 }
-for (const records of [JobRecords, RunRecords, TickRecords, TagRecords]) {
+for (const records of [JobRecords, RunRecords, TickRecords, TagRecords, FinishedJobs]) {
   for (const name of Object.getOwnPropertyNames(records.prototype)) {
     if (name === 'constructor') continue;
     Object.defineProperty(

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CoalescingDispatcher, delayFor, type OutgoingMessage } from '../queue/dispatcher.js';
+import { deleteIfFinished } from '../runs/finish.js';
 import { messageFor, runEventDetail } from '../runs/lifecycle.js';
 import { nextSlot, planSlots, previousSlot, slotsBetween } from '../schedule/index.js';
 import type { Plan } from '../schedule/types.js';
@@ -406,6 +407,9 @@ async function handleJob(
   }
   report.slotsDispatched += plan.plan.dispatch.length;
   report.slotsRecorded += plan.plan.missed.length + plan.recorded.length;
+  // The schedule ended with this advance: a job with afterLastRun delete goes once its runs have ended.
+  if (plan.plan.next === undefined && !plan.deferred.length && definition.afterLastRun === 'delete')
+    await deleteIfFinished(deps, item.jobId);
   if (plan.plan.more || plan.deferred.length) report.backlog += 1;
 }
 

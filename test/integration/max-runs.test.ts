@@ -121,3 +121,72 @@ describe('maxRuns', () => {
     ]);
   });
 });
+
+describe('afterLastRun', () => {
+  it('delete: an at() job is deleted once its run has a final fate; its run record stays', async () => {
+    // prepare
+    const clock = new ManualClock(T0);
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });
+    await put(runtime, job('one-shot', { schedule: 'at(2026-12-01T00:01:00)', afterLastRun: 'delete' }), T0);
+    await put(runtime, job('kept', { schedule: 'at(2026-12-01T00:01:00)' }), T0);
+
+    // act
+    clock.advance(MINUTE);
+    await runtime.tick();
+    const beforeRun = await runtime.store.getJob('one-shot');
+    await runtime.drain();
+
+    // assert: still there while its run was open; gone after; the default keeps the job
+    expect(beforeRun?.nextRunAt).toBeUndefined();
+    expect(await runtime.store.getJob('one-shot')).toBeUndefined();
+    expect((await runtime.store.getRun('one-shot@2026-12-01T00:01:00.000Z'))?.status).toBe('succeeded');
+    expect((await runtime.store.getJob('kept'))?.counts).toEqual({ succeeded: 1 });
+  });
+
+  it('delete with maxRuns: the job goes when the tick finds its limit reached and no run open', async () => {
+    // prepare
+    const clock = new ManualClock(T0);
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });
+    await put(
+      runtime,
+      job('limited', {
+        schedule: 'rate(1 minute)',
+        maxRuns: 2,
+        afterLastRun: 'delete',
+        tags: { team: 'growth' },
+      }),
+      T0,
+    );
+
+    // act
+    await runtime.tick();
+    await runtime.drain();
+    clock.advance(MINUTE);
+    await runtime.tick();
+    await runtime.drain();
+    const afterSecond = await runtime.store.getJob('limited');
+    clock.advance(MINUTE);
+    await runtime.tick();
+
+    // assert
+    expect(afterSecond?.runsStarted).toBe(2);
+    expect(await runtime.store.getJob('limited')).toBeUndefined();
+    expect(byStatus(await runtime.allRuns())).toEqual({ 'succeeded(ok)': 2 });
+    expect((await runtime.store.queryTagged('team', 'growth', { limit: 10 })).items).toEqual([]);
+  });
+
+  it('refuses an afterLastRun other than delete or keep, naming field, value and rule', () => {
+    // act
+    const result = validateJob({
+      id: 'a',
+      schedule: 'rate(1 minute)',
+      target: { type: 'handler', name: 'noop' },
+      afterLastRun: 'remove',
+    });
+
+    // assert
+    expect(
+      result.ok ? [] : result.violations.map((v) => `${v.path} ${JSON.stringify(v.value)}: ${v.message}`),
+    ).toEqual([expect.stringMatching(/^afterLastRun "remove": .*delete.*keep/)]);
+  });
+});

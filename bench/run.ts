@@ -11,6 +11,7 @@ import { cpus, freemem, totalmem } from 'node:os';
 import { asyncCompletion } from './benchmarks/async.js';
 import { claim } from './benchmarks/claim.js';
 import { cli } from './benchmarks/cli.js';
+import { consolePage } from './benchmarks/console.js';
 import { cost } from './benchmarks/cost.js';
 import { dispatch } from './benchmarks/dispatch.js';
 import { emulators } from './benchmarks/emulators.js';
@@ -42,6 +43,7 @@ const BENCHMARKS: Benchmark[] = [
   overload,
   memory,
   cli,
+  consolePage,
   cost,
   idle,
 ];

@@ -50,6 +50,8 @@ export interface LayoutOptions {
   flash?: { ok: boolean; text: string } | undefined;
   /** Include uPlot and the charts. */
   charts?: boolean;
+  /** What rendering the page cost: DynamoDB read capacity units and milliseconds. */
+  cost?: { rcu: number; ms: number };
 }
 
 export function layout(options: LayoutOptions, body: Html): Html {
@@ -75,6 +77,7 @@ ${options.charts ? new Html('<link rel="stylesheet" href="/assets/uPlot.min.css"
 ${options.flash ? html`<p class="flash ${options.flash.ok ? 'ok' : 'error'}" role="status">${options.flash.text}</p>` : ''}
 ${body}
 </main>
+${options.cost ? html`<footer class="muted" id="page-cost">this page: ${options.cost.rcu.toFixed(1)} DynamoDB read capacity units (RCU), rendered in ${Math.round(options.cost.ms)} ms</footer>` : ''}
 ${options.charts ? new Html('<script src="/assets/uPlot.iife.min.js"></script>') : ''}
 <script src="/assets/console.js"></script>
 </body>

@@ -172,6 +172,8 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     return 'ok';
   };
 
+  /** What a page view cost: read capacity before it, and when it started. */
+  let meter = { rcu: 0, started: 0 };
   const page = async (
     response: ServerResponse,
     title: string,
@@ -183,11 +185,15 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     const flashId = url.searchParams.get('flash');
     const flash = flashId ? flashes.get(flashId) : undefined;
     if (flashId) flashes.delete(flashId);
+    const cost = {
+      rcu: (await client.consumedReadCapacity()) - meter.rcu,
+      ms: performance.now() - meter.started,
+    };
     send(
       response,
       200,
       'text/html; charset=utf-8',
-      layout({ title, target, allowActions, section, flash, charts }, body).text,
+      layout({ title, target, allowActions, section, flash, charts, cost }, body).text,
     );
   };
 
@@ -306,7 +312,10 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         return;
       }
       if (request.method === 'POST') await post(request, response, url, parts);
-      else await get(response, url, parts);
+      else {
+        meter = { rcu: await client.consumedReadCapacity(), started: performance.now() };
+        await get(response, url, parts);
+      }
     } catch (error) {
       const status =
         error instanceof Refusal

@@ -628,6 +628,15 @@ export class PunctualClient {
     );
   }
 
+  /**
+   * Read capacity units DynamoDB reported for this client's reads since it connected (0 before its first
+   * call): the console shows the difference a page view made.
+   */
+  async consumedReadCapacity(): Promise<number> {
+    if (!this.#connection) return 0;
+    return (await this.#target()).consumed.read;
+  }
+
   /** Releases the AWS clients. A later call connects again. */
   close(): void {
     const connection = this.#connection;

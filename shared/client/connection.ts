@@ -102,7 +102,35 @@ export interface Connection {
   lookaheadMs?: number;
   /** The handlers its executors hold, when the deployment says (the local runtime does): puts are checked. */
   handlerNames?: string[];
+  /** Read capacity units DynamoDB reported for this connection's reads so far. */
+  consumed: { read: number };
   close(): void;
+}
+
+const READS = new Set(['GetItemCommand', 'QueryCommand', 'ScanCommand', 'BatchGetItemCommand']);
+
+/**
+ * Asks DynamoDB for the capacity each read consumed (`ReturnConsumedCapacity: TOTAL`, free of charge) and
+ * adds it up, so the console can show what a page view read. `DynamoDBDocumentClient.from(client)` shares
+ * the client's middleware stack, so the store's reads are counted.
+ */
+function meterReads(dynamo: DynamoDBClient, consumed: { read: number }): void {
+  dynamo.middlewareStack.add(
+    (next, context) => async (args) => {
+      const read = READS.has(context.commandName ?? '');
+      if (read) (args.input as Record<string, unknown>).ReturnConsumedCapacity = 'TOTAL';
+      const result = await next(args);
+      if (read) {
+        const output = result.output as { ConsumedCapacity?: unknown };
+        for (const entry of ([] as { CapacityUnits?: number }[]).concat(
+          (output.ConsumedCapacity as never) ?? [],
+        ))
+          consumed.read += entry.CapacityUnits ?? 0;
+      }
+      return result;
+    },
+    { step: 'initialize', name: 'punctualMeterReads', override: true },
+  );
 }
 
 /** A loopback port on which a running `punctual dev` greets with its nonce. */
@@ -215,8 +243,11 @@ function connection(
   pools: Record<string, PoolQueues>,
   tickMs?: number,
 ): Connection {
+  const consumed = { read: 0 };
+  meterReads(dynamo, consumed);
   return {
     kind,
+    consumed,
     label,
     store,
     sqs,

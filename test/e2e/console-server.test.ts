@@ -120,6 +120,9 @@ describe('console server', () => {
       expect(answer.body).toContain('00:02:00Z: missed(catch-up-skip)');
       // The slots still to come are cells too (not yet claimed: no run).
       expect(answer.body).toContain('class="cell fate-upcoming"');
+      // What the view read, as DynamoDB reported it.
+      const cost = /this page: ([\d.]+) DynamoDB read capacity units/.exec(answer.body);
+      expect(Number(cost?.[1])).toBeGreaterThan(0);
     });
 
     it('the run page shows the run with its attempts', async () => {

@@ -50,6 +50,23 @@ export interface PoisonMessage {
 
 export type ParsedMessage = { ok: true; message: RunMessage } | { ok: false; error: string };
 
+/** The run message format this build reads and writes (`v`). */
+export const MESSAGE_FORMAT = 1;
+
+/**
+ * The format a message body says it has when it is newer than this build reads (a message of a later
+ * build met during a deploy): the executor leaves it for a newer executor (the message comes again)
+ * rather than move it to the DLQ as unreadable or act on part of it.
+ */
+export function newerMessageFormat(body: string): number | undefined {
+  try {
+    const v = (JSON.parse(body) as { v?: unknown } | null)?.v;
+    return typeof v === 'number' && v > MESSAGE_FORMAT ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function parseRunMessage(body: string): ParsedMessage {
   let json: unknown;
   try {

@@ -8,8 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isAsyncTarget } from '../jobs/schema.js';
 import type { Target } from '../jobs/types.js';
 import { delayFor, MAX_DELAY_SECONDS } from '../queue/dispatcher.js';
-import { parseRunMessage } from '../queue/messages.js';
+import { MESSAGE_FORMAT, newerMessageFormat, parseRunMessage } from '../queue/messages.js';
 import {
+  assertReadable,
+  FormatTooNewError,
   isIsoTime,
   iso,
   isScheduledRun,
@@ -120,6 +122,8 @@ export async function executeMessage(
   body: string,
   options: ExecuteOptions,
 ): Promise<ExecuteOutcome> {
+  const newer = newerMessageFormat(body);
+  if (newer !== undefined) throw new FormatTooNewError('run message', newer, MESSAGE_FORMAT);
   const parsed = parseRunMessage(body);
   if (!parsed.ok) {
     await quarantine(deps, body, parsed.error, options.pool);
@@ -131,6 +135,7 @@ export async function executeMessage(
     deps.log.warn('message names a run that does not exist; dropped', { runId: message.runId });
     return 'unknown-run';
   }
+  assertReadable(`run record ${run.runId}`, run);
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
   let now = deps.clock();
 
@@ -185,6 +190,7 @@ export async function executeMessage(
     now = deps.clock();
   }
   const job = await deps.store.getJobRaw(run.jobId);
+  assertReadable(`job item "${run.jobId}"`, job);
   // A run of a job deleted since (and perhaps created again under its id: another incarnation).
   if (!job || !sameIncarnation(run, job))
     return (await endRun(deps, run, 'cancelled', 'job-deleted', now)) ? 'cancelled' : 'duplicate';

@@ -11,6 +11,7 @@ import {
 import type { JobDefinition } from '../jobs/types.js';
 import { aliased, isConditionFailure, type Page, type RawItem, StoreBase } from './base.js';
 import {
+  assertReadable,
   type DeferredRecords,
   type DefinitionItem,
   DUE_INDEX,
@@ -75,6 +76,7 @@ export class JobRecords extends StoreBase {
         ConsistentRead: true,
       }),
     );
+    assertReadable(`definition item ${definitionId} of job "${jobId}"`, Item);
     const definition = (Item as DefinitionItem | undefined)?.definition;
     if (!definition) return undefined;
     definitionCache.set(cacheKey, definition);

@@ -133,6 +133,32 @@ export interface DefinitionItem {
   expiresAt?: number;
 }
 
+/**
+ * The format of the items (job, run, definition) this build reads and writes. An item without `format`
+ * is format 1. A later build that writes what this one would misread (a payload moved elsewhere, a field
+ * whose absence means something else) sets a higher `format` on those items, and this build refuses them
+ * (`FormatTooNewError`: the message comes again, for an executor of the new build) instead of acting on
+ * half of it — never a `payload: null` delivered to a target during a deploy.
+ */
+export const ITEM_FORMAT = 1;
+
+/** An item or message written by a newer build than this one reads. */
+export class FormatTooNewError extends Error {
+  constructor(what: string, format: number, known: number) {
+    super(
+      `${what} has format ${format}; this build reads up to ${known}: left for a newer build (the message comes again)`,
+    );
+    this.name = 'FormatTooNewError';
+  }
+}
+
+/** Throws `FormatTooNewError` when `item` (a job, run or definition item) is of a newer format. */
+export function assertReadable(what: string, item: object | undefined): void {
+  const format = (item as { format?: unknown } | undefined)?.format;
+  if (typeof format === 'number' && format > ITEM_FORMAT)
+    throw new FormatTooNewError(what, format, ITEM_FORMAT);
+}
+
 export function definitionKey(jobId: string, definitionId: string): { pk: string; sk: string } {
   return { pk: `JOB#${jobId}`, sk: `DEF#${definitionId}` };
 }

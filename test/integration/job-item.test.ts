@@ -344,3 +344,61 @@ describe('defect 7: a definition item lives as long as something references it, 
     expect(payloads).toEqual([{ n: 7, text: 'x'.repeat(200) }]);
   });
 });
+
+describe('deploys: an item or message of a newer format is left for a newer build, never half read', () => {
+  it('a message v2, a run record, job item or definition item of format 2: the executor throws (the message comes again), nothing reaches the target', async () => {
+    const clock = new ManualClock(T0);
+    const payloads: unknown[] = [];
+    const handlers = builtinHandlers();
+    handlers.register('record', (context) => {
+      payloads.push(context.payload);
+    });
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 }, handlers });
+    const rt = runtime;
+    await put(
+      rt,
+      job('formats', {
+        schedule: 'rate(10 minutes)',
+        target: { type: 'handler', name: 'record' },
+        payload: { n: 1 },
+      }),
+      T0,
+    );
+    await rt.tick();
+    const [run] = await rt.allRuns();
+    const deps = executorDeps(rt, clock, handlers);
+    const body = messageFor(run!, 1);
+    const doc = DynamoDBDocumentClient.from(rt.dynamo);
+    const table = rt.store.tableName;
+    const mark = async (key: Record<string, unknown>, format: number | undefined) => {
+      const { Item } = await doc.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }));
+      const { format: _, ...rest } = Item!;
+      await doc.send(new PutCommand({ TableName: table, Item: format ? { ...rest, format } : rest }));
+    };
+
+    await expect(executeBody(deps, JSON.stringify({ ...body, v: 2 }))).rejects.toThrow(
+      'run message has format 2; this build reads up to 1',
+    );
+    const runKeyOf = { pk: run!.pk, sk: run!.sk };
+    await mark(runKeyOf, 2);
+    await expect(executeBody(deps, JSON.stringify(body))).rejects.toThrow(
+      `run record ${run!.runId} has format 2`,
+    );
+    await mark(runKeyOf, undefined);
+    await mark({ pk: 'JOB#formats', sk: 'JOB' }, 2);
+    await expect(executeBody(deps, JSON.stringify(body))).rejects.toThrow('job item "formats" has format 2');
+    await mark({ pk: 'JOB#formats', sk: 'JOB' }, undefined);
+    const definitionId = run!.definitionId!;
+    await mark(definitionKey('formats', definitionId), 2);
+    await expect(executeBody(deps, JSON.stringify(body))).rejects.toThrow(
+      `definition item ${definitionId} of job "formats" has format 2`,
+    );
+    expect(payloads).toEqual([]);
+    expect(await rt.store.getRun(run!.runId)).toMatchObject({ status: 'dispatched', attempt: 0 });
+
+    // Format 1 (or none): read as always.
+    await mark(definitionKey('formats', definitionId), 1);
+    expect(await executeBody(deps, JSON.stringify(body))).toBe('succeeded');
+    expect(payloads).toEqual([{ n: 1 }]);
+  });
+});

@@ -135,12 +135,18 @@ export class StoreBase {
 
   /**
    * The items an index query named, in the query's order: the indexes project keys only (an item that
-   * already carries more, from a table whose indexes project ALL, is taken as it is). BatchGetItem, 100
+   * already carries more, from a table whose indexes project ALL, is taken as it is only for an
+   * eventually consistent use; a consistent one reads the table again). BatchGetItem, 100
    * keys a call; keys it leaves unprocessed (throttling) are asked again. An item deleted in between is
    * left out. `consistent` false halves the read cost: every use is followed by a conditional write.
    */
   protected async itemsOf(keys: RawItem[], consistent: boolean): Promise<RawItem[]> {
-    if (!keys.length || keys.every((key) => key.type !== undefined)) return keys;
+    if (!keys.length) return [];
+    // An index that projects every attribute (`indexProjection: 'all'`) hands over whole items, but as
+    // its copy, eventually consistent with the table: kept only where every use is a conditional write
+    // on what was read (the tick's claim). A consistent read (the sweep's) reads the table itself, so the
+    // sweep acts only on what it re-read.
+    if (!consistent && keys.every((key) => key.type !== undefined)) return keys;
     const found = new Map<string, RawItem>();
     for (let i = 0; i < keys.length; i += 100) {
       let request: Record<string, unknown>[] = keys

@@ -129,7 +129,7 @@ export class AsyncTargets extends Construct {
       ),
     );
     const fn = new PunctualFunction(this, 'Events', {
-      code: prebuiltCode('aws-events'),
+      code: prebuiltCode('aws-events', props.scheduler.sourceMaps),
       description: 'punctual: ends stepfunctions/ecs runs from their AWS state change events',
       timeout: Duration.seconds(30),
       memorySize: 256,
@@ -142,6 +142,7 @@ export class AsyncTargets extends Construct {
       },
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       logLevel: props.logLevel ?? lambda.ApplicationLogLevel.INFO,
+      sourceMaps: props.scheduler.sourceMaps,
     });
     this.eventsFunction = fn.function;
     // A report writes the run (and the job when the run ends), retries go to the pool's queue and a final

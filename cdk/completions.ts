@@ -25,6 +25,7 @@ export interface CompletionsProps {
   readonly environment: Record<string, string>;
   readonly logRetention: logs.RetentionDays;
   readonly logLevel: lambda.ApplicationLogLevel;
+  readonly sourceMaps: boolean;
   /** Gives the function's role what the run lifecycle writes need on the table. */
   readonly grantTable: (role: iam.Role) => void;
   /** The pools' queues (a retry's message) and DLQs (a failed run's copy). */
@@ -54,13 +55,14 @@ export class Completions extends Construct {
       deadLetterQueue: { queue: this.dlq, maxReceiveCount: MAX_RECEIVE_COUNT },
     });
     this.consumer = new PunctualFunction(this, 'Function', {
-      code: prebuiltCode('completions'),
+      code: prebuiltCode('completions', props.sourceMaps),
       description: 'punctual completions: applies heartbeat/complete/fail reports of asynchronous runs',
       timeout: COMPLETIONS_TIMEOUT,
       memorySize: 256,
       environment: props.environment,
       logRetention: props.logRetention,
       logLevel: props.logLevel,
+      sourceMaps: props.sourceMaps,
     });
     props.grantTable(this.consumer.role);
     this.consumer.role.addToPrincipalPolicy(

@@ -49,14 +49,19 @@ export function bundleDir(name: LambdaFunctionName): string {
 }
 
 /** The code of one of punctual's functions: its prebuilt bundle. */
-export function prebuiltCode(name: LambdaFunctionName): lambda.Code {
+/** The asset options of a bundle directory: its source map only when asked for (docs/deploy.md, `sourceMaps`). */
+function assetOptions(sourceMaps: boolean): { exclude?: string[] } {
+  return sourceMaps ? {} : { exclude: ['*.map'] };
+}
+
+export function prebuiltCode(name: LambdaFunctionName, sourceMaps: boolean): lambda.Code {
   const dir = bundleDir(name);
   if (!existsSync(join(dir, BUNDLE_FILE))) {
     throw new Error(
       `punctual: the prebuilt bundle ${join(dir, BUNDLE_FILE)} is missing; run \`npm run build\` in ${PROJECT_ROOT}`,
     );
   }
-  return lambda.Code.fromAsset(dir);
+  return lambda.Code.fromAsset(dir, assetOptions(sourceMaps));
 }
 
 /** Where a consumer's handlers are bundled with the executor, and the handler names that bundle holds. */
@@ -84,7 +89,12 @@ function loadEsbuild(field: string): { buildSync: (options: Record<string, unkno
  * registry), into the app's output directory, and lists the handler names the bundle registers by
  * importing it in a child process. `field` names the prop in errors.
  */
-export function bundleWithHandlers(scope: Construct, entry: string, field: string): HandlersBundle {
+export function bundleWithHandlers(
+  scope: Construct,
+  entry: string,
+  field: string,
+  sourceMaps: boolean,
+): HandlersBundle {
   const entryPath = resolve(entry);
   if (!existsSync(entryPath)) {
     throw new Error(`${field} ${JSON.stringify(entry)}: no such file (resolved to ${entryPath})`);
@@ -144,7 +154,7 @@ export function bundleWithHandlers(scope: Construct, entry: string, field: strin
       `${field} ${JSON.stringify(entry)}: the executor bundle with it fails to load: ${stderr || (error as Error).message}`,
     );
   }
-  return { code: lambda.Code.fromAsset(outdir), names };
+  return { code: lambda.Code.fromAsset(outdir, assetOptions(sourceMaps)), names };
 }
 
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_22_X;
@@ -159,6 +169,8 @@ export interface PunctualFunctionProps {
   readonly logRemovalPolicy?: RemovalPolicy;
   readonly logLevel: lambda.ApplicationLogLevel;
   readonly reservedConcurrentExecutions?: number;
+  /** Stack traces through the bundle's source map (`--enable-source-maps`); the code must ship the map. */
+  readonly sourceMaps: boolean;
 }
 
 /** A function with its role and log group, built the same way for every punctual function. */
@@ -198,8 +210,8 @@ export class PunctualFunction extends Construct {
         : {}),
       environment: {
         ...props.environment,
-        // Stack traces point at the TypeScript sources through the bundle's source map.
-        NODE_OPTIONS: '--enable-source-maps',
+        // Stack traces point at the TypeScript sources through the bundle's source map, when it ships.
+        ...(props.sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
       },
     });
   }

@@ -204,6 +204,13 @@ export interface SchedulerProps {
    */
   readonly logLevel?: lambda.ApplicationLogLevel;
   /**
+   * Ship each function's source map and run it with `--enable-source-maps`, so stack traces in the logs
+   * name the TypeScript sources. Off by default: the maps more than double each asset (≈ 1.9 MB beside a
+   * 1.4 MB bundle) and source-mapped stack traces cost time on every error.
+   * @default false
+   */
+  readonly sourceMaps?: boolean;
+  /**
    * The table's capacity mode. `on-demand` bills each request. `provisioned` bills capacity by the hour,
    * scaled by Application Auto Scaling to keep the table and each index at 70 % of what is provisioned,
    * between the bounds of `provisionedCapacity`: for a steady load it costs ≈ 0.41× on-demand per write and
@@ -392,6 +399,8 @@ export class Scheduler extends Construct {
   readonly tickDlq: sqs.Queue;
   readonly pools: Record<string, SchedulerPool>;
   readonly eventBus: events.EventBus;
+  /** Whether the functions ship and use their source maps (the `sourceMaps` prop). */
+  readonly sourceMaps: boolean;
   readonly alarmTopic: sns.ITopic;
   readonly alarms: cloudwatch.Alarm[];
   readonly dashboard: cloudwatch.Dashboard;
@@ -408,7 +417,12 @@ export class Scheduler extends Construct {
     const stack = Stack.of(this);
     // The consumer's handlers are bundled first: the declared jobs are checked against the names they register.
     const handlers: HandlersBundle | undefined = props.handlers
-      ? bundleWithHandlers(this, props.handlers.entry, `Scheduler "${id}" props: handlers.entry`)
+      ? bundleWithHandlers(
+          this,
+          props.handlers.entry,
+          `Scheduler "${id}" props: handlers.entry`,
+          props.sourceMaps ?? false,
+        )
       : undefined;
     const declaredSecrets = Object.entries(props.secrets ?? {});
     const config = resolveConfig(
@@ -424,6 +438,8 @@ export class Scheduler extends Construct {
 
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const logLevel = props.logLevel ?? lambda.ApplicationLogLevel.INFO;
+    const sourceMaps = props.sourceMaps ?? false;
+    this.sourceMaps = sourceMaps;
 
     // ── table ─────────────────────────────────────────────────────────────────────────────────────
     const provisioned = props.billing === 'provisioned';
@@ -554,7 +570,7 @@ export class Scheduler extends Construct {
     });
     const newTickFunction = (fnId: string, description: string, environment: Record<string, string>) => {
       const fn = new PunctualFunction(this, fnId, {
-        code: prebuiltCode('tick'),
+        code: prebuiltCode('tick', sourceMaps),
         description,
         timeout: Duration.millis(TICK_TIMEOUT_MS),
         memorySize: props.tickMemorySize ?? 512,
@@ -567,6 +583,7 @@ export class Scheduler extends Construct {
         },
         logRetention,
         logLevel,
+        sourceMaps,
       });
       grantTable(fn.role, TICK_TABLE);
       // The tick sends slots to every pool, the sweep's retries too, and a run the sweep fails (lost) is
@@ -652,7 +669,7 @@ export class Scheduler extends Construct {
     );
     const pools: Record<string, SchedulerPool> = {};
     const executors: PunctualFunction[] = [];
-    const executorCode = handlers?.code ?? prebuiltCode('executor');
+    const executorCode = handlers?.code ?? prebuiltCode('executor', sourceMaps);
     for (const { pool, scope, queue, dlq } of queues.values()) {
       const executor = new PunctualFunction(scope, 'Executor', {
         code: executorCode,
@@ -670,6 +687,7 @@ export class Scheduler extends Construct {
         },
         logRetention,
         logLevel,
+        sourceMaps,
         ...(props.reserveConcurrency === false
           ? {}
           : { reservedConcurrentExecutions: pool.concurrency + RESERVED_CONCURRENCY_HEADROOM }),
@@ -733,7 +751,7 @@ export class Scheduler extends Construct {
     let provider: cr.Provider | undefined;
     if (config.jobs.length > 0) {
       deployJobs = new PunctualFunction(this, 'DeployJobs', {
-        code: prebuiltCode('deploy-jobs'),
+        code: prebuiltCode('deploy-jobs', sourceMaps),
         description: 'punctual: writes the jobs declared in the stack to the table (custom resource)',
         timeout: Duration.minutes(5),
         memorySize: 256,
@@ -746,6 +764,7 @@ export class Scheduler extends Construct {
         },
         logRetention,
         logLevel,
+        sourceMaps,
       });
       grantTable(deployJobs.role, DYNAMO_JOB_WRITE);
       deployJobs.role.addToPrincipalPolicy(
@@ -787,6 +806,7 @@ export class Scheduler extends Construct {
       environment: commonEnvironment,
       logRetention,
       logLevel,
+      sourceMaps,
       grantTable: (role) => grantTable(role, DYNAMO_READ_WRITE),
       // A failed attempt's retry goes to its pool's queue, a failed run to its pool's DLQ.
       sendTo: [...queues.values()].flatMap(({ queue, dlq }) => [queue.queueArn, dlq.queueArn]),

@@ -227,7 +227,6 @@ describe('AsyncTargets: least-privilege grants', () => {
     expect(fn).toBeDefined();
     const env = (fn!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(Object.keys(env).sort()).toEqual([
-      'NODE_OPTIONS',
       'PUNCTUAL_EVENT_BUS',
       'PUNCTUAL_POOLS',
       'PUNCTUAL_RETENTION_DAYS',

@@ -138,7 +138,7 @@ describe('functions', () => {
     logicalIdOf(scheduler.deployJobsFunction!),
   ];
 
-  it('run nodejs22.x on arm64 with JSON logs in their own log group and source maps on', () => {
+  it('run nodejs22.x on arm64 with JSON logs in their own log group, source maps off by default', () => {
     for (const id of ours()) {
       const fn = template.toJSON().Resources[id] as Resource;
       expect(fn.Properties).toMatchObject({
@@ -146,8 +146,10 @@ describe('functions', () => {
         Architectures: ['arm64'],
         Handler: 'index.handler',
         LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.any(String) } },
-        Environment: { Variables: expect.objectContaining({ NODE_OPTIONS: '--enable-source-maps' }) },
       });
+      expect(
+        (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables.NODE_OPTIONS,
+      ).toBeUndefined();
     }
   });
 
@@ -157,7 +159,7 @@ describe('functions', () => {
     for (const [, group] of groups) expect(group.Properties.RetentionInDays).toBe(30);
   });
 
-  it('deploy the prebuilt bundles of dist/lambda: ES modules with the createRequire banner and a source map', () => {
+  it('deploy the prebuilt bundles of dist/lambda: ES modules with the createRequire banner, without their source maps', () => {
     const outdir = (stack.node.root as App).outdir;
     const functions = [
       ['tick', scheduler.tickFunction],
@@ -170,7 +172,27 @@ describe('functions', () => {
       const asset = readFileSync(join(outdir, `asset.${key}`, 'index.mjs'), 'utf8');
       expect(asset).toBe(readFileSync(join(bundleDir(name), 'index.mjs'), 'utf8'));
       expect(asset.startsWith(ESM_REQUIRE_BANNER)).toBe(true);
+      expect(existsSync(join(bundleDir(name), 'index.mjs.map'))).toBe(true);
+      expect(existsSync(join(outdir, `asset.${key}`, 'index.mjs.map'))).toBe(false);
+    }
+  });
+
+  it('ship the source maps and run with --enable-source-maps when sourceMaps is on', () => {
+    const mapped = newStack({ name: 'Mapped' });
+    const withMaps = new Scheduler(mapped, 'Scheduler', { ...exampleProps(), sourceMaps: true });
+    const json = Template.fromStack(mapped).toJSON();
+    const outdir = (mapped.node.root as App).outdir;
+    for (const fn of [
+      withMaps.tickFunction,
+      withMaps.pools.default!.executor,
+      withMaps.completions.consumer.function,
+    ]) {
+      const resource = json.Resources[mapped.getLogicalId(fn.node.defaultChild as never)] as Resource;
+      const key = String((resource.Properties.Code as { S3Key: string }).S3Key).replace(/\.zip$/, '');
       expect(existsSync(join(outdir, `asset.${key}`, 'index.mjs.map'))).toBe(true);
+      expect(
+        (resource.Properties.Environment as { Variables: Record<string, unknown> }).Variables.NODE_OPTIONS,
+      ).toBe('--enable-source-maps');
     }
   });
 

@@ -120,6 +120,7 @@ export async function runsInWindow(
     newestFirst: false,
     since: window.from,
     until: window.to,
+    summary: true,
     ...(options.start ? { start: options.start } : {}),
   });
   return { runs: page.items, ...(page.next ? { next: page.next } : {}) };

@@ -323,6 +323,8 @@ export class RunRecords extends StoreBase {
       since?: string;
       until?: string;
       start?: Record<string, unknown>;
+      /** Read only what a run's public view shows (no definition but its target type, pool and retries). */
+      summary?: boolean;
     },
   ): Promise<Page<RunItem>> {
     const pk = `JOB#${jobId}`;
@@ -345,6 +347,7 @@ export class RunRecords extends StoreBase {
       ScanIndexForward: !(options.newestFirst ?? true),
       Limit: options.limit,
       ExclusiveStartKey: options.start,
+      ...(options.summary ? RUN_SUMMARY : {}),
     };
     const page = await this.doc.send(new QueryCommand(input));
     return {
@@ -441,3 +444,46 @@ export class RunRecords extends StoreBase {
     };
   }
 }
+
+/**
+ * The attributes of a run that its public view (shared/client/views.ts runView) reads: a window of runs
+ * sends fewer bytes without each run's copy of the definition. DynamoDB still charges the whole item.
+ */
+const SUMMARY_FIELDS = [
+  'type',
+  'runId',
+  'jobId',
+  'scheduledAt',
+  'status',
+  'reason',
+  'attempt',
+  'manual',
+  'backfill',
+  'replays',
+  'dispatchedAt',
+  'startedAt',
+  'finishedAt',
+  'lastError',
+  'attempts',
+  'lastHeartbeatAt',
+  'heartbeatDeadline',
+  'runDeadline',
+  'output',
+] as const;
+const RUN_SUMMARY = {
+  ProjectionExpression: [
+    ...SUMMARY_FIELDS.map((_, i) => `#f${i}`),
+    '#def.#target.#type',
+    '#def.#pool',
+    '#def.#retry.#max',
+  ].join(', '),
+  ExpressionAttributeNames: {
+    ...Object.fromEntries(SUMMARY_FIELDS.map((name, i) => [`#f${i}`, name])),
+    '#def': 'definition',
+    '#target': 'target',
+    '#type': 'type',
+    '#pool': 'pool',
+    '#retry': 'retry',
+    '#max': 'maxAttempts',
+  },
+};

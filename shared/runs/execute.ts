@@ -285,7 +285,7 @@ export async function executeMessage(
   const result = await runTarget(
     deps,
     running,
-    { payload, completionToken, previous: previousRunOf(job.lastRun) },
+    { payload, completionToken, previous: previousRunOf(job.lastRun, run.jobId) },
     Math.max(1, deadlineMs - (deps.clock() - startedAt)),
   );
   now = deps.clock();

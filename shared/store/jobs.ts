@@ -25,6 +25,7 @@ import {
   type PreviousRun,
   type RunStatus,
   sameIncarnation,
+  storedPreviousRun,
   withoutPayload,
 } from './model.js';
 
@@ -606,7 +607,7 @@ export class JobRecords extends StoreBase {
     const lastRun = options.terminal ? options.lastRun : undefined;
     if (lastRun) {
       sets.push('lastRun = :lastRun');
-      values[':lastRun'] = lastRun;
+      values[':lastRun'] = storedPreviousRun(lastRun);
       values[':slot'] = lastRun.scheduledAt;
     }
     if (options.terminal) {

@@ -240,14 +240,26 @@ export interface PreviousRun {
  */
 export const PREVIOUS_OUTPUT_BYTES = 1_024;
 
+/**
+ * `lastRun` as the job item keeps it: a scheduled run's id is `jobId@scheduledAt`, so the item does not
+ * repeat it (every byte of the job item is paid on each of its 3–4 writes a fire, and a write is billed
+ * by the KB). Items written before this carry `runId`, which is read as it is.
+ */
+export type StoredPreviousRun = Omit<PreviousRun, 'runId'> & { runId?: string };
+
+/** A previous run as the job item stores it. */
+export function storedPreviousRun(run: PreviousRun): StoredPreviousRun {
+  const { runId: _derived, ...stored } = run;
+  return stored;
+}
+
 /** `lastRun` of a job item as the executor hands it on; undefined when absent or not of that shape. */
-export function previousRunOf(raw: unknown): PreviousRun | undefined {
+export function previousRunOf(raw: unknown, jobId: string): PreviousRun | undefined {
   const r = raw as Partial<PreviousRun> | null | undefined;
-  if (!r || typeof r !== 'object' || typeof r.runId !== 'string' || typeof r.status !== 'string')
-    return undefined;
+  if (!r || typeof r !== 'object' || typeof r.status !== 'string') return undefined;
   if (!isIsoTime(r.scheduledAt) || !isIsoTime(r.finishedAt)) return undefined;
   return {
-    runId: r.runId,
+    runId: typeof r.runId === 'string' ? r.runId : runIdFor(jobId, Date.parse(r.scheduledAt)),
     scheduledAt: r.scheduledAt,
     status: r.status,
     ...(typeof r.reason === 'string' ? { reason: r.reason } : {}),
@@ -309,7 +321,7 @@ export interface JobItem {
   /** Scheduled runs started (first attempts), counted only for a job with `maxRuns`. */
   runsStarted?: number;
   /** The last scheduled run that started and ended: the next run's `previous`. */
-  lastRun?: PreviousRun;
+  lastRun?: StoredPreviousRun;
   consecutiveFailures: number;
   /** Runs by terminal status, kept by the executor and the tick. */
   counts?: Partial<Record<RunStatus, number>>;

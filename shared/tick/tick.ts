@@ -5,7 +5,7 @@
  * target. Each job goes through the claim protocol of SPEC §2 (lease → run records → send → advance),
  * every step conditional, so overlapping ticks and a tick that dies half-way are harmless.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { CoalescingDispatcher, delayFor, type OutgoingMessage } from '../queue/dispatcher.js';
 import { deleteIfFinished } from '../runs/finish.js';
 import { messageFor, runEventDetail } from '../runs/lifecycle.js';
@@ -281,6 +281,14 @@ export async function claimNow(
   };
 }
 
+/**
+ * A claim's lease token: 72 random bits in 12 characters. It only tells one claim from another; the job
+ * item carries it between claim and advance, and a write is billed by the KB of the larger image.
+ */
+function leaseToken(): string {
+  return randomBytes(9).toString('base64url');
+}
+
 function emptyReport(start: number): TickReport {
   return {
     startedAt: iso(start),
@@ -343,7 +351,7 @@ async function handleJob(
   checkOverdue(deps, config, job, now, report);
   const plan = planFor(job, config, now);
 
-  const token = randomUUID();
+  const token = leaseToken();
   const claimed = await deps.store.claimJob(
     item.jobId,
     { version: item.version, nextRunAt: item.nextRunAt },
@@ -516,7 +524,7 @@ async function writePendingRecords(
   report: TickReport,
 ): Promise<void> {
   const { item } = job;
-  const token = randomUUID();
+  const token = leaseToken();
   const expect = { version: item.version, nextRunAt: item.nextRunAt, enabled: false };
   if (!(await deps.store.claimJob(item.jobId, expect, token, now + config.leaseMs, now))) {
     report.contended += 1;

@@ -1,6 +1,12 @@
-/** The due key's rule (shared/store/model.ts `dueKeyKept`): kept only while it is a lower bound worth keeping. */
+/** Job item rules: the due key (`dueKeyKept`) and the previous-run summary it keeps (`previousRunOf`). */
 import { describe, expect, it } from 'vitest';
-import { DUE_KEY_MAX_STEP_MS, DUE_KEY_SPAN_MS, dueKeyKept, iso } from '../../../shared/store/model.js';
+import {
+  DUE_KEY_MAX_STEP_MS,
+  DUE_KEY_SPAN_MS,
+  dueKeyKept,
+  iso,
+  previousRunOf,
+} from '../../../shared/store/model.js';
 
 const T = Date.parse('2026-12-01T00:00:00.000Z');
 const MIN = 60_000;
@@ -27,5 +33,26 @@ describe('dueKeyKept', () => {
     expect(dueKeyKept({ dueAt: iso(T), dueShard: 0 }, 0, undefined, T + MIN)).toBe(false);
     // A schedule edited backwards (the next slot before the one read): the key moves.
     expect(dueKeyKept({ dueAt: iso(T), dueShard: 0 }, 0, iso(T + 2 * MIN), T + MIN)).toBe(false);
+  });
+});
+
+describe('previousRunOf (the job item keeps lastRun without its run id)', () => {
+  const stored = {
+    scheduledAt: '2026-12-01T00:01:00.000Z',
+    status: 'succeeded',
+    reason: 'ok',
+    finishedAt: '2026-12-01T00:01:02.000Z',
+  };
+
+  it('derives the run id of a scheduled run from the job id and the slot', () => {
+    expect(previousRunOf(stored, 'nightly')?.runId).toBe('nightly@2026-12-01T00:01:00.000Z');
+  });
+
+  it('reads an item written before, which carries runId, as it is', () => {
+    expect(previousRunOf({ ...stored, runId: 'nightly@older' }, 'nightly')?.runId).toBe('nightly@older');
+  });
+
+  it('refuses a summary without a valid slot', () => {
+    expect(previousRunOf({ ...stored, scheduledAt: 'yesterday' }, 'nightly')).toBeUndefined();
   });
 });

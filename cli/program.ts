@@ -483,7 +483,10 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
         runs
           .command('show')
           .description('show a run: timings, attempts, errors')
-          .argument('<run-id>', 'run id, e.g. nightly-report@2026-12-01T01:00:00.000Z'),
+          .argument(
+            '<run-id>',
+            'run id, e.g. nightly-report@2026-12-01T01:00:00.000Z (seconds and milliseconds may be left out: nightly-report@2026-12-01T01:00Z)',
+          ),
       ),
     ).action(async (runId: string, flags) =>
       withTarget(io, now, flags, (target) => runRunsShow(io, target, runId, flags, now())),
@@ -496,7 +499,7 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
         runs
           .command('replay')
           .description('run a missed, skipped, failed or cancelled run again, under its own run id')
-          .argument('<run-id>', 'run id'),
+          .argument('<run-id>', 'run id (seconds and milliseconds of the slot may be left out)'),
       ),
     ).action(async (runId: string, flags) =>
       withTarget(io, now, flags, (target) => runRunsReplay(io, target, runId, flags)),

@@ -3,6 +3,7 @@ import type { Run } from '../../shared/client/index.js';
 import { RUN_STATUSES } from '../../shared/client/views.js';
 import { JobNotFoundError, PunctualError, RunNotFoundError } from '../../shared/errors.js';
 import { InvalidDurationError, parseDuration } from '../../shared/jobs/index.js';
+import { canonicalRunId } from '../../shared/ops/runs.js';
 import { parseRunId, type RunStatus } from '../../shared/store/model.js';
 import type { Target } from '../context.js';
 import {
@@ -167,7 +168,7 @@ async function findingRun<T>(target: Target, runId: string, fn: () => Promise<T>
     return await fn();
   } catch (error) {
     if (!(error instanceof RunNotFoundError)) throw error;
-    const jobId = parseRunId(runId)?.jobId ?? '';
+    const jobId = parseRunId(canonicalRunId(runId))?.jobId ?? '';
     const jobExists = await target.client.getJob(jobId).then(
       () => true,
       (cause: unknown) => {

@@ -17,17 +17,33 @@ import type { Store } from '../store/store.js';
 import { mapLimit } from '../util.js';
 import { listJobs, type OpsDeps } from './jobs.js';
 
-function checkRunId(runId: string): void {
-  if (!parseRunId(runId)) {
-    throw new PunctualError(
-      `"${runId}" is not a run id: run ids look like nightly-report@2026-12-01T02:00:00.000Z`,
-    );
+const TYPED_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z$/;
+
+/**
+ * A run id as an operator types it, in the form the table keys it: the slot's seconds and milliseconds
+ * may be left out (`nightly@2026-12-01T02:00Z` is `nightly@2026-12-01T02:00:00.000Z`). Throws naming
+ * the form when it is not a run id.
+ */
+export function canonicalRunId(runId: string): string {
+  if (parseRunId(runId)) return runId;
+  const at = runId.lastIndexOf('@');
+  const manual = runId.slice(at + 1).startsWith('manual-');
+  const slot = runId.slice(at + 1 + (manual ? 'manual-'.length : 0));
+  if (at > 0 && TYPED_UTC.test(slot) && !Number.isNaN(Date.parse(slot))) {
+    const canonical = `${runId.slice(0, at)}@${manual ? 'manual-' : ''}${new Date(slot).toISOString()}`;
+    if (parseRunId(canonical)) return canonical;
   }
+  throw notARunId(runId, ' (the slot in UTC; seconds and milliseconds may be left out)');
+}
+
+function notARunId(runId: string, hint = ''): PunctualError {
+  return new PunctualError(
+    `"${runId}" is not a run id: run ids look like nightly-report@2026-12-01T02:00:00.000Z${hint}`,
+  );
 }
 
 export async function showRun(store: Store, runId: string): Promise<RunItem> {
-  checkRunId(runId);
-  const run = await store.getRun(runId);
+  const run = await store.getRun(canonicalRunId(runId));
   if (!run) throw new RunNotFoundError(runId);
   return run;
 }
@@ -224,7 +240,8 @@ export async function reportRun(
   report: CompletionReport & { token: string },
   now: number,
 ): Promise<Extract<ReportResult, { ok: true }>> {
-  checkRunId(report.runId);
+  // A worker reports the exact id it was handed: no operator shorthand here.
+  if (!parseRunId(report.runId)) throw notARunId(report.runId);
   const result = await reportCompletion(deps, report, now);
   if (result.ok) return result;
   if (result.refused === 'unknown-run') throw new RunNotFoundError(report.runId);

@@ -212,6 +212,13 @@ describe('PunctualClient: runs', () => {
     expect(manual.runId).toBe('flaky@manual-2026-12-01T00:01:01.000Z');
     expect(backfillResultSchema.parse(backfilled)).toEqual({ slots: 3, created: 3, existing: 0 });
     expect(again).toEqual({ slots: 3, created: 0, existing: 3 });
+    // An operator may leave out the slot's seconds and milliseconds (issue 21 item 10).
+    expect((await client.getRun('flaky@2026-12-01T00:00Z')).runId).toBe(shown.runId);
+    expect((await client.getRun('flaky@2026-12-01T00:00:00Z')).runId).toBe(shown.runId);
+    expect((await client.getRun('flaky@manual-2026-12-01T00:01:01Z')).runId).toBe(manual.runId);
+    await expect(client.getRun('flaky@2026-12-01T25:01Z')).rejects.toThrow(
+      'seconds and milliseconds may be left out',
+    );
   });
 
   it('throws RunNotFoundError for a run id of a slot never claimed, and refuses what is not a run id', async () => {

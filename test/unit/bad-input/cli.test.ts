@@ -290,7 +290,9 @@ const cases: Case[] = [
     name: 'a run id without @slot',
     argv: ['runs', 'show', 'not-a-run-id'],
     code: 1,
-    err: 'error: "not-a-run-id" is not a run id: run ids look like nightly-report@2026-12-01T02:00:00.000Z\n',
+    err:
+      'error: "not-a-run-id" is not a run id: run ids look like nightly-report@2026-12-01T02:00:00.000Z ' +
+      '(the slot in UTC; seconds and milliseconds may be left out)\n',
   },
   {
     name: 'a run id of a slot never claimed',

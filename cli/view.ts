@@ -22,6 +22,12 @@ export interface ViewSnapshot {
   recent: string[];
 }
 
+/** A slot in the live table: its time of day when it falls on today's UTC date, else with its date. */
+function slotTime(slot: string, now: number): string {
+  const text = shortTime(slot);
+  return slot.slice(0, 10) === new Date(now).toISOString().slice(0, 10) ? text.slice(11) : text;
+}
+
 /** One frame of the live table. */
 export function renderView(snapshot: ViewSnapshot, options: { color: boolean; columns: number }): string {
   const p = palette(options.color);
@@ -37,7 +43,7 @@ export function renderView(snapshot: ViewSnapshot, options: { color: boolean; co
     const rows = snapshot.jobs.map((job) => {
       const upcoming = upcomingSlot(job, now);
       const s = jobView(job, upcoming);
-      const next = upcoming ? `${shortTime(upcoming).slice(11)} ${p.dim(relative(upcoming, now))}` : '-';
+      const next = upcoming ? `${slotTime(upcoming, now)} ${p.dim(relative(upcoming, now))}` : '-';
       const last = s.lastOutcome ? statusText(p, s.lastOutcome.status, s.lastOutcome.reason) : '-';
       const missed = s.counts.missed ?? 0;
       const note = s.invalid

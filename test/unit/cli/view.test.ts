@@ -63,6 +63,25 @@ describe('the live view of punctual dev', () => {
     const alpha = frame.split('\n').find((line) => line.startsWith('alpha'));
     expect(alpha).toMatch(/^alpha\s+every 10 seconds\s+00:00:40Z in 10s\s+succeeded\s+120ms\s+1/);
     expect(frame).toContain('paused: maintenance');
+    // A slot on another day keeps its date (issue 21 item 10): a daily job at midnight is not "00:00:00Z in 23h59m".
+    const tomorrow = renderView(
+      {
+        now: NOW,
+        startedAt: NOW,
+        tickMs: 1000,
+        jobs: [
+          job('daily', {
+            definition: { ...job('x').definition, id: 'daily', schedule: 'cron(0 0 * * ? *)' },
+            nextRunAt: '2026-12-02T00:00:00.000Z',
+            cursor: '2026-12-01T00:00:00.000Z',
+          }),
+        ],
+        queues: {},
+        recent: [],
+      },
+      { color: false, columns: 160 },
+    );
+    expect(tomorrow.split('\n').find((line) => line.startsWith('daily'))).toContain('2026-12-02 00:00:00Z');
     expect(frame).toContain('pool default: 0 queued, 1 in flight, 2 delayed, DLQ 0');
     expect(frame).toContain('echo POST /hook');
   });

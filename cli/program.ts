@@ -83,6 +83,10 @@ function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
 }
 
 /** `--tag key=value`, repeatable: collects the tags into one object. */
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
 function tagOption(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const at = value.indexOf('=');
   if (at <= 0) throw new InvalidArgumentError(`"${value}" is not key=value (e.g. --tag team=payments)`);
@@ -349,7 +353,14 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
           .option('--max-attempts <n>', 'attempts in all, the first included', wholeNumber(1))
           .option('--backoff <duration>', 'delay before the second attempt (doubles after)')
           .option('--description <text>', 'what the job is for')
-          .option('--disabled', 'create it paused (note "declared disabled")'),
+          .option('--disabled', 'create it paused (note "declared disabled")')
+          .option('--tag <key=value>', 'set a tag (repeat for several; kept tags stay)', tagOption)
+          .option('--untag <key>', 'remove a tag (repeat for several)', collect)
+          .option('--max-runs <n>', 'the job ends after its Nth scheduled run that started', wholeNumber(1))
+          .option(
+            '--after-last-run <action>',
+            'delete | keep: what becomes of the job once its schedule has ended',
+          ),
       ),
     ).action(async (id: string | undefined, flags) => {
       await withTarget(io, now, flags, (target) => runPut(io, target, id, flags, now()));

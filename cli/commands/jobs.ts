@@ -72,6 +72,12 @@ export interface PutFlags {
   backoff?: string;
   description?: string;
   disabled?: boolean;
+  /** `--tag key=value`, repeatable: set on top of the job's tags. */
+  tag?: Record<string, string>;
+  /** `--untag key`, repeatable: removed from the job's tags. */
+  untag?: string[];
+  maxRuns?: number;
+  afterLastRun?: string;
   json?: boolean;
 }
 
@@ -128,6 +134,11 @@ export function jobInputFromFlags(
   const retry = { ...((base.retry as Record<string, unknown> | undefined) ?? {}) };
   if (flags.maxAttempts !== undefined) retry.maxAttempts = flags.maxAttempts;
   if (flags.backoff !== undefined) retry.backoff = flags.backoff;
+  let tags: Record<string, unknown> | undefined;
+  if (flags.tag !== undefined || flags.untag !== undefined) {
+    tags = { ...((base.tags as Record<string, unknown> | undefined) ?? {}), ...flags.tag };
+    for (const key of flags.untag ?? []) delete tags[key];
+  }
   return {
     ...base,
     ...(flags.schedule !== undefined ? { schedule: flags.schedule } : {}),
@@ -142,6 +153,9 @@ export function jobInputFromFlags(
     ...(flags.description !== undefined ? { description: flags.description } : {}),
     ...(flags.disabled !== undefined ? { enabled: !flags.disabled } : {}),
     ...(Object.keys(retry).length ? { retry } : {}),
+    ...(tags !== undefined ? { tags } : {}),
+    ...(flags.maxRuns !== undefined ? { maxRuns: flags.maxRuns } : {}),
+    ...(flags.afterLastRun !== undefined ? { afterLastRun: flags.afterLastRun } : {}),
   };
 }
 
@@ -221,6 +235,10 @@ export async function runPut(
     'backoff',
     'description',
     'disabled',
+    'tag',
+    'untag',
+    'maxRuns',
+    'afterLastRun',
   ] as const;
   const given = flagNames.filter((name) => flags[name] !== undefined);
   let inputs: unknown[];

@@ -51,3 +51,38 @@ describe('jobs put from flags', () => {
     });
   });
 });
+
+describe('jobs put flags for tags and run limits', () => {
+  const existing = parseJob({
+    id: 'x',
+    schedule: 'rate(1 hour)',
+    target: { type: 'handler', name: 'noop' },
+    tags: { team: 'payments', env: 'prod' },
+  });
+
+  it('sets tags on top of the kept ones and removes those --untag names', () => {
+    const input = jobInputFromFlags(
+      'x',
+      { tag: { env: 'staging', tier: 'gold' }, untag: ['team'] },
+      existing,
+    );
+
+    expect(parseJob(input).tags).toEqual({ env: 'staging', tier: 'gold' });
+  });
+
+  it('keeps the tags when no tag flag is given, and sets maxRuns and afterLastRun', () => {
+    const input = jobInputFromFlags('x', { maxRuns: 3, afterLastRun: 'delete' }, existing);
+
+    expect(parseJob(input)).toMatchObject({
+      tags: { team: 'payments', env: 'prod' },
+      maxRuns: 3,
+      afterLastRun: 'delete',
+    });
+  });
+
+  it('leaves a bad value to validation, which names the field', () => {
+    const input = jobInputFromFlags('x', { afterLastRun: 'archive' }, existing);
+
+    expect(() => parseJob(input)).toThrow('afterLastRun');
+  });
+});

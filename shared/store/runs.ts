@@ -14,6 +14,7 @@ import {
 import { aliased, isConditionFailure, type Page, StoreBase } from './base.js';
 import {
   iso,
+  isTerminal,
   jobKey,
   OPEN_INDEX,
   RUNNING_MAX,
@@ -374,6 +375,28 @@ export class RunRecords extends StoreBase {
     );
     if (!any.Items?.length) return [];
     const running: string[] = [];
+    for await (const run of this.openRunsOf(jobId)) {
+      if (run.status === 'running') running.push(run.runId);
+      if (running.length >= limit) break;
+    }
+    return running;
+  }
+
+  /**
+   * Whether any run of `jobId` has no final fate yet (what `afterLastRun: delete` waits for): one query
+   * of the job's open-index shard, and a consistent read of each open run found until one is not final.
+   */
+  async hasOpenRun(jobId: string): Promise<boolean> {
+    for await (const run of this.openRunsOf(jobId)) if (!isTerminal(run.status)) return true;
+    return false;
+  }
+
+  /**
+   * The runs of `jobId` in the open index, each read again consistently (the index is keys only and
+   * eventually consistent: an entry may name a run that has ended since). Pages lazily: a caller that
+   * stops early reads no further.
+   */
+  private async *openRunsOf(jobId: string): AsyncGenerator<RunItem> {
     let start: Record<string, unknown> | undefined;
     do {
       const page = await this.doc.send(
@@ -396,12 +419,10 @@ export class RunRecords extends StoreBase {
             ConsistentRead: true,
           }),
         );
-        const run = Item as RunItem | undefined;
-        if (run?.status === 'running' && running.length < limit) running.push(run.runId);
+        if (Item) yield Item as RunItem;
       }
       start = page.LastEvaluatedKey;
-    } while (start && running.length < limit);
-    return running;
+    } while (start);
   }
 
   /** Open runs of one shard whose `openUntil` has passed: the sweep's work list. */

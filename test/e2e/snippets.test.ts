@@ -1,0 +1,154 @@
+/**
+ * The README's and docs/' runnable snippets run as written, the way a newcomer runs them: every fenced block
+ * whose info string says `runnable` (```` ```bash runnable ````, ```` ```ts runnable ````, ```` ```js runnable ````)
+ * is executed against a `punctual dev` started as `npm start` starts it, in one directory, and must exit 0
+ * with nothing on stderr. Shell blocks run line by line (`npx punctual` is this checkout's CLI); js/ts
+ * blocks run as modules from that directory, where `import … from 'punctual'` is this package (Node's
+ * self-reference through package.json `exports`, so dist/ built by the test setup is what they import).
+ *
+ * Fragments (a line of a handler, a construct prop) are not marked and only parse (command-lines.test.ts).
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, type DevProcess, startDev } from '../support/dev.js';
+import { pages, root } from '../unit/docs/pages.js';
+
+interface Snippet {
+  page: string;
+  line: number;
+  lang: string;
+  code: string;
+}
+
+/** Every block of a page opened by ```` ```<lang> runnable ````, with the line it starts on. */
+async function runnableSnippets(page: string): Promise<Snippet[]> {
+  const lines = (await readFile(join(root, page), 'utf8')).split('\n');
+  const snippets: Snippet[] = [];
+  let open: Snippet | null = null;
+  let inFence = false;
+  lines.forEach((raw, index) => {
+    const fence = /^\s*```(\S*)(.*)$/.exec(raw);
+    if (fence && !inFence) {
+      inFence = true;
+      const [, lang = '', rest = ''] = fence;
+      if (/\brunnable\b/.test(rest)) open = { page, line: index + 1, lang, code: '' };
+    } else if (fence) {
+      inFence = false;
+      if (open) snippets.push(open);
+      open = null;
+    } else if (open) {
+      (open as Snippet).code += `${raw}\n`;
+    }
+  });
+  return snippets;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(
+      file,
+      args,
+      { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** A shell block's command lines: comments and blank lines dropped, `npx punctual` this checkout's CLI. */
+function shellLines(code: string): string[] {
+  return code
+    .split('\n')
+    .map((line) => line.replace(/\s+#\s.*$/, '').trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => line.replace(/^npx punctual\b/, `"${process.execPath}" "${BIN}"`));
+}
+
+const TSX = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+const all = (await Promise.all(pages.map(runnableSnippets))).flat();
+
+// Inside the package, so that `punctual`, `aws-cdk-lib` and `constructs` resolve as in an app that installed them.
+const dir = join(root, '.snippets', `run-${process.pid}`);
+let dev: DevProcess;
+
+beforeAll(async () => {
+  await mkdir(dir, { recursive: true });
+  const port = await freePort();
+  // npm start's jobs, with the echo server on a free port instead of 8787.
+  const jobs = (await readFile(join(root, 'examples', 'jobs.yaml'), 'utf8')).replaceAll('8787', String(port));
+  await writeFile(join(dir, 'jobs.yaml'), jobs);
+  process.env.PUNCTUAL_EXAMPLE_SECRET = 'local-example-secret';
+  dev = await startDev(
+    [
+      '--jobs',
+      'jobs.yaml',
+      '--tick',
+      '1s',
+      '--secret',
+      'example-hook=PUNCTUAL_EXAMPLE_SECRET',
+      '--echo-server',
+      String(port),
+      '--example-worker',
+      '--no-console',
+    ],
+    dir,
+  );
+});
+
+afterAll(async () => {
+  await dev?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('runnable snippets of the README and docs/', () => {
+  it('the tour and the library page mark their complete programs runnable', () => {
+    const where = all.map((s) => `${s.page}:${s.lang}`);
+    expect(where).toContain('README.md:bash');
+    expect(where).toContain('docs/library.md:ts');
+    expect(where).toContain('docs/library.md:js');
+  });
+
+  it.each(all.map((s) => [`${s.page}:${s.line} (${s.lang})`, s] as const))(
+    '%s runs as written',
+    async (_where, snippet) => {
+      if (snippet.lang === 'bash' || snippet.lang === 'sh') {
+        for (const line of shellLines(snippet.code)) {
+          const result = await run('/bin/sh', ['-c', line], dir);
+          expect({ line, code: result.code, stderr: result.stderr }).toEqual({ line, code: 0, stderr: '' });
+        }
+        return;
+      }
+      expect(['js', 'ts']).toContain(snippet.lang);
+      const file = join(
+        dir,
+        `snippet-${snippet.page.replace(/\W/g, '-')}-${snippet.line}.${snippet.lang === 'ts' ? 'mts' : 'mjs'}`,
+      );
+      await writeFile(file, snippet.code);
+      const result =
+        snippet.lang === 'ts'
+          ? await run(process.execPath, [TSX, file], dir)
+          : await run(process.execPath, [file], dir);
+      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    },
+  );
+});

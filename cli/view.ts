@@ -3,7 +3,7 @@
  * outcome, start lag, missed count); elsewhere (a pipe, a CI log), one plain line per new outcome.
  * Both are pure functions of a snapshot, so they are tested without a terminal.
  */
-import { jobView } from '../shared/client/views.js';
+import { jobView, slotSent } from '../shared/client/views.js';
 import { upcomingSlot } from '../shared/ops/jobs.js';
 import type { JobItem, RunItem } from '../shared/store/model.js';
 import { lag, palette, relative, roughDuration, shortTime, statusText, table, truncate } from './format.js';
@@ -43,7 +43,10 @@ export function renderView(snapshot: ViewSnapshot, options: { color: boolean; co
     const rows = snapshot.jobs.map((job) => {
       const upcoming = upcomingSlot(job, now);
       const s = jobView(job, upcoming);
-      const next = upcoming ? `${slotTime(upcoming, now)} ${p.dim(relative(upcoming, now))}` : '-';
+      const sent = upcoming && slotSent(s, upcoming) ? ', sent' : '';
+      const next = upcoming
+        ? `${slotTime(upcoming, now)} ${p.dim(`${relative(upcoming, now)}${sent}`)}`
+        : '-';
       const last = s.lastOutcome ? statusText(p, s.lastOutcome.status, s.lastOutcome.reason) : '-';
       const missed = s.counts.missed ?? 0;
       const note = s.invalid

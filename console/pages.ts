@@ -2,7 +2,15 @@
  * The console's pages, server-rendered from `PunctualClient` calls: jobs, a job (slot timeline, charts,
  * next slots, definition), a run, the DLQs, health. Every value read from the deployment is escaped.
  */
-import type { DlqEntry, Job, JobDetail, PunctualClient, Run, StatusReport } from '../shared/client/index.js';
+import {
+  type DlqEntry,
+  type Job,
+  type JobDetail,
+  type PunctualClient,
+  type Run,
+  type StatusReport,
+  slotSent,
+} from '../shared/client/index.js';
 import { Html, html, jsonScript, ms, when } from './html.js';
 import { buildTimeline, type Cell, FATE_TEXT, FATES, type Fate, type Timeline } from './timeline.js';
 
@@ -217,7 +225,7 @@ ${jsonScript('chart-data', series)}
 ${ended.length ? '' : html`<p class="muted">no run started in this window</p>`}
 </section>
 <section class="columns">
-<div><h2>Next slots</h2>${detail.nextSlots.length ? html`<ol class="slots">${detail.nextSlots.map((slot) => html`<li>${when(slot)}</li>`)}</ol>` : html`<p class="muted">none${detail.enabled ? '' : ' while paused'}</p>`}</div>
+<div><h2>Next slots</h2>${detail.nextSlots.length ? html`<ol class="slots">${detail.nextSlots.map((slot) => html`<li>${when(slot)}${slotSent(detail, slot) ? html` <span class="muted">sent</span>` : ''}</li>`)}</ol>` : html`<p class="muted">none${detail.enabled ? '' : ' while paused'}</p>`}</div>
 <div><h2>Runs by status</h2>${countsTable(detail.counts)}</div>
 </section>
 <section>

@@ -2,7 +2,14 @@
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { parseDocument } from 'yaml';
-import type { Job, JobFilter, JobInput, JobState, PutJobResult } from '../../shared/client/index.js';
+import {
+  type Job,
+  type JobFilter,
+  type JobInput,
+  type JobState,
+  type PutJobResult,
+  slotSent,
+} from '../../shared/client/index.js';
 import { JobNotFoundError, JobValidationError, PunctualError, type Violation } from '../../shared/errors.js';
 import { type JobDefinition, parseJob, parseJobsFile, serializeJob } from '../../shared/jobs/index.js';
 import { validateJobs } from '../../shared/jobs/validate.js';
@@ -192,11 +199,22 @@ async function readPutFile(path: string): Promise<{ jobs: unknown[]; fromJobsFil
   return { jobs: [root], fromJobsFile: false };
 }
 
+/**
+ * A job's next slot in words, as every command says it: the next slot after now that will run, marked
+ * "sent" when it is already claimed (a put's or a resume's own claim, or the tick's lookahead, sent it to
+ * the queue, where it waits for its second).
+ */
+export function nextSlotText(job: Pick<Job, 'upcomingAt' | 'nextRunAt' | 'enabled'>, now: number): string {
+  if (!job.upcomingAt) return job.enabled ? 'no next slot' : 'no next slot while paused';
+  const sent = slotSent(job, job.upcomingAt) ? ', sent' : '';
+  return `${shortTime(job.upcomingAt)} (${relative(job.upcomingAt, now)}${sent})`;
+}
+
 function putLine(io: Io, result: PutJobResult, now: number): string {
   const p = palette(io.color);
-  const next = result.job.nextRunAt
-    ? `next slot ${shortTime(result.job.nextRunAt)} (${relative(result.job.nextRunAt, now)})`
-    : 'no next slot';
+  const next = result.job.upcomingAt
+    ? `next slot ${nextSlotText(result.job, now)}`
+    : nextSlotText(result.job, now);
   if (result.created) return `${p.green('created')} ${result.job.id}: ${next}\n`;
   if (!result.changes.length) return `unchanged ${result.job.id}: ${next}\n`;
   return `${p.cyan('updated')} ${result.job.id} (${result.changes.join(', ')}): ${next}\n`;
@@ -283,6 +301,7 @@ export async function runPut(
         created: result.created,
         changes: result.changes,
         warnings: result.warnings,
+        upcomingAt: result.job.upcomingAt ?? null,
         nextRunAt: result.job.nextRunAt ?? null,
       })),
     );
@@ -322,10 +341,7 @@ export async function runGet(
   io.out(
     indent(
       keyValues([
-        [
-          'next slot',
-          detail.nextRunAt ? `${shortTime(detail.nextRunAt)} (${relative(detail.nextRunAt, now)})` : '-',
-        ],
+        ['next slot', detail.upcomingAt ? nextSlotText(detail, now) : '-'],
         ['anchor', shortTime(detail.state.anchor)],
         ['cursor', shortTime(detail.state.cursor)],
         ['version', String(detail.state.version)],
@@ -367,7 +383,10 @@ export async function runGet(
     );
   }
   io.out(`\nNext ${detail.nextSlots.length} slots\n`);
-  for (const slot of detail.nextSlots) io.out(`  ${shortTime(slot)}  ${p.dim(relative(slot, now))}\n`);
+  for (const slot of detail.nextSlots) {
+    const sent = slotSent(detail, slot) ? '  sent (claimed, starts at its second)' : '';
+    io.out(`  ${shortTime(slot)}  ${p.dim(relative(slot, now))}${sent}\n`);
+  }
 }
 
 function indent(text: string): string {
@@ -381,7 +400,8 @@ export function jobRows(io: Io, jobs: Job[], now: number): string[][] {
   const p = palette(io.color);
   return jobs.map((s) => {
     const upcoming = s.upcomingAt;
-    const next = upcoming ? `${shortTime(upcoming)} ${p.dim(`(${relative(upcoming, now)})`)}` : '-';
+    const sent = upcoming && slotSent(s, upcoming) ? ', sent' : '';
+    const next = upcoming ? `${shortTime(upcoming)} ${p.dim(`(${relative(upcoming, now)}${sent})`)}` : '-';
     const last = s.lastOutcome
       ? `${statusText(p, s.lastOutcome.status, s.lastOutcome.reason)} ${p.dim(relative(s.lastOutcome.at, now))}`
       : '-';
@@ -464,9 +484,7 @@ export async function runResume(
     printJson(io, job);
     return;
   }
-  const next = job.nextRunAt
-    ? `next slot ${shortTime(job.nextRunAt)} (${relative(job.nextRunAt, now)})`
-    : 'no next slot';
+  const next = job.upcomingAt ? `next slot ${nextSlotText(job, now)}` : nextSlotText(job, now);
   const passed = options.replay
     ? 'slots that passed while paused go through its catch-up policy'
     : 'slots that passed while paused are recorded skipped(paused)';

@@ -48,3 +48,4 @@ export type {
   Run,
   RunStatusName,
 } from './views.js';
+export { slotSent } from './views.js';

@@ -140,7 +140,7 @@ export const jobDetailSchema = jobSchema
       .describe('the definition as in a jobs file (durations as text); null when the item is invalid'),
     state: z.object({
       anchor: time.nullable(),
-      cursor: time.nullable().describe('the last slot handled'),
+      cursor: time.nullable().describe('the last slot claimed (slots at or before it are sent to the queue)'),
       version: z.number().int(),
       pausedAt: time.nullable(),
       running: z.array(z.string()).describe('run ids'),
@@ -149,7 +149,11 @@ export const jobDetailSchema = jobSchema
       updatedAt: time.nullable(),
     }),
     lastRuns: z.array(runSchema).describe('the last 10 runs, newest first'),
-    nextSlots: z.array(time).describe('the next 10 slots'),
+    nextSlots: z
+      .array(time)
+      .describe(
+        'the next 10 slots after now that will run, claimed or not (a slot at or before state.cursor is already sent)',
+      ),
   })
   .describe('A job with its definition, state, last 10 runs and next 10 slots');
 
@@ -243,6 +247,15 @@ export function runView(run: RunItem): Run {
     runDeadline: run.runDeadline ?? null,
     output: run.output ?? null,
   };
+}
+
+/**
+ * Whether a slot of the job's schedule is already claimed, sent to the queue to start at its second: it comes
+ * before `nextRunAt`, the next slot not yet claimed (none left once the last slot of an `at()` or an `endAt`
+ * is claimed). The CLI and the console mark such a next slot "sent".
+ */
+export function slotSent(job: Pick<Job, 'nextRunAt'>, slot: string): boolean {
+  return job.nextRunAt === null || Date.parse(slot) < Date.parse(job.nextRunAt);
 }
 
 /** `upcoming` is the job's next slot after now (shared/ops/jobs.ts upcomingSlot). */

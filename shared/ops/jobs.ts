@@ -285,9 +285,10 @@ export async function describeJob(store: Store, jobId: string, now: number): Pro
   const job = raw as unknown as JobItem;
   const { items: lastRuns } = await store.queryRuns(jobId, { limit: 10, newestFirst: true });
   if (!decoded.ok) return { job, invalid: decoded.error, lastRuns, nextSlots: [], counts: job.counts ?? {} };
-  const from = Math.max(now, Date.parse(job.cursor));
+  // The slots that will run, claimed (sent, at or before the cursor) or not: one meaning of "next slot"
+  // everywhere (jobs list, get, put, resume, the live view and the console), as upcomingSlot.
   const nextSlots = job.enabled
-    ? slotsBetween(decoded.job.schedule, from, Number.MAX_SAFE_INTEGER, 10).map(iso)
+    ? slotsBetween(decoded.job.schedule, now, Number.MAX_SAFE_INTEGER, 10).map(iso)
     : [];
   return {
     job,

@@ -7,6 +7,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runGet, runList, runPut } from '../../cli/commands/jobs.js';
 import { runRunsList } from '../../cli/commands/runs.js';
 import type { LocalRuntime } from '../../local/runtime.js';
 import { stateFilePath } from '../../shared/client/connection.js';
@@ -334,6 +335,87 @@ describe('punctual runs list, on the client', () => {
     expect(happened).toBe('no runs match (slots sent but not started yet are listed with --upcoming)\n');
     const row = upcoming.split('\n').find((line) => line.startsWith('soon@'));
     expect(row?.split(/\s{2,}/).slice(0, 3)).toEqual(['soon@2026-12-01T00:00:00.000Z', 'dispatched', '-']);
+  });
+});
+
+describe('the next slot: one meaning in every command', () => {
+  it('is the next slot that will run, marked sent once claimed: put, get and list agree on an at() job', async () => {
+    // A one-shot 20 s ahead: the put's own claim sends it (the lookahead is 60 s), so its next unclaimed slot is none.
+    const clock = new ManualClock(T0);
+    const dir = await mkdtemp(join(tmpdir(), 'punctual-client-'));
+    runtime = await testRuntime({
+      clock: clock.fn,
+      tick: { lookaheadMs: 60_000 },
+      stateFile: stateFilePath(dir),
+    });
+    client = await PunctualClient.local(dir, { clock: clock.fn });
+    const out: string[] = [];
+    const io = {
+      out: (t: string) => out.push(t),
+      err() {},
+      isTTY: false,
+      color: false,
+      columns: 160,
+      env: {},
+      cwd: '.',
+    };
+    const target = { ...(await client.deployment()), client, close() {} };
+
+    await runPut(
+      io,
+      target,
+      'soon',
+      { schedule: 'at(2026-12-01T00:00:20)', target: 'handler:noop' },
+      clock.now,
+    );
+    const put = out.splice(0).join('');
+    await runGet(io, target, 'soon', {}, clock.now);
+    const get = out.splice(0).join('');
+    await runList(io, target, {}, clock.now);
+    const list = out.splice(0).join('');
+    const detail = await client.getJob('soon');
+
+    expect(put).toBe('created soon: next slot 2026-12-01 00:00:20Z (in 20s, sent)\n');
+    expect(detail).toMatchObject({ nextRunAt: null, upcomingAt: '2026-12-01T00:00:20.000Z' });
+    expect(detail.nextSlots).toEqual(['2026-12-01T00:00:20.000Z']);
+    expect(get).toContain('next slot          2026-12-01 00:00:20Z (in 20s, sent)');
+    expect(get).toMatch(
+      /Next 1 slots\n {2}2026-12-01 00:00:20Z {2}in 20s {2}sent \(claimed, starts at its second\)\n/,
+    );
+    expect(list).toContain('2026-12-01 00:00:20Z (in 20s, sent)');
+
+    // Run, it is no next slot any more, in any of them.
+    clock.set(T0 + 20_000);
+    await runtime.drain();
+    await runGet(io, target, 'soon', {}, clock.now);
+    expect(out.splice(0).join('')).toContain('Next 0 slots\n');
+    expect((await client.getJob('soon')).upcomingAt).toBeNull();
+  });
+
+  it('a slot not yet claimed is the next slot, unmarked', async () => {
+    const clock = new ManualClock(T0);
+    const { client } = await setup(clock); // lookahead 0: a put claims nothing ahead
+    const out: string[] = [];
+    const io = {
+      out: (t: string) => out.push(t),
+      err() {},
+      isTTY: false,
+      color: false,
+      columns: 160,
+      env: {},
+      cwd: '.',
+    };
+    const target = { ...(await client.deployment()), client, close() {} };
+
+    await runPut(
+      io,
+      target,
+      'hourly',
+      { schedule: 'rate(1 hour)', target: 'handler:noop' },
+      clock.now + 1000,
+    );
+
+    expect(out.join('')).toBe('created hourly: next slot 2026-12-01 01:00:00Z (in 59m59s)\n');
   });
 });
 

@@ -300,18 +300,22 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
       schedule
         .command('next')
         .description(
-          'print the next slots of an expression, in UTC and in the zone (rate() anchors at --after, or now)',
+          'print the next slots of an expression (several: their union), in UTC and in the zone ' +
+            '(rate() anchors at --after, or now)',
         )
         .argument(
-          '<expression>',
-          'rate(5 minutes), cron(0 2 * * ? *), a crontab line, or at(2026-12-01T00:00:00)',
+          '<expression...>',
+          'rate(5 minutes), cron(0 2 * * ? *), a crontab line, or at(2026-12-01T00:00:00); several for a job listing them',
         )
         .option('--tz <zone>', 'IANA time zone the expression is evaluated in', 'UTC')
         .option('--after <iso>', 'list slots at or after this time (default: now)')
         .option('--count <n>', 'how many slots', wholeNumber(1, 1000), 10),
-    ).action((expression: string, flags) => runScheduleNext(io, expression, flags, now())),
+    ).action((expressions: string[], flags) =>
+      runScheduleNext(io, expressions.length === 1 ? (expressions[0] as string) : expressions, flags, now()),
+    ),
     'punctual schedule next "cron(0 2 * * ? *)" --tz Europe/Berlin --count 5',
     'punctual schedule next "rate(90 minutes)" --after 2026-12-01T00:00:00Z --json',
+    'punctual schedule next "cron(0 9 ? * MON-FRI *)" "cron(0 12 ? * SAT *)" --tz Europe/London',
   );
 
   // ── jobs ─────────────────────────────────────────────────────────────────────────────────────────
@@ -338,7 +342,11 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
           .description('create or update jobs from a file (one job or a jobs file), or one job from flags')
           .argument('[id]', 'job id, when the job is given by flags')
           .option('-f, --file <file>', 'a file holding one job, or a jobs file with a jobs: list')
-          .option('--schedule <expression>', 'rate(5 minutes), cron(0 2 * * ? *), */5 * * * *, at(…)')
+          .option(
+            '--schedule <expression>',
+            'rate(5 minutes), cron(0 2 * * ? *), */5 * * * *, at(…); repeat for several (their union)',
+            collect,
+          )
           .option('--target <target>', 'JSON, or a shorthand: handler:NAME, http:URL')
           .option('--timezone <zone>', 'IANA time zone of the schedule (default UTC)')
           .option('--payload <json>', 'payload delivered to the target, as JSON')

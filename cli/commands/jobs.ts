@@ -66,7 +66,8 @@ export async function runValidate(
 
 export interface PutFlags {
   file?: string;
-  schedule?: string;
+  /** Each `--schedule` given; several make a list (the union of their slots). */
+  schedule?: string[];
   target?: string;
   timezone?: string;
   payload?: string;
@@ -148,7 +149,9 @@ export function jobInputFromFlags(
   }
   return {
     ...base,
-    ...(flags.schedule !== undefined ? { schedule: flags.schedule } : {}),
+    ...(flags.schedule !== undefined
+      ? { schedule: flags.schedule.length === 1 ? flags.schedule[0] : flags.schedule }
+      : {}),
     ...(flags.target !== undefined ? { target: parseTargetOption(flags.target) } : {}),
     ...(flags.timezone !== undefined ? { timezone: flags.timezone } : {}),
     ...(flags.payload !== undefined ? { payload: parseJsonOption('--payload', flags.payload) } : {}),
@@ -410,7 +413,14 @@ export function jobRows(io: Io, jobs: Job[], now: number): string[][] {
       : s.enabled
         ? ''
         : p.yellow(`paused: ${s.note ?? ''}`);
-    return [s.id, s.scheduleText ?? s.schedule ?? '?', next, last, lag(s.lastOutcome?.startLagMs), note];
+    return [
+      s.id,
+      s.scheduleText ?? String(s.schedule ?? '?'),
+      next,
+      last,
+      lag(s.lastOutcome?.startLagMs),
+      note,
+    ];
   });
 }
 

@@ -20,7 +20,11 @@ export const parseInstantOption: (flag: string, text: string) => number = parseI
  *
  * @example scheduleNext('cron(0 2 * * ? *)', { tz: 'Europe/Berlin', count: 3 }, Date.now()).slots
  */
-export function scheduleNext(expression: string, options: ScheduleNextOptions, now: number): NextSlots {
+export function scheduleNext(
+  expression: string | string[],
+  options: ScheduleNextOptions,
+  now: number,
+): NextSlots {
   return nextSlots(expression, {
     ...(options.tz !== undefined ? { timezone: options.tz } : {}),
     after: options.after ? parseInstantOption('--after', options.after) : now,
@@ -35,7 +39,12 @@ function offsetText(timezone: string, instant: number): string {
   return `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
 }
 
-export function runScheduleNext(io: Io, expression: string, options: ScheduleNextOptions, now: number): void {
+export function runScheduleNext(
+  io: Io,
+  expression: string | string[],
+  options: ScheduleNextOptions,
+  now: number,
+): void {
   const result = scheduleNext(expression, options, now);
   if (options.json) {
     printJson(io, result.slots);

@@ -110,7 +110,10 @@ export const lastOutcomeSchema = z.object({
 export const jobSchema = z
   .object({
     id: z.string(),
-    schedule: z.string().nullable().describe('the expression as written'),
+    schedule: z
+      .union([z.string(), z.array(z.string())])
+      .nullable()
+      .describe('the expression as written, or the list of them'),
     scheduleText: z.string().nullable().describe('the schedule in words (`every 5 minutes`)'),
     timezone: z.string().nullable(),
     tags: z.record(z.string(), z.string()).describe('the labels the job is listed by (`--tag key=value`)'),

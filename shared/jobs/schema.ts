@@ -9,7 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { InvalidScheduleError, JobValidationError, type Violation } from '../errors.js';
 import { tooDeep } from '../json.js';
-import { parseSchedule } from '../schedule/index.js';
+import { MAX_SCHEDULE_SPECS, parseSchedule } from '../schedule/index.js';
 import { neverAllowedHost } from '../targets/address.js';
 import { LIFECYCLE_SOURCE } from '../targets/reserved.js';
 import { secretNameProblem } from '../targets/secrets.js';
@@ -497,7 +497,16 @@ const tags = z
 const jobShape = {
   id: z.string().superRefine(refineWith(jobIdProblem)),
   description: z.string().max(1024).optional(),
-  schedule: z.string().min(1).max(256),
+  // One expression, or a list whose slots are the union (parsed together in crossFieldViolations).
+  schedule: z.union(
+    [z.string().min(1).max(256), z.array(z.string().min(1).max(256)).min(1).max(MAX_SCHEDULE_SPECS)],
+    {
+      error: (issue) =>
+        issue.input === undefined
+          ? 'is required'
+          : `must be an expression (1–256 characters) or a list of 1–${MAX_SCHEDULE_SPECS} of them`,
+    },
+  ),
   timezone: z
     .string()
     .superRefine(
@@ -610,18 +619,31 @@ function crossFieldViolations(raw: Record<string, unknown>, prefix: string): Vio
   if (schedule !== undefined) {
     // An invalid zone is reported on `timezone`; the expression is still checked, in UTC.
     const timezone = fieldValue('timezone', raw) ?? 'UTC';
-    try {
-      parseSchedule(schedule, {
-        timezone,
-        // rate() needs an anchor to parse; the real one (creation time) is set when the job is stored.
-        anchor: startMs ?? 0,
-        ...(startMs === undefined ? {} : { startAt: startMs }),
-        ...(endMs === undefined || !windowOk ? {} : { endAt: endMs }),
-      });
-    } catch (error) {
-      if (!(error instanceof InvalidScheduleError)) throw error;
-      violations.push({ path: joinPath(prefix, ['schedule']), value: schedule, message: error.rule });
-    }
+    // A list is checked expression by expression, so that each violation names its index.
+    const expressions = typeof schedule === 'string' ? [schedule] : schedule;
+    expressions.forEach((expression, i) => {
+      const path = joinPath(prefix, typeof schedule === 'string' ? ['schedule'] : ['schedule', i]);
+      if (expressions.indexOf(expression) !== i) {
+        violations.push({
+          path,
+          value: expression,
+          message: `repeats schedule[${expressions.indexOf(expression)}]`,
+        });
+        return;
+      }
+      try {
+        parseSchedule(expression, {
+          timezone,
+          // rate() needs an anchor to parse; the real one (creation time) is set when the job is stored.
+          anchor: startMs ?? 0,
+          ...(startMs === undefined ? {} : { startAt: startMs }),
+          ...(endMs === undefined || !windowOk ? {} : { endAt: endMs }),
+        });
+      } catch (error) {
+        if (!(error instanceof InvalidScheduleError)) throw error;
+        violations.push({ path, value: expression, message: error.rule });
+      }
+    });
   }
 
   violations.push(...completionViolations(raw, prefix));

@@ -19,7 +19,7 @@ export interface SerializedJob {
   tags?: Record<string, string>;
   maxRuns?: number;
   afterLastRun?: 'delete' | 'keep';
-  schedule: string;
+  schedule: string | string[];
   timezone: string;
   target: SerializedTarget;
   payload?: unknown;
@@ -90,7 +90,7 @@ export function serializeJob(job: JobDefinition): SerializedJob {
     id: job.id,
     ...(job.description === undefined ? {} : { description: job.description }),
     ...(job.tags === undefined ? {} : { tags: { ...job.tags } }),
-    schedule: job.schedule,
+    schedule: typeof job.schedule === 'string' ? job.schedule : [...job.schedule],
     timezone: job.timezone,
     target: serializeTarget(job.target),
     ...(job.payload === undefined ? {} : { payload: structuredClone(job.payload) }),

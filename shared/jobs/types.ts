@@ -143,7 +143,8 @@ export interface JobDefinition {
    * the job is deleted (its run records stay until they expire). Default (absent) `keep`.
    */
   afterLastRun?: 'delete' | 'keep';
-  schedule: string;
+  /** One expression, or a list of them: the job's slots are the union, deduplicated. */
+  schedule: string | string[];
   timezone: string;
   target: Target;
   payload?: unknown;

@@ -13,7 +13,7 @@ export interface JobsValidation {
   file: string;
   valid: boolean;
   /** The valid file's jobs: schedule in words and the first slot each would get if created at `now`. */
-  jobs: { id: string; schedule: string; scheduleText: string; nextRunAt: string | null }[];
+  jobs: { id: string; schedule: string | string[]; scheduleText: string; nextRunAt: string | null }[];
   /** The pools the file declares or names, sorted (`default` always). */
   pools: string[];
   /** Every violation, paths like `jobs[2].schedule`; empty when valid. */

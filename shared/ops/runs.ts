@@ -10,7 +10,7 @@ import {
 } from '../runs/completion.js';
 import { reopenForReplay } from '../runs/execute.js';
 import { sendAttempt } from '../runs/lifecycle.js';
-import { slotsBetween } from '../schedule/index.js';
+import { type Schedule, type SingleSchedule, slotsBetween } from '../schedule/index.js';
 import { decodeJob } from '../store/decode.js';
 import { iso, parseRunId, type RunItem, type RunStatus, runDefinition, runIdFor } from '../store/model.js';
 import type { Store } from '../store/store.js';
@@ -190,12 +190,7 @@ export async function backfill(
   const decoded = decodeJob(raw);
   if (!decoded.ok) throw new PunctualError(`job "${jobId}" is invalid (${decoded.error})`);
   const limit = options.limit ?? DEFAULT_BACKFILL_LIMIT;
-  let schedule = decoded.job.schedule;
-  if (schedule.kind === 'rate' && schedule.startAt === undefined && window.from < schedule.anchor) {
-    // A rate job's cadence extends before its creation: backfill the same grid, anchor − k × period.
-    const periods = Math.ceil((schedule.anchor - window.from) / schedule.periodMs);
-    schedule = { ...schedule, anchor: schedule.anchor - periods * schedule.periodMs };
-  }
+  const schedule = gridBefore(decoded.job.schedule, window.from);
   // The window is half-open, [from, to): a slot exactly at `to` belongs to the next window.
   const slots = slotsBetween(schedule, window.from - 1, window.to - 1, limit + 1);
   if (slots.length > limit) {
@@ -246,4 +241,18 @@ export async function reportRun(
   if (result.ok) return result;
   if (result.refused === 'unknown-run') throw new RunNotFoundError(report.runId);
   throw refusalError(report.runId, result);
+}
+
+/**
+ * A rate job's cadence extends before its creation: backfill the same grid, anchor − k × period (each rate
+ * of a list of schedules likewise).
+ */
+function gridBefore(schedule: Schedule, from: number): Schedule {
+  if (schedule.startAt !== undefined) return schedule;
+  if (schedule.kind === 'union') {
+    return { ...schedule, parts: schedule.parts.map((part) => gridBefore(part, from) as SingleSchedule) };
+  }
+  if (schedule.kind !== 'rate' || from >= schedule.anchor) return schedule;
+  const periods = Math.ceil((schedule.anchor - from) / schedule.periodMs);
+  return { ...schedule, anchor: schedule.anchor - periods * schedule.periodMs };
 }

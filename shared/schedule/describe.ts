@@ -13,6 +13,8 @@ const UNITS: [ms: number, name: string][] = [
  * `cron 0 2 * * ? * (Europe/Berlin): daily at 02:00`. The gloss after the colon is given only for the
  * common shapes (every N minutes, hourly, daily, weekdays, monthly).
  *
+ * A list's parts are joined with ` + `.
+ *
  * @example
  * describeSchedule(parseSchedule('rate(5 minutes)', { anchor: 0 })); // 'every 5 minutes'
  */
@@ -30,6 +32,8 @@ export function describeSchedule(schedule: Schedule): string {
       const gloss = glossCron(schedule.dialect, fields);
       return `cron ${fields.join(' ')} (${schedule.timezone})${gloss ? `: ${gloss}` : ''}`;
     }
+    case 'union':
+      return schedule.parts.map(describeSchedule).join(' + ');
   }
 }
 

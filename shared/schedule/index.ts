@@ -1,7 +1,7 @@
 /** The schedule engine: expressions, slots and the catch-up plan. Pure functions of (definition, now). */
 export { describeSchedule } from './describe.js';
 export { type NextSlots, type NextSlotsOptions, nextSlots, parseInstantText } from './next.js';
-export { parseSchedule } from './parse.js';
+export { MAX_SCHEDULE_SPECS, parseSchedule } from './parse.js';
 export { planSlots } from './plan.js';
 export { nextSlot, previousSlot, slotsBetween } from './slots.js';
 export type {
@@ -14,4 +14,7 @@ export type {
   RateSchedule,
   Schedule,
   ScheduleOptions,
+  ScheduleSpec,
+  SingleSchedule,
+  UnionSchedule,
 } from './types.js';

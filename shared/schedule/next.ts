@@ -6,6 +6,7 @@ import { PunctualError } from '../errors.js';
 import { describeSchedule } from './describe.js';
 import { parseSchedule } from './parse.js';
 import { slotsBetween } from './slots.js';
+import type { ScheduleSpec } from './types.js';
 
 /** @example nextSlots('rate(90 minutes)', { after: '2026-12-01T00:00:00Z', count: 3, timezone: 'UTC' }); */
 export interface NextSlotsOptions {
@@ -57,7 +58,7 @@ function instantOf(value: Date | number | string): number {
 }
 
 /**
- * The next `count` slots of a schedule expression at or after `after`. A rate expression is anchored at
+ * The next `count` slots of a schedule expression (or of a list of them: their union) at or after `after`. A rate expression is anchored at
  * `after` (rounded up to the second), as a job created at that instant would be: its first slot is the
  * anchor.
  *
@@ -68,7 +69,7 @@ function instantOf(value: Date | number | string): number {
  * const { description, slots } = nextSlots('cron(0 2 * * ? *)', { timezone: 'Europe/Berlin', count: 3 });
  * // description: 'daily at 02:00 (Europe/Berlin)', slots: ['2026-12-02T01:00:00.000Z', …]
  */
-export function nextSlots(expression: string, options: NextSlotsOptions = {}): NextSlots {
+export function nextSlots(expression: ScheduleSpec, options: NextSlotsOptions = {}): NextSlots {
   const count = options.count ?? 10;
   if (!Number.isInteger(count) || count < 1 || count > 1000) {
     throw new PunctualError(`count ${JSON.stringify(count)}: must be a whole number from 1 to 1000`);

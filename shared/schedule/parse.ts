@@ -1,6 +1,14 @@
 import { InvalidScheduleError } from '../errors.js';
 import { type Parsed, parseCron } from './parse-cron.js';
-import type { AtSchedule, CronSchedule, RateSchedule, Schedule, ScheduleOptions } from './types.js';
+import type {
+  AtSchedule,
+  CronSchedule,
+  RateSchedule,
+  Schedule,
+  ScheduleOptions,
+  ScheduleSpec,
+  SingleSchedule,
+} from './types.js';
 import { instantOf, isKnownTimeZone } from './zone.js';
 
 const SECOND_MS = 1000;
@@ -21,15 +29,53 @@ const CRON = /^cron\((.*)\)$/s;
 const AT = /^at\((.*)\)$/s;
 const AT_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})$/;
 
+/** Most expressions one job's `schedule` lists. */
+export const MAX_SCHEDULE_SPECS = 10;
+
 /**
- * Parses a schedule expression (SPEC §3) and binds it to a zone, an anchor and a window. Every rule the
- * input breaks is reported at once, in one InvalidScheduleError.
+ * Parses a schedule expression (SPEC §3), or a list of them (the union of their slots), and binds it to a
+ * zone, an anchor and a window. Every rule the input breaks is reported at once, in one
+ * InvalidScheduleError; a list's problems name the expression's index (`[1] …`).
  *
  * @example
  * parseSchedule('cron(0 2 * * ? *)', { timezone: 'Europe/Berlin' });
  * parseSchedule('rate(5 minutes)', { anchor: Date.parse('2026-12-01T00:00:00Z') });
+ * parseSchedule(['cron(0 9 ? * MON-FRI *)', 'cron(0 12 ? * SAT *)'], { timezone: 'Europe/London' });
  */
-export function parseSchedule(expression: string, options: ScheduleOptions = {}): Schedule {
+export function parseSchedule(spec: ScheduleSpec, options: ScheduleOptions = {}): Schedule {
+  if (typeof spec === 'string') return parseOne(spec, options);
+  const shown = spec.join(', ');
+  if (spec.length === 0) throw new InvalidScheduleError(shown, 'a list of schedules needs at least one');
+  if (spec.length > MAX_SCHEDULE_SPECS) {
+    throw new InvalidScheduleError(shown, `lists ${spec.length} schedules; at most ${MAX_SCHEDULE_SPECS}`);
+  }
+  const parts: SingleSchedule[] = [];
+  const problems: string[] = [];
+  spec.forEach((expression, i) => {
+    try {
+      parts.push(parseOne(expression, options));
+    } catch (error) {
+      if (!(error instanceof InvalidScheduleError)) throw error;
+      problems.push(`[${i}] ${JSON.stringify(expression)}: ${error.rule}`);
+    }
+  });
+  const duplicate = spec.findIndex((expression, i) => spec.indexOf(expression) !== i);
+  if (duplicate >= 0) problems.push(`[${duplicate}] ${JSON.stringify(spec[duplicate])}: is listed twice`);
+  if (problems.length > 0) throw new InvalidScheduleError(shown, problems.join('; '));
+  const [first] = parts as [SingleSchedule];
+  if (spec.length === 1) return first;
+  return {
+    kind: 'union',
+    expression: shown,
+    expressions: [...spec],
+    parts,
+    timezone: first.timezone,
+    ...(first.startAt === undefined ? {} : { startAt: first.startAt }),
+    ...(first.endAt === undefined ? {} : { endAt: first.endAt }),
+  };
+}
+
+function parseOne(expression: string, options: ScheduleOptions): SingleSchedule {
   const text = expression.trim();
   const timezone = options.timezone ?? 'UTC';
   const problems: string[] = [];
@@ -54,7 +100,7 @@ export function parseSchedule(expression: string, options: ScheduleOptions = {})
     ...(options.startAt === undefined ? {} : { startAt: options.startAt }),
     ...(options.endAt === undefined ? {} : { endAt: options.endAt }),
   };
-  return { ...window, ...parsed.value } as Schedule;
+  return { ...window, ...parsed.value } as SingleSchedule;
 }
 
 type FormParts =

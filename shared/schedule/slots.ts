@@ -29,6 +29,13 @@ export function nextSlot(schedule: Schedule, after: number): number | undefined 
     case 'at':
       slot = schedule.at > after ? schedule.at : undefined;
       break;
+    case 'union':
+      // The earliest next slot of any part: two parts naming one instant give it once.
+      for (const part of schedule.parts) {
+        const candidate = nextSlot(part, from);
+        if (candidate !== undefined && (slot === undefined || candidate < slot)) slot = candidate;
+      }
+      break;
   }
   if (slot === undefined || !inWindow(schedule, slot)) return undefined;
   return slot;
@@ -53,6 +60,12 @@ export function previousSlot(schedule: Schedule, atOrBefore: number): number | u
       break;
     case 'at':
       slot = schedule.at <= until ? schedule.at : undefined;
+      break;
+    case 'union':
+      for (const part of schedule.parts) {
+        const candidate = previousSlot(part, until);
+        if (candidate !== undefined && (slot === undefined || candidate > slot)) slot = candidate;
+      }
       break;
   }
   if (slot === undefined || !inWindow(schedule, slot)) return undefined;

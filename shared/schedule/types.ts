@@ -4,7 +4,13 @@
  */
 
 /** A parsed schedule expression, bound to the job's time zone, anchor and window. */
-export type Schedule = RateSchedule | CronSchedule | AtSchedule;
+export type Schedule = SingleSchedule | UnionSchedule;
+
+/** One expression. */
+export type SingleSchedule = RateSchedule | CronSchedule | AtSchedule;
+
+/** What a job's `schedule` holds: one expression, or a list of them whose slots are the union. */
+export type ScheduleSpec = string | readonly string[];
 
 interface Window {
   /** The expression as written, e.g. `rate(5 minutes)`. */
@@ -35,6 +41,17 @@ export interface CronSchedule extends Window {
 export interface AtSchedule extends Window {
   kind: 'at';
   at: number;
+}
+
+/**
+ * Several expressions on one job (`schedule: [cron(0 9 ? * MON-FRI *), cron(0 12 ? * SAT *)]`): its slots
+ * are the union of theirs, deduplicated (two expressions naming one instant make one slot). Every part
+ * shares the job's zone, anchor and window; `expression` is the list joined with `, `.
+ */
+export interface UnionSchedule extends Window {
+  kind: 'union';
+  expressions: string[];
+  parts: SingleSchedule[];
 }
 
 export interface ScheduleOptions {

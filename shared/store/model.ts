@@ -88,7 +88,13 @@ export interface DeferredRecords {
    * The schedule the range was cut from (a later edit of the job must not change which slots it holds).
    * ISO anchor/startAt/endAt, as in the job item.
    */
-  schedule: { expression: string; timezone: string; anchor: string; startAt?: string; endAt?: string };
+  schedule: {
+    expression: string | string[];
+    timezone: string;
+    anchor: string;
+    startAt?: string;
+    endAt?: string;
+  };
 }
 
 /** Most pending ranges of records a job carries (docs/data-model.md "How big an item gets"). */

@@ -278,7 +278,7 @@ class PutCommand implements Command {
         // the schedule as it was when it was called), so the model follows the table, not the intent.
         const item = (a.result as PutResult).job;
         const anchor = Date.parse(item.anchor);
-        const periodMs = Number(/rate\((\d+) /.exec(item.definition.schedule)?.[1] ?? periodS) * 1000;
+        const periodMs = Number(/rate\((\d+) /.exec(String(item.definition.schedule))?.[1] ?? periodS) * 1000;
         const previous = job.epochs.at(-1);
         if (previous && previous.anchor === anchor && previous.periodMs === periodMs) return;
         // The write took effect somewhere between the call and the acknowledgement: the lenient band

@@ -28,7 +28,7 @@ export async function testRuntime(options: Partial<LocalRuntimeOptions> = {}): P
 /** A job input with the fields a test usually does not care about filled in. */
 export function job(
   id: string,
-  fields: Partial<Record<keyof JobDefinition, unknown>> & { schedule: string },
+  fields: Partial<Record<keyof JobDefinition, unknown>> & { schedule: string | string[] },
 ): Record<string, unknown> {
   return { id, target: { type: 'handler', name: 'noop' }, ...fields };
 }

@@ -30,8 +30,10 @@ describe('--target of jobs put', () => {
 
 describe('jobs put from flags', () => {
   it('needs --schedule and --target to create a job', () => {
-    expect(() => jobInputFromFlags('new', { schedule: 'rate(1 hour)' }, undefined)).toThrow(UsageError);
-    expect(() => jobInputFromFlags('new', { schedule: 'rate(1 hour)' }, undefined)).toThrow('needs --target');
+    expect(() => jobInputFromFlags('new', { schedule: ['rate(1 hour)'] }, undefined)).toThrow(UsageError);
+    expect(() => jobInputFromFlags('new', { schedule: ['rate(1 hour)'] }, undefined)).toThrow(
+      'needs --target',
+    );
   });
 
   it('changes only the flags given on an existing job', () => {
@@ -42,7 +44,7 @@ describe('jobs put from flags', () => {
       retry: { maxAttempts: 5, backoff: '1m' },
     });
 
-    const input = jobInputFromFlags('x', { schedule: 'rate(2 hours)', backoff: '10s' }, existing);
+    const input = jobInputFromFlags('x', { schedule: ['rate(2 hours)'], backoff: '10s' }, existing);
 
     expect(parseJob(input)).toEqual({
       ...existing,
@@ -84,5 +86,20 @@ describe('jobs put flags for tags and run limits', () => {
     const input = jobInputFromFlags('x', { afterLastRun: 'archive' }, existing);
 
     expect(() => parseJob(input)).toThrow('afterLastRun');
+  });
+});
+
+describe('jobs put --schedule repeated', () => {
+  it('makes a list of the expressions (the union of their slots); one stays an expression', () => {
+    const flags = {
+      schedule: ['cron(0 9 ? * MON-FRI *)', 'cron(0 12 ? * SAT *)'],
+      target: 'handler:noop',
+    };
+    expect(parseJob(jobInputFromFlags('x', flags, undefined)).schedule).toEqual([
+      'cron(0 9 ? * MON-FRI *)',
+      'cron(0 12 ? * SAT *)',
+    ]);
+    const one = jobInputFromFlags('x', { schedule: ['rate(1 hour)'], target: 'handler:noop' }, undefined);
+    expect(one.schedule).toBe('rate(1 hour)');
   });
 });

@@ -83,6 +83,23 @@ describe('punctual schedule next (binary)', () => {
     expect(result.stderr).toBe('');
   });
 
+  it('prints the union of several expressions, as a job listing them gets', async () => {
+    const result = await cli([
+      'schedule',
+      'next',
+      'cron(0 9 ? * MON-FRI *)',
+      'cron(0 12 ? * SAT *)',
+      '--after',
+      '2026-12-04T10:00:00Z',
+      '--count',
+      '2',
+      '--json',
+    ]);
+
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual(['2026-12-05T12:00:00.000Z', '2026-12-07T09:00:00.000Z']);
+  });
+
   it('exits 1 for an invalid expression, naming it and the rule', async () => {
     const result = await cli(['schedule', 'next', 'cron(0 2 * * *)']);
 

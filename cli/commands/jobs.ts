@@ -66,8 +66,8 @@ export async function runValidate(
 
 export interface PutFlags {
   file?: string;
-  /** Each `--schedule` given; several make a list (the union of their slots). */
-  schedule?: string[];
+  /** Each `--schedule` given (commander collects them); several make a list (the union of their slots). */
+  schedule?: string | string[];
   target?: string;
   timezone?: string;
   payload?: string;
@@ -150,7 +150,12 @@ export function jobInputFromFlags(
   return {
     ...base,
     ...(flags.schedule !== undefined
-      ? { schedule: flags.schedule.length === 1 ? flags.schedule[0] : flags.schedule }
+      ? {
+          schedule:
+            typeof flags.schedule === 'string' || flags.schedule.length !== 1
+              ? flags.schedule
+              : flags.schedule[0],
+        }
       : {}),
     ...(flags.target !== undefined ? { target: parseTargetOption(flags.target) } : {}),
     ...(flags.timezone !== undefined ? { timezone: flags.timezone } : {}),

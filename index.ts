@@ -34,3 +34,14 @@ export type {
 export { type JobsValidation, type ValidateJobsOptions, validateJobs } from './shared/jobs/validate.js';
 export { type NextSlots, type NextSlotsOptions, nextSlots } from './shared/schedule/next.js';
 export type { CatchUpPolicy } from './shared/schedule/types.js';
+// ── for receivers of http targets: signature v2 (docs/security.md "Verifying a signed request") ──────
+export {
+  COMPLETION_TOKEN_HEADER,
+  SIGNATURE_TOLERANCE_SECONDS,
+  SIGNATURE_V2_HEADER,
+  type SignedRequest,
+  signRequest,
+  TIMESTAMP_HEADER,
+  type VerifyOptions,
+  verifySignature,
+} from './shared/targets/http.js';

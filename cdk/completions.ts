@@ -13,6 +13,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ENV } from '../functions/commons/config.js';
 import { MAX_RECEIVE_COUNT, VISIBILITY_FACTOR } from '../shared/queue/policy.js';
 import { PunctualFunction, prebuiltCode } from './functions.js';
 
@@ -51,7 +52,8 @@ export class Completions extends Construct {
       visibilityTimeout: Duration.seconds(COMPLETIONS_TIMEOUT.toSeconds() * VISIBILITY_FACTOR),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      // A body that is not a completion message fails its record; after 5 receives it rests here, readable.
+      // A report that keeps failing rests here after 5 receives; one that is not a completion message is
+      // copied here by the function without its token (functions/completions.ts).
       deadLetterQueue: { queue: this.dlq, maxReceiveCount: MAX_RECEIVE_COUNT },
     });
     this.consumer = new PunctualFunction(this, 'Function', {
@@ -65,9 +67,14 @@ export class Completions extends Construct {
       sourceMaps: props.sourceMaps,
     });
     props.grantTable(this.consumer.role);
+    // Its own DLQ too: a report that is not a completion message is kept there without its token.
     this.consumer.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: props.sendTo }),
+      new iam.PolicyStatement({
+        actions: ['sqs:SendMessage'],
+        resources: [...props.sendTo, this.dlq.queueArn],
+      }),
     );
+    this.consumer.function.addEnvironment(ENV.completionsDlq, this.dlq.queueUrl);
     props.grantPutEvents(this.consumer.role);
     this.consumer.function.addEventSource(
       new SqsEventSource(this.queue, {

@@ -1,7 +1,7 @@
 /**
  * `punctual dev --echo-server PORT`: a tiny HTTP receiver on 127.0.0.1 for the example http job. It answers
  * 204 and logs one line per request. When the job that sent it (named by the x-punctual-run-id header)
- * has `hmacSecret`, the signature is checked with `verifySignature` against that declared secret
+ * has `hmacSecret`, the signature (v2) is checked with `verifySignature` against that declared secret
  * (`--secret NAME=ENV_VAR`), as a real receiver would: a bad or missing signature is answered 401 (so the run
  * fails and shows it), a good one 204.
  */
@@ -12,7 +12,7 @@ import { parseRunId } from '../shared/store/model.js';
 import {
   ATTEMPT_HEADER,
   RUN_ID_HEADER,
-  SIGNATURE_HEADER,
+  SIGNATURE_V2_HEADER,
   TIMESTAMP_HEADER,
   verifySignature,
 } from '../shared/targets/http.js';
@@ -60,9 +60,15 @@ export async function startEchoServer(port: number, options: EchoOptions): Promi
         else if (
           verifySignature(
             secret,
-            header(request, TIMESTAMP_HEADER),
-            body,
-            header(request, SIGNATURE_HEADER),
+            {
+              method: request.method ?? '',
+              // A receiver on the internet builds this from its configured origin; the echo server
+              // answers on loopback under whatever host the job's URL names.
+              url: `http://${header(request, 'host') ?? `127.0.0.1:${port}`}${request.url ?? '/'}`,
+              timestamp: header(request, TIMESTAMP_HEADER),
+              body,
+            },
+            header(request, SIGNATURE_V2_HEADER),
             { now: now() },
           )
         ) {
@@ -71,7 +77,7 @@ export async function startEchoServer(port: number, options: EchoOptions): Promi
           check = 'signature INVALID';
           status = 401;
         }
-      } else if (header(request, SIGNATURE_HEADER)) check = 'signed (no hmacSecret known to check it)';
+      } else if (header(request, SIGNATURE_V2_HEADER)) check = 'signed (no hmacSecret known to check it)';
       const who = runId ? `run ${runId} attempt ${attempt ?? '?'}` : 'no run id';
       options.log(
         `echo ${request.method} ${request.url} ${who}, ${Buffer.byteLength(body)} bytes, ${check} → ${status}`,

@@ -24,6 +24,8 @@ export interface Io {
    * `punctual dev | head -3`, or `tee` ended by Ctrl-C). A long-running command stops on it.
    */
   onClosed?(fn: (stream: string) => void): void;
+  /** All of stdin, as text (`--token -`). */
+  readStdin?(): Promise<string>;
 }
 
 /** NO_COLOR counts when present and not empty (no-color.org); TERM=dumb has no colours either. */
@@ -60,6 +62,11 @@ export function processIo(): Io {
     onClosed: (fn) => {
       if (closed.size > 0) fn([...closed][0] as string);
       else listeners.push(fn);
+    },
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
     },
     isTTY,
     color: colorWanted(process.env, isTTY),

@@ -8,6 +8,7 @@ import { errorMessage } from '../shared/util.js';
 import type * as Context from './context.js';
 import type { Target, TargetOptions } from './context.js';
 import type { Io } from './format.js';
+import { reportToken, TOKEN_ENV } from './token.js';
 
 type AsyncVersion<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
 
@@ -547,7 +548,12 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
     'punctual runs backfill nightly-report --from 2026-11-01T00:00:00Z --to 2026-11-08T00:00:00Z',
   );
   // Asynchronous completion: what a worker handed a run (completion: async) reports with its token.
-  const tokenOption = ['--token <token>', "the run context's completionToken (one attempt's)"] as const;
+  // The token is a credential: on argv it shows in `ps` and shell history, so it may come from the
+  // environment (PUNCTUAL_COMPLETION_TOKEN) or stdin (--token -) instead.
+  const tokenOption = [
+    '--token <token>',
+    `the run context's completionToken (one attempt's); "-" reads it from stdin; default: env ${TOKEN_ENV}`,
+  ] as const;
   example(
     addTargetOptions(
       addJson(
@@ -557,12 +563,16 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
             'report that the worker of an asynchronous run is still at work (the attempt is lost after heartbeatTimeout without one)',
           )
           .argument('<run-id>', 'run id')
-          .requiredOption(...tokenOption),
+          .option(...tokenOption),
       ),
     ).action(async (runId: string, flags) =>
-      withTarget(io, now, flags, (target) => runRunsReport(io, target, runId, 'heartbeat', flags)),
+      reportToken(io, flags).then((token) =>
+        withTarget(io, now, flags, (target) =>
+          runRunsReport(io, target, runId, 'heartbeat', { ...flags, token }),
+        ),
+      ),
     ),
-    'punctual runs heartbeat nightly-report@2026-12-01T01:00:00.000Z --token "$PUNCTUAL_TOKEN"',
+    'PUNCTUAL_COMPLETION_TOKEN="$TOKEN" punctual runs heartbeat nightly-report@2026-12-01T01:00:00.000Z',
   );
   example(
     addTargetOptions(
@@ -571,13 +581,17 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
           .command('complete')
           .description('end an asynchronous run succeeded; repeating it is harmless')
           .argument('<run-id>', 'run id')
-          .requiredOption(...tokenOption)
+          .option(...tokenOption)
           .option('--output <json>', 'what the work produced, JSON (at most 16 KiB), kept on the run'),
       ),
     ).action(async (runId: string, flags) =>
-      withTarget(io, now, flags, (target) => runRunsReport(io, target, runId, 'complete', flags)),
+      reportToken(io, flags).then((token) =>
+        withTarget(io, now, flags, (target) =>
+          runRunsReport(io, target, runId, 'complete', { ...flags, token }),
+        ),
+      ),
     ),
-    `punctual runs complete nightly-report@2026-12-01T01:00:00.000Z --token "$PUNCTUAL_TOKEN" --output '{"rows":1200}'`,
+    `printf %s "$TOKEN" | punctual runs complete nightly-report@2026-12-01T01:00:00.000Z --token - --output '{"rows":1200}'`,
   );
   example(
     addTargetOptions(
@@ -588,13 +602,15 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
             "end an asynchronous run's attempt failed: retried with a new token while the retry budget lasts, else failed to the DLQ",
           )
           .argument('<run-id>', 'run id')
-          .requiredOption(...tokenOption)
+          .option(...tokenOption)
           .requiredOption('--error <text>', 'why it failed'),
       ),
     ).action(async (runId: string, flags) =>
-      withTarget(io, now, flags, (target) => runRunsReport(io, target, runId, 'fail', flags)),
+      reportToken(io, flags).then((token) =>
+        withTarget(io, now, flags, (target) => runRunsReport(io, target, runId, 'fail', { ...flags, token })),
+      ),
     ),
-    'punctual runs fail nightly-report@2026-12-01T01:00:00.000Z --token "$PUNCTUAL_TOKEN" --error "upstream 503"',
+    'PUNCTUAL_COMPLETION_TOKEN="$TOKEN" punctual runs fail nightly-report@2026-12-01T01:00:00.000Z --error "upstream 503"',
   );
 
   // ── dlq ──────────────────────────────────────────────────────────────────────────────────────────

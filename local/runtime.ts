@@ -171,6 +171,8 @@ export interface LocalState {
   >;
   /** The completions queue (`{ runId, token, type, output | error }`), consumed like the stack's. */
   completionsQueueUrl: string;
+  /** Its DLQ: a report that is not a completion message is kept there without its token. */
+  completionsDlqUrl?: string;
 }
 
 export { lookaheadFor };
@@ -259,7 +261,11 @@ export class LocalRuntime {
         : {}),
     };
     this.tickHandler = (invoker) => createTickHandler({ ...tickDeps, ...(invoker ? { invoker } : {}) });
-    this.completions = createCompletionsHandler({ ...deps, clock });
+    this.completions = createCompletionsHandler({
+      ...deps,
+      clock,
+      ...(state.completionsDlqUrl ? { malformedTo: state.completionsDlqUrl } : {}),
+    });
     const handlers = options.handlers ?? defaultHandlers;
     const sqsEndpoint = state.sqsEndpoint;
     const given = (target: Target) =>
@@ -362,6 +368,7 @@ export class LocalRuntime {
           ]),
         ),
         completionsQueueUrl: completions.queueUrl,
+        completionsDlqUrl: completions.dlqUrl,
       };
       const runtime = new LocalRuntime(options, dynamo, sqs, state, pools, owned);
       const now = (options.clock ?? Date.now)();

@@ -36,6 +36,8 @@ export const ENV = {
   targetPolicy: 'PUNCTUAL_TARGET_POLICY',
   /** The completions queue's URL, for the executors: one of the destinations no job may write to. */
   completionsQueue: 'PUNCTUAL_COMPLETIONS_QUEUE',
+  /** The completions queue's DLQ, for the completions function: where a malformed report goes without its token. */
+  completionsDlq: 'PUNCTUAL_COMPLETIONS_DLQ',
   /**
    * The declared secrets, JSON `{ name: { secretsManager: arn } | { ssm: parameterName } }` (the construct's
    * `secrets`): where each value is read, never the value itself.

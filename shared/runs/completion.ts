@@ -9,7 +9,7 @@
  * executor or another report changes the run at most once. The end of an attempt goes through the
  * executor's own path (`scheduleRetry`, `endRun`: retry with a new attempt and token, or fail to the DLQ).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { type CompletionRefusal, CompletionRefusedError } from '../errors.js';
 import { formatDuration } from '../jobs/duration.js';
@@ -657,15 +657,20 @@ const completionMessage = z.strictObject({
   error: z.string().max(10_000).optional(),
 });
 
-/** Parses a completions-queue message, or says which field is wrong and why. */
+/**
+ * Parses a completions-queue message, or says which field is wrong and why. The error never quotes the
+ * token (its type and length only) nor the text of a body that is not JSON (which may hold one): it is
+ * logged and kept in the queue's DLQ.
+ */
 export function parseCompletionMessage(
   body: string,
 ): { ok: true; report: CompletionReport } | { ok: false; error: string } {
   let value: unknown;
   try {
     value = JSON.parse(body);
-  } catch (error) {
-    return { ok: false, error: `body: not JSON (${(error as Error).message})` };
+  } catch {
+    // JSON.parse's message quotes the text around the error: it may be the token.
+    return { ok: false, error: `body: not JSON (${Buffer.byteLength(body)} bytes, not quoted)` };
   }
   const parsed = completionMessage.safeParse(value);
   if (!parsed.success) {
@@ -674,7 +679,12 @@ export function parseCompletionMessage(
     const field = issue?.path.length
       ? (value as Record<string, unknown> | null)?.[String(issue.path[0])]
       : undefined;
-    const given = field === undefined ? undefined : preview(field, 80);
+    const given =
+      field === undefined
+        ? undefined
+        : issue?.path[0] === 'token'
+          ? `(${typeof field === 'string' ? `a string of ${field.length} characters` : typeof field}, not quoted)`
+          : preview(field, 80);
     return {
       ok: false,
       error: `${path}${given !== undefined ? ` ${given}` : ''}: ${issue?.message ?? 'invalid'} (a completion message is { runId, token, type: heartbeat|complete|fail, output?, error? })`,
@@ -689,6 +699,37 @@ export function parseCompletionMessage(
       ...(error !== undefined ? { error } : {}),
     },
   };
+}
+
+/**
+ * What the completions function keeps of a message it cannot parse, in the completions queue's DLQ instead
+ * of the message itself: why, its size and digest, and its fields (bounded) with the token's value left
+ * out. A body that is not JSON keeps no text at all (where a token sits in it is unknown).
+ */
+export function malformedRecord(body: string, error: string): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    value = undefined;
+  }
+  const fields =
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(
+          Object.entries(value).map(([key, v]) => [
+            key,
+            key === 'token'
+              ? `(not kept: ${typeof v === 'string' ? `${v.length} characters` : typeof v})`
+              : v,
+          ]),
+        )
+      : undefined;
+  return JSON.stringify({
+    malformed: error,
+    bytes: Buffer.byteLength(body),
+    sha256: createHash('sha256').update(body).digest('hex'),
+    ...(fields ? { fields: preview(fields, 4000) } : {}),
+  });
 }
 
 /** Shown by `runs show` / `jobs get`: how long ago the last heartbeat came. */

@@ -1,19 +1,29 @@
 /**
  * The `http` target: one request carrying the run context as JSON, optionally signed with HMAC-SHA256.
  *
- * Signature scheme (when the target sets `hmacSecret`, a secret the operator declared), for receivers to verify:
+ * Signature scheme v2 (when the target sets `hmacSecret`, a secret the operator declared), for receivers to
+ * verify (docs/security.md "Verifying a signed request", with examples in Node and Python):
  *
- *   x-punctual-timestamp: <unix seconds when the request was signed>
- *   x-punctual-signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>
+ *   x-punctual-timestamp:    <unix seconds when the request was signed>
+ *   x-punctual-signature-v2: sha256=<hex HMAC-SHA256(secret, "v2\n<timestamp>\n<METHOD>\n<url>\n<raw body>")>
  *
- * The body of a GET is empty, so its signature covers `"<timestamp>."`. A receiver:
+ * `<url>` is the URL the request went to without its fragment: origin + path + query string
+ * (`https://hooks.example/run?x=1`), i.e. the receiver's public origin followed by the request target it
+ * received. A signature binds the request's method and URL, so a captured request cannot be replayed to
+ * another URL of a receiver sharing the secret, nor a GET (empty body) to another path. A receiver:
  *   1. reads the raw body bytes as sent (before any JSON parsing, which would change whitespace);
- *   2. recomputes the HMAC over `timestamp + "." + body` with the shared secret and compares it in
- *      constant time (`verifySignature` below does both);
- *   3. rejects a timestamp more than a few minutes from its own clock, so that a captured request cannot be
- *      replayed later (`verifySignature(…, { now })` checks this, 300 s by default);
+ *   2. rebuilds the signed string from its own configured origin (never the Host header, which the sender
+ *      chooses) and recomputes the HMAC, compared in constant time (`verifySignature` below does both);
+ *   3. rejects a timestamp more than 5 minutes from its own clock (`verifySignature` does by default);
  *   4. dedupes on `idempotency-key` (the run id, also in `x-punctual-run-id`; the attempt number is in
  *      `x-punctual-attempt`): delivery is at least once (README, "Delivery is at least once").
+ *
+ * Signature v1 (`x-punctual-signature: sha256=<hex HMAC(secret, "<timestamp>.<raw body>")>`, deprecated) is
+ * still sent beside v2 in this release, so that receivers verifying it keep working while they move to v2;
+ * the next release drops it.
+ *
+ * With `completion: async` the completion token is also in `x-punctual-completion-token` (a GET has no body
+ * to carry the run context in).
  *
  * Where a request may go is the operator's target policy (./policy.ts, docs/security.md): the URL is
  * checked before anything is sent, every address its host resolves to is checked inside the connection's
@@ -31,51 +41,121 @@ import { NO_SECRETS, type SecretResolver, secretRefs } from './secrets.js';
 import type { RunContext, TargetClients, TargetResult } from './types.js';
 import { TargetError } from './types.js';
 
+/** Signature v1 (deprecated, sent beside v2 for one release): HMAC over `<timestamp>.<body>` only. */
 export const SIGNATURE_HEADER = 'x-punctual-signature';
+/** Signature v2: HMAC over the timestamp, the method, the URL and the body. */
+export const SIGNATURE_V2_HEADER = 'x-punctual-signature-v2';
 export const TIMESTAMP_HEADER = 'x-punctual-timestamp';
 export const RUN_ID_HEADER = 'x-punctual-run-id';
 export const ATTEMPT_HEADER = 'x-punctual-attempt';
+/** The attempt's completion token, with `completion: async` (also in the body of a POST). */
+export const COMPLETION_TOKEN_HEADER = 'x-punctual-completion-token';
 /** The run id, under the name idempotent APIs read (Stripe's, the IETF httpapi draft's `Idempotency-Key`). */
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 
-/** The `x-punctual-signature` value for a body signed at `timestamp` (unix seconds). */
+/** How far a signature's timestamp may be from the receiver's clock, by default: 5 minutes. */
+export const SIGNATURE_TOLERANCE_SECONDS = 300;
+
+/**
+ * The `x-punctual-signature` value (v1, deprecated) for a body signed at `timestamp` (unix seconds).
+ * @deprecated v1 covers neither the method nor the URL; use `signRequest` (v2).
+ */
 export function signBody(secret: string, timestamp: number | string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
+/** The URL as signed: origin, path and query string, without userinfo or fragment. */
+export function signedUrl(url: string | URL): string {
+  const parsed = typeof url === 'string' ? new URL(url) : url;
+  return `${parsed.origin}${parsed.pathname}${parsed.search}`;
+}
+
+/** What signature v2 covers. */
+export interface SignedRequest {
+  /** `GET`, `POST`, … (compared upper-case). */
+  method: string;
+  /** The URL the request was sent to: the receiver's public origin + the request target (`/run?x=1`). */
+  url: string;
+  /** The `x-punctual-timestamp` header. */
+  timestamp: string | number | undefined;
+  /** The raw body as received; `''` for a GET. */
+  body: string;
+}
+
+/** The string v2 signs: `v2\n<timestamp>\n<METHOD>\n<url>\n<body>` (a parsed URL holds no newline). */
+function signatureBase(request: SignedRequest): string {
+  return `v2\n${request.timestamp}\n${request.method.toUpperCase()}\n${signedUrl(request.url)}\n${request.body}`;
+}
+
+/** The `x-punctual-signature-v2` value: `sha256=<hex HMAC-SHA256(secret, signature base)>`. */
+export function signRequest(secret: string, request: SignedRequest): string {
+  return `sha256=${createHmac('sha256', secret).update(signatureBase(request)).digest('hex')}`;
+}
+
 export interface VerifyOptions {
-  /** The receiver's clock, ms since the epoch; when given, a timestamp further than `toleranceSeconds` away fails. */
+  /** The receiver's clock, ms since the epoch (default `Date.now()`): a timestamp further than `toleranceSeconds` away fails. */
   now?: number;
-  /** Default 300. */
+  /** Default 300 (5 minutes). */
   toleranceSeconds?: number;
 }
 
+function fresh(ts: string, options: VerifyOptions): boolean {
+  const skew = Math.abs((options.now ?? Date.now()) / 1000 - Number(ts));
+  return skew <= (options.toleranceSeconds ?? SIGNATURE_TOLERANCE_SECONDS);
+}
+
+function sameText(actual: string, expected: string): boolean {
+  const a = Buffer.from(actual);
+  const e = Buffer.from(expected);
+  return a.length === e.length && timingSafeEqual(a, e);
+}
+
 /**
- * Checks a request punctual signed: true when `header` (the `x-punctual-signature` value) is the HMAC of
- * `"<timestamp>.<body>"` under `secret`, compared in constant time, and (with `options.now`) the timestamp
- * is fresh. `body` must be the raw body as received.
+ * Checks a request punctual signed (v2): true when `signature` (the `x-punctual-signature-v2` header) is the
+ * HMAC of the request's timestamp, method, URL and raw body under `secret`, compared in constant time, and
+ * the timestamp is within 5 minutes (`options.toleranceSeconds`) of the receiver's clock (`options.now`,
+ * default now). Build `url` from the receiver's own configured origin, not from the Host header.
  *
  * @example
- * const ok = verifySignature(process.env.HOOK_SECRET!, req.headers['x-punctual-timestamp'], rawBody,
- *   req.headers['x-punctual-signature'], { now: Date.now() });
+ * const ok = verifySignature(secret, {
+ *   method: req.method, url: new URL(req.url, 'https://hooks.example').href, body: rawBody,
+ *   timestamp: req.headers['x-punctual-timestamp'],
+ * }, req.headers['x-punctual-signature-v2']);
  * if (!ok) return res.writeHead(401).end();
+ */
+export function verifySignature(
+  secret: string,
+  request: SignedRequest,
+  signature: string | undefined,
+  options?: VerifyOptions,
+): boolean;
+/**
+ * Checks a v1 signature (`x-punctual-signature` over `"<timestamp>.<body>"`), within the same tolerance.
+ * @deprecated v1 binds neither the method nor the URL; verify `x-punctual-signature-v2` with the request form.
  */
 export function verifySignature(
   secret: string,
   timestamp: string | number | undefined,
   body: string,
   header: string | undefined,
-  options: VerifyOptions = {},
+  options?: VerifyOptions,
+): boolean;
+export function verifySignature(
+  secret: string,
+  first: SignedRequest | string | number | undefined,
+  second: string | undefined,
+  third?: VerifyOptions | string | undefined,
+  fourth?: VerifyOptions,
 ): boolean {
+  const v2 = typeof first === 'object';
+  const timestamp = v2 ? first.timestamp : first;
+  const header = v2 ? second : (third as string | undefined);
+  const options = (v2 ? (third as VerifyOptions | undefined) : fourth) ?? {};
   const ts = String(timestamp ?? '');
-  if (!/^\d{1,12}$/.test(ts) || !header) return false;
-  if (options.now !== undefined) {
-    const skew = Math.abs(options.now / 1000 - Number(ts));
-    if (skew > (options.toleranceSeconds ?? 300)) return false;
-  }
-  const expected = Buffer.from(signBody(secret, ts, body));
-  const actual = Buffer.from(header);
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  if (!/^\d{1,12}$/.test(ts) || !header || !fresh(ts, options)) return false;
+  if (!v2) return sameText(header, signBody(secret, ts, second ?? ''));
+  if (!URL.canParse(first.url)) return false;
+  return sameText(header, signRequest(secret, { ...first, timestamp: ts }));
 }
 
 /** `https://host/path`: no userinfo, no query string (either may carry a secret, and this ends up in run records). */
@@ -123,7 +203,7 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
  * `authorization`, and more): the job meant them for the host it named, not for wherever that host points.
  */
 const CREDENTIAL_HEADER =
-  /^(authorization|proxy-authorization|cookie|x-api-key|x-punctual-signature|x-punctual-timestamp)$|-(token|key|secret|signature|auth|credentials?)$/;
+  /^(authorization|proxy-authorization|cookie|x-api-key|x-punctual-signature(-v2)?|x-punctual-timestamp)$|-(token|key|secret|signature(-v2)?|auth|credentials?)$/;
 
 const DEFAULT_GUARD = new TargetGuard();
 
@@ -288,17 +368,22 @@ export async function invokeHttp(target: HttpTarget, ctx: RunContext, deps: Http
   headers.set(RUN_ID_HEADER, ctx.runId);
   headers.set(ATTEMPT_HEADER, String(ctx.attempt));
 
-  if (hmacSecret) {
-    const secret = await read(secrets, hmacSecret, what);
-    const timestamp = Math.floor((deps.clients.now ?? Date.now)() / 1000);
-    headers.set(TIMESTAMP_HEADER, String(timestamp));
-    headers.set(SIGNATURE_HEADER, signBody(secret, timestamp, body ?? ''));
-  }
+  if (ctx.completionToken !== undefined) headers.set(COMPLETION_TOKEN_HEADER, ctx.completionToken);
+  // The secret stays here, never in the headers: each hop is signed for what it sends (below).
+  let signingSecret = hmacSecret ? await read(secrets, hmacSecret, what) : undefined;
+  const timestamp = Math.floor((deps.clients.now ?? Date.now)() / 1000);
   if (body !== undefined) headers.set('content-length', String(Buffer.byteLength(body)));
 
   const outgoing: Outgoing = { method: target.method, headers: Object.fromEntries(headers), body };
   let where = what;
   for (let hop = 0; ; hop++) {
+    if (signingSecret) {
+      // v2 binds the method and the URL of this hop; v1 (deprecated) only the body.
+      const signed = { method: outgoing.method, url: url.href, timestamp, body: outgoing.body ?? '' };
+      outgoing.headers[TIMESTAMP_HEADER] = String(timestamp);
+      outgoing.headers[SIGNATURE_V2_HEADER] = signRequest(signingSecret, signed);
+      outgoing.headers[SIGNATURE_HEADER] = signBody(signingSecret, timestamp, signed.body);
+    }
     let response: IncomingMessage;
     try {
       response = await send(url, outgoing, guard, deps.signal);
@@ -328,12 +413,13 @@ export async function invokeHttp(target: HttpTarget, ctx: RunContext, deps: Http
         for (const name of Object.keys(outgoing.headers)) {
           if (CREDENTIAL_HEADER.test(name)) delete outgoing.headers[name];
         }
+        signingSecret = undefined; // another origin gets no signature either
       }
       // What fetch does: 303 (and 301/302 after a POST) continue as a GET without a body; 307/308 keep both.
       if (status === 303 || ((status === 301 || status === 302) && outgoing.method === 'POST')) {
         outgoing.method = 'GET';
         outgoing.body = undefined;
-        for (const name of ['content-type', 'content-length', SIGNATURE_HEADER, TIMESTAMP_HEADER]) {
+        for (const name of ['content-type', 'content-length']) {
           delete outgoing.headers[name];
         }
       }

@@ -7,13 +7,18 @@ export {
   registerHandler,
   stableHash,
 } from './handlers.js';
-export type { VerifyOptions } from './http.js';
+export type { SignedRequest, VerifyOptions } from './http.js';
 export {
   ATTEMPT_HEADER,
+  COMPLETION_TOKEN_HEADER,
   IDEMPOTENCY_HEADER,
   RUN_ID_HEADER,
   SIGNATURE_HEADER,
+  SIGNATURE_TOLERANCE_SECONDS,
+  SIGNATURE_V2_HEADER,
   signBody,
+  signedUrl,
+  signRequest,
   TIMESTAMP_HEADER,
   verifySignature,
 } from './http.js';

@@ -61,6 +61,18 @@ describe('the completions queue', () => {
     });
   });
 
+  it("lets the completions function copy a malformed report to the queue's DLQ (without its token)", () => {
+    const fnId = stack.getLogicalId(scheduler.completions.consumer.function.node.defaultChild as never);
+    const dlqId = stack.getLogicalId(scheduler.completions.dlq.node.defaultChild as never);
+    const fn = template.toJSON().Resources[fnId];
+
+    expect(fn.Properties.Environment.Variables.PUNCTUAL_COMPLETIONS_DLQ).toEqual({ Ref: dlqId });
+    const sends = statementsOfRole(template, idOf(scheduler.completions.consumer.role)).filter((s) =>
+      actionsOf(s).includes('sqs:SendMessage'),
+    );
+    expect(JSON.stringify(sends)).toContain(dlqId);
+  });
+
   it('is named in the stack outputs', () => {
     expect(template.toJSON().Outputs.CompletionsQueueUrl).toBeDefined();
   });
@@ -78,7 +90,7 @@ describe('grantReportCompletion', () => {
 });
 
 describe('the completions function', () => {
-  it('may read and write the table, send to the pools and publish events, and nothing else', () => {
+  it('may read and write the table, send to the pools and its DLQ and publish events, and nothing else', () => {
     const statements = statementsOfRole(template, idOf(scheduler.completions.consumer.role));
     const actions = [...new Set(statements.flatMap(actionsOf))].sort();
 
@@ -101,7 +113,9 @@ describe('the completions function', () => {
     const text = JSON.stringify(sends.map((statement) => statement.Resource));
     expect(text).toMatch(/SchedulerPooldefaultQueue/);
     expect(text).toMatch(/SchedulerPooldefaultDlq/);
-    expect(text).not.toMatch(/SchedulerCompletions/);
+    // Not to its own queue: only its DLQ, where a malformed report is copied without its token.
+    expect(text).not.toMatch(/SchedulerCompletionsQueue/);
+    expect(text).toMatch(/SchedulerCompletionsDlq/);
   });
 
   it('counts asynchronous successes for the gap alarms from its own log group', () => {

@@ -262,25 +262,44 @@ describe('the completions queue', () => {
     });
   });
 
-  it('leaves a body that is not a completion message on the queue (its DLQ takes it after maxReceiveCount)', async () => {
+  it('keeps a body that is not a completion message in the DLQ without its token, and acknowledges it', async () => {
     setup = await asyncSetup({});
-    await setup.rt.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: setup.rt.state.completionsQueueUrl,
-        MessageBody: JSON.stringify({ runId: 'agent@x', type: 'done' }),
-      }),
-    );
+    const token = 'tok_3kQp9Zx2Lm7Vb4Nc8Rt1Ws6Yh0Ja5Ud';
+    for (const body of [
+      JSON.stringify({ runId: 'agent@x', token, type: 'done' }),
+      JSON.stringify({ runId: 'agent@x', token: token.slice(0, 10), type: 'complete' }),
+      `{"runId":"agent@x","token":"${token}",`,
+    ]) {
+      await setup.rt.sqs.send(
+        new SendMessageCommand({ QueueUrl: setup.rt.state.completionsQueueUrl, MessageBody: body }),
+      );
+    }
 
-    expect(await setup.rt.drainCompletions()).toBe(1);
+    expect(await setup.rt.drainCompletions()).toBe(3);
 
     const { Attributes } = await setup.rt.sqs.send(
       new GetQueueAttributesCommand({
         QueueUrl: setup.rt.state.completionsQueueUrl,
-        AttributeNames: ['ApproximateNumberOfMessagesNotVisible'],
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
       }),
     );
-    // Not deleted: in flight until its visibility timeout, then delivered again.
-    expect(Attributes?.ApproximateNumberOfMessagesNotVisible).toBe('1');
+    // Acknowledged: it cannot parse on a later delivery either.
+    expect(Attributes).toMatchObject({
+      ApproximateNumberOfMessages: '0',
+      ApproximateNumberOfMessagesNotVisible: '0',
+    });
+    const { Messages = [] } = await setup.rt.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: setup.rt.state.completionsDlqUrl, MaxNumberOfMessages: 10 }),
+    );
+    expect(Messages).toHaveLength(3);
+    const kept = Messages.map((m) => JSON.parse(m.Body ?? '{}') as { malformed: string; fields?: string });
+    expect(kept.map((k) => k.malformed).sort()).toEqual([
+      expect.stringMatching(/^body: not JSON \(\d+ bytes, not quoted\)/),
+      expect.stringMatching(/^token \(a string of 10 characters, not quoted\): Too small/),
+      expect.stringMatching(/^type "done": /),
+    ]);
+    expect(kept.find((k) => k.malformed.startsWith('type'))?.fields).toContain('agent@x');
+    for (const m of Messages) expect(m.Body).not.toContain(token.slice(0, 8));
   });
 
   it('parses a completion message or names the field, the value and the rule', () => {
@@ -292,6 +311,16 @@ describe('the completions queue', () => {
       ok: false,
       error: expect.stringMatching(/^body: not JSON/),
     });
+    // Neither a bad token nor a broken body is quoted: either may be (part of) a live token.
+    const token = 'tok_3kQp9Zx2Lm7Vb4Nc8Rt1Ws6Yh0Ja5Ud';
+    const bad = [
+      JSON.stringify({ runId: 'a@b', token: token.slice(0, 12), type: 'complete' }),
+      JSON.stringify({ runId: 'a@b', token: [token], type: 'complete' }),
+      `{"runId":"a@b","token":"${token}"`,
+      `{"runId":"a@b","token":${token}}`,
+    ].map((body) => parseCompletionMessage(body));
+    expect(bad.map((parsed) => parsed.ok)).toEqual([false, false, false, false]);
+    for (const parsed of bad) expect(JSON.stringify(parsed)).not.toContain(token.slice(0, 6));
     expect(
       parseCompletionMessage(
         JSON.stringify({ runId: 'a@b', token: 't'.repeat(43), type: 'fail', error: 'boom' }),

@@ -336,6 +336,7 @@ describe('allow-lists: the private services an operator does want', () => {
     const [first, final] = [hitsOf('redirector')[0]!, hitsOf('service')[0]!];
     expect(first.headers.authorization).toBe('Bearer t0k3n');
     expect(first.headers['x-punctual-signature']).toMatch(/^sha256=/);
+    expect(first.headers['x-punctual-signature-v2']).toMatch(/^sha256=/);
     expect(final.method).toBe('POST'); // 307 keeps the method and the body
     expect(final.body).toBe(first.body);
     for (const name of [
@@ -343,6 +344,7 @@ describe('allow-lists: the private services an operator does want', () => {
       'x-api-key',
       'cookie',
       'x-punctual-signature',
+      'x-punctual-signature-v2',
       'x-punctual-timestamp',
     ]) {
       expect(final.headers[name]).toBeUndefined();

@@ -228,7 +228,7 @@ describe('http target: failures', () => {
 });
 
 describe('http target: HMAC signature', () => {
-  it('signs "<timestamp>.<body>" so that verifySignature accepts the request', async () => {
+  it('still sends v1 ("<timestamp>.<body>", deprecated) beside v2 so that v1 receivers keep working', async () => {
     // prepare
     const t = target('/ok', { hmacSecret: 'hook' });
     const withSecret = clients({ secrets: secretResolver({ hook: () => 's3cret' }) });
@@ -243,26 +243,28 @@ describe('http target: HMAC signature', () => {
     expect(timestamp).toBe(String(NOW / 1000));
     expect(signature).toMatch(/^sha256=[0-9a-f]{64}$/);
     expect(verifySignature('s3cret', timestamp, body, signature, { now: NOW + 10_000 })).toBe(true);
-    expect(verifySignature('wrong', timestamp, body, signature)).toBe(false);
-    expect(verifySignature('s3cret', timestamp, `${body} `, signature)).toBe(false);
+    expect(verifySignature('wrong', timestamp, body, signature, { now: NOW })).toBe(false);
+    expect(verifySignature('s3cret', timestamp, `${body} `, signature, { now: NOW })).toBe(false);
   });
 
-  it('signs a GET over the empty body', async () => {
+  it('signs a GET (v2: its method and URL, over the empty body)', async () => {
     // prepare
-    const t = target('/ok', { method: 'GET', hmacSecret: 'hook' });
+    const t = target('/ok?x=1', { method: 'GET', hmacSecret: 'hook' });
 
     // act
     await invoke(t, { clients: clients({ secrets: secretResolver({ hook: () => 's3cret' }) }) });
 
     // assert
-    const { headers } = received[0]!;
-    const ok = verifySignature(
-      's3cret',
-      headers['x-punctual-timestamp'] as string,
-      '',
-      headers['x-punctual-signature'] as string,
-    );
-    expect(ok).toBe(true);
+    const { headers, url } = received[0]!;
+    const signed = {
+      method: 'GET',
+      url: `${base}${url}`,
+      timestamp: headers['x-punctual-timestamp'] as string,
+      body: '',
+    };
+    expect(
+      verifySignature('s3cret', signed, headers['x-punctual-signature-v2'] as string, { now: NOW }),
+    ).toBe(true);
   });
 
   it('signs with a deprecated hmacSecretEnv that names a declared secret', async () => {
@@ -273,14 +275,15 @@ describe('http target: HMAC signature', () => {
     await invoke(t, { clients: clients({ secrets: secretResolver({ hook: () => 's3cret' }) }) });
 
     // assert
-    const { headers, body } = received[0]!;
+    const { headers, body, url } = received[0]!;
+    const signed = {
+      method: 'POST',
+      url: `${base}${url}`,
+      timestamp: headers['x-punctual-timestamp'] as string,
+      body,
+    };
     expect(
-      verifySignature(
-        's3cret',
-        headers['x-punctual-timestamp'] as string,
-        body,
-        headers['x-punctual-signature'] as string,
-      ),
+      verifySignature('s3cret', signed, headers['x-punctual-signature-v2'] as string, { now: NOW }),
     ).toBe(true);
   });
 

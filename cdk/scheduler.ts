@@ -331,6 +331,7 @@ export const OUTPUT_KEYS = {
   tickDlqUrl: 'TickDlqUrl',
   completionsQueueUrl: 'CompletionsQueueUrl',
   tickGroups: 'TickGroups',
+  secretNames: 'SecretNames',
 } as const;
 
 const DYNAMO_READ_WRITE = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'];
@@ -881,6 +882,12 @@ export class Scheduler extends Construct {
         'queue workers report heartbeat/complete/fail of asynchronous runs on',
       );
       output(OUTPUT_KEYS.tickGroups, String(config.tickGroups), 'shard groups the tick fans out to');
+      // Names only, never where or what: the client refuses a put naming an undeclared secret.
+      output(
+        OUTPUT_KEYS.secretNames,
+        JSON.stringify(declaredSecrets.map(([name]) => name).sort()),
+        'names of the declared secrets jobs may use, as JSON (values stay in Secrets Manager / SSM)',
+      );
     }
 
     acknowledgeFindings({

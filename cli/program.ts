@@ -265,6 +265,10 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
         'declare secret NAME for jobs (hmacSecret, headers { secret }), read from ENV_VAR of this process (repeatable)',
         (value: string, previous: string[] = []) => [...previous, value],
       )
+      .option(
+        '--secrets-file <file>',
+        'declare secrets from FILE: NAME=$ENV_VAR (read from this process) or NAME=value lines; # comments',
+      )
       .action(async (flags) => {
         state.exitCode = await runDev(io, flags);
       }),

@@ -165,6 +165,8 @@ export interface LocalState {
   lookaheadMs: number;
   /** The handler names the executors hold: a put naming another is refused. */
   handlers: string[];
+  /** The names (never the values) of the declared secrets: a put naming another is refused. */
+  secrets: string[];
   pools: Record<
     string,
     { queueUrl: string; dlqUrl: string; dlqArn: string; concurrency: number; timeout: number }
@@ -355,6 +357,7 @@ export class LocalRuntime {
         ...(options.dataDir ? { dataDir: options.dataDir } : {}),
         lookaheadMs: options.tick?.lookaheadMs ?? lookaheadFor(options.tickMs ?? 60_000),
         handlers: (options.handlers ?? defaultHandlers).names().sort(),
+        secrets: [...(options.secrets?.names ?? [])].sort(),
         pools: Object.fromEntries(
           pools.map((pool) => [
             pool.name,
@@ -376,6 +379,7 @@ export class LocalRuntime {
         await putJob(runtime.store, job, now, {
           pools: pools.map((pool) => pool.name),
           handlerNames: state.handlers,
+          secretNames: state.secrets,
         });
       }
       if (options.stateFile) {

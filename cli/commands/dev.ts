@@ -7,7 +7,7 @@
  * The CLI finds this runtime through `./.punctual/local.json` in the directory it runs in, whatever
  * `--data-dir` says (written by the runtime once ready, removed when it stops) and reads the heartbeat item the tick writes (with its interval).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import {
@@ -63,6 +63,8 @@ export interface DevOptions {
   targetPolicy?: string;
   /** `NAME=ENV_VAR`, repeatable: declares secret NAME, read from this process's ENV_VAR at run time. */
   secret?: string[];
+  /** A file of `NAME=$ENV_VAR` or `NAME=value` lines (parseSecretsFile). */
+  secretsFile?: string;
   /** `--no-console` sets it false: no console is served. */
   console?: boolean;
   consolePort?: number;
@@ -77,8 +79,9 @@ export interface DevOptions {
 export function parseSecretFlags(
   flags: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
+  fromFile: SecretSources = {},
 ): SecretResolver {
-  const sources: Record<string, () => string | undefined> = {};
+  const sources: SecretSources = { ...fromFile };
   for (const flag of flags) {
     const match = /^([^=]+)=([A-Za-z_][A-Za-z0-9_]*)$/.exec(flag);
     if (!match)
@@ -92,9 +95,70 @@ export function parseSecretFlags(
       throw new PunctualError(
         `--secret ${JSON.stringify(flag)}: ${variable} is an AWS_* variable; no secret is read from those`,
       );
+    if (Object.hasOwn(sources, name))
+      throw new PunctualError(`--secret ${JSON.stringify(flag)}: secret ${name} is declared twice`);
     sources[name] = () => env[variable];
   }
   return secretResolver(sources);
+}
+
+type SecretSources = Record<string, () => string | undefined>;
+
+/**
+ * `--secrets-file FILE`: one secret a line, `NAME=$ENV_VAR` (read from this process's ENV_VAR at run time,
+ * as `--secret NAME=ENV_VAR`) or `NAME=value` (the value itself, optionally in single or double quotes).
+ * Blank lines and lines starting with `#` are skipped. An error names the file, the line and the secret,
+ * never a value.
+ */
+export function parseSecretsFile(
+  text: string,
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+): SecretSources {
+  const sources: SecretSources = {};
+  const lines = text.split(/\r?\n/);
+  for (const [index, raw] of lines.entries()) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const where = `--secrets-file ${file}:${index + 1}`;
+    const eq = line.indexOf('=');
+    if (eq <= 0)
+      throw new PunctualError(`${where}: write NAME=$ENV_VAR or NAME=value (the line has no NAME=)`);
+    const name = line.slice(0, eq).trim();
+    const problem = secretNameProblem(name);
+    if (problem) throw new PunctualError(`${where}: the name ${JSON.stringify(name)} ${problem}`);
+    if (Object.hasOwn(sources, name)) throw new PunctualError(`${where}: secret ${name} is declared twice`);
+    const given = line.slice(eq + 1).trim();
+    const reference = /^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$/.exec(given);
+    if (reference) {
+      const variable = (reference[1] ?? reference[2]) as string;
+      if (isAwsReserved(variable))
+        throw new PunctualError(
+          `${where}: secret ${name} names ${variable}, an AWS_* variable; no secret is read from those`,
+        );
+      sources[name] = () => env[variable];
+      continue;
+    }
+    const quoted = /^(['"])(.*)\1$/.exec(given);
+    const value = quoted ? (quoted[2] as string) : given;
+    if (value === '') throw new PunctualError(`${where}: secret ${name} has an empty value`);
+    sources[name] = () => value;
+  }
+  return sources;
+}
+
+/** Reads `--secrets-file`: a file others can read gets a warning (it holds values). */
+export async function loadSecretsFile(io: Io, path: string): Promise<SecretSources> {
+  const file = resolve(io.cwd, path);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+    const { mode } = await stat(file);
+    if (mode & 0o077) io.err(`warning: --secrets-file ${path} can be read by others (chmod 600 ${path})\n`);
+  } catch (error) {
+    throw new PunctualError(`--secrets-file ${path}: ${errorMessage(error)}`);
+  }
+  return parseSecretsFile(text, path);
 }
 
 /**
@@ -154,7 +218,11 @@ export async function runDev(
   const durationMs =
     options.duration !== undefined ? durationOption('--duration', options.duration) : undefined;
   const jobsFile: JobsFile | undefined = options.jobs ? await loadJobsFile(options.jobs) : undefined;
-  const secrets = parseSecretFlags(options.secret ?? []);
+  const secrets = parseSecretFlags(
+    options.secret ?? [],
+    process.env,
+    options.secretsFile ? await loadSecretsFile(io, options.secretsFile) : {},
+  );
   const targetPolicy = options.targetPolicy
     ? await loadTargetPolicyFile(resolve(io.cwd, options.targetPolicy))
     : undefined;

@@ -151,6 +151,11 @@ export interface Deployment {
   pools: Record<string, PoolQueues>;
   /** The tick interval when the deployment fixes it (a stack ticks every minute). */
   tickMs?: number;
+  /**
+   * The names of the secrets the deployment declares (never their values), when it says: a stack's
+   * `SecretNames` output, the local runtime's state. `putJob` then refuses a job naming another.
+   */
+  secretNames?: string[];
 }
 
 function isoOf(field: string, value: Instant): string {
@@ -269,6 +274,7 @@ export class PunctualClient {
       shards: target.store.shards,
       pools: target.pools,
       ...(target.tickMs !== undefined ? { tickMs: target.tickMs } : {}),
+      ...(target.secretNames ? { secretNames: target.secretNames } : {}),
     };
   }
 
@@ -308,6 +314,7 @@ export class PunctualClient {
     const result = await putJob(target.store, definition, now, {
       pools: Object.keys(target.pools),
       ...(target.handlerNames ? { handlerNames: target.handlerNames } : {}),
+      ...(target.secretNames ? { secretNames: target.secretNames } : {}),
       claim: this.#claim(target),
     });
     return {

@@ -67,6 +67,11 @@ export interface TableOptions extends AwsOptions {
   shards?: number;
   /** Days the runs it creates are kept (the construct's `runRetention`; default 30). */
   retentionDays?: number;
+  /**
+   * The names of the secrets the deployment declares (the stack's `SecretNames` output): `putJob` refuses a
+   * job naming another. Unknown when omitted (the executor still refuses such a job's runs).
+   */
+  secretNames?: string[];
 }
 
 /** The state file of `punctual dev` (local/runtime.ts LocalState): the fields a client uses. */
@@ -86,6 +91,8 @@ export interface DevState {
   lookaheadMs?: number;
   /** The handler names its executors hold (absent in older state files). */
   handlers?: string[];
+  /** The names of the secrets it declares, never their values (absent in older state files). */
+  secrets?: string[];
 }
 
 export interface Connection {
@@ -102,6 +109,8 @@ export interface Connection {
   lookaheadMs?: number;
   /** The handlers its executors hold, when the deployment says (the local runtime does): puts are checked. */
   handlerNames?: string[];
+  /** The secrets it declares (names), when the deployment says (the stack's `SecretNames` output, the local runtime): puts are checked. */
+  secretNames?: string[];
   /** Read capacity units DynamoDB reported for this connection's reads so far. */
   consumed: { read: number };
   close(): void;
@@ -291,6 +300,7 @@ export async function connectLocal(file: string, state: DevState): Promise<Conne
     ),
     ...(typeof state.lookaheadMs === 'number' ? { lookaheadMs: state.lookaheadMs } : {}),
     ...(Array.isArray(state.handlers) ? { handlerNames: state.handlers } : {}),
+    ...(Array.isArray(state.secrets) ? { secretNames: state.secrets } : {}),
   };
 }
 
@@ -323,7 +333,23 @@ export function connectTable(options: TableOptions): Connection {
     ...(options.retentionDays !== undefined ? { retentionDays: options.retentionDays } : {}),
   });
   const label = `table ${options.tableName}${options.region ? ` (${options.region})` : ''}`;
-  return connection('table', label, dynamo, sqs, store, poolQueues(options.queues), STACK_TICK_MS);
+  return {
+    ...connection('table', label, dynamo, sqs, store, poolQueues(options.queues), STACK_TICK_MS),
+    ...(options.secretNames ? { secretNames: [...options.secretNames] } : {}),
+  };
+}
+
+/** The `SecretNames` output: a JSON list of the declared secrets' names. */
+function secretNamesOutput(stack: string, text: string): string[] {
+  let names: unknown;
+  try {
+    names = JSON.parse(text);
+  } catch (error) {
+    throw new PunctualError(`stack "${stack}": output SecretNames is not JSON (${errorMessage(error)})`);
+  }
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string'))
+    throw new PunctualError(`stack "${stack}": output SecretNames is not a JSON list of names`);
+  return names;
 }
 
 /** The connection to a deployed stack, found through its outputs. */
@@ -375,6 +401,10 @@ export async function connectStack(options: StackOptions): Promise<Connection> {
     shards: Number(outputs.Shards ?? 4),
     // Runs the client creates (trigger, backfill) expire like the tick's: the stack's retention.
     ...(outputs.RetentionDays ? { retentionDays: Number(outputs.RetentionDays) } : {}),
+    // A stack deployed before the output existed does not say: its puts are not checked.
+    ...(outputs.SecretNames !== undefined
+      ? { secretNames: secretNamesOutput(name, outputs.SecretNames) }
+      : {}),
   });
   return { ...table, kind: 'stack', label: `stack ${name}${options.region ? ` (${options.region})` : ''}` };
 }

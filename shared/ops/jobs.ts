@@ -24,6 +24,7 @@ import {
   runIdFor,
 } from '../store/model.js';
 import type { Store } from '../store/store.js';
+import { undeclaredSecrets } from '../targets/secrets.js';
 import { type ClaimNowReport, claimNow, type TickConfig, type TickDeps } from '../tick/tick.js';
 
 export type OpsDeps = RunDeps;
@@ -62,10 +63,23 @@ export async function putJob(
   store: Store,
   input: unknown,
   now: number,
-  options: { pools?: string[]; handlerNames?: readonly string[]; claim?: ClaimDeps } = {},
+  options: {
+    pools?: string[];
+    handlerNames?: readonly string[];
+    /**
+     * The secrets the deployment declares (names only: the stack's `SecretNames` output, the local
+     * runtime's state file), when it says: a job naming another is refused, as its runs would be.
+     */
+    secretNames?: readonly string[];
+    claim?: ClaimDeps;
+  } = {},
 ): Promise<PutResult> {
   const definition = parseJob(input);
   const target = definition.target;
+  if (options.secretNames) {
+    const undeclared = undeclaredSecrets(target, options.secretNames);
+    if (undeclared.length) throw new JobValidationError(undeclared, `job "${definition.id}"`);
+  }
   if (options.handlerNames && target.type === 'handler' && !options.handlerNames.includes(target.name)) {
     throw new JobValidationError(
       [

@@ -294,6 +294,13 @@ function send(
   });
 }
 
+/** `text` with every secret value sent replaced by `[secret NAME]`. */
+function withoutSecrets(text: string, sent: readonly { name: string; value: string }[]): string {
+  let out = text;
+  for (const { name, value } of sent) if (value.length >= 4) out = out.split(value).join(`[secret ${name}]`);
+  return out;
+}
+
 /** A policy refusal: final, since every attempt would meet the same policy. */
 function refused(where: string, refusal: TargetPolicyRefusal): TargetError {
   return new TargetError(`${where}: ${refusal.message}`, false, { cause: refusal });
@@ -356,13 +363,19 @@ export async function invokeHttp(target: HttpTarget, ctx: RunContext, deps: Http
   const headers = new Headers();
   if (body !== undefined) headers.set('content-type', 'application/json');
   headers.set('user-agent', 'punctual');
+  // The values read, so that an answer echoing one (a receiver quoting the request in its error page)
+  // does not carry it into the run record, the DLQ and the CLI.
+  const sent: { name: string; value: string }[] = [];
   for (const [name, value] of Object.entries(target.headers ?? {})) {
     // Validation refuses x-punctual-* and idempotency-key; a forged stored definition must not set them either.
     if (/^x-punctual-|^idempotency-key$/i.test(name)) continue;
-    headers.set(
-      name,
-      typeof value === 'string' ? value : `${value.prefix ?? ''}${await read(secrets, value.secret, what)}`,
-    );
+    if (typeof value === 'string') {
+      headers.set(name, value);
+      continue;
+    }
+    const secret = await read(secrets, value.secret, what);
+    sent.push({ name: value.secret, value: secret });
+    headers.set(name, `${value.prefix ?? ''}${secret}`);
   }
   headers.set(IDEMPOTENCY_HEADER, idempotencyKey(ctx));
   headers.set(RUN_ID_HEADER, ctx.runId);
@@ -371,6 +384,7 @@ export async function invokeHttp(target: HttpTarget, ctx: RunContext, deps: Http
   if (ctx.completionToken !== undefined) headers.set(COMPLETION_TOKEN_HEADER, ctx.completionToken);
   // The secret stays here, never in the headers: each hop is signed for what it sends (below).
   let signingSecret = hmacSecret ? await read(secrets, hmacSecret, what) : undefined;
+  if (hmacSecret && signingSecret) sent.push({ name: hmacSecret, value: signingSecret });
   const timestamp = Math.floor((deps.clients.now ?? Date.now)() / 1000);
   if (body !== undefined) headers.set('content-length', String(Buffer.byteLength(body)));
 
@@ -433,7 +447,12 @@ export async function invokeHttp(target: HttpTarget, ctx: RunContext, deps: Http
     }
     // Only a destination the policy allowed answers here (a refused one was never connected to), so its
     // body, bounded, may go into the run record.
-    const snippet = await readSnippet(response, SNIPPET_CHARS).catch(() => '');
+    // Read past the quoted length by the longest secret, so that one starting inside it is whole when scrubbed.
+    const longest = Math.max(0, ...sent.map(({ value }) => value.length));
+    const snippet = withoutSecrets(
+      await readSnippet(response, SNIPPET_CHARS + longest).catch(() => ''),
+      sent,
+    ).slice(0, SNIPPET_CHARS);
     throw new TargetError(
       `${where}: HTTP ${status}${snippet ? `: ${snippet}` : ''}`,
       retryableStatus(status),

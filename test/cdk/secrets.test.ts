@@ -43,6 +43,14 @@ function build(jobs: unknown[]) {
 }
 
 describe('secrets', () => {
+  it('name the declared secrets (names alone) in the SecretNames output the client checks puts against', () => {
+    const { stack } = build([SIGNED_JOB]);
+    const outputs = Template.fromStack(stack).toJSON().Outputs as Record<string, { Value: unknown }>;
+
+    expect(JSON.parse(outputs.SecretNames?.Value as string)).toEqual(['api', 'hook']);
+    expect(JSON.stringify(outputs.SecretNames)).not.toMatch(/billing|arn:/);
+  });
+
   it('tell each executor where each declared secret lives and let it read those alone', () => {
     const { stack, scheduler } = build([SIGNED_JOB]);
     const template = Template.fromStack(stack);

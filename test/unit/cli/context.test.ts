@@ -5,7 +5,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { resolveTarget, stateFilePath, UsageError } from '../../../cli/context.js';
-import { PunctualError } from '../../../shared/errors.js';
+import { JobValidationError, PunctualError } from '../../../shared/errors.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -109,6 +109,40 @@ describe('target resolution: a deployed stack', () => {
     });
     expect(target.tableName).toBe('Punctual-Table-1');
     expect(target.shards).toBe(8);
+    // A stack deployed before the SecretNames output: its declared secrets are unknown, puts unchecked.
+    expect(target.secretNames).toBeUndefined();
+    target.close();
+  });
+
+  it("reads the declared secrets' names from the SecretNames output, and putJob refuses another before writing", async () => {
+    cfn.on(DescribeStacksCommand, { StackName: 'Punctual' }).resolves({
+      Stacks: [
+        {
+          StackName: 'Punctual',
+          CreationTime: new Date(),
+          StackStatus: 'CREATE_COMPLETE',
+          Outputs: [
+            { OutputKey: 'TableName', OutputValue: 'Punctual-Table-1' },
+            { OutputKey: 'Pools', OutputValue: JSON.stringify({ default: { queueUrl: 'https://sqs/q' } }) },
+            { OutputKey: 'SecretNames', OutputValue: '["billing-hook"]' },
+          ],
+        },
+      ],
+    });
+    const target = await resolveTarget({}, { PUNCTUAL_STACK: 'Punctual', PUNCTUAL_REGION: 'eu-west-1' }, dir);
+
+    // The refusal comes before any DynamoDB call (there is no table behind this stack).
+    const put = target.client.putJob({
+      id: 'hook',
+      schedule: 'rate(1 hour)',
+      target: { type: 'http', url: 'https://hooks.example.com/in', hmacSecret: 'tenant-a-hook' },
+    });
+
+    expect(target.secretNames).toEqual(['billing-hook']);
+    await expect(put).rejects.toThrow(JobValidationError);
+    await expect(put).rejects.toThrow(
+      'target.hmacSecret "tenant-a-hook": is not a declared secret; this deployment declares billing-hook',
+    );
     target.close();
   });
 

@@ -27,12 +27,15 @@ export interface Violation {
   path: string;
   value: unknown;
   message: string;
+  /** The line of the field in the file it was read from (a jobs file's field, or its nearest parent that is there). */
+  line?: number;
 }
 
-/** Formats a violation as `path "value": rule`, the form every validation message takes. */
+/** Formats a violation as `path "value": rule` (then ` (line N)` when read from a file), the form every validation message takes. */
 export function formatViolation(v: Violation): string {
   const shown = v.value === undefined ? '' : ` ${preview(v.value)}`;
-  return `${v.path || '(root)'}${shown}: ${v.message}`;
+  const line = v.line === undefined ? '' : ` (line ${v.line})`;
+  return `${v.path || '(root)'}${shown}: ${v.message}${line}`;
 }
 
 /**

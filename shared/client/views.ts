@@ -164,6 +164,7 @@ export const violationSchema = z.object({
   path: z.string().describe('the field, dotted (`jobs[2].target.url`)'),
   value: z.unknown().describe('the value given'),
   message: z.string().describe('the rule it breaks'),
+  line: z.number().int().optional().describe('the line of the field in the file it was read from'),
 });
 
 export const putJobResultSchema = z.object({

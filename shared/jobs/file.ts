@@ -29,7 +29,7 @@ import {
   sortByField,
 } from './schema.js';
 import type { JobDefinition, JobsFile, PoolDefinition } from './types.js';
-import { joinPath, valueAt } from './violations.js';
+import { joinPath, splitPath, valueAt } from './violations.js';
 
 const fileSchema = z.strictObject({
   jobs: z.array(z.unknown()),
@@ -275,7 +275,31 @@ export function parseJobsFile(text: string, fileName: string): JobsFile {
   const subject = `jobs file ${JSON.stringify(fileName)}`;
   const document = readDocument(text, fileName);
   if (!document.ok) throw new JobValidationError(document.violations, subject);
-  return parseJobsDocument(document.value, subject);
+  try {
+    return parseJobsDocument(document.value, subject);
+  } catch (error) {
+    if (!(error instanceof JobValidationError)) throw error;
+    throw new JobValidationError(withLines(error.violations, text), subject);
+  }
+}
+
+/**
+ * Each violation with the line of its field in `text` (a file that parsed: its depth is checked), or of
+ * the field's nearest parent that is there (a missing `target` is reported on its job's line).
+ */
+function withLines(violations: readonly Violation[], text: string): Violation[] {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: false, lineCounter });
+  return violations.map((violation) => {
+    const segments = splitPath(violation.path);
+    if (!segments || violation.line !== undefined) return violation;
+    for (let length = segments.length; length >= 0; length--) {
+      const node = length === 0 ? document.contents : document.getIn(segments.slice(0, length), true);
+      const offset = (node as { range?: [number, number, number] } | null | undefined)?.range?.[0];
+      if (offset !== undefined) return { ...violation, line: lineCounter.linePos(offset).line };
+    }
+    return violation;
+  });
 }
 
 /**

@@ -21,6 +21,21 @@ export function joinPath(prefix: string, segments: readonly PathSegment[]): stri
   return path;
 }
 
+/** The segments of a path `joinPath` wrote (`jobs[2].target.url`, `pools["my pool"]`); undefined for any other text. */
+export function splitPath(path: string): PathSegment[] | undefined {
+  const segments: PathSegment[] = [];
+  const part = /(?:^|\.)([A-Za-z_$][\w$-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/y;
+  while (part.lastIndex < path.length) {
+    const at = part.lastIndex;
+    const m = part.exec(path);
+    if (!m || m.index !== at) return undefined;
+    if (m[1] !== undefined) segments.push(m[1]);
+    else if (m[2] !== undefined) segments.push(Number(m[2]));
+    else segments.push(JSON.parse(m[3] as string) as string);
+  }
+  return segments;
+}
+
 /** The value found at `segments` inside `root`, or undefined when there is none. */
 export function valueAt(root: unknown, segments: readonly PathSegment[]): unknown {
   let current = root;

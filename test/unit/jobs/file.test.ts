@@ -3,18 +3,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { formatViolation, JobValidationError, PunctualError } from '../../../shared/errors.js';
+import {
+  formatViolation,
+  JobValidationError,
+  PunctualError,
+  type Violation,
+} from '../../../shared/errors.js';
 import { loadJobsFile, parseJobsFile } from '../../../shared/jobs/index.js';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/jobs/', import.meta.url));
 const examples = fileURLToPath(new URL('../../../examples/', import.meta.url));
+
+/** A violation as `path "value": rule`, without the line it was found on (tested on its own below). */
+function ruleOf({ line: _line, ...violation }: Violation): string {
+  return formatViolation(violation);
+}
 
 /** The violations parseJobsFile throws for `text`, as formatted lines. */
 function errorsOf(text: string, fileName = 'jobs.yaml'): string[] {
   try {
     parseJobsFile(text, fileName);
   } catch (error) {
-    if (error instanceof JobValidationError) return error.violations.map(formatViolation);
+    if (error instanceof JobValidationError) return error.violations.map(ruleOf);
     throw error;
   }
   throw new Error('expected the file to be refused');
@@ -172,7 +182,7 @@ describe('a file with mistakes', () => {
     const error = await loadJobsFile(path).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(JobValidationError);
-    const lines = (error as JobValidationError).violations.map(formatViolation);
+    const lines = (error as JobValidationError).violations.map(ruleOf);
     expect(lines).toStrictEqual([
       'jobs[0].schedule "cron(0 2 * * *)": cron expressions take six fields (minutes hours day-of-month month day-of-week year), got 5',
       'jobs[0].timezone "Mars/Olympus": is not an IANA time zone (e.g. UTC, Europe/Berlin, America/New_York)',
@@ -191,6 +201,48 @@ describe('a file with mistakes', () => {
     expect((error as JobValidationError).message).toMatch(
       /^invalid jobs file ".*jobs\.invalid\.yaml":\n {2}- jobs\[0\]/,
     );
+  });
+
+  it('gives each mistake the line of its field, or of its job when the field is missing', async () => {
+    const error = (await loadJobsFile(join(examples, 'jobs.invalid.yaml')).catch(
+      (e: unknown) => e,
+    )) as JobValidationError;
+
+    expect(error.violations.map((v) => `${v.line} ${v.path}`)).toStrictEqual([
+      '23 jobs[0].schedule',
+      '24 jobs[0].timezone',
+      '25 jobs[0].target.url',
+      '27 jobs[1].id',
+      '28 jobs[1].schedule',
+      '29 jobs[1].target.type',
+      '30 jobs[1].catchUp',
+      '32 jobs[2].id',
+      '32 jobs[2].schedule', // missing: the job's first line
+      '36 jobs[2].pool',
+      '35 jobs[2].retry.maxAttempts',
+      '35 jobs[2].retry.backoff',
+      '33 jobs[2].schedul',
+    ]);
+    expect(error.message).toContain('  - jobs[0].timezone "Mars/Olympus": is not an IANA time zone');
+    expect(error.message).toContain('America/New_York) (line 24)\n');
+  });
+
+  it('gives the lines of a JSON file too, and of a pool', () => {
+    const text =
+      '{\n  "pools": { "fast": { "concurrency": 0 } },\n  "jobs": [\n    { "id": "a", "schedule": "rate(0 minutes)",\n      "target": { "type": "handler", "name": "noop" } }\n  ]\n}\n';
+    const error = (() => {
+      try {
+        parseJobsFile(text, 'jobs.json');
+      } catch (e) {
+        return e as JobValidationError;
+      }
+      throw new Error('expected a refusal');
+    })();
+
+    expect(error.violations.map((v) => `${v.line} ${v.path}`)).toStrictEqual([
+      '2 pools.fast.concurrency',
+      '4 jobs[0].schedule',
+    ]);
   });
 
   it('refuses duplicate job ids, naming the first one', () => {

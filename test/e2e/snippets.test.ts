@@ -1,8 +1,8 @@
 /**
  * The README's and docs/' runnable snippets run as written, the way a newcomer runs them: every fenced block
- * whose info string says `runnable` (```` ```bash runnable ````, ```` ```ts runnable ````, ```` ```js runnable ````)
- * is executed against a `punctual dev` started as `npm start` starts it, in one directory, and must exit 0
- * with nothing on stderr. Shell blocks run line by line (`npx punctual` is this checkout's CLI); js/ts
+ * whose info string says `runnable` (```` ```bash runnable ````, ```` ```ts runnable ````,
+ * ```` ```js runnable ````) is executed against a `punctual dev` started as `npm start` starts it (its tick
+ * every 60 s), in one directory, and must exit 0 with nothing on stderr. Shell blocks run line by line (`npx punctual` is this checkout's CLI); js/ts
  * blocks run as modules from that directory, where `import … from 'punctual'` is this package (Node's
  * self-reference through package.json `exports`, so dist/ built by the test setup is what they import).
  *
@@ -102,8 +102,6 @@ beforeAll(async () => {
     [
       '--jobs',
       'jobs.yaml',
-      '--tick',
-      '1s',
       '--secret',
       'example-hook=PUNCTUAL_EXAMPLE_SECRET',
       '--echo-server',
@@ -134,7 +132,18 @@ describe('runnable snippets of the README and docs/', () => {
       if (snippet.lang === 'bash' || snippet.lang === 'sh') {
         for (const line of shellLines(snippet.code)) {
           const result = await run('/bin/sh', ['-c', line], dir);
-          expect({ line, code: result.code, stderr: result.stderr }).toEqual({ line, code: 0, stderr: '' });
+          // The output too, for the failure message (status says why it is unhealthy on stdout).
+          expect({
+            line,
+            code: result.code,
+            stderr: result.stderr,
+            stdout: result.code ? result.stdout : '',
+          }).toEqual({
+            line,
+            code: 0,
+            stderr: '',
+            stdout: '',
+          });
         }
         return;
       }

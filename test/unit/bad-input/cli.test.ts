@@ -204,7 +204,7 @@ const cases: Case[] = [
     argv: ['dev', '--jobs', join(FIXTURES, 'pool-concurrency-zero.yaml'), '--tick', '1s'],
     code: 1,
     err: () =>
-      `error: invalid jobs file "${join(FIXTURES, 'pool-concurrency-zero.yaml')}":\n  - pools.default.concurrency 0: must be at least 1\n`,
+      `error: invalid jobs file "${join(FIXTURES, 'pool-concurrency-zero.yaml')}":\n  - pools.default.concurrency 0: must be at least 1 (line 2)\n`,
   },
   // bad job definitions through `jobs put`: refused before anything is written
   {
@@ -373,24 +373,24 @@ describe('a bad CLI invocation', () => {
 
 const files: { file: string; violations: string[] }[] = [
   { file: 'empty.yaml', violations: ['(root): is empty: a jobs file needs a top-level jobs: list'] },
-  { file: 'no-jobs-list.yaml', violations: ['jobs: is required'] },
+  { file: 'no-jobs-list.yaml', violations: ['jobs: is required (line 1)'] },
   {
     file: 'jobs-as-map.yaml',
-    violations: ['jobs {"nightly":{"schedule":"rate(1 day)"}}: must be a list, not an object'],
+    violations: ['jobs {"nightly":{"schedule":"rate(1 day)"}}: must be a list, not an object (line 2)'],
   },
   {
     file: 'list-at-root.yaml',
-    violations: ['(root): must be an object with a top-level jobs: list (and optional pools:)'],
+    violations: ['(root): must be an object with a top-level jobs: list (and optional pools:) (line 1)'],
   },
   {
     file: 'unknown-top-level.yaml',
-    violations: ['schedules []: is not a known field; known fields: jobs, pools'],
+    violations: ['schedules []: is not a known field; known fields: jobs, pools (line 2)'],
   },
-  { file: 'pool-concurrency-zero.yaml', violations: ['pools.default.concurrency 0: must be at least 1'] },
-  { file: 'pool-timeout-too-long.yaml', violations: ['pools.slow.timeout "20m": must be at most 15m'] },
+  { file: 'pool-concurrency-zero.yaml', violations: ['pools.default.concurrency 0: must be at least 1 (line 2)'] },
+  { file: 'pool-timeout-too-long.yaml', violations: ['pools.slow.timeout "20m": must be at most 15m (line 2)'] },
   {
     file: 'alias-duplicates-a-job.yaml',
-    violations: ['jobs[1].id "copy": is already the id of jobs[0]: job ids must be unique'],
+    violations: ['jobs[1].id "copy": is already the id of jobs[0]: job ids must be unique (line 3)'],
   },
   {
     file: 'tab-indented.yaml',
@@ -402,9 +402,9 @@ const files: { file: string; violations: string[] }[] = [
   {
     file: 'one-good-two-bad.yaml',
     violations: [
-      'jobs[1] 42: must be an object, not a number',
-      'jobs[2].schedule "rate(0 hours)": the period must be at least 1 second',
-      'jobs[2].target.type "carrier-pigeon": must be one of http, lambda, sqs, eventbridge, handler, stepfunctions, ecs',
+      'jobs[1] 42: must be an object, not a number (line 5)',
+      'jobs[2].schedule "rate(0 hours)": the period must be at least 1 second (line 7)',
+      'jobs[2].target.type "carrier-pigeon": must be one of http, lambda, sqs, eventbridge, handler, stepfunctions, ecs (line 8)',
     ],
   },
 ];

@@ -386,8 +386,14 @@ const files: { file: string; violations: string[] }[] = [
     file: 'unknown-top-level.yaml',
     violations: ['schedules []: is not a known field; known fields: jobs, pools (line 2)'],
   },
-  { file: 'pool-concurrency-zero.yaml', violations: ['pools.default.concurrency 0: must be at least 1 (line 2)'] },
-  { file: 'pool-timeout-too-long.yaml', violations: ['pools.slow.timeout "20m": must be at most 15m (line 2)'] },
+  {
+    file: 'pool-concurrency-zero.yaml',
+    violations: ['pools.default.concurrency 0: must be at least 1 (line 2)'],
+  },
+  {
+    file: 'pool-timeout-too-long.yaml',
+    violations: ['pools.slow.timeout "20m": must be at most 15m (line 2)'],
+  },
   {
     file: 'alias-duplicates-a-job.yaml',
     violations: ['jobs[1].id "copy": is already the id of jobs[0]: job ids must be unique (line 3)'],

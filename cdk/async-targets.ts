@@ -22,9 +22,10 @@
  * time) and list, describe and stop the tasks of those clusters (a timed-out attempt is stopped before
  * its retry).
  */
-import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
@@ -36,8 +37,10 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/commons/config.js';
+import { formatViolation } from '../shared/errors.js';
 import { TABLE_KEYS } from '../shared/store/table.js';
 import { ECS_DETAIL_TYPE, ECS_SOURCE, SFN_DETAIL_TYPE, SFN_SOURCE } from '../shared/targets/aws-events.js';
+import { type EcsNetworkPolicy, ecsNetworkViolations } from '../shared/targets/ecs-network.js';
 import { EXECUTION_PREFIX, STARTED_BY_PREFIX } from '../shared/targets/names.js';
 import { PunctualFunction, prebuiltCode } from './functions.js';
 import { acknowledgeKeyGrant } from './nag.js';
@@ -51,6 +54,14 @@ export interface AsyncEcsTask {
   readonly taskDefinition: ecs.ITaskDefinition;
 }
 
+/** The subnets and security groups `ecs` targets may use (AsyncTargetsProps.ecsNetwork). */
+export interface AsyncEcsNetwork {
+  readonly subnets: ec2.ISubnet[];
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  /** Let a job set `assignPublicIp: true`. @default false */
+  readonly allowPublicIp?: boolean;
+}
+
 /** @example new AsyncTargets(stack, 'AsyncTargets', { scheduler, stateMachines: [machine], ecsTasks: [{ cluster, taskDefinition }] }); */
 export interface AsyncTargetsProps {
   /** The Scheduler whose runs these targets complete. */
@@ -59,6 +70,15 @@ export interface AsyncTargetsProps {
   readonly stateMachines?: sfn.IStateMachine[];
   /** Task definitions `ecs` targets may run, with their clusters. */
   readonly ecsTasks?: AsyncEcsTask[];
+  /**
+   * Where `ecs` targets may place their tasks: a job's `network` may name only these subnets and security
+   * groups (and must name one of these groups when any is declared), and `assignPublicIp: true` only with
+   * `allowPublicIp`. Checked at synth for declared jobs and by the executors before RunTask. Without it a
+   * job may name no network at all (a task definition that needs one, e.g. on Fargate, then fails).
+   *
+   * @example ecsNetwork: { subnets: vpc.privateSubnets, securityGroups: [tasksSg] }
+   */
+  readonly ecsNetwork?: AsyncEcsNetwork;
   /** Log level of the events function. @default INFO */
   readonly logLevel?: lambda.ApplicationLogLevel;
   /** @default ONE_MONTH */
@@ -74,6 +94,29 @@ export const ASYNC_TARGETS_WILDCARD_REASON =
   'describe, and the tick describe and stop, executions whose names begin with punctual-; the tick may list, ' +
   'describe and stop tasks under an ecs:cluster condition naming the clusters of the jobs (ListTasks has no ' +
   'resource type).';
+
+/**
+ * The declared jobs' ecs `network` against the declared subnets and groups, at synth. A list holding an
+ * unresolved id (a subnet of this stack: its id is known at deploy) is left to the executor's check.
+ */
+function checkDeclaredJobsNetwork(id: string, scheduler: Scheduler, declared: EcsNetworkPolicy): void {
+  const resolved = (ids: readonly string[]) => !ids.some((value) => Token.isUnresolved(value));
+  const problems = scheduler.jobs.flatMap((job, index) =>
+    ecsNetworkViolations(job.target, declared)
+      .filter((v) =>
+        v.path.startsWith('target.network.subnets')
+          ? resolved(declared.subnets)
+          : v.path.startsWith('target.network.securityGroups')
+            ? resolved(declared.securityGroups)
+            : true,
+      )
+      .map((v) => `jobs[${index}] (${job.id}): ${formatViolation(v)}`),
+  );
+  if (problems.length)
+    throw new Error(
+      `AsyncTargets "${id}": ecsNetwork does not allow what declared jobs name:\n  ${problems.join('\n  ')}`,
+    );
+}
 
 function ack(construct: Construct, id: string, reason: string): void {
   Validations.of(construct).acknowledge({ id, reason });
@@ -239,7 +282,15 @@ export class AsyncTargets extends Construct {
         },
       });
       this.ecsRule.addTarget(target);
+      const network = props.ecsNetwork;
+      const declared: EcsNetworkPolicy = {
+        subnets: (network?.subnets ?? []).map((subnet) => subnet.subnetId),
+        securityGroups: (network?.securityGroups ?? []).map((group) => group.securityGroupId),
+        allowPublicIp: network?.allowPublicIp ?? false,
+      };
+      checkDeclaredJobsNetwork(id, scheduler, declared);
       for (const pool of Object.values(scheduler.pools)) {
+        pool.executor.addEnvironment(ENV.ecsNetwork, stack.toJsonString(declared));
         for (const task of tasks) {
           pool.executor.addToRolePolicy(
             new iam.PolicyStatement({

@@ -19,7 +19,12 @@ export type {
   TargetPolicy,
   TargetScheme,
 } from '../shared/targets/policy.js';
-export { type AsyncEcsTask, AsyncTargets, type AsyncTargetsProps } from './async-targets.js';
+export {
+  type AsyncEcsNetwork,
+  type AsyncEcsTask,
+  AsyncTargets,
+  type AsyncTargetsProps,
+} from './async-targets.js';
 export type { GapAlarmOptions, PoolProps } from './config.js';
 export type { SchedulerAlarmProps } from './monitoring.js';
 export {

@@ -12,10 +12,11 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type ExecuteDeps, type ExecuteOutcome, executeMessage } from '../shared/runs/execute.js';
 import type { Log } from '../shared/runs/lifecycle.js';
+import { parseEcsNetworkPolicy } from '../shared/targets/ecs-network.js';
 import { defaultHandlers } from '../shared/targets/handlers.js';
 import { invokeTarget } from '../shared/targets/index.js';
 import { TargetGuard } from '../shared/targets/policy.js';
-import { configFromEnv, createClients, reservedFromEnv, targetPolicyFromEnv } from './commons/config.js';
+import { configFromEnv, createClients, ENV, reservedFromEnv, targetPolicyFromEnv } from './commons/config.js';
 import { asLog, createLogger, createMetrics, PowertoolsSignals } from './commons/powertools.js';
 import { secretsFromEnv } from './commons/secrets.js';
 
@@ -63,6 +64,7 @@ function lambda() {
     const handlers = defaultHandlers;
     const policy = new TargetGuard(targetPolicyFromEnv(process.env));
     const reserved = reservedFromEnv(process.env);
+    const ecsNetwork = parseEcsNetworkPolicy(process.env[ENV.ecsNetwork]);
     const secrets = secretsFromEnv(process.env);
     const log: Log = asLog(logger);
     lambdaHandler = createExecutorHandler({
@@ -88,6 +90,7 @@ function lambda() {
           signal,
           policy,
           reserved,
+          ecsNetwork,
           stack: config.stack,
         }),
     });

@@ -36,6 +36,7 @@ import { RecordingSignals } from '../shared/signals.js';
 import type { RunItem } from '../shared/store/model.js';
 import { Store } from '../shared/store/store.js';
 import { ensureTable } from '../shared/store/table.js';
+import type { EcsNetworkPolicy } from '../shared/targets/ecs-network.js';
 import { createExternalCheck } from '../shared/targets/external.js';
 import { defaultHandlers, type HandlerRegistry } from '../shared/targets/handlers.js';
 import { invokeTarget } from '../shared/targets/index.js';
@@ -128,6 +129,8 @@ export interface LocalRuntimeOptions {
    * where the echo server and the example worker listen.
    */
   targetPolicy?: ResolvedTargetPolicy;
+  /** Where ecs tasks may be placed (AsyncTargets' `ecsNetwork` on a stack). Default: unchecked. */
+  ecsNetwork?: EcsNetworkPolicy;
   /** The declared secrets jobs may name (`punctual dev --secret NAME=ENV_VAR`); none by default. */
   secrets?: SecretResolver;
 }
@@ -308,6 +311,7 @@ export class LocalRuntime {
               signal,
               policy,
               reserved,
+              ...(options.ecsNetwork ? { ecsNetwork: options.ecsNetwork } : {}),
               stack: stackTag(state.tableName),
             }),
           onOutcome: (outcome, record) => {

@@ -43,6 +43,11 @@ export const ENV = {
    * `secrets`): where each value is read, never the value itself.
    */
   secrets: 'PUNCTUAL_SECRETS',
+  /**
+   * Where ecs tasks may be placed, JSON `{ subnets, securityGroups, allowPublicIp }` (AsyncTargets'
+   * `ecsNetwork`); nothing declared without it, so a job may name no network.
+   */
+  ecsNetwork: 'PUNCTUAL_ECS_NETWORK',
 } as const;
 
 export interface PoolQueues {

@@ -1,7 +1,9 @@
 /** Runs one attempt of a run against its target, within the caller's deadline. */
+import { formatViolation } from '../errors.js';
 import type { HandlerTarget, Target } from '../jobs/types.js';
 import { describeError, SNIPPET_CHARS, untilAborted } from './common.js';
 import { invokeEcs } from './ecs.js';
+import { type EcsNetworkPolicy, ecsNetworkViolations } from './ecs-network.js';
 import { invokeEventBridge } from './eventbridge.js';
 import type { HandlerRegistry } from './handlers.js';
 import { describeRequest, invokeHttp } from './http.js';
@@ -27,6 +29,11 @@ export interface InvokeOptions {
   policy?: TargetGuard;
   /** punctual's own queues and bus, which no job may write to (./reserved.ts). Default: none known. */
   reserved?: ReservedDestinations;
+  /**
+   * Where ecs tasks may be placed (./ecs-network.ts): the executor on a stack always passes one (nothing
+   * declared: no job may name a network). Default: unchecked (the local runtime, tests).
+   */
+  ecsNetwork?: EcsNetworkPolicy;
   /**
    * The stack's tag (`stackTag(tableName)`, ./names.ts), which stepfunctions execution names and ecs
    * `startedBy` hold so that two stacks sharing a state machine or a cluster never share a name. Those
@@ -136,6 +143,16 @@ export async function invokeTarget(
     throw TargetError.timeout(timeoutMs, describeTarget(target), options.signal.reason);
   }
   if (options.reserved) checkReserved(target, options.reserved);
+  if (options.ecsNetwork) {
+    const refused = ecsNetworkViolations(target, options.ecsNetwork);
+    if (refused.length) {
+      // Final: every attempt would meet the same declaration. Nothing is started.
+      throw new TargetError(
+        `${describeTarget(target)}: refused: ${refused.map(formatViolation).join('; ')}`,
+        false,
+      );
+    }
+  }
   try {
     return await dispatch(target, ctx, options);
   } catch (error) {

@@ -236,6 +236,86 @@ describe('AsyncTargets: least-privilege grants', () => {
   });
 });
 
+describe('AsyncTargets: ecsNetwork', () => {
+  const ECS_JOB = {
+    id: 'export',
+    schedule: 'rate(1 day)',
+    target: {
+      type: 'ecs',
+      cluster: 'jobs',
+      taskDefinition: 'export:1',
+      containerName: 'app',
+      launchType: 'FARGATE',
+      network: { subnets: ['subnet-0aaa1111'], securityGroups: ['sg-0aaa1111'] },
+    },
+  };
+
+  function build(job: unknown, network?: { subnets: string[]; groups?: string[]; allowPublicIp?: boolean }) {
+    const s = newStack({ bundle: false, name: 'Net' });
+    const sch = new Scheduler(s, 'Scheduler', exampleProps({ jobs: [job as never] }));
+    const v = new ec2.Vpc(s, 'Vpc', { maxAzs: 1, natGateways: 0 });
+    const c = new ecs.Cluster(s, 'Cluster', { vpc: v });
+    const t = new ecs.FargateTaskDefinition(s, 'Task');
+    t.addContainer('app', {
+      image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/busybox'),
+    });
+    const targets = new AsyncTargets(s, 'AsyncTargets', {
+      scheduler: sch,
+      ecsTasks: [{ cluster: c, taskDefinition: t }],
+      ...(network
+        ? {
+            ecsNetwork: {
+              subnets: network.subnets.map((id, i) => ec2.Subnet.fromSubnetId(s, `Subnet${i}`, id)),
+              securityGroups: (network.groups ?? []).map((id, i) =>
+                ec2.SecurityGroup.fromSecurityGroupId(s, `Group${i}`, id),
+              ),
+              ...(network.allowPublicIp ? { allowPublicIp: true } : {}),
+            },
+          }
+        : {}),
+    });
+    return { s, sch, targets };
+  }
+
+  it('tells every executor the declared subnets and groups; without ecsNetwork, none', () => {
+    for (const pool of Object.values(scheduler.pools)) {
+      const fn = template.toJSON().Resources[stack.getLogicalId(pool.executor.node.defaultChild as never)];
+      expect(JSON.parse(fn.Properties.Environment.Variables.PUNCTUAL_ECS_NETWORK)).toEqual({
+        subnets: [],
+        securityGroups: [],
+        allowPublicIp: false,
+      });
+    }
+    const { s, sch } = build(ECS_JOB, { subnets: ['subnet-0aaa1111'], groups: ['sg-0aaa1111'] });
+    const t = Template.fromStack(s);
+    const fn = t.toJSON().Resources[s.getLogicalId(sch.pools.default!.executor.node.defaultChild as never)];
+    expect(JSON.parse(fn.Properties.Environment.Variables.PUNCTUAL_ECS_NETWORK)).toEqual({
+      subnets: ['subnet-0aaa1111'],
+      securityGroups: ['sg-0aaa1111'],
+      allowPublicIp: false,
+    });
+    expect(nagFindings(s).filter((f) => f.includes('/AsyncTargets/') || f.includes('/Scheduler/'))).toEqual(
+      [],
+    );
+  });
+
+  it('fails synth for a declared job naming an undeclared subnet or group, or a public IP not allowed', () => {
+    expect(() => build(ECS_JOB)).toThrow(
+      /jobs\[0\] \(export\): target\.network\.subnets\[0\] "subnet-0aaa1111": is not a subnet the operator declared/,
+    );
+    expect(() => build(ECS_JOB, { subnets: ['subnet-0aaa1111'], groups: ['sg-0bbb2222'] })).toThrow(
+      /target\.network\.securityGroups\[0\] "sg-0aaa1111": is not a security group the operator declared/,
+    );
+    const publicJob = {
+      ...ECS_JOB,
+      target: { ...ECS_JOB.target, network: { ...ECS_JOB.target.network, assignPublicIp: true } },
+    };
+    const declared = { subnets: ['subnet-0aaa1111'], groups: ['sg-0aaa1111'] };
+    expect(() => build(publicJob, declared)).toThrow(/target\.network\.assignPublicIp true: is not allowed/);
+    expect(() => build(publicJob, { ...declared, allowPublicIp: true })).not.toThrow();
+  });
+});
+
 describe('AsyncTargets: cdk-nag', () => {
   it('adds no unacknowledged finding', () => {
     const ours = nagFindings(stack).filter(

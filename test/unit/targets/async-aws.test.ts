@@ -318,6 +318,68 @@ describe('ecs: RunTask', () => {
   });
 });
 
+describe('ecs: the network the operator declared', () => {
+  const declared = { subnets: ['subnet-0123abcd'], securityGroups: ['sg-0123abcd'], allowPublicIp: false };
+  const withPolicy = (target: EcsTarget, ecsNetwork = declared) =>
+    invokeTarget(target, ctx, {
+      clients,
+      handlers: builtinHandlers(),
+      signal: new AbortController().signal,
+      stack: STACK,
+      ecsNetwork,
+    });
+
+  it('runs a task in a declared subnet behind a declared group', async () => {
+    ecsMock.on(RunTaskCommand).resolves({ tasks: [{ taskArn: 'arn:aws:ecs:eu-west-1:1:task/jobs/a' }] });
+
+    await withPolicy(ecsTarget);
+
+    expect(ecsMock.commandCalls(RunTaskCommand)).toHaveLength(1);
+  });
+
+  it('refuses, finally and before RunTask, another subnet, another group, no group, or a public IP', async () => {
+    const cases: [EcsTarget['network'], RegExp][] = [
+      [
+        { subnets: ['subnet-0123abcd', 'subnet-0badbad0'], securityGroups: ['sg-0123abcd'] },
+        /target\.network\.subnets\[1\] "subnet-0badbad0": is not a subnet the operator declared/,
+      ],
+      [
+        { subnets: ['subnet-0123abcd'], securityGroups: ['sg-0ther000'] },
+        /target\.network\.securityGroups\[0\] "sg-0ther000": is not a security group the operator declared/,
+      ],
+      [
+        { subnets: ['subnet-0123abcd'] },
+        /target\.network\.securityGroups: is required: without it the task gets the VPC's default security group/,
+      ],
+      [
+        { subnets: ['subnet-0123abcd'], securityGroups: ['sg-0123abcd'], assignPublicIp: true },
+        /target\.network\.assignPublicIp true: is not allowed: tasks get no public IP unless the operator allows it/,
+      ],
+    ];
+    for (const [network, message] of cases) {
+      const error = await failure(withPolicy({ ...ecsTarget, network }));
+      expect(error.retryable).toBe(false);
+      expect(error.message).toMatch(message);
+    }
+    // Nothing declared (AsyncTargets without ecsNetwork): no network may be named.
+    const none = await failure(
+      withPolicy(ecsTarget, { subnets: [], securityGroups: [], allowPublicIp: false }),
+    );
+    expect(none.message).toMatch(/subnets\[0\] "subnet-0123abcd": is not a subnet the operator declared/);
+    expect(ecsMock.commandCalls(RunTaskCommand)).toHaveLength(0);
+  });
+
+  it('allows a public IP where the operator allowed it', async () => {
+    ecsMock.on(RunTaskCommand).resolves({ tasks: [{ taskArn: 'arn:aws:ecs:eu-west-1:1:task/jobs/a' }] });
+    const network = { ...ecsTarget.network!, assignPublicIp: true };
+
+    await withPolicy({ ...ecsTarget, network }, { ...declared, allowPublicIp: true });
+
+    const input = ecsMock.commandCalls(RunTaskCommand)[0]?.args[0].input;
+    expect(input?.networkConfiguration?.awsvpcConfiguration?.assignPublicIp).toBe('ENABLED');
+  });
+});
+
 function job(target: Record<string, unknown>) {
   return validateJob({ id: 'j', schedule: 'rate(1 hour)', target });
 }

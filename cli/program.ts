@@ -258,7 +258,7 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
       )
       .option(
         '--allow-actions',
-        'let the console trigger, pause, resume, replay and redrive (default: read-only; docs/console.md)',
+        'let the console trigger, pause, resume, replay, redrive and purge DLQs (default: read-only; docs/console.md)',
       )
       .option(
         '--secret <NAME=ENV_VAR>',
@@ -286,7 +286,7 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
         .option('--port <port>', 'port on 127.0.0.1 (default: a free one)', wholeNumber(0, 65535))
         .option(
           '--allow-actions',
-          'allow trigger, pause, resume, replay, bulk replay and DLQ redrive from the browser, with your credentials (default: read-only)',
+          'allow trigger, pause, resume, replay, bulk replay, DLQ redrive and purge from the browser, with your credentials (default: read-only)',
         ),
     ).action(async (flags) => {
       state.exitCode = await withTarget(io, now, flags, (target) => runConsole(io, target, flags));

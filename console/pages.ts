@@ -2,6 +2,8 @@
  * The console's pages, server-rendered from `PunctualClient` calls: jobs, a job (slot timeline, charts,
  * next slots, definition), a run, the DLQs, health. Every value read from the deployment is escaped.
  */
+
+import type { JobFilter } from '../shared/client/index.js';
 import {
   type DlqEntry,
   type Job,
@@ -11,6 +13,7 @@ import {
   type StatusReport,
   slotSent,
 } from '../shared/client/index.js';
+import { PunctualError } from '../shared/errors.js';
 import { Html, html, jsonScript, ms, when } from './html.js';
 import { buildTimeline, type Cell, FATE_TEXT, FATES, type Fate, type Timeline } from './timeline.js';
 
@@ -58,6 +61,8 @@ export interface JobFilters {
   /** `paused` or `active`. */
   paused?: string;
   overdue?: boolean;
+  /** Tags every job shown carries, as typed: `team=payments, env=prod`. */
+  tag?: string;
 }
 
 export const JOB_STATUS_FILTERS = [
@@ -70,14 +75,39 @@ export const JOB_STATUS_FILTERS = [
   'invalid',
 ] as const;
 
-export function filterJobs(jobs: readonly Job[], filters: JobFilters, overdue: ReadonlySet<string>): Job[] {
+/** `team=payments, env=prod` as tags; a part without `=` is refused, naming it. */
+export function parseTagFilter(text: string | undefined): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const part of (text ?? '').split(/[,\s]+/).filter(Boolean)) {
+    const at = part.indexOf('=');
+    if (at <= 0)
+      throw new PunctualError(
+        `tag ${JSON.stringify(part)}: write key=value (several: team=payments, env=prod)`,
+      );
+    tags[part.slice(0, at)] = part.slice(at + 1);
+  }
+  return tags;
+}
+
+/**
+ * The jobs list's filters as the client takes them (tags, paused or active, overdue: the client reads only
+ * the jobs that carry a tag, docs/jobs.md "Tags and search"), and what the page filters on itself: the id
+ * substring, the pool and the last outcome, which the client's filter does not name.
+ */
+export function clientFilter(filters: JobFilters): JobFilter {
+  const tags = parseTagFilter(filters.tag);
+  return {
+    ...(Object.keys(tags).length ? { tags } : {}),
+    ...(filters.paused === 'paused' || filters.paused === 'active' ? { status: filters.paused } : {}),
+    ...(filters.overdue ? { overdue: true } : {}),
+  };
+}
+
+export function pageFilter(jobs: readonly Job[], filters: JobFilters): Job[] {
   const q = filters.q?.trim().toLowerCase();
   return jobs.filter((job) => {
     if (q && !job.id.toLowerCase().includes(q)) return false;
     if (filters.pool && (job.pool ?? 'default') !== filters.pool) return false;
-    if (filters.paused === 'paused' && job.enabled) return false;
-    if (filters.paused === 'active' && !job.enabled) return false;
-    if (filters.overdue && !overdue.has(job.id)) return false;
     if (filters.status === 'invalid') return job.invalid !== null;
     if (filters.status === 'none') return job.lastOutcome === null;
     if (filters.status) return job.lastOutcome?.status === filters.status;
@@ -85,11 +115,20 @@ export function filterJobs(jobs: readonly Job[], filters: JobFilters, overdue: R
   });
 }
 
+function tagsText(tags: Record<string, string>): string {
+  return Object.entries(tags)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(' ');
+}
+
 export async function jobsPage(client: PunctualClient, filters: JobFilters): Promise<Html> {
-  const [jobs, status] = await Promise.all([client.listJobs(), client.status()]);
-  const overdue = new Map(status.overdueJobs.map((job) => [job.id, job.overdueMs]));
-  const shown = filterJobs(jobs, filters, new Set(overdue.keys()));
-  const pools = [...new Set(jobs.map((job) => job.pool ?? 'default'))].sort();
+  const filter = clientFilter(filters);
+  const [listed, deployment] = await Promise.all([client.listJobs(filter), client.deployment()]);
+  const shown = pageFilter(listed, filters);
+  const filtered = Object.keys(filter).length > 0 || shown.length < listed.length;
+  const pools = Object.keys(deployment.pools).sort();
+  const overdue = shown.filter((job) => job.overdueMs !== null).length;
+  const invalid = shown.filter((job) => job.invalid !== null).length;
   const option = (value: string, current: string | undefined, label = value) =>
     html`<option value="${value}"${new Html(value === (current ?? '') ? ' selected' : '')}>${label}</option>`;
   const rows = shown.map((job) => {
@@ -98,22 +137,25 @@ export async function jobsPage(client: PunctualClient, filters: JobFilters): Pro
       : job.enabled
         ? html`<span class="badge fate-succeeded">active</span>`
         : html`<span class="badge fate-skipped">paused</span> <span class="note">${job.note ?? ''}</span>`;
-    const late = overdue.get(job.id);
     return html`<tr data-job="${job.id}">
-  <td><a href="${jobHref(job.id)}">${job.id}</a></td>
+  <td><a href="${jobHref(job.id)}">${job.id}</a>${Object.keys(job.tags).length ? html` <span class="muted tags">${tagsText(job.tags)}</span>` : ''}</td>
   <td>${job.scheduleText ?? job.schedule ?? '—'}${job.timezone && job.timezone !== 'UTC' ? html` <span class="muted">${job.timezone}</span>` : ''}</td>
   <td>${job.pool ?? 'default'}</td>
-  <td>${state}${late !== undefined ? html` <span class="badge fate-failed" title="next slot passed ${ms(late)} ago">overdue</span>` : ''}</td>
-  <td>${when(job.upcomingAt)}</td>
+  <td>${state}${job.overdueMs !== null ? html` <span class="badge fate-failed" title="next slot passed ${ms(job.overdueMs)} ago">overdue</span>` : ''}</td>
+  <td>${when(job.upcomingAt)}${job.upcomingAt && slotSent(job, job.upcomingAt) ? html` <span class="muted">sent</span>` : ''}</td>
   <td>${job.lastOutcome ? html`<a href="${runHref(job.lastOutcome.runId)}">${badge(job.lastOutcome.status, job.lastOutcome.reason)}</a> <span class="muted">${when(job.lastOutcome.at)}</span>` : html`<span class="muted">none yet</span>`}</td>
   <td class="num">${ms(job.lastOutcome?.startLagMs)}</td>
   <td class="num">${job.consecutiveFailures || ''}</td>
 </tr>`;
   });
-  return html`<h1>Jobs <span class="muted">${shown.length} of ${jobs.length}</span></h1>
-${status.healthy ? '' : html`<p class="flash error">Needs attention: ${status.problems.join('; ')} (<a href="/health">health</a>)</p>`}
+  const attention = [overdue ? `${overdue} overdue` : '', invalid ? `${invalid} invalid` : ''].filter(
+    Boolean,
+  );
+  return html`<h1>Jobs <span class="muted">${filtered ? `${shown.length} matching` : String(shown.length)}</span></h1>
+${attention.length ? html`<p class="flash error">Needs attention: ${attention.join(', ')} job(s) shown (<a href="/health">health</a>)</p>` : ''}
 <form class="filters" method="get" action="/">
   <input type="search" name="q" placeholder="job id contains…" value="${filters.q ?? ''}" aria-label="search by id">
+  <input type="text" name="tag" placeholder="tags: team=payments" value="${filters.tag ?? ''}" aria-label="tags">
   <select name="pool" aria-label="pool">${option('', filters.pool, 'any pool')}${pools.map((pool) => option(pool, filters.pool))}</select>
   <select name="status" aria-label="last outcome">${option('', filters.status, 'any outcome')}${JOB_STATUS_FILTERS.map((s) => option(s, filters.status, s === 'none' ? 'no outcome yet' : s))}</select>
   <select name="paused" aria-label="paused">${option('', filters.paused, 'paused or not')}${option('paused', filters.paused)}${option('active', filters.paused)}</select>
@@ -352,7 +394,15 @@ export async function dlqPage(client: PunctualClient, allowActions: boolean): Pr
 ${[...byPool].map(
   ([pool, list]) => html`<section data-pool="${pool}">
 <h2>pool ${pool} <span class="muted">${list.length} message(s)</span></h2>
-${allowActions && list.length ? html`<form method="post" action="/dlq/redrive" class="actions"><input type="hidden" name="pool" value="${pool}"><button type="submit">Redrive pool ${pool}</button></form>` : ''}
+${
+  allowActions && list.length
+    ? html`<form method="post" action="/dlq/redrive" class="actions"><input type="hidden" name="pool" value="${pool}"><button type="submit">Redrive pool ${pool}</button></form>
+<form method="post" action="/dlq/purge" class="actions purge"><input type="hidden" name="pool" value="${pool}">
+<select name="job" aria-label="purge which job's messages">${html`<option value="">every message</option>`}${[...new Set(list.map((entry) => entry.jobId).filter((id): id is string => Boolean(id)))].sort().map((id) => html`<option value="${id}">job ${id}'s</option>`)}</select>
+<label><input type="checkbox" name="confirm" value="1" required> their runs stay failed and can no longer be redriven</label>
+<button type="submit">Purge pool ${pool}</button></form>`
+    : ''
+}
 ${
   list.length
     ? html`<table class="dlq"><thead><tr><th>run</th><th>job</th><th>attempts</th><th>failed</th><th>error</th><th>receives</th></tr></thead><tbody>${list.map(

@@ -34,7 +34,7 @@ import {
 
 export interface ConsoleOptions {
   client: PunctualClient;
-  /** Allow the actions (trigger, pause, resume, replay, bulk replay, redrive). Default: read-only. */
+  /** Allow the actions (trigger, pause, resume, replay, bulk replay, redrive, purge). Default: read-only. */
   allowActions?: boolean;
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
   port?: number;
@@ -216,6 +216,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         ...(url.searchParams.get('status') ? { status: url.searchParams.get('status')! } : {}),
         ...(url.searchParams.get('paused') ? { paused: url.searchParams.get('paused')! } : {}),
         ...(url.searchParams.get('overdue') ? { overdue: true } : {}),
+        ...(url.searchParams.get('tag') ? { tag: url.searchParams.get('tag')! } : {}),
       };
       return page(response, 'Jobs', 'jobs', url, await jobsPage(client, filters));
     }
@@ -239,7 +240,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     if (!allowActions)
       throw new Refusal(
         403,
-        'this console is read-only: start it with --allow-actions to trigger, pause, resume, replay and redrive',
+        'this console is read-only: start it with --allow-actions to trigger, pause, resume, replay, redrive and purge',
       );
     const form = await readForm(request);
     const [first, second, action] = parts;
@@ -282,6 +283,23 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         )
         .join('; ');
       return done(response, '/dlq', true, `redrive: ${moved}`);
+    }
+    if (first === 'dlq' && second === 'purge' && parts.length === 2) {
+      if (form.get('confirm') !== '1')
+        throw new Refusal(
+          400,
+          'confirm: tick the box: purged messages are gone, their runs stay failed and can no longer be redriven',
+        );
+      const pool = form.get('pool') || undefined;
+      const jobId = form.get('job') || undefined;
+      const results = await client.purgeDlq({ ...(pool ? { pool } : {}), ...(jobId ? { jobId } : {}) });
+      const text = results
+        .map(
+          (r) =>
+            `pool ${r.pool}: ${r.entries.length} deleted${r.kept ? `, ${r.kept} of other jobs kept` : ''}`,
+        )
+        .join('; ');
+      return done(response, '/dlq', true, `purge${jobId ? ` of job ${jobId}'s messages` : ''}: ${text}`);
     }
     throw new Refusal(404, `no action ${url.pathname}`);
   };

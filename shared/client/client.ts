@@ -19,7 +19,7 @@ import {
   triggerJob,
   upcomingSlot,
 } from '../ops/jobs.js';
-import { type JobFilter, listAllJobs, listJobsPage } from '../ops/list.js';
+import { type JobFilter, listAllJobs, listJobsPage, overdueMs } from '../ops/list.js';
 import {
   backfill,
   listRuns,
@@ -291,8 +291,8 @@ export class PunctualClient {
     };
   }
 
-  #job(item: JobItem, now: number): Job {
-    return jobView(item, upcomingSlot(item, now));
+  #job(item: JobItem, now: number, tickMs: number): Job {
+    return jobView(item, upcomingSlot(item, now), overdueMs(item, now, tickMs));
   }
 
   /**
@@ -318,7 +318,7 @@ export class PunctualClient {
       claim: this.#claim(target),
     });
     return {
-      job: this.#job(result.job, now),
+      job: this.#job(result.job, now, target.tickMs ?? STACK_TICK_MS),
       created: result.created,
       changes: result.changes,
       warnings: result.warnings,
@@ -330,7 +330,8 @@ export class PunctualClient {
     const target = await this.#target();
     const now = this.#clock();
     const description = await describeJob(target.store, id, now);
-    return jobDetailView(description, upcomingSlot(description.job, now));
+    const overdue = overdueMs(description.job, now, target.tickMs ?? STACK_TICK_MS);
+    return jobDetailView(description, upcomingSlot(description.job, now), overdue);
   }
 
   /**
@@ -344,7 +345,9 @@ export class PunctualClient {
     const target = await this.#target();
     const now = this.#clock();
     const tickMs = target.tickMs ?? STACK_TICK_MS;
-    return (await listAllJobs(target.store, filter, { now, tickMs })).map((item) => this.#job(item, now));
+    return (await listAllJobs(target.store, filter, { now, tickMs })).map((item) =>
+      this.#job(item, now, tickMs),
+    );
   }
 
   /**
@@ -369,7 +372,7 @@ export class PunctualClient {
       ...(options.cursor !== undefined ? { cursor: options.cursor } : {}),
     });
     return {
-      jobs: page.jobs.map((item) => this.#job(item, now)),
+      jobs: page.jobs.map((item) => this.#job(item, now, tickMs)),
       ...(page.cursor ? { cursor: page.cursor } : {}),
     };
   }
@@ -379,7 +382,7 @@ export class PunctualClient {
     const target = await this.#target();
     const now = this.#clock();
     const item = await pauseJob(target.store, id, now, options.note ?? 'paused by operator');
-    return this.#job(item, now);
+    return this.#job(item, now, target.tickMs ?? STACK_TICK_MS);
   }
 
   /**
@@ -393,7 +396,7 @@ export class PunctualClient {
       replay: options.replay ?? false,
       claim: this.#claim(target),
     });
-    return this.#job(item, now);
+    return this.#job(item, now, target.tickMs ?? STACK_TICK_MS);
   }
 
   /** Deletes a job; its run records stay until they expire. Throws `JobNotFoundError`. */

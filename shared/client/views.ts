@@ -128,6 +128,12 @@ export const jobSchema = z
       'the next slot not yet claimed (the tick claims up to a lookahead ahead; see upcomingAt)',
     ),
     upcomingAt: nullableTime('the next slot after now, claimed or not; null when paused or finished'),
+    overdueMs: z
+      .number()
+      .nullable()
+      .describe(
+        'how long ago its next unclaimed slot passed, when that is more than two periods (`status` calls it overdue); else null',
+      ),
     lastOutcome: lastOutcomeSchema.nullable().describe('the last run that ended'),
     consecutiveFailures: z.number().int(),
     invalid: z.string().nullable().describe('why the stored item cannot be scheduled; null when it is valid'),
@@ -263,7 +269,7 @@ export function slotSent(job: Pick<Job, 'nextRunAt'>, slot: string): boolean {
 }
 
 /** `upcoming` is the job's next slot after now (shared/ops/jobs.ts upcomingSlot). */
-export function jobView(job: JobItem, upcoming: string | undefined): Job {
+export function jobView(job: JobItem, upcoming: string | undefined, overdueMs?: number): Job {
   const decoded = decodeJob(job as unknown as Record<string, unknown>);
   const definition = decoded.ok ? decoded.job.definition : undefined;
   const last = job.lastOutcome;
@@ -279,6 +285,7 @@ export function jobView(job: JobItem, upcoming: string | undefined): Job {
     note: job.enabled === true ? null : (job.note ?? null),
     nextRunAt: job.nextRunAt ?? null,
     upcomingAt: upcoming ?? null,
+    overdueMs: overdueMs ?? null,
     lastOutcome: last
       ? {
           runId: last.runId,
@@ -295,10 +302,14 @@ export function jobView(job: JobItem, upcoming: string | undefined): Job {
   };
 }
 
-export function jobDetailView(description: JobDescription, upcoming: string | undefined): JobDetail {
+export function jobDetailView(
+  description: JobDescription,
+  upcoming: string | undefined,
+  overdueMs?: number,
+): JobDetail {
   const { job } = description;
   return {
-    ...jobView(job, upcoming),
+    ...jobView(job, upcoming, overdueMs),
     definition: description.definition ? serializeJob(description.definition) : null,
     state: {
       anchor: job.anchor ?? null,

@@ -1,10 +1,10 @@
 /**
- * `npm run chaos -- model [--runs N] [--seed S] [--path P] [--commands M] [--time-limit SECONDS]`: the model
- * test of concurrent operations (test/model/) with many cases. Prints the cases and steps run, and for a
+ * `npm run chaos -- model [--runs N] [--seed S] [--path P] [--commands M] [--time-limit SECONDS] [--no-history]
+ * [--no-directed]`: the model test of concurrent operations (test/model/) with many cases. Prints the cases and steps run, and for a
  * failure the violated invariants, the shrunk program and the seed and path that replay it.
  */
 import fc from 'fast-check';
-import { type CaseStats, modelProperty } from '../test/model/commands.js';
+import { type CaseStats, directedCase, directedPrograms, modelProperty } from '../test/model/commands.js';
 import { historyCase } from '../test/model/history.js';
 
 export interface ModelRunOptions {
@@ -18,6 +18,8 @@ export interface ModelRunOptions {
   timeLimitS: number;
   /** Also run the directed long-history program (test/model/history.ts). */
   history: boolean;
+  /** Also run the directed programs of asynchronous targets (test/model/commands.ts `directedPrograms`). */
+  directed: boolean;
   log: (line: string) => void;
 }
 
@@ -38,11 +40,24 @@ export async function runModel(options: ModelRunOptions): Promise<boolean> {
       options.log((error as Error).message.split('\n-- steps --')[0]!);
     }
   }
+  for (const program of options.directed ? directedPrograms : []) {
+    const started = Date.now();
+    try {
+      const { steps } = await directedCase({ endpoints: options.endpoints }, program);
+      options.log(
+        `model directed (${program.name}): ${steps} steps, ${((Date.now() - started) / 1000).toFixed(1)} s, no invariant broken`,
+      );
+    } catch (error) {
+      historyOk = false;
+      options.log(`model directed (${program.name}): FAILED`);
+      options.log((error as Error).message);
+    }
+  }
   const stats: CaseStats = {
     steps: 0,
-    onCase: ({ ok, steps, ms, first }) =>
+    onCase: ({ ok, steps, ms, first, attempts }) =>
       options.log(
-        `  case ${stats.cases}: ${steps} steps, ${(ms / 1000).toFixed(1)} s${ok ? '' : ` — ${first ?? 'error'}`}`,
+        `  case ${stats.cases}: ${steps} steps, ${(ms / 1000).toFixed(1)} s, attempts: ${attempts}${ok ? '' : ` — ${first ?? 'error'}`}`,
       ),
   };
   let cases = 0;

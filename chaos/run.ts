@@ -79,7 +79,7 @@ async function main(): Promise<number> {
   return failed.length || broken ? 1 : 0;
 }
 
-/** `npm run chaos -- model [--runs N] [--seed S] [--path P --replay-path R] [--ignore I,…] [--no-history]`: the model test of concurrent operations, many cases (see chaos/model.ts). */
+/** `npm run chaos -- model [--runs N] [--seed S] [--path P --replay-path R] [--ignore I,…] [--no-history] [--no-directed]`: the model test of concurrent operations, many cases (see chaos/model.ts). */
 async function model(args: string[]): Promise<number> {
   const value = (flag: string) => {
     const at = args.indexOf(flag);
@@ -106,6 +106,7 @@ async function model(args: string[]): Promise<number> {
       maxCommands: Number(value('--commands') ?? 40),
       timeLimitS: Number(value('--time-limit') ?? 1_800),
       history: !args.includes('--no-history'),
+      directed: !args.includes('--no-directed'),
       log: (line) => process.stdout.write(`${line}\n`),
     });
     return ok ? 0 : 1;

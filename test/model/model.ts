@@ -4,12 +4,29 @@
  * at quiescence. Where the spec determines an outcome the check is exact; where it leaves a choice the
  * check is lenient, and the comment at the check says which choice and why.
  */
+import { STOP_PATIENCE_MS } from '../../shared/runs/completion.js';
 import { isTerminal, type JobItem, type RunItem } from '../../shared/store/model.js';
 import { itemBytes } from './size.js';
-import { type Invocation, MODEL_TICK, type TargetMode } from './system.js';
+import {
+  HEARTBEAT_TIMEOUT_MS,
+  type Invocation,
+  MAX_RUN_DURATION_MS,
+  MODEL_TICK,
+  type TargetKind,
+  type TargetMode,
+  targetOf,
+} from './system.js';
 
 /** DynamoDB's item limit, 400 KB including attribute names (ServiceQuotas: "Item size"). */
 export const ITEM_LIMIT_BYTES = 409_600;
+/**
+ * The documented bounds (docs/data-model.md "How big an item gets"): a job item under 120 KB, a run record
+ * at most ≈ 114 KB however often it is retried or replayed, the running set at most 32 run ids
+ * (RUNNING_MAX), at most 16 deferred ranges.
+ */
+export const JOB_ITEM_BOUND_BYTES = 120_000;
+export const RUN_RECORD_BOUND_BYTES = 114_000;
+export const RUNNING_BOUND = 32;
 /** Largest skew a program gives an actor's clock, ms. */
 export const MAX_SKEW_MS = 2_000;
 /** Slots within this much of an edit, create or resume may legitimately be handled by either side. */
@@ -28,13 +45,22 @@ export interface JobSpec {
   payloadKiB: number;
   /** Created in the setup (true) or by a `put` of the program. */
   initial: boolean;
+  /** Where its runs go: the harness's handler, or an asynchronous worker, execution or task. */
+  target?: TargetKind;
 }
 
 export function jobInput(spec: JobSpec, periodS = spec.periodS, edit = 0): Record<string, unknown> {
+  const kind = spec.target ?? 'sync';
   return {
     id: spec.id,
     schedule: `rate(${periodS} ${periodS === 1 ? 'second' : 'seconds'})`,
-    target: { type: 'handler', name: 'model', timeout: '20s' },
+    target: targetOf(kind),
+    ...(kind === 'sync'
+      ? {}
+      : {
+          heartbeatTimeout: `${HEARTBEAT_TIMEOUT_MS / 1000}s`,
+          maxRunDuration: `${MAX_RUN_DURATION_MS / 1000}s`,
+        }),
     overlap: spec.overlap,
     catchUp: spec.catchUp,
     maxCatchUp: spec.maxCatchUp,
@@ -45,7 +71,7 @@ export function jobInput(spec: JobSpec, periodS = spec.periodS, edit = 0): Recor
 }
 
 /** A rate schedule epoch: between two re-anchoring puts. */
-interface Epoch {
+export interface Epoch {
   periodMs: number;
   anchor: number;
   /** True time the put that began it was called. */
@@ -86,6 +112,11 @@ export interface JobModel {
   edits: number;
   /** Edits in flight (called, not acknowledged): the schedule may be either. */
   editsInFlight: number;
+  /** Incarnations of the job deleted (a run of one of them must never start). */
+  deadIncarnations: Set<string>;
+  /** Created again after a delete: the old incarnation's epochs (its records stay until they expire). */
+  pastEpochs: Epoch[];
+  recreated: number;
 }
 
 export interface Violation {
@@ -117,6 +148,9 @@ export class Model {
         replays: new Map(),
         edits: 0,
         editsInFlight: 0,
+        deadIncarnations: new Set(),
+        pastEpochs: [],
+        recreated: 0,
       });
   }
 
@@ -196,6 +230,11 @@ export class Model {
         'run started after delete',
         `${key} at ${iso(invocation.at)}, job deleted at ${iso(job.deleted.ackedAt!)}`,
       );
+    if (job && run?.incarnation && job.deadIncarnations.has(run.incarnation))
+      this.fail(
+        'run started after delete',
+        `${key} at ${iso(invocation.at)}: its job was deleted (incarnation ${run.incarnation}) and created again`,
+      );
     if (job && invocation.scheduled && this.paused(job) === 'yes')
       this.fail('run started while paused', `${key} at ${iso(invocation.at)}`);
     if (run && run.status !== 'running')
@@ -269,10 +308,131 @@ export class Model {
         );
       // A run may be recorded while an attempt is still alive only if that attempt was given up on
       // (lease expired: failed(lost)); its outcome must then still be recorded (issue 10 #9).
-      if (alive.length && !(run.status === 'failed' && run.reason === 'lost'))
+      // Or (stepfunctions/ecs) an attempt past maxRunDuration whose stop could not be confirmed: it fails
+      // `timeout` without a retry while AWS may still run it (docs/async-targets.md, the documented choice).
+      const unconfirmedStop =
+        run.status === 'failed' &&
+        run.reason === 'timeout' &&
+        alive.every((i) => i.external && i.external !== 'worker');
+      if (alive.length && !(run.status === 'failed' && run.reason === 'lost') && !unconfirmedStop)
         this.fail(
           'run ended while an attempt runs',
           `${run.runId} ${run.status}(${run.reason}) while attempt ${alive[0]!.attempt} runs`,
+        );
+    }
+  }
+
+  /**
+   * Issue 17's invariants, after every step. `running`: the executions and tasks the fakes run now, by
+   * the run id their input names (an execution or task counts until it has ended, whatever the run record
+   * says). Never two attempts of one run in the target at once, nor, with overlap skip/queue, two
+   * scheduled runs of one job — counting workers alive and executions and tasks still running; every item
+   * under its documented bound; once a job is deleted (and not created again) and its runs have ended,
+   * every item of it can expire; a definition item lives as long as a run that may need it.
+   */
+  checkAsync(
+    items: Record<string, unknown>[],
+    invocations: Invocation[],
+    external: { runId: string; what: string }[],
+    busy: Set<string>,
+  ): void {
+    const runs = new Map(
+      (items.filter((item) => item.type === 'run') as unknown as RunItem[]).map((run) => [run.runId, run]),
+    );
+    const inTarget = new Map<string, string[]>();
+    const add = (runId: string, what: string) => inTarget.set(runId, [...(inTarget.get(runId) ?? []), what]);
+    for (const i of invocations)
+      if ((i.state === 'held' || i.state === 'active') && !i.external?.match(/stepfunctions|ecs/))
+        add(i.runId, `${i.external ?? 'handler'} attempt ${i.attempt}`);
+    for (const e of external) add(e.runId, e.what);
+    for (const [runId, what] of inTarget)
+      if (what.length > 1)
+        this.fail('two attempts of one run in the target at once', `${runId}: ${what.join(' and ')}`);
+    const byJob = new Map<string, string[]>();
+    for (const [runId, what] of inTarget) {
+      const run = runs.get(runId);
+      if (!run || run.manual || run.backfill || run.replays) continue;
+      const job = this.jobs.get(run.jobId);
+      // The policy of the job now: with skip/queue, no scheduled run beside another (issue 17 #10: across
+      // a delete and re-create, too).
+      if (!job || job.spec.overlap === 'allow') continue;
+      byJob.set(run.jobId, [...(byJob.get(run.jobId) ?? []), ...what.map((w) => `${runId} ${w}`)]);
+    }
+    for (const [jobId, what] of byJob)
+      if (what.length > 1)
+        this.fail(`overlap ${this.job(jobId).spec.overlap} broken`, `${jobId}: ${what.join(' and ')}`);
+
+    for (const item of items) {
+      const bytes = itemBytes(item);
+      if (item.type === 'job' && bytes > JOB_ITEM_BOUND_BYTES)
+        this.fail('job item over its bound', `${String(item.jobId)}: ${bytes} B`);
+      if (item.type === 'run' && bytes > RUN_RECORD_BOUND_BYTES)
+        this.fail('run record over its bound', `${String(item.runId)}: ${bytes} B`);
+      if (item.type === 'job') {
+        const running = item.running ? [...(item.running as Iterable<string>)].length : 0;
+        if (running > RUNNING_BOUND)
+          this.fail('running set over its bound', `${String(item.jobId)}: ${running}`);
+        if (((item.deferred as unknown[] | undefined)?.length ?? 0) > 16)
+          this.fail('deferred ranges over their bound', String(item.jobId));
+      }
+    }
+
+    const jobItems = new Map(
+      (items.filter((item) => item.type === 'job') as unknown as JobItem[]).map((job) => [job.jobId, job]),
+    );
+    const definitions = items.filter((item) => item.type === 'definition');
+    for (const run of runs.values()) {
+      if (isTerminal(run.status) || !run.definitionId) continue;
+      const definition = definitions.find(
+        (d) => d.pk === `JOB#${run.jobId}` && d.sk === `DEF#${run.definitionId}`,
+      );
+      if (!definition)
+        this.fail(
+          'definition item gone before its run ended',
+          `${run.runId} (${run.status}) needs ${run.definitionId}`,
+        );
+      else if (
+        typeof definition.expiresAt === 'number' &&
+        typeof run.expiresAt === 'number' &&
+        definition.expiresAt < run.expiresAt
+      )
+        this.fail('definition item expires before a run that needs it', `${run.runId}: ${run.definitionId}`);
+    }
+    for (const [id, job] of this.jobs) {
+      if (busy.has(id) || job.editsInFlight > 0) continue;
+      const item = jobItems.get(id);
+      const open = [...runs.values()].some((run) => run.jobId === id && !isTerminal(run.status));
+      for (const other of items) {
+        if (other.pk !== `JOB#${id}` || other.type === 'job') continue;
+        if (typeof other.expiresAt === 'number') continue;
+        const referenced =
+          other.type === 'definition' && item !== undefined && other.sk === `DEF#${item.definitionId}`;
+        if (referenced) continue;
+        // Unreferenced definition items (an edit moved the job off them), and once the job is gone every
+        // item of it but the runs still open, need a way to expire.
+        if (other.type === 'definition' || (!item && job.deleted?.ackSeq !== undefined && !open))
+          this.fail(
+            'item without a way to expire',
+            `${String(other.pk)} ${String(other.sk)} (${String(other.type)})`,
+          );
+      }
+    }
+  }
+
+  /**
+   * After a sweep at `sweepAt` (its own clock): every asynchronous attempt past its maxRunDuration has
+   * ended, or (stepfunctions/ecs) is being stopped — and not for longer than the stop's patience.
+   */
+  checkSweep(items: Record<string, unknown>[], before: Map<string, number>, sweepAt: number): void {
+    for (const run of items.filter((item) => item.type === 'run') as unknown as RunItem[]) {
+      if (run.status !== 'running' || !run.runDeadline || Date.parse(run.runDeadline) > sweepAt) continue;
+      if (before.get(run.runId) !== run.attempt) continue;
+      const stopping =
+        run.stopRequestedAt && sweepAt - Date.parse(run.stopRequestedAt) < STOP_PATIENCE_MS + 60_000;
+      if (!stopping)
+        this.fail(
+          'attempt outlived maxRunDuration and a sweep',
+          `${run.runId}#${run.attempt}: runDeadline ${run.runDeadline}, swept at ${iso(sweepAt)}${run.stopRequestedAt ? `, stop requested ${run.stopRequestedAt}` : ''}`,
         );
     }
   }
@@ -342,7 +502,7 @@ export class Model {
           if (run.manual) continue;
           const slot = Date.parse(run.scheduledAt);
           if (job.backfills.some((w) => slot >= w.from && slot < w.to)) continue;
-          const onGrid = job.epochs.some(
+          const onGrid = [...job.pastEpochs, ...job.epochs].some(
             (epoch) =>
               (slot - epoch.anchor) % epoch.periodMs === 0 &&
               slot >= epoch.anchor &&

@@ -23,13 +23,20 @@ import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { LocalRuntime } from '../../local/runtime.js';
 import type { Target } from '../../shared/jobs/types.js';
+import { type CompletionReport, type ReportResult, reportCompletion } from '../../shared/runs/completion.js';
 import { type ExecuteDeps, type ExecuteOutcome, executeMessage } from '../../shared/runs/execute.js';
 import { silentLog } from '../../shared/runs/lifecycle.js';
 import type { RunItem } from '../../shared/store/model.js';
+import { createExternalCheck } from '../../shared/targets/external.js';
+import { HandlerRegistry } from '../../shared/targets/handlers.js';
+import { invokeTarget } from '../../shared/targets/invoke.js';
+import { stackTag } from '../../shared/targets/names.js';
+import { LOCAL_TARGET_POLICY, TargetGuard } from '../../shared/targets/policy.js';
 import type { RunContext, TargetResult } from '../../shared/targets/types.js';
 import { TargetError } from '../../shared/targets/types.js';
 import { sweep } from '../../shared/tick/sweep.js';
 import { DEFAULT_TICK_CONFIG, runTick, type TickConfig, type TickFaults } from '../../shared/tick/tick.js';
+import { awsError, FakeEcs, FakeStepFunctions } from '../support/fake-aws.js';
 
 /** The start of every case, 2026-12-01T00:00:00Z. */
 export const T0 = Date.parse('2026-12-01T00:00:00.000Z');
@@ -52,6 +59,11 @@ export const EXECUTOR_REMAINING_MS = 300_000;
 export const VISIBILITY_MS = 30_000;
 /** Receives before the queue moves a message to the DLQ (as the stack's redrive policy). */
 export const MAX_RECEIVES = 5;
+/** The asynchronous model jobs' heartbeatTimeout and maxRunDuration (jobInput). */
+export const HEARTBEAT_TIMEOUT_MS = 10_000;
+export const MAX_RUN_DURATION_MS = 60_000;
+/** How often a worker that keeps heartbeating sends one (half its timeout, as examples/worker.ts does). */
+export const HEARTBEAT_EVERY_MS = 5_000;
 
 /** Thrown into a dead actor's calls. */
 export class ActorDead extends Error {
@@ -115,6 +127,18 @@ export interface Invocation {
   endedAt?: number;
   finish?: (outcome: 'ok' | 'fail' | 'final') => void;
   signal: AbortSignal;
+  /**
+   * An asynchronous attempt: once handed off (`handed`) it runs outside its executor (a worker, an
+   * execution, a task), so the executor's death does not end it. A worker is alive while it keeps its
+   * heartbeat deadline and maxRunDuration (`beatAt`: its last accepted heartbeat, or the hand-off); one
+   * that does not is given up (`crashed`: by the contract it stopped), though it may still report late.
+   */
+  external?: 'worker' | 'stepfunctions' | 'ecs';
+  handed?: boolean;
+  token?: string;
+  beatAt?: number;
+  /** A worker that keeps heartbeating while the clock moves (until it stalls, reports its end or dies). */
+  beating?: boolean;
 }
 
 export interface InboxMessage {
@@ -131,6 +155,38 @@ export interface InboxMessage {
 
 /** What a job's target does when the program does not hold it. */
 export type TargetMode = 'ok' | 'fail' | 'flaky';
+
+/**
+ * Where a model job's runs go: the harness's handler (sync), or an asynchronous target. An asynchronous
+ * target's hand-off call has a 5 s timeout, so the executor's lease (35 s) ends well before the 60 s
+ * maxRunDuration: an attempt the sweep wrongly judged by the lease would be retried beside a live worker.
+ */
+export type TargetKind = 'sync' | 'worker' | 'stepfunctions' | 'ecs';
+
+export const MODEL_STATE_MACHINE = 'arn:aws:states:us-east-1:111122223333:stateMachine:model';
+export const MODEL_WORK_QUEUE = 'https://sqs.us-east-1.amazonaws.com/111122223333/model-work';
+
+/** The target of a model job of each kind. */
+export function targetOf(kind: TargetKind): Record<string, unknown> {
+  switch (kind) {
+    case 'sync':
+      return { type: 'handler', name: 'model', timeout: '20s' };
+    case 'worker':
+      return { type: 'sqs', queueUrl: MODEL_WORK_QUEUE, completion: 'async', timeout: '5s' };
+    case 'stepfunctions':
+      return { type: 'stepfunctions', stateMachineArn: MODEL_STATE_MACHINE, timeout: '5s' };
+    case 'ecs':
+      return {
+        type: 'ecs',
+        cluster: 'model',
+        taskDefinition: 'model:1',
+        containerName: 'app',
+        launchType: 'FARGATE',
+        network: { subnets: ['subnet-0123abcd'] },
+        timeout: '5s',
+      };
+  }
+}
 
 export interface SystemHooks {
   /** Called at each target invocation, before it runs (the model checks its invariants there). */
@@ -163,25 +219,52 @@ export class ModelSystem {
   private readonly sleepers: { at: number; wake: () => void; actor: Actor }[] = [];
   /** Errors the harness did not inject, thrown by an actor (a bug, or a write DynamoDB refused). */
   readonly actorErrors: { actor: string; error: string }[] = [];
+  /** Stateful fakes of Step Functions and ECS (test/support/fake-aws.ts) the targets and the sweep call. */
+  readonly sfn: FakeStepFunctions;
+  readonly ecs = new FakeEcs();
+  /** Until when (true time) every Describe/List call of the sweep fails (AccessDenied). */
+  describeFailsUntil = Number.NEGATIVE_INFINITY;
+  readonly tickConfig: TickConfig;
+  private readonly checkExternal: ReturnType<typeof createExternalCheck>;
+  private readonly policy = new TargetGuard(LOCAL_TARGET_POLICY);
 
   private constructor(
     readonly runtime: LocalRuntime,
     private readonly hooks: SystemHooks,
+    groups: number,
   ) {
     this.installDelayLayer();
+    this.sfn = new FakeStepFunctions(() => this.now);
+    const describeFault = (command: string) =>
+      this.now < this.describeFailsUntil && /^(Describe|List)/.test(command)
+        ? awsError('AccessDeniedException', `model: ${command} denied`)
+        : undefined;
+    this.sfn.fault = describeFault;
+    this.ecs.fault = describeFault;
+    this.checkExternal = createExternalCheck(
+      { sfn: this.sfn.client, ecs: this.ecs.client },
+      stackTag(runtime.state.tableName),
+    );
+    this.tickConfig = { ...MODEL_TICK, groups };
   }
 
-  static async start(endpoints: { dynamo: string; sqs: string }, hooks: SystemHooks): Promise<ModelSystem> {
+  /** `groups`: tick shard groups (the store gets one shard per group). */
+  static async start(
+    endpoints: { dynamo: string; sqs: string },
+    hooks: SystemHooks,
+    groups = 1,
+  ): Promise<ModelSystem> {
     let system: ModelSystem | undefined;
     const runtime = await LocalRuntime.start({
       endpoints,
       clock: () => system?.now ?? T0,
       jobs: { pools: { default: { concurrency: 4, timeout: 60_000, memorySize: 512 } }, jobs: [] },
-      tick: MODEL_TICK,
-      // One shard: the due and open indexes are each one query (the shards are the store's, not the model's, concern).
-      shards: 1,
+      tick: { ...MODEL_TICK, groups },
+      // One shard a tick group: the due and open indexes are each one query a group (the shards are the
+      // store's, not the model's, concern).
+      shards: groups,
     });
-    system = new ModelSystem(runtime, hooks);
+    system = new ModelSystem(runtime, hooks, groups);
     return system;
   }
 
@@ -248,11 +331,40 @@ export class ModelSystem {
       const due = this.invocations
         .filter((i) => i.state === 'held' && i.at + TARGET_TIMEOUT_MS <= target)
         .sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      this.moveTo(Math.max(this.now, due.at + TARGET_TIMEOUT_MS));
-      await this.finish(due, 'fail');
+      // A worker that keeps heartbeating sends one every HEARTBEAT_EVERY_MS.
+      const beat = this.invocations
+        .filter((i) => i.beating && i.state === 'active' && (i.beatAt ?? i.at) + HEARTBEAT_EVERY_MS <= target)
+        .sort((a, b) => (a.beatAt ?? a.at) - (b.beatAt ?? b.at))[0];
+      const dueAt = due ? due.at + TARGET_TIMEOUT_MS : Number.POSITIVE_INFINITY;
+      const beatAt = beat ? (beat.beatAt ?? beat.at) + HEARTBEAT_EVERY_MS : Number.POSITIVE_INFINITY;
+      if (!due && !beat) break;
+      const at = Math.max(this.now, Math.min(dueAt, beatAt));
+      this.giveUpWorkers(at);
+      this.moveTo(at);
+      if (due && dueAt <= beatAt) await this.finish(due, 'fail');
+      else if (beat?.state === 'active') await this.report(beat, 'heartbeat');
+      else if (beat) beat.beating = false;
     }
+    this.giveUpWorkers(target);
     this.moveTo(target);
+  }
+
+  /**
+   * A worker that missed its heartbeat deadline or ran past maxRunDuration by `at` has stopped, as its
+   * contract says (it may still send a late report: `report`).
+   */
+  private giveUpWorkers(at: number): void {
+    for (const invocation of this.invocations) {
+      if (invocation.external !== 'worker' || invocation.state !== 'active' || !invocation.handed) continue;
+      const timeout = invocation.at + MAX_RUN_DURATION_MS;
+      const until = Math.min((invocation.beatAt ?? invocation.at) + HEARTBEAT_TIMEOUT_MS, timeout);
+      if (until <= at) {
+        // Past maxRunDuration it timed out (failed); silent past its heartbeat deadline it stopped.
+        invocation.state = until === timeout ? 'failed' : 'crashed';
+        invocation.endedAt = until;
+        invocation.beating = false;
+      }
+    }
   }
 
   private moveTo(at: number): void {
@@ -352,7 +464,11 @@ export class ModelSystem {
     actor.dead = true;
     actor.endedAt = this.now;
     for (const invocation of this.invocations) {
-      if (invocation.actor === actor.id && (invocation.state === 'held' || invocation.state === 'active')) {
+      if (
+        invocation.actor === actor.id &&
+        !invocation.handed &&
+        (invocation.state === 'held' || invocation.state === 'active')
+      ) {
         invocation.state = 'crashed';
         invocation.endedAt = this.now;
       }
@@ -375,8 +491,14 @@ export class ModelSystem {
 
   // ---- tick and sweep ----
 
-  tick(options: { stepwise: boolean; skewMs: number; crashAt?: 'beforeSend' | 'beforeAdvance' }): Actor {
-    const label = `tick${options.crashAt ? ` dying ${options.crashAt}` : ''}${options.skewMs ? ` skew ${options.skewMs}` : ''}`;
+  tick(options: {
+    stepwise: boolean;
+    skewMs: number;
+    crashAt?: 'beforeSend' | 'beforeAdvance';
+    group?: number;
+  }): Actor {
+    const group = (options.group ?? 0) % this.tickConfig.groups;
+    const label = `tick${this.tickConfig.groups > 1 ? ` group ${group}` : ''}${options.crashAt ? ` dying ${options.crashAt}` : ''}${options.skewMs ? ` skew ${options.skewMs}` : ''}`;
     return this.spawn('tick', label, options.stepwise, options.skewMs, async (actor) => {
       const die = () => {
         actor.dead = true;
@@ -394,8 +516,10 @@ export class ModelSystem {
           log: silentLog,
           clock: this.clockOf(actor),
           faults,
+          checkExternal: this.checkExternal,
         },
-        MODEL_TICK,
+        this.tickConfig,
+        { group },
       );
       for (const error of report.errors) {
         if (!/is dead/.test(error.error))
@@ -420,6 +544,7 @@ export class ModelSystem {
               signals: this.runtime.signals,
               pools: this.runtime.routing,
               log: silentLog,
+              checkExternal: this.checkExternal,
             },
             {
               now: this.clockOf(actor)(),
@@ -580,11 +705,18 @@ export class ModelSystem {
 
   private async invoke(
     actor: Actor,
-    _target: Target,
+    target: Target,
     context: RunContext,
     signal: AbortSignal,
   ): Promise<TargetResult> {
     const run = await this.runtime.store.getRun(context.runId);
+    this.syncExternal();
+    const external =
+      target.type === 'stepfunctions' || target.type === 'ecs'
+        ? target.type
+        : context.completionToken
+          ? ('worker' as const)
+          : undefined;
     const invocation: Invocation = {
       seq: ++this.invocationSeq,
       actor: actor.id,
@@ -598,9 +730,40 @@ export class ModelSystem {
       localAt: this.now + actor.skewMs,
       state: 'active',
       signal,
+      ...(external ? { external } : {}),
+      ...(context.completionToken ? { token: context.completionToken } : {}),
     };
     this.invocations.push(invocation);
     this.hooks.onInvoke(invocation, run);
+    if (external === 'stepfunctions' || external === 'ecs') {
+      // The real target code against the fakes: StartExecution / RunTask, names and tokens as on AWS.
+      try {
+        const result = await invokeTarget(target, context, {
+          clients: {
+            sfn: this.sfn.client,
+            ecs: this.ecs.client,
+          } as unknown as Parameters<typeof invokeTarget>[2]['clients'],
+          handlers: new HandlerRegistry(),
+          signal,
+          policy: this.policy,
+          stack: stackTag(this.runtime.state.tableName),
+        });
+        invocation.handed = true;
+        invocation.beatAt = this.now;
+        return result;
+      } catch (error) {
+        invocation.state = 'failed';
+        invocation.endedAt = this.now;
+        throw error;
+      }
+    }
+    if (external === 'worker') {
+      // The message is on the worker's queue and a worker has it: it runs until it reports, stops
+      // heartbeating or dies (the program's `report` steps).
+      invocation.handed = true;
+      invocation.beatAt = this.now;
+      return { detail: 'handed to the model worker' };
+    }
     const hold = (actor as Actor & { hold?: boolean }).hold;
     const mode = this.hooks.modeOf(context.jobId);
     let outcome: 'ok' | 'fail' | 'final';
@@ -625,6 +788,108 @@ export class ModelSystem {
     }
     invocation.state = 'failed';
     throw new TargetError(`model target failed: ${this.hooks.errorOf(context.jobId)}`, outcome !== 'final');
+  }
+
+  // ---- asynchronous targets ----
+
+  /** The execution or task an invocation started (the latest of its run with its token). */
+  externalOf(invocation: Invocation) {
+    if (invocation.external === 'stepfunctions')
+      return this.sfn
+        .ofRun(invocation.runId)
+        .find(
+          (e) => (JSON.parse(e.input) as { completionToken?: string }).completionToken === invocation.token,
+        );
+    if (invocation.external === 'ecs')
+      return this.ecs
+        .ofRun(invocation.runId)
+        .find((t) =>
+          (t.overrides.containerOverrides ?? []).some((o) =>
+            (o.environment ?? []).some(
+              (e) => e.name === 'PUNCTUAL_COMPLETION_TOKEN' && e.value === invocation.token,
+            ),
+          ),
+        );
+    return undefined;
+  }
+
+  /** Invocations of executions and tasks follow the fakes: in the target while RUNNING / not STOPPED. */
+  syncExternal(): void {
+    for (const invocation of this.invocations) {
+      if (!invocation.handed || invocation.state !== 'active') continue;
+      if (invocation.external === 'stepfunctions') {
+        const execution = this.externalOf(invocation) as { status: string } | undefined;
+        if (!execution || execution.status === 'RUNNING') continue;
+        invocation.state = execution.status === 'SUCCEEDED' ? 'ok' : 'failed';
+        invocation.endedAt = this.now;
+      } else if (invocation.external === 'ecs') {
+        const task = this.externalOf(invocation) as
+          | { lastStatus: string; containers: { exitCode?: number }[] }
+          | undefined;
+        if (!task || task.lastStatus !== 'STOPPED') continue;
+        invocation.state = task.containers[0]?.exitCode === 0 ? 'ok' : 'failed';
+        invocation.endedAt = this.now;
+      }
+    }
+  }
+
+  /** Ends an execution or task by itself (it succeeded or failed); ECS tasks asked to stop stop. */
+  endExternal(invocation: Invocation, outcome: 'ok' | 'fail'): void {
+    if (invocation.external === 'stepfunctions') {
+      const execution = this.externalOf(invocation) as { executionArn: string; status: string } | undefined;
+      if (execution?.status === 'RUNNING')
+        this.sfn.finish(
+          execution.executionArn,
+          outcome === 'ok' ? 'SUCCEEDED' : 'FAILED',
+          outcome === 'ok' ? { output: '{"model":true}' } : { error: 'Model.Failed', cause: 'model' },
+        );
+    } else if (invocation.external === 'ecs') {
+      const task = this.externalOf(invocation) as { taskArn: string; lastStatus: string } | undefined;
+      if (task && task.lastStatus !== 'STOPPED') this.ecs.exit(task.taskArn, outcome === 'ok' ? 0 : 1);
+    }
+    this.syncExternal();
+  }
+
+  /**
+   * A worker's report through the client (as `punctual runs heartbeat|complete|fail` does), by its
+   * token; a heartbeat accepted keeps it alive, an end accepted ends it, a refusal makes it stop.
+   */
+  async report(invocation: Invocation, type: CompletionReport['type']): Promise<ReportResult | undefined> {
+    if (!invocation.token) return undefined;
+    const result = await reportCompletion(
+      {
+        store: this.runtime.store,
+        dispatcher: this.runtime.dispatcher,
+        signals: this.runtime.signals,
+        pools: this.runtime.routing,
+        log: silentLog,
+        graceMs: MODEL_TICK.deliveryGraceMs,
+      },
+      {
+        runId: invocation.runId,
+        token: invocation.token,
+        type,
+        ...(type === 'complete' ? { output: { model: true } } : {}),
+        ...(type === 'fail' ? { error: 'model worker failed' } : {}),
+      },
+      this.now,
+    );
+    const alive = invocation.state === 'active';
+    // Accepted: the attempt was still this worker's (a late one the sweep had not judged yet lives on).
+    if (result.ok && result.outcome === 'heartbeat') {
+      invocation.state = 'active';
+      invocation.beatAt = this.now;
+      invocation.endedAt = undefined;
+    } else if (result.ok && result.outcome !== 'duplicate') {
+      invocation.state = type === 'complete' ? 'ok' : 'failed';
+      invocation.endedAt = this.now;
+      invocation.beating = false;
+    } else if (!result.ok && alive) {
+      invocation.state = 'crashed';
+      invocation.endedAt = this.now;
+      invocation.beating = false;
+    }
+    return result;
   }
 
   /** Ends a held target. */

@@ -170,22 +170,55 @@ ${attention.length ? html`<p class="flash error">Needs attention: ${attention.jo
 
 // ── A job ──────────────────────────────────────────────────────────────────────────────────────────
 
-/** Every run of a job in [from, to), page after page, at most `max`. */
+/** How many parts of a window a job page reads side by side (each a Query paged on its own). */
+export const WINDOW_SEGMENTS = 4;
+
+/**
+ * Every run of a job in [from, to), at most `max`, in slot order. The window is cut into WINDOW_SEGMENTS
+ * equal spans read side by side (a Query's pages follow each other, so one span would read 10 pages of
+ * 1,000 one after the other); the read capacity is the same, the wait about a quarter. A span stops once
+ * it alone holds `max`; the runs past `max` in slot order are dropped and the result says so.
+ */
 export async function windowRuns(
   client: PunctualClient,
   jobId: string,
   from: number,
   to: number,
   max = MAX_WINDOW_RUNS,
+  segments = WINDOW_SEGMENTS,
 ): Promise<{ runs: Run[]; truncated: boolean }> {
+  const step = Math.ceil((to - from) / segments);
+  const bounds = Array.from({ length: segments }, (_, i) => [
+    from + i * step,
+    Math.min(to, from + (i + 1) * step),
+  ]).filter(([start, end]) => (start as number) < (end as number)) as [number, number][];
+  const parts = await Promise.all(
+    bounds.map(async ([start, end]) => {
+      const runs: Run[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client.listJobRuns(jobId, {
+          from: start,
+          to: end,
+          limit: 1000,
+          ...(cursor ? { cursor } : {}),
+        });
+        runs.push(...page.runs);
+        cursor = page.cursor ?? undefined;
+      } while (cursor && runs.length < max);
+      return { runs, more: Boolean(cursor) };
+    }),
+  );
   const runs: Run[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await client.listJobRuns(jobId, { from, to, limit: 1000, ...(cursor ? { cursor } : {}) });
-    runs.push(...page.runs);
-    cursor = page.cursor ?? undefined;
-  } while (cursor && runs.length < max);
-  return { runs: runs.slice(0, max), truncated: Boolean(cursor) || runs.length > max };
+  let truncated = false;
+  for (const part of parts) {
+    runs.push(...part.runs);
+    if (part.more || runs.length > max) {
+      truncated = true;
+      break;
+    }
+  }
+  return { runs: runs.slice(0, max), truncated };
 }
 
 function cellTitle(cell: Cell): string {

@@ -4,7 +4,9 @@
  * with their reason). The browser tests (console.test.ts) drive the same pages in Chromium.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { windowRuns } from '../../console/pages.js';
 import { ask, type ConsoleFixture, consoleFixture, tickGap, tokenCookie } from '../support/console.js';
+import { T0 } from '../support/runtime.js';
 
 describe('console server', () => {
   let fixture: ConsoleFixture;
@@ -16,6 +18,20 @@ describe('console server', () => {
     cookie = tokenCookie(fixture.server);
   });
   afterAll(async () => fixture?.stop());
+
+  describe("a job page's window", () => {
+    it('reads the same runs in slot order in spans side by side as in one query, and cuts at the bound', async () => {
+      const [from, to] = [T0 - 3_600_000, fixture.clock.now + 1];
+      const one = await windowRuns(fixture.client, 'gappy', from, to, 20_000, 1);
+      const spans = await windowRuns(fixture.client, 'gappy', from, to, 20_000, 4);
+      const cut = await windowRuns(fixture.client, 'gappy', from, to, 3, 4);
+
+      expect(one.runs.length).toBe(9); // 00:00 … 00:08, two run and seven missed
+      expect(spans).toEqual(one);
+      expect(cut.runs.map((run) => run.runId)).toEqual(one.runs.slice(0, 3).map((run) => run.runId));
+      expect(cut.truncated).toBe(true);
+    });
+  });
 
   describe('the token', () => {
     it('refuses a request without it, saying where to find it', async () => {

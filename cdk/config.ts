@@ -6,7 +6,9 @@
  *
  * Pure: no CDK resource is created here, so the rules are cheap to test.
  */
+
 import { Duration, Token } from 'aws-cdk-lib';
+import { type CalendarDefinition, checkCalendar } from '../shared/calendars/calendar.js';
 import { JobValidationError, type Violation } from '../shared/errors.js';
 import {
   DEFAULT_POOL,
@@ -134,6 +136,8 @@ export interface ResolvedJob {
 export interface ResolvedConfig {
   readonly pools: ResolvedPool[];
   readonly jobs: ResolvedJob[];
+  /** The declared exclusion calendars, checked; written by the deploy before the jobs. */
+  readonly calendars: CalendarDefinition[];
   readonly shards: number;
   readonly retentionDays: number;
   readonly lookaheadMs: number;
@@ -146,6 +150,7 @@ export interface ResolvedConfig {
 export interface ConfigInput {
   readonly pools?: Record<string, PoolProps>;
   readonly jobs?: readonly unknown[];
+  readonly calendars?: Record<string, unknown>;
   readonly shards?: number;
   readonly runRetention?: Duration;
   readonly lookahead?: Duration;
@@ -447,6 +452,7 @@ export function resolveConfig(input: ConfigInput, subject = 'Scheduler props'): 
   const violations: Violation[] = [];
   const pools = resolvePools(input.pools, violations);
   const jobs = resolveJobs(input.jobs, pools, violations, input.handlerNames);
+  const calendars = resolveCalendars(input.calendars, jobs, violations);
 
   const shards = input.shards ?? DEFAULT_SHARDS;
   checkInteger(violations, 'shards', shards, 1, 100, ' (shards of the due and open indexes)');
@@ -513,5 +519,44 @@ export function resolveConfig(input: ConfigInput, subject = 'Scheduler props'): 
   });
 
   if (violations.length > 0) throw new JobValidationError(violations, subject);
-  return { pools, jobs, shards, retentionDays, lookaheadMs, tickBudgetMs, tickGroups, targetPolicy };
+  return {
+    pools,
+    jobs,
+    calendars,
+    shards,
+    retentionDays,
+    lookaheadMs,
+    tickBudgetMs,
+    tickGroups,
+    targetPolicy,
+  };
+}
+
+/**
+ * The declared calendars, each checked; a declared job may exclude only a declared calendar (the deploy
+ * writes the calendars, then the jobs).
+ */
+export function resolveCalendars(
+  input: Record<string, unknown> | undefined,
+  jobs: readonly ResolvedJob[],
+  violations: Violation[],
+): CalendarDefinition[] {
+  const calendars: CalendarDefinition[] = [];
+  for (const [name, raw] of Object.entries(input ?? {})) {
+    const checked = checkCalendar(name, raw);
+    if (checked.ok) calendars.push(checked.calendar);
+    else violations.push(...checked.violations);
+  }
+  const declared = Object.keys(input ?? {});
+  jobs.forEach((job, index) => {
+    job.definition.exclude?.forEach((name, i) => {
+      if (declared.includes(name)) return;
+      violations.push({
+        path: `jobs[${index}].exclude[${i}]`,
+        value: name,
+        message: `is not a calendar of this Scheduler (calendars: ${declared.join(', ') || 'none'}); declare it under the calendars prop`,
+      });
+    });
+  });
+  return calendars;
 }

@@ -127,6 +127,14 @@ export interface SchedulerProps {
    */
   readonly jobs?: unknown[];
   /**
+   * Exclusion calendars by name, as a jobs file's `calendars:` map: dates, ranges or cron expressions in a
+   * time zone (docs/jobs.md "Exclusion calendars"). A declared job lists the ones it skips in `exclude`.
+   * Written on deploy before the jobs; one no longer declared is deleted after them.
+   * @example { 'uk-bank-holidays': { timezone: 'Europe/London', dates: ['2026-12-25', '2026-12-28'] } }
+   * @default - no declared calendars (put them with `punctual calendars put`)
+   */
+  readonly calendars?: Record<string, unknown>;
+  /**
    * Shards of the table's due and open indexes (each shard is one partition's worth of throughput).
    * Changing it re-puts the declared jobs; jobs put from the CLI must be put again.
    * @default 4
@@ -354,6 +362,8 @@ const DYNAMO_JOB_WRITE = [
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
   'dynamodb:DeleteItem',
+  // The calendar partition: a job that excludes calendars is checked against them, and its claim reads them.
+  'dynamodb:Query',
 ];
 
 function attributeType(type: 'S' | 'N' | 'B'): dynamodb.AttributeType {
@@ -750,7 +760,7 @@ export class Scheduler extends Construct {
     // ── declared jobs ─────────────────────────────────────────────────────────────────────────────
     let deployJobs: PunctualFunction | undefined;
     let provider: cr.Provider | undefined;
-    if (config.jobs.length > 0) {
+    if (config.jobs.length > 0 || config.calendars.length > 0) {
       deployJobs = new PunctualFunction(this, 'DeployJobs', {
         code: prebuiltCode('deploy-jobs', sourceMaps),
         description: 'punctual: writes the jobs declared in the stack to the table (custom resource)',
@@ -796,6 +806,7 @@ export class Scheduler extends Construct {
           Pools: config.pools.map((pool) => pool.name),
           // One string: CloudFormation turns every number and boolean of a property into a string.
           Jobs: jobsJson,
+          ...(config.calendars.length ? { Calendars: JSON.stringify(config.calendars) } : {}),
         },
       });
       // The handler's permissions must exist before CloudFormation calls it.

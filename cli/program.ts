@@ -42,6 +42,10 @@ const runRunsList = lazy(runsCommands, 'runRunsList');
 const runRunsReplay = lazy(runsCommands, 'runRunsReplay');
 const runRunsShow = lazy(runsCommands, 'runRunsShow');
 const runRunsReport = lazy(runsCommands, 'runRunsReport');
+const calendarCommands = () => import('./commands/calendars.js');
+const runCalendarPut = lazy(calendarCommands, 'runCalendarPut');
+const runCalendarList = lazy(calendarCommands, 'runCalendarList');
+const runCalendarDelete = lazy(calendarCommands, 'runCalendarDelete');
 const runScheduleNext = lazy(() => import('./commands/schedule.js'), 'runScheduleNext');
 const runStatus = lazy(() => import('./commands/status.js'), 'runStatus');
 const resolveTarget = lazy(() => import('./context.js'), 'resolveTarget');
@@ -314,13 +318,20 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
         )
         .option('--tz <zone>', 'IANA time zone the expression is evaluated in', 'UTC')
         .option('--after <iso>', 'list slots at or after this time (default: now)')
-        .option('--count <n>', 'how many slots', wholeNumber(1, 1000), 10),
-    ).action((expressions: string[], flags) =>
+        .option('--count <n>', 'how many slots', wholeNumber(1, 1000), 10)
+        .option('--calendars <file>', 'a jobs file whose calendars: mark the slots they exclude')
+        .option(
+          '--exclude <calendar>',
+          'with --calendars: only these calendars (repeat; default all)',
+          collect,
+        ),
+    ).action(async (expressions: string[], flags) =>
       runScheduleNext(io, expressions.length === 1 ? (expressions[0] as string) : expressions, flags, now()),
     ),
     'punctual schedule next "cron(0 2 * * ? *)" --tz Europe/Berlin --count 5',
     'punctual schedule next "rate(90 minutes)" --after 2026-12-01T00:00:00Z --json',
     'punctual schedule next "cron(0 9 ? * MON-FRI *)" "cron(0 12 ? * SAT *)" --tz Europe/London',
+    'punctual schedule next "cron(0 9 ? * MON-FRI *)" --calendars examples/jobs.yaml --exclude uk-bank-holidays',
   );
 
   // ── jobs ─────────────────────────────────────────────────────────────────────────────────────────
@@ -373,6 +384,11 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
           .option(
             '--after-last-run <action>',
             'delete | keep: what becomes of the job once its schedule has ended',
+          )
+          .option(
+            '--exclude <calendar>',
+            'an exclusion calendar: its slots are skipped(calendar) (repeat for several; replaces the list)',
+            collect,
           ),
       ),
     ).action(async (id: string | undefined, flags) => {
@@ -471,6 +487,55 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
       withTarget(io, now, flags, (target) => runTrigger(io, target, id, flags)),
     ),
     'punctual jobs trigger nightly-report',
+  );
+
+  // ── calendars ────────────────────────────────────────────────────────────────────────────────────
+  const calendars = example(
+    program.command('calendars').description('exclusion calendars: dates, ranges or cron a job skips'),
+    'punctual calendars list',
+  );
+  example(
+    addTargetOptions(
+      addJson(
+        calendars
+          .command('put')
+          .description('create or replace a calendar from flags, or every calendar of a jobs file (-f)')
+          .argument('[name]', 'calendar name, when it is given by flags')
+          .option('-f, --file <file>', 'a jobs file: put each calendar of its calendars: map')
+          .option(
+            '--timezone <zone>',
+            'IANA time zone the dates, ranges and expressions are read in (default UTC)',
+          )
+          .option('--date <YYYY-MM-DD>', 'a whole local day to exclude (repeat for several)', collect)
+          .option(
+            '--range <from..to>',
+            'a local span [from, to) to exclude, e.g. 2026-12-24..2027-01-02',
+            collect,
+          )
+          .option('--cron <expression>', 'a cron expression whose minutes are excluded (repeat)', collect)
+          .option('--description <text>', 'what the calendar is for'),
+      ),
+    ).action(async (name: string | undefined, flags) =>
+      withTarget(io, now, flags, (target) => runCalendarPut(io, target, name, flags)),
+    ),
+    'punctual calendars put uk-bank-holidays --timezone Europe/London --date 2026-12-25 --date 2026-12-28',
+    'punctual calendars put -f examples/jobs.yaml',
+  );
+  example(
+    addTargetOptions(addJson(calendars.command('list').description('list the calendars'))).action(
+      async (flags) => withTarget(io, now, flags, (target) => runCalendarList(io, target, flags)),
+    ),
+    'punctual calendars list',
+  );
+  example(
+    addTargetOptions(
+      addJson(
+        calendars.command('delete').description('delete a calendar').argument('<name>', 'calendar name'),
+      ),
+    ).action(async (name: string, flags) =>
+      withTarget(io, now, flags, (target) => runCalendarDelete(io, target, name, flags)),
+    ),
+    'punctual calendars delete old-freeze',
   );
 
   // ── runs ─────────────────────────────────────────────────────────────────────────────────────────

@@ -8,8 +8,13 @@
  *   would coalesce the first minute's slots into misses). A job whose stored definition is already the
  *   declared one is left alone, so a deploy does not bump versions for nothing. On Update, a job that was declared
  *   before and is not any more is deleted.
- * - Delete (stack deleted, or jobs no longer declared at all): the declared jobs are deleted. Their run
- *   records stay until their TTL.
+ *   A declared job with `afterLastRun: delete` that was declared before with the same definition and is
+ *   gone from the table was deleted by its completion (or by hand): it is left deleted, not created
+ *   again; a changed declaration creates it again.
+ * - Calendars (the construct's `calendars`): written before the jobs (which may exclude them); on Update,
+ *   one no longer declared is deleted after the jobs.
+ * - Delete (stack deleted, or jobs no longer declared at all): the declared jobs are deleted, then the
+ *   declared calendars. Their run records stay until their TTL.
  *
  * The physical id names the table, so a replaced table makes CloudFormation send Delete for the old one
  * (with the old properties) after the new one is filled.
@@ -18,8 +23,10 @@ import { isDeepStrictEqual } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import type { CalendarDefinition } from '../shared/calendars/calendar.js';
 import { JobNotFoundError, PunctualError } from '../shared/errors.js';
 import { type JobDefinition, parseJob } from '../shared/jobs/index.js';
+import { putCalendar } from '../shared/ops/calendars.js';
 import { type ClaimDeps, deleteJob, putJob } from '../shared/ops/jobs.js';
 import { SqsDispatcher } from '../shared/queue/dispatcher.js';
 import type { Log } from '../shared/runs/lifecycle.js';
@@ -37,11 +44,13 @@ export interface JobsResourceProperties {
   Pools: string[];
   /** JSON array of the normalized job definitions. */
   Jobs: string;
+  /** JSON array of the declared calendars (absent: none). */
+  Calendars?: string;
 }
 
 export interface DeployJobsResult {
   PhysicalResourceId: string;
-  Data: { Created: number; Updated: number; Unchanged: number; Deleted: number };
+  Data: { Created: number; Updated: number; Unchanged: number; Deleted: number; LeftDeleted: number };
 }
 
 export interface DeployJobsDeps {
@@ -65,8 +74,17 @@ function readProperties(properties: Partial<JobsResourceProperties> | undefined)
   const jobs = JSON.parse(properties.Jobs ?? '[]') as unknown;
   if (!Array.isArray(jobs))
     throw new PunctualError('custom resource property Jobs must be a JSON array of jobs');
+  const calendars = JSON.parse(properties.Calendars ?? '[]') as unknown;
+  if (!Array.isArray(calendars))
+    throw new PunctualError('custom resource property Calendars must be a JSON array of calendars');
   const shards = Number(properties.Shards ?? 4);
-  return { tableName: properties.TableName, shards, pools: properties.Pools ?? [], jobs };
+  return {
+    tableName: properties.TableName,
+    shards,
+    pools: properties.Pools ?? [],
+    jobs,
+    calendars: calendars as CalendarDefinition[],
+  };
 }
 
 function idOf(job: unknown): string | undefined {
@@ -94,14 +112,32 @@ export function createDeployJobsHandler(deps: DeployJobsDeps) {
     return raw.dueShard === undefined || raw.dueShard === store.shardOf(definition.id);
   }
 
-  async function putAll(store: Store, jobs: unknown[], pools: string[], now: number) {
-    const counts = { Created: 0, Updated: 0, Unchanged: 0 };
+  /**
+   * A job that ends itself (afterLastRun: delete), declared before exactly as now, and absent: its
+   * completion deleted it (or an operator did); writing it again would run it again.
+   */
+  async function deletedSince(store: Store, definition: JobDefinition, before: unknown[]): Promise<boolean> {
+    if (definition.afterLastRun !== 'delete') return false;
+    const previous = before.find((job) => idOf(job) === definition.id);
+    if (previous === undefined || !isDeepStrictEqual(parseJob(previous), definition)) return false;
+    return (await store.getJobRaw(definition.id)) === undefined;
+  }
+
+  async function putAll(store: Store, jobs: unknown[], pools: string[], now: number, before: unknown[]) {
+    const counts = { Created: 0, Updated: 0, Unchanged: 0, LeftDeleted: 0 };
     const failures: string[] = [];
     await mapLimit(jobs, 8, async (input) => {
       try {
         const definition = parseJob(input);
         if (await unchanged(store, definition)) {
           counts.Unchanged += 1;
+          return;
+        }
+        if (await deletedSince(store, definition, before)) {
+          counts.LeftDeleted += 1;
+          deps.log.info('declared job left deleted: it ended and was deleted (afterLastRun: delete)', {
+            jobId: definition.id,
+          });
           return;
         }
         const result = await putJob(store, definition, now, {
@@ -149,6 +185,16 @@ export function createDeployJobsHandler(deps: DeployJobsDeps) {
     return deleted;
   }
 
+  async function deleteCalendars(store: Store, names: string[]): Promise<void> {
+    for (const name of names) {
+      try {
+        await store.deleteCalendar(name);
+      } catch (error) {
+        if (!isTableGone(error)) throw error;
+      }
+    }
+  }
+
   return async (event: Event): Promise<DeployJobsResult> => {
     const now = deps.clock();
     const current = readProperties(event.ResourceProperties);
@@ -163,25 +209,34 @@ export function createDeployJobsHandler(deps: DeployJobsDeps) {
     if (event.RequestType === 'Delete') {
       const ids = current.jobs.map(idOf).filter((id): id is string => id !== undefined);
       const Deleted = await deleteAll(store, ids);
+      await deleteCalendars(
+        store,
+        current.calendars.map((calendar) => calendar.name),
+      );
       return {
         PhysicalResourceId: event.PhysicalResourceId,
-        Data: { Created: 0, Updated: 0, Unchanged: 0, Deleted },
+        Data: { Created: 0, Updated: 0, Unchanged: 0, Deleted, LeftDeleted: 0 },
       };
     }
 
-    const counts = await putAll(store, current.jobs, current.pools, now);
+    const previous = event.RequestType === 'Update' ? readProperties(event.OldResourceProperties) : undefined;
+    // Same table: compare with what was declared before. Another table: CloudFormation deletes the old set
+    // through a Delete event, since the physical id changed.
+    const sameTable = previous?.tableName === current.tableName;
+    for (const { name, ...calendar } of current.calendars) await putCalendar(store, name, calendar, now);
+    const counts = await putAll(store, current.jobs, current.pools, now, sameTable ? previous.jobs : []);
     let Deleted = 0;
-    if (event.RequestType === 'Update') {
-      const previous = readProperties(event.OldResourceProperties);
-      // Same table: drop what is no longer declared. Another table: CloudFormation deletes the old set
-      // through a Delete event, since the physical id changed.
-      if (previous.tableName === current.tableName) {
-        const declared = new Set(current.jobs.map(idOf));
-        const removed = previous.jobs
-          .map(idOf)
-          .filter((id): id is string => id !== undefined && !declared.has(id));
-        Deleted = await deleteAll(store, removed);
-      }
+    if (previous && sameTable) {
+      const declared = new Set(current.jobs.map(idOf));
+      const removed = previous.jobs
+        .map(idOf)
+        .filter((id): id is string => id !== undefined && !declared.has(id));
+      Deleted = await deleteAll(store, removed);
+      const names = new Set(current.calendars.map((calendar) => calendar.name));
+      await deleteCalendars(
+        store,
+        previous.calendars.map((calendar) => calendar.name).filter((name) => !names.has(name)),
+      );
     }
     return { PhysicalResourceId, Data: { ...counts, Deleted } };
   };

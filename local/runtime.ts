@@ -379,6 +379,9 @@ export class LocalRuntime {
       };
       const runtime = new LocalRuntime(options, dynamo, sqs, state, pools, owned);
       const now = (options.clock ?? Date.now)();
+      // The file's calendars before its jobs, which may exclude them.
+      for (const calendar of Object.values(options.jobs?.calendars ?? {}))
+        await runtime.store.putCalendar(calendar, now);
       for (const job of options.jobs?.jobs ?? []) {
         await putJob(runtime.store, job, now, {
           pools: pools.map((pool) => pool.name),

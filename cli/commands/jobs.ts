@@ -1,7 +1,9 @@
 /** `punctual jobs validate|put|get|list|pause|resume|delete|trigger`. */
+
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { parseDocument } from 'yaml';
+import type { CalendarDefinition } from '../../shared/calendars/calendar.js';
 import {
   type Job,
   type JobFilter,
@@ -86,6 +88,8 @@ export interface PutFlags {
   untag?: string[];
   maxRuns?: number;
   afterLastRun?: string;
+  /** Each `--exclude` given: the job's exclusion calendars (replacing its list). */
+  exclude?: string[];
   json?: boolean;
 }
 
@@ -171,11 +175,14 @@ export function jobInputFromFlags(
     ...(tags !== undefined ? { tags } : {}),
     ...(flags.maxRuns !== undefined ? { maxRuns: flags.maxRuns } : {}),
     ...(flags.afterLastRun !== undefined ? { afterLastRun: flags.afterLastRun } : {}),
+    ...(flags.exclude !== undefined ? { exclude: flags.exclude } : {}),
   };
 }
 
 /** A file holding one job, or a jobs file (`jobs:` list): what `jobs put -f` accepts. */
-async function readPutFile(path: string): Promise<{ jobs: unknown[]; fromJobsFile: boolean }> {
+async function readPutFile(
+  path: string,
+): Promise<{ jobs: unknown[]; fromJobsFile: boolean; calendars?: Record<string, CalendarDefinition> }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -191,7 +198,10 @@ async function readPutFile(path: string): Promise<{ jobs: unknown[]; fromJobsFil
     document.errors.length > 0 ||
     (root !== null && typeof root === 'object' && !Array.isArray(root) && 'jobs' in root);
   // A jobs file (or text that is not even YAML) goes through the jobs-file parser: every violation, with lines.
-  if (isJobsFile) return { jobs: parseJobsFile(text, path).jobs, fromJobsFile: true };
+  if (isJobsFile) {
+    const file = parseJobsFile(text, path);
+    return { jobs: file.jobs, fromJobsFile: true, ...(file.calendars ? { calendars: file.calendars } : {}) };
+  }
   if (root === null || typeof root !== 'object' || Array.isArray(root)) {
     throw new JobValidationError(
       [
@@ -265,6 +275,7 @@ export async function runPut(
     'untag',
     'maxRuns',
     'afterLastRun',
+    'exclude',
   ] as const;
   const given = flagNames.filter((name) => flags[name] !== undefined);
   let inputs: unknown[];
@@ -287,6 +298,11 @@ export async function runPut(
     });
     if (unknownPools.length)
       throw new JobValidationError(unknownPools, `jobs file ${JSON.stringify(flags.file)}`);
+    // The file's calendars before its jobs, which may exclude them.
+    for (const { name, ...calendar } of Object.values(read.calendars ?? {})) {
+      await target.client.putCalendar(name, calendar);
+      if (!flags.json) io.out(`put calendar ${name}\n`);
+    }
   } else {
     if (!id)
       throw new UsageError(
@@ -393,7 +409,10 @@ export async function runGet(
   io.out(`\nNext ${detail.nextSlots.length} slots\n`);
   for (const slot of detail.nextSlots) {
     const sent = slotSent(detail, slot) ? '  sent (claimed, starts at its second)' : '';
-    io.out(`  ${shortTime(slot)}  ${p.dim(relative(slot, now))}${sent}\n`);
+    const calendar = detail.excludedSlots[slot];
+    const excluded =
+      calendar === undefined ? '' : `  ${p.yellow(`excluded by ${calendar}: skipped, not run`)}`;
+    io.out(`  ${shortTime(slot)}  ${p.dim(relative(slot, now))}${sent}${excluded}\n`);
   }
 }
 

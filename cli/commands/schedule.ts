@@ -1,4 +1,7 @@
 /** `punctual schedule next`: the next slots of an expression. Pure: no runtime, no AWS. */
+import type { CalendarDefinition } from '../../shared/calendars/calendar.js';
+import { PunctualError } from '../../shared/errors.js';
+import { loadJobsFile } from '../../shared/jobs/file.js';
 import { type NextSlots, nextSlots, parseInstantText } from '../../shared/schedule/next.js';
 import { formatLocal, offsetMs } from '../../shared/schedule/zone.js';
 import { type Io, palette, printJson, relative, table } from '../format.js';
@@ -9,6 +12,28 @@ export interface ScheduleNextOptions {
   after?: string;
   count?: number;
   json?: boolean;
+  /** A jobs file whose `calendars:` mark the slots they exclude. */
+  calendars?: string;
+  /** With `calendars`: only these (default: all of the file's). */
+  exclude?: string[];
+}
+
+/** The calendars `--calendars FILE [--exclude NAME]…` names. */
+export async function calendarsOption(options: ScheduleNextOptions): Promise<CalendarDefinition[]> {
+  if (!options.calendars) {
+    if (options.exclude)
+      throw new PunctualError('--exclude needs --calendars FILE (the file that declares them)');
+    return [];
+  }
+  const declared = (await loadJobsFile(options.calendars)).calendars ?? {};
+  const names = options.exclude ?? Object.keys(declared);
+  const missing = names.filter((name) => !declared[name]);
+  if (missing.length) {
+    throw new PunctualError(
+      `--exclude ${missing.join(', ')}: not declared under calendars: in ${options.calendars} (declared: ${Object.keys(declared).join(', ') || 'none'})`,
+    );
+  }
+  return names.map((name) => declared[name] as CalendarDefinition);
 }
 
 /** Parses an instant flag (`--after`, `--since`, …): an ISO-8601 time with a zone (`Z` or an offset). */
@@ -24,8 +49,10 @@ export function scheduleNext(
   expression: string | string[],
   options: ScheduleNextOptions,
   now: number,
+  calendars: readonly CalendarDefinition[] = [],
 ): NextSlots {
   return nextSlots(expression, {
+    calendars,
     ...(options.tz !== undefined ? { timezone: options.tz } : {}),
     after: options.after ? parseInstantOption('--after', options.after) : now,
     ...(options.count !== undefined ? { count: options.count } : {}),
@@ -39,15 +66,16 @@ function offsetText(timezone: string, instant: number): string {
   return `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
 }
 
-export function runScheduleNext(
+export async function runScheduleNext(
   io: Io,
   expression: string | string[],
   options: ScheduleNextOptions,
   now: number,
-): void {
-  const result = scheduleNext(expression, options, now);
+): Promise<void> {
+  const result = scheduleNext(expression, options, now, await calendarsOption(options));
   if (options.json) {
-    printJson(io, result.slots);
+    // With --calendars the excluded slots come along; without, the list of slots as before.
+    printJson(io, options.calendars ? { slots: result.slots, excluded: result.excluded } : result.slots);
     return;
   }
   const p = palette(io.color);
@@ -57,6 +85,7 @@ export function runScheduleNext(
     return;
   }
   const local = result.timezone !== 'UTC';
+  const anyExcluded = Object.keys(result.excluded).length > 0;
   const rows = result.slots.map((slot, i) => {
     const ms = Date.parse(slot);
     return [
@@ -64,7 +93,9 @@ export function runScheduleNext(
       slot,
       ...(local ? [`${formatLocal(result.timezone, ms)} ${offsetText(result.timezone, ms)}`] : []),
       relative(slot, now),
+      ...(anyExcluded ? [result.excluded[slot] ? `excluded by ${result.excluded[slot]}: skipped` : ''] : []),
     ];
   });
-  io.out(table(['#', 'UTC', ...(local ? [`LOCAL (${result.timezone})`] : []), 'WHEN'], rows, { right: [0] }));
+  const headers = ['#', 'UTC', ...(local ? [`LOCAL (${result.timezone})`] : []), 'WHEN'];
+  io.out(table([...headers, ...(anyExcluded ? ['CALENDAR'] : [])], rows, { right: [0] }));
 }

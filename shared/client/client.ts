@@ -5,8 +5,10 @@
  */
 import { resolve } from 'node:path';
 import type { z } from 'zod';
+import type { CalendarDefinition } from '../calendars/calendar.js';
 import { PunctualError } from '../errors.js';
 import type { jobSchema as jobInputSchema } from '../jobs/schema.js';
+import { deleteCalendar, getCalendar, listCalendars, putCalendar } from '../ops/calendars.js';
 import {
   type ClaimDeps,
   deleteJob,
@@ -323,6 +325,37 @@ export class PunctualClient {
       changes: result.changes,
       warnings: result.warnings,
     };
+  }
+
+  /**
+   * Creates or replaces an exclusion calendar (dates, ranges or cron expressions in a time zone). It applies
+   * from the next slot a tick claims. Throws `JobValidationError` naming field, value and rule.
+   *
+   * @example
+   * await client.putCalendar('uk-bank-holidays', { timezone: 'Europe/London', dates: ['2026-12-25', '2026-12-28'] });
+   * await client.putJob({ id: 'payroll', schedule: 'cron(0 9 ? * MON-FRI *)', exclude: ['uk-bank-holidays'], target });
+   */
+  async putCalendar(
+    name: string,
+    calendar: Omit<CalendarDefinition, 'name' | 'timezone'> & { timezone?: string },
+  ): Promise<CalendarDefinition> {
+    const target = await this.#target();
+    return (await putCalendar(target.store, name, calendar, this.#clock())).definition;
+  }
+
+  /** One calendar. Throws a `PunctualError` when there is none by that name. */
+  async getCalendar(name: string): Promise<CalendarDefinition> {
+    return getCalendar((await this.#target()).store, name);
+  }
+
+  /** Every calendar, by name. */
+  async listCalendars(): Promise<CalendarDefinition[]> {
+    return listCalendars((await this.#target()).store);
+  }
+
+  /** Deletes a calendar; a job that still excludes it is marked invalid by the next tick. */
+  async deleteCalendar(name: string): Promise<void> {
+    await deleteCalendar((await this.#target()).store, name);
   }
 
   /** A job with its definition, state, last 10 runs and next 10 slots. Throws `JobNotFoundError`. */

@@ -40,6 +40,7 @@ export const RUN_REASONS = [
   'job-deleted',
   'aws-targets-off',
   'max-runs',
+  'calendar',
 ] as const satisfies readonly RunReason[];
 
 // Compile-time checks that the lists above name every status and reason of the store's model.
@@ -72,6 +73,10 @@ export const runSchema = z
     scheduledAt: time.describe('the slot'),
     status: z.enum(RUN_STATUSES),
     reason: z.enum(RUN_REASONS).nullable().describe('why it ended so; null while it is open'),
+    calendar: z
+      .string()
+      .nullable()
+      .describe('skipped(calendar): the exclusion calendar that excluded the slot'),
     attempt: z.number().int().describe('the attempt in progress or last made; 0 before the first start'),
     manual: z.boolean().describe('created by a trigger'),
     backfill: z.boolean().describe('created by a backfill'),
@@ -163,6 +168,11 @@ export const jobDetailSchema = jobSchema
       .describe(
         'the next 10 slots after now that will run, claimed or not (a slot at or before state.cursor is already sent)',
       ),
+    excludedSlots: z
+      .record(z.string(), z.string())
+      .describe(
+        'of nextSlots, those an exclusion calendar excludes (recorded skipped(calendar), not run): slot → calendar',
+      ),
   })
   .describe('A job with its definition, state, last 10 runs and next 10 slots');
 
@@ -226,6 +236,7 @@ export function runView(run: RunItem): Run {
     scheduledAt: run.scheduledAt,
     status: run.status,
     reason: run.reason ?? null,
+    calendar: run.calendar ?? null,
     attempt: run.attempt ?? 0,
     manual: Boolean(run.manual),
     backfill: Boolean(run.backfill),
@@ -323,6 +334,7 @@ export function jobDetailView(
     },
     lastRuns: description.lastRuns.map(runView),
     nextSlots: description.nextSlots,
+    excludedSlots: { ...description.excludedSlots },
     counts: { ...description.counts } as Record<string, number>,
   };
 }

@@ -15,6 +15,7 @@ import {
   YAMLParseError,
 } from 'yaml';
 import { z } from 'zod';
+import { type CalendarDefinition, checkCalendar } from '../calendars/calendar.js';
 import { JobValidationError, PunctualError, type Violation } from '../errors.js';
 import { tooDeep } from '../json.js';
 import { formatDuration } from './duration.js';
@@ -34,6 +35,7 @@ import { joinPath, splitPath, valueAt } from './violations.js';
 const fileSchema = z.strictObject({
   jobs: z.array(z.unknown()),
   pools: z.record(z.string(), z.unknown()).optional(),
+  calendars: z.record(z.string(), z.unknown()).optional(),
 });
 
 type Format = 'json' | 'yaml';
@@ -368,6 +370,19 @@ export function parseJobsDocument(root: unknown, subject = 'jobs'): JobsFile {
     }
   }
 
+  // Calendars: each checked on its own; the jobs' `exclude` names are checked against them when declared.
+  const rawCalendars = valueAt(root, ['calendars']);
+  const calendarsDeclared =
+    rawCalendars !== null && typeof rawCalendars === 'object' && !Array.isArray(rawCalendars);
+  const calendars: Record<string, CalendarDefinition> = {};
+  if (calendarsDeclared) {
+    for (const [name, rawCalendar] of Object.entries(rawCalendars)) {
+      const checked = checkCalendar(name, rawCalendar);
+      if (checked.ok) calendars[name] = checked.calendar;
+      else violations.push(...checked.violations);
+    }
+  }
+
   const jobs: JobDefinition[] = [];
   const firstIndexOfId = new Map<string, number>();
   rawJobs.forEach((rawJob, index) => {
@@ -417,12 +432,23 @@ export function parseJobsDocument(root: unknown, subject = 'jobs'): JobsFile {
       });
     }
 
+    if (result.ok && calendarsDeclared) {
+      result.job.exclude?.forEach((name, i) => {
+        if (calendars[name] || !isRecord(rawCalendars) || name in rawCalendars) return;
+        own.push({
+          path: `${prefix}.exclude[${i}]`,
+          value: name,
+          message: `is not declared under calendars: (declared: ${Object.keys(rawCalendars).join(', ') || 'none'})`,
+        });
+      });
+    }
+
     if (result.ok && own.length === 0) jobs.push(result.job);
     else violations.push(...sortByField(own, prefix));
   });
 
   if (violations.length > 0) throw new JobValidationError(violations, subject);
-  return { jobs, pools };
+  return { jobs, pools, ...(calendarsDeclared ? { calendars } : {}) };
 }
 
 /** A jobs file that cannot be read (missing, a directory, no permission): `validateJobs` reports it as invalid. */
@@ -454,4 +480,8 @@ export async function loadJobsFile(path: string): Promise<JobsFile> {
     throw new JobsFileUnreadableError(path, reason, { cause: error });
   }
   return parseJobsFile(text, path);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

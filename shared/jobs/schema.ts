@@ -7,6 +7,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
+import { calendarNameProblem, MAX_EXCLUDE } from '../calendars/calendar.js';
 import { InvalidScheduleError, JobValidationError, type Violation } from '../errors.js';
 import { tooDeep } from '../json.js';
 import { MAX_SCHEDULE_SPECS, parseSchedule } from '../schedule/index.js';
@@ -542,6 +543,12 @@ const jobShape = {
   tags: tags.optional(),
   maxRuns: z.number().int().min(1).max(1_000_000).optional(),
   afterLastRun: z.enum(['delete', 'keep']).optional(),
+  // Names of exclusion calendars (shared/calendars): a slot one excludes is recorded skipped(calendar).
+  exclude: z
+    .array(z.string().superRefine(refineWith((name) => calendarNameProblem(name))))
+    .min(1)
+    .max(MAX_EXCLUDE)
+    .optional(),
 };
 
 /**

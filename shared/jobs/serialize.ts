@@ -19,6 +19,7 @@ export interface SerializedJob {
   tags?: Record<string, string>;
   maxRuns?: number;
   afterLastRun?: 'delete' | 'keep';
+  exclude?: string[];
   schedule: string | string[];
   timezone: string;
   target: SerializedTarget;
@@ -106,6 +107,7 @@ export function serializeJob(job: JobDefinition): SerializedJob {
     ...(job.endAt === undefined ? {} : { endAt: job.endAt }),
     ...(job.maxRuns === undefined ? {} : { maxRuns: job.maxRuns }),
     ...(job.afterLastRun === undefined ? {} : { afterLastRun: job.afterLastRun }),
+    ...(job.exclude === undefined ? {} : { exclude: [...job.exclude] }),
     enabled: job.enabled,
   };
 }

@@ -2,6 +2,7 @@
  * The job model after validation: defaults applied, durations in milliseconds. Parsing a normalized job
  * again yields the same job (the schema accepts a duration as `30s`/`5m` text or as a number of ms).
  */
+import type { CalendarDefinition } from '../calendars/calendar.js';
 import type { CatchUpPolicy } from '../schedule/types.js';
 import type { SecretHeader } from '../targets/secrets.js';
 import type { EcsTarget, StepFunctionsTarget } from './aws-targets.js';
@@ -143,6 +144,11 @@ export interface JobDefinition {
    * the job is deleted (its run records stay until they expire). Default (absent) `keep`.
    */
   afterLastRun?: 'delete' | 'keep';
+  /**
+   * Exclusion calendars by name (at most 5): a slot one of them excludes is recorded skipped(calendar),
+   * with the calendar's name, and never run.
+   */
+  exclude?: string[];
   /** One expression, or a list of them: the job's slots are the union, deduplicated. */
   schedule: string | string[];
   timezone: string;
@@ -189,4 +195,6 @@ export interface PoolDefinition {
 export interface JobsFile {
   jobs: JobDefinition[];
   pools: Record<string, PoolDefinition>;
+  /** The file's `calendars:` map (exclusion calendars by name), when it has one. */
+  calendars?: Record<string, CalendarDefinition>;
 }

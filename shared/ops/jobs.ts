@@ -4,6 +4,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { excludedBy } from '../calendars/calendar.js';
 import { JobNotFoundError, JobValidationError, PunctualError } from '../errors.js';
 import { parseJob } from '../jobs/index.js';
 import type { JobDefinition } from '../jobs/types.js';
@@ -25,7 +26,9 @@ import {
 } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import { undeclaredSecrets } from '../targets/secrets.js';
+import { calendarSource } from '../tick/calendars.js';
 import { type ClaimNowReport, claimNow, type TickConfig, type TickDeps } from '../tick/tick.js';
+import { checkExcludedCalendars } from './calendars.js';
 
 export type OpsDeps = RunDeps;
 
@@ -104,6 +107,7 @@ export async function putJob(
       `job "${definition.id}"`,
     );
   }
+  await checkExcludedCalendars(store, definition);
   for (let attempt = 0; attempt < 8; attempt++) {
     const raw = await store.getJobFull(definition.id);
     const before = tagsOf(raw);
@@ -288,6 +292,8 @@ export interface JobDescription {
   invalid?: string;
   lastRuns: RunItem[];
   nextSlots: string[];
+  /** Of `nextSlots`, those the job's exclusion calendars exclude, with the calendar's name. */
+  excludedSlots: Record<string, string>;
   counts: Partial<Record<RunStatus, number>>;
 }
 
@@ -298,20 +304,46 @@ export async function describeJob(store: Store, jobId: string, now: number): Pro
   const decoded = decodeJob(raw);
   const job = raw as unknown as JobItem;
   const { items: lastRuns } = await store.queryRuns(jobId, { limit: 10, newestFirst: true });
-  if (!decoded.ok) return { job, invalid: decoded.error, lastRuns, nextSlots: [], counts: job.counts ?? {} };
+  if (!decoded.ok)
+    return {
+      job,
+      invalid: decoded.error,
+      lastRuns,
+      nextSlots: [],
+      excludedSlots: {},
+      counts: job.counts ?? {},
+    };
   // The slots that will run, claimed (sent, at or before the cursor) or not: one meaning of "next slot"
   // everywhere (jobs list, get, put, resume, the live view and the console), as upcomingSlot.
   const nextSlots = job.enabled
     ? slotsBetween(decoded.job.schedule, now, Number.MAX_SAFE_INTEGER, 10).map(iso)
     : [];
+  const excludedSlots = await excludedOf(store, decoded.job.definition.exclude, nextSlots);
   return {
     job,
     definition: decoded.job.definition,
     ...(job.invalid ? { invalid: job.invalid.error } : {}),
     lastRuns,
     nextSlots,
+    excludedSlots,
     counts: job.counts ?? {},
   };
+}
+
+/** Which of `slots` the calendars `exclude` names exclude (one read of the calendars, only when it names one). */
+async function excludedOf(
+  store: Store,
+  exclude: readonly string[] | undefined,
+  slots: readonly string[],
+): Promise<Record<string, string>> {
+  if (!exclude?.length || !slots.length) return {};
+  const calendars = await calendarSource(store)();
+  const excluded: Record<string, string> = {};
+  for (const slot of slots) {
+    const calendar = excludedBy(exclude, calendars, Date.parse(slot));
+    if (calendar !== undefined) excluded[slot] = calendar;
+  }
+  return excluded;
 }
 
 /**

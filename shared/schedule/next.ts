@@ -2,6 +2,7 @@
  * The next slots of one expression, as `punctual schedule next` prints them and the package's `nextSlots`
  * returns them: pure, no runtime, no AWS.
  */
+import { type CalendarDefinition, compileCalendar, excludedBy } from '../calendars/calendar.js';
 import { PunctualError } from '../errors.js';
 import { describeSchedule } from './describe.js';
 import { parseSchedule } from './parse.js';
@@ -19,6 +20,11 @@ export interface NextSlotsOptions {
   after?: Date | number | string;
   /** How many slots, 1–1000. Default 10. */
   count?: number;
+  /**
+   * Exclusion calendars to mark the slots with (`excluded`), as a job listing them in `exclude` would
+   * skip them. Checked as a put checks them.
+   */
+  calendars?: readonly CalendarDefinition[];
 }
 
 /** What `nextSlots` returns. @example const { description, timezone, slots } = nextSlots('cron(0/15 * * * ? *)'); */
@@ -28,6 +34,8 @@ export interface NextSlots {
   timezone: string;
   /** The slots, ISO-8601 UTC, earliest first. Empty when the schedule names no instant at or after `after`. */
   slots: string[];
+  /** Of `slots`, those one of `calendars` excludes (recorded skipped(calendar) on a job): slot → calendar. */
+  excluded: Record<string, string>;
 }
 
 const ISO_WITH_ZONE = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
@@ -79,9 +87,16 @@ export function nextSlots(expression: ScheduleSpec, options: NextSlotsOptions = 
   const timezone = options.timezone ?? 'UTC';
   const schedule = parseSchedule(expression, { timezone, anchor });
   const slots = slotsBetween(schedule, after - 1, Number.POSITIVE_INFINITY, count);
+  const calendars = new Map((options.calendars ?? []).map((c) => [c.name, compileCalendar(c)]));
+  const excluded: Record<string, string> = {};
+  for (const slot of slots) {
+    const calendar = excludedBy([...calendars.keys()], calendars, slot);
+    if (calendar !== undefined) excluded[new Date(slot).toISOString()] = calendar;
+  }
   return {
     description: describeSchedule(schedule),
     timezone,
     slots: slots.map((slot) => new Date(slot).toISOString()),
+    excluded,
   };
 }

@@ -76,7 +76,9 @@ export type RunReason =
   /** The local runtime calls no AWS target unless told to (`punctual dev --aws-targets`). */
   | 'aws-targets-off'
   /** The job's `maxRuns` scheduled runs had started: a slot claimed before the limit was reached. */
-  | 'max-runs';
+  | 'max-runs'
+  /** An exclusion calendar the job lists excludes the slot (the run record's `calendar` names it). */
+  | 'calendar';
 
 /** A range of past slots to record without running them, with the schedule that names them. */
 export interface DeferredRecords {
@@ -400,6 +402,8 @@ export interface RunItem {
   backfill?: boolean;
   status: RunStatus;
   reason?: RunReason;
+  /** skipped(calendar): the exclusion calendar that excluded the slot. */
+  calendar?: string;
   /**
    * The definition the slot was claimed with (SPEC §4: editing a job never changes claimed slots); without
    * its payload when `definitionId` names the definition item that holds it.

@@ -490,6 +490,7 @@ const SUMMARY_FIELDS = [
   'heartbeatDeadline',
   'runDeadline',
   'output',
+  'calendar',
 ] as const;
 const RUN_SUMMARY = {
   ProjectionExpression: [

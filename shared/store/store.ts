@@ -5,6 +5,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StoreBase, type StoreConfig } from './base.js';
+import { CalendarRecords } from './calendars.js';
 import { FinishedJobs } from './finished.js';
 import { JobRecords } from './jobs.js';
 import { RunRecords } from './runs.js';
@@ -20,20 +21,21 @@ export {
   StoreBase,
   type StoreConfig,
 } from './base.js';
+export { type CalendarItem, CalendarRecords } from './calendars.js';
 export { JobRecords } from './jobs.js';
 export { type RunPatch, RunRecords } from './runs.js';
 export { TagRecords } from './tags.js';
 export { type Heartbeat, TickRecords } from './tick-state.js';
 
 /** The store: one object with every record module's methods, over one document client. */
-export type Store = JobRecords & RunRecords & TickRecords & TagRecords & FinishedJobs;
+export type Store = JobRecords & RunRecords & TickRecords & TagRecords & FinishedJobs & CalendarRecords;
 
 // One class per record kind, one object for callers: `Store` is a class whose prototype holds the record
 // modules' methods (the mixin pattern of TypeScript's handbook; they share the fields of `StoreBase`).
 class StoreOfAllRecords extends StoreBase {
   static terminal = RunRecords.terminal;
 }
-for (const records of [JobRecords, RunRecords, TickRecords, TagRecords, FinishedJobs]) {
+for (const records of [JobRecords, RunRecords, TickRecords, TagRecords, FinishedJobs, CalendarRecords]) {
   for (const name of Object.getOwnPropertyNames(records.prototype)) {
     if (name === 'constructor') continue;
     Object.defineProperty(

@@ -6,6 +6,7 @@
  * every step conditional, so overlapping ticks and a tick that dies half-way are harmless.
  */
 import { randomBytes } from 'node:crypto';
+import { type CompiledCalendar, excludedBy } from '../calendars/calendar.js';
 import { CoalescingDispatcher, delayFor, type OutgoingMessage } from '../queue/dispatcher.js';
 import { deleteIfFinished } from '../runs/finish.js';
 import { messageFor, runEventDetail } from '../runs/lifecycle.js';
@@ -24,6 +25,7 @@ import {
 } from '../store/model.js';
 import type { RawItem } from '../store/store.js';
 import { errorMessage, jitterMs, mapLimit } from '../util.js';
+import { type CalendarSource, calendarSource } from './calendars.js';
 import { type SweepDeps, type SweepReport, sweep } from './sweep.js';
 
 export interface TickConfig {
@@ -97,6 +99,8 @@ export interface TickFaults {
 export interface TickDeps extends SweepDeps {
   clock: () => number;
   faults?: TickFaults;
+  /** The exclusion calendars, read at most once per tick invocation (shared/tick/calendars.ts). */
+  calendars?: CalendarSource;
 }
 
 export interface TickReport {
@@ -126,7 +130,11 @@ export async function runTick(
   scope: TickScope = {},
 ): Promise<TickReport> {
   // The jobs of one tick share SendMessageBatch calls (10 slots a call across jobs, not one call a job).
-  const deps = { ...tickDeps, dispatcher: new CoalescingDispatcher(tickDeps.dispatcher) };
+  const deps = {
+    ...tickDeps,
+    dispatcher: new CoalescingDispatcher(tickDeps.dispatcher),
+    calendars: tickDeps.calendars ?? calendarSource(tickDeps.store),
+  };
   const start = deps.clock();
   const report = emptyReport(start);
   const group = scope.group ?? 0;
@@ -350,6 +358,17 @@ async function handleJob(
     return;
   checkOverdue(deps, config, job, now, report);
   const plan = planFor(job, config, now);
+  if (definition.exclude?.length) {
+    const calendars = await (deps.calendars ?? calendarSource(deps.store))();
+    const missing = definition.exclude.find((name) => !calendars.has(name));
+    if (missing !== undefined) {
+      const error = `exclude names calendar "${missing}", which does not exist: put it, or edit the job`;
+      await markInvalid(deps, item.jobId, error, now);
+      report.invalidJobs += 1;
+      return;
+    }
+    excludeSlots(plan, definition.exclude, calendars);
+  }
 
   const token = leaseToken();
   const claimed = await deps.store.claimJob(
@@ -397,6 +416,7 @@ async function handleJob(
   const counts: Partial<Record<RunStatus, number>> = {};
   for (const { status } of plan.recorded) counts[status] = (counts[status] ?? 0) + 1;
   if (plan.plan.missed.length) counts.missed = (counts.missed ?? 0) + plan.plan.missed.length;
+  if (plan.excluded.length) counts.skipped = (counts.skipped ?? 0) + plan.excluded.length;
   const advanced = await deps.store.advanceJob(item.jobId, token, {
     version: item.version,
     cursor: plan.plan.cursor,
@@ -414,7 +434,7 @@ async function handleJob(
     return;
   }
   report.slotsDispatched += plan.plan.dispatch.length;
-  report.slotsRecorded += plan.plan.missed.length + plan.recorded.length;
+  report.slotsRecorded += plan.plan.missed.length + plan.recorded.length + plan.excluded.length;
   // The schedule ended with this advance: a job with afterLastRun delete goes once its runs have ended.
   if (plan.plan.next === undefined && !plan.deferred.length && definition.afterLastRun === 'delete')
     await deleteIfFinished(deps, item.jobId);
@@ -427,6 +447,29 @@ interface JobPlan {
   recorded: { slot: number; status: 'missed' | 'skipped'; reason: RunReason }[];
   /** Deferred ranges left after this tick. */
   deferred: DeferredRecords[];
+  /** Slots of the plan an exclusion calendar excludes: recorded skipped(calendar), never sent. */
+  excluded: { slot: number; calendar: string }[];
+}
+
+/**
+ * Takes the slots the job's calendars exclude out of the plan (to send or to record missed): each is
+ * recorded skipped(calendar) with the calendar's name instead. The cursor and the next slot stay: the
+ * cadence keeps its anchor.
+ */
+function excludeSlots(
+  jobPlan: JobPlan,
+  exclude: readonly string[],
+  calendars: ReadonlyMap<string, CompiledCalendar>,
+): void {
+  const { plan, excluded } = jobPlan;
+  const keep = (slot: number) => {
+    const calendar = excludedBy(exclude, calendars, slot);
+    if (calendar !== undefined) excluded.push({ slot, calendar });
+    return calendar === undefined;
+  };
+  plan.dispatch = plan.dispatch.filter(keep);
+  plan.missed = plan.missed.filter(({ slot }) => keep(slot));
+  excluded.sort((a, b) => a.slot - b.slot);
 }
 
 /**
@@ -481,7 +524,7 @@ function planFor(job: DecodedJob, config: TickConfig, now: number): JobPlan {
     if (now - slot > definition.startingDeadline) plan.missed.unshift({ slot, reason: 'deadline' });
     else plan.dispatch.unshift(slot);
   }
-  return { plan, recorded, deferred };
+  return { plan, recorded, deferred, excluded: [] };
 }
 
 /**
@@ -536,6 +579,7 @@ async function writePendingRecords(
   const jobPlan: JobPlan = {
     plan: { dispatch: [], missed: [], cursor, more: false, next },
     ...page,
+    excluded: [],
   };
   await writeRecords(deps, job, jobPlan, now, config.deliveryGraceMs);
   const counts: Partial<Record<RunStatus, number>> = {};
@@ -582,7 +626,7 @@ async function writeRecords(
       now,
     ),
   );
-  const ended = (slot: number, status: 'missed' | 'skipped', reason: RunItem['reason']) =>
+  const ended = (slot: number, status: 'missed' | 'skipped', reason: RunItem['reason'], calendar?: string) =>
     deps.store.newRun(
       {
         ...base,
@@ -590,6 +634,7 @@ async function writeRecords(
         scheduledAt: iso(slot),
         status,
         reason,
+        ...(calendar === undefined ? {} : { calendar }),
         finishedAt: iso(now),
       },
       now,
@@ -597,6 +642,7 @@ async function writeRecords(
   const recorded = [
     ...jobPlan.recorded.map(({ slot, status, reason }) => ended(slot, status, reason)),
     ...jobPlan.plan.missed.map(({ slot, reason }) => ended(slot, 'missed', reason)),
+    ...jobPlan.excluded.map(({ slot, calendar }) => ended(slot, 'skipped', 'calendar', calendar)),
   ];
   const toSend: RunItem[] = [];
   await mapLimit([...dispatchRuns, ...recorded], 8, async (run) => {

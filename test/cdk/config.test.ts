@@ -293,3 +293,30 @@ describe('gap windows', () => {
     expect(gapWindow(4 * 86_400_000, 2)).toMatch(/longer than the 7 days/);
   });
 });
+
+describe('declared calendars are validated at synth', () => {
+  it('checks each calendar and that a declared job excludes only a declared one', () => {
+    const error = synthError({
+      calendars: { 'uk-holidays': { timezone: 'Europe/London', dates: ['2026-13-01'] } },
+      jobs: [{ id: 'payroll', schedule: 'cron(0 9 ? * MON-FRI *)', exclude: ['us-holidays'], target: noop }],
+    });
+    expect(error).toBeInstanceOf(JobValidationError);
+    expect(error.message).toContain(
+      'calendars.uk-holidays.dates[0] "2026-13-01": is not a day of the calendar',
+    );
+    expect(error.message).toContain(
+      'jobs[0].exclude[0] "us-holidays": is not a calendar of this Scheduler (calendars: uk-holidays)',
+    );
+  });
+
+  it('hands the declared calendars to the deploy with the jobs', () => {
+    const config = resolveConfig({
+      calendars: { 'uk-holidays': { timezone: 'Europe/London', dates: ['2026-12-25'] } },
+      jobs: [{ id: 'payroll', schedule: 'cron(0 9 ? * MON-FRI *)', exclude: ['uk-holidays'], target: noop }],
+    });
+    expect(config.calendars).toEqual([
+      { name: 'uk-holidays', timezone: 'Europe/London', dates: ['2026-12-25'] },
+    ]);
+    expect(config.jobs[0]?.definition.exclude).toEqual(['uk-holidays']);
+  });
+});

@@ -130,7 +130,7 @@ describe('deploy-jobs custom resource', () => {
     const result = await handler(create(properties(tableName, [job('a'), job('b', { pool: 'batch' })])));
     expect(result).toEqual({
       PhysicalResourceId: physicalIdFor(tableName),
-      Data: { Created: 2, Updated: 0, Unchanged: 0, Deleted: 0 },
+      Data: { Created: 2, Updated: 0, Unchanged: 0, Deleted: 0, LeftDeleted: 0 },
     });
     const a = await stored(store, 'a');
     expect(a).toMatchObject({
@@ -158,7 +158,7 @@ describe('deploy-jobs custom resource', () => {
     ]);
     const result = await handler(update(after, before));
 
-    expect(result.Data).toEqual({ Created: 1, Updated: 1, Unchanged: 1, Deleted: 1 });
+    expect(result.Data).toEqual({ Created: 1, Updated: 1, Unchanged: 1, Deleted: 1, LeftDeleted: 0 });
     expect(await stored(store, 'drop')).toBeUndefined();
     expect((await stored(store, 'change'))?.definition.schedule).toBe('rate(10 minutes)');
     // Unchanged: not rewritten, so the pause made from the CLI and the version stay.
@@ -196,11 +196,11 @@ describe('deploy-jobs custom resource', () => {
     const result = await handler(remove(props));
     expect(result).toEqual({
       PhysicalResourceId: physicalIdFor(tableName),
-      Data: { Created: 0, Updated: 0, Unchanged: 0, Deleted: 1 },
+      Data: { Created: 0, Updated: 0, Unchanged: 0, Deleted: 1, LeftDeleted: 0 },
     });
     expect(await stored(store, 'p')).toBeUndefined();
     await expect(handler(remove(properties('no-such-table', [job('p')])))).resolves.toMatchObject({
-      Data: { Deleted: 0 },
+      Data: { Deleted: 0, LeftDeleted: 0 },
     });
   });
 
@@ -213,5 +213,50 @@ describe('deploy-jobs custom resource', () => {
     expect(result.PhysicalResourceId).toBe(physicalIdFor(second.tableName));
     expect(await stored(second.store, 'm')).toBeDefined();
     expect(await stored(first.store, 'm')).toBeDefined();
+  });
+});
+
+describe('deploy-jobs: calendars and jobs that end themselves', () => {
+  const calendars = (...names: string[]) =>
+    JSON.stringify(names.map((name) => ({ name, timezone: 'Europe/London', dates: ['2026-12-25'] })));
+
+  it('writes the declared calendars before the jobs that exclude them; drops one no longer declared', async () => {
+    const { tableName, store } = await newTable();
+    const before = {
+      ...properties(tableName, [job('payroll', { exclude: ['uk-holidays'] })]),
+      Calendars: calendars('uk-holidays', 'old-freeze'),
+    };
+
+    await handler(create(before));
+    const after = { ...before, Calendars: calendars('uk-holidays') };
+    await handler(update(after, before));
+
+    expect((await store.listCalendars()).map((c) => c.name)).toEqual(['uk-holidays']);
+    expect((await stored(store, 'payroll'))?.definition.exclude).toEqual(['uk-holidays']);
+    await handler(remove(after));
+    expect(await store.listCalendars()).toEqual([]);
+  });
+
+  it('leaves deleted a declared afterLastRun: delete job its completion deleted; a changed one comes back', async () => {
+    // prepare: a one-shot that ended and deleted itself (deleteJob stands in for its completion)
+    const { tableName, store } = await newTable();
+    const oneShot = job('launch', { schedule: 'at(2026-03-01T10:01:00)', afterLastRun: 'delete' });
+    const before = properties(tableName, [oneShot, job('other')]);
+    await handler(create(before));
+    await store.deleteJob('launch', T0 + 120_000);
+
+    // act: a deploy that changes another job; then one that changes the one-shot
+    const after = properties(tableName, [oneShot, job('other', { schedule: 'rate(10 minutes)' })]);
+    const result = await handler(update(after, before));
+    const changed = properties(tableName, [
+      { ...oneShot, schedule: 'at(2026-03-02T10:01:00)' },
+      job('other', { schedule: 'rate(10 minutes)' }),
+    ]);
+    const again = await handler(update(changed, after));
+
+    // assert
+    expect(result.Data).toEqual({ Created: 0, Updated: 1, Unchanged: 0, Deleted: 0, LeftDeleted: 1 });
+    expect(again.Data).toMatchObject({ Created: 1, LeftDeleted: 0 });
+    expect((await stored(store, 'launch'))?.definition.schedule).toBe('at(2026-03-02T10:01:00)');
   });
 });

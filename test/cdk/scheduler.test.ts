@@ -452,6 +452,7 @@ describe('least privilege', () => {
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
+      'dynamodb:Query',
       'dynamodb:UpdateItem',
     ]);
     const send = statements.find((s) => actionsOf(s).includes('sqs:SendMessage'))!;

@@ -384,7 +384,7 @@ const files: { file: string; violations: string[] }[] = [
   },
   {
     file: 'unknown-top-level.yaml',
-    violations: ['schedules []: is not a known field; known fields: jobs, pools (line 2)'],
+    violations: ['schedules []: is not a known field; known fields: jobs, pools, calendars (line 2)'],
   },
   {
     file: 'pool-concurrency-zero.yaml',

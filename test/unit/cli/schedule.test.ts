@@ -133,3 +133,46 @@ describe('nextSlots (the package export behind schedule next)', () => {
     );
   });
 });
+
+describe('schedule next with exclusion calendars', () => {
+  it('marks the slots a calendar of the file excludes', async () => {
+    const result = await cli([
+      'schedule',
+      'next',
+      'cron(0 9 ? * MON-FRI *)',
+      '--tz',
+      'Europe/London',
+      '--after',
+      '2026-12-24T00:00:00Z',
+      '--count',
+      '3',
+      '--calendars',
+      'examples/jobs.yaml',
+      '--json',
+    ]);
+
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({
+      slots: ['2026-12-24T09:00:00.000Z', '2026-12-25T09:00:00.000Z', '2026-12-28T09:00:00.000Z'],
+      excluded: {
+        '2026-12-25T09:00:00.000Z': 'uk-bank-holidays',
+        '2026-12-28T09:00:00.000Z': 'uk-bank-holidays',
+      },
+    });
+  });
+
+  it('refuses an --exclude the file does not declare, naming it', async () => {
+    const result = await cli([
+      'schedule',
+      'next',
+      'rate(1 day)',
+      '--calendars',
+      'examples/jobs.yaml',
+      '--exclude',
+      'nope',
+    ]);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('--exclude nope: not declared under calendars: in examples/jobs.yaml');
+  });
+});

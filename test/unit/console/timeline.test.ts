@@ -12,6 +12,7 @@ function run(minute: number, status: Run['status'], fields: Partial<Run> = {}): 
     scheduledAt: at(minute),
     status,
     reason: null,
+    calendar: null,
     attempt: 1,
     manual: false,
     backfill: false,

@@ -1,0 +1,116 @@
+/** `punctual calendars put | list | delete`: exclusion calendars (docs/jobs.md "Exclusion calendars"). */
+import { readFile } from 'node:fs/promises';
+import type { CalendarDefinition } from '../../shared/calendars/calendar.js';
+import { PunctualError } from '../../shared/errors.js';
+import { parseJobsFile } from '../../shared/jobs/index.js';
+import { errorMessage } from '../../shared/util.js';
+import type { Target } from '../context.js';
+import { UsageError } from '../context.js';
+import { type Io, printJson, table } from '../format.js';
+
+export interface CalendarPutFlags {
+  file?: string;
+  timezone?: string;
+  date?: string[];
+  range?: string[];
+  cron?: string[];
+  description?: string;
+  json?: boolean;
+}
+
+/** `--range 2026-12-24..2027-01-02` as `{ from, to }`. */
+export function parseRangeOption(text: string): { from: string; to: string } {
+  const [from, to, ...rest] = text.split('..');
+  if (!from || !to || rest.length) {
+    throw new PunctualError(
+      `--range ${JSON.stringify(text)}: write FROM..TO in local time, e.g. 2026-12-24..2027-01-02 or 2026-12-24T18:00..2026-12-27`,
+    );
+  }
+  return { from, to };
+}
+
+/** The calendar the flags describe (validated by the put). */
+export function calendarFromFlags(flags: CalendarPutFlags): Record<string, unknown> {
+  return {
+    ...(flags.description !== undefined ? { description: flags.description } : {}),
+    ...(flags.timezone !== undefined ? { timezone: flags.timezone } : {}),
+    ...(flags.date ? { dates: flags.date } : {}),
+    ...(flags.range ? { ranges: flags.range.map(parseRangeOption) } : {}),
+    ...(flags.cron ? { cron: flags.cron } : {}),
+  };
+}
+
+export async function runCalendarPut(
+  io: Io,
+  target: Target,
+  name: string | undefined,
+  flags: CalendarPutFlags,
+): Promise<void> {
+  let calendars: [string, unknown][];
+  if (flags.file) {
+    if (name || flags.date || flags.range || flags.cron || flags.timezone)
+      throw new UsageError('give either -f FILE or a calendar name with flags, not both');
+    let text: string;
+    try {
+      text = await readFile(flags.file, 'utf8');
+    } catch (error) {
+      throw new PunctualError(`cannot read ${JSON.stringify(flags.file)}: ${errorMessage(error)}`);
+    }
+    const file = parseJobsFile(text, flags.file);
+    calendars = Object.entries(file.calendars ?? {}).map(([key, { name: _, ...rest }]) => [key, rest]);
+    if (!calendars.length) throw new PunctualError(`${flags.file} declares no calendars: (a calendars: map)`);
+  } else {
+    if (!name)
+      throw new UsageError(
+        'name the calendar: `punctual calendars put NAME --date …`, or put a file with -f FILE',
+      );
+    calendars = [[name, calendarFromFlags(flags)]];
+  }
+  const written: CalendarDefinition[] = [];
+  for (const [key, input] of calendars) {
+    written.push(
+      await target.client.putCalendar(key, input as Parameters<Target['client']['putCalendar']>[1]),
+    );
+    if (!flags.json) io.out(`put calendar ${key}: applies from the next slot a tick claims\n`);
+  }
+  if (flags.json) printJson(io, written);
+}
+
+export async function runCalendarList(io: Io, target: Target, flags: { json?: boolean }): Promise<void> {
+  const calendars = await target.client.listCalendars();
+  if (flags.json) {
+    printJson(io, calendars);
+    return;
+  }
+  if (!calendars.length) {
+    io.out('no calendars\n');
+    return;
+  }
+  io.out(
+    table(
+      ['NAME', 'ZONE', 'EXCLUDES'],
+      calendars.map((c) => [
+        c.name,
+        c.timezone,
+        [
+          c.dates?.length ? `${c.dates.length} date(s)` : '',
+          c.ranges?.length ? `${c.ranges.length} range(s)` : '',
+          ...(c.cron ?? []),
+        ]
+          .filter(Boolean)
+          .join(', '),
+      ]),
+    ),
+  );
+}
+
+export async function runCalendarDelete(
+  io: Io,
+  target: Target,
+  name: string,
+  flags: { json?: boolean },
+): Promise<void> {
+  await target.client.deleteCalendar(name);
+  if (flags.json) printJson(io, { name, deleted: true });
+  else io.out(`deleted calendar ${name}; a job that still excludes it is marked invalid by the next tick\n`);
+}

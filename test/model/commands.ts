@@ -79,6 +79,11 @@ export class ModelViolation extends Error {
   }
 }
 
+/** The second expression's period of a job with two (issue 20 feature 3), ms. */
+function extraPeriodOf(spec: JobSpec): number | undefined {
+  return spec.extraPeriodS === undefined ? undefined : spec.extraPeriodS * 1000;
+}
+
 function pick<T>(items: T[], k: number): T | undefined {
   return items.length ? items[k % items.length] : undefined;
 }
@@ -470,6 +475,7 @@ class PutCommand implements Command {
         const periodMs = Number(/rate\((\d+) /.exec(String(item.definition.schedule))?.[1] ?? periodS) * 1000;
         const previous = job.epochs.at(-1);
         if (previous && previous.anchor === anchor && previous.periodMs === periodMs) return;
+        const extraPeriodMs = extraPeriodOf(job.spec);
         // The write took effect somewhere between the call and the acknowledgement: the lenient band
         // around the change runs from the call to the acknowledgement (a put suspended for 7 s writes a
         // schedule that starts from its own, older, now, behind a cursor that moved meanwhile).
@@ -478,7 +484,7 @@ class PutCommand implements Command {
           previous.endCursor = endCursor ?? previous.endCursor;
           previous.endCalledAt = at;
         }
-        job.epochs.push({ periodMs, anchor, calledAt: at });
+        job.epochs.push({ periodMs, extraPeriodMs, anchor, calledAt: at });
       },
       () => {
         job.editsInFlight -= 1;
@@ -625,6 +631,7 @@ class RecreateCommand implements Command {
         job.epochs = [
           {
             periodMs: job.spec.periodS * 1000,
+            extraPeriodMs: extraPeriodOf(job.spec),
             anchor: Date.parse(item.anchor),
             calledAt: a.endedAt ?? ctx.system.now,
           },
@@ -724,7 +731,12 @@ class BackfillCommand implements Command {
       { stepwise: false, skewMs: 0 },
       (deps, now) => backfill(deps, job.spec.id, window, now, { limit: 100 }),
       () => {
-        job.backfills.push({ ...window, anchor: epoch.anchor, periodMs: epoch.periodMs });
+        job.backfills.push({
+          ...window,
+          anchor: epoch.anchor,
+          periodMs: epoch.periodMs,
+          extraPeriodMs: epoch.extraPeriodMs,
+        });
       },
     );
     await settleOp(ctx, actor, `${this} [${iso(window.from)}, ${iso(window.to)})`);
@@ -756,6 +768,8 @@ export const jobSpecs: fc.Arbitrary<JobSpec[]> = fc
       payloadKiB: fc.constantFrom(0, 0, 0, 60),
       initial: fc.boolean(),
       target: targetKind,
+      // Issue 20 feature 3: now and then a second expression on the same anchor (the slots are the union).
+      extraPeriodS: fc.constantFrom(undefined, undefined, undefined, 7),
     }),
     { minLength: 1, maxLength: 3 },
   )
@@ -895,7 +909,12 @@ export async function setupCase(options: CaseOptions, specs: JobSpec[], groups =
     await system.settle(created);
     const job = model.job(spec.id);
     job.created = true;
-    job.epochs.push({ periodMs: spec.periodS * 1000, anchor: T0, calledAt: T0 });
+    job.epochs.push({
+      periodMs: spec.periodS * 1000,
+      extraPeriodMs: extraPeriodOf(spec),
+      anchor: T0,
+      calledAt: T0,
+    });
   }
   return { system, model, log: [] };
 }

@@ -47,13 +47,49 @@ export interface JobSpec {
   initial: boolean;
   /** Where its runs go: the harness's handler, or an asynchronous worker, execution or task. */
   target?: TargetKind;
+  /** Issue 20 feature 3: a second expression, `rate(extraPeriodS seconds)` on the same anchor. */
+  extraPeriodS?: number | undefined;
+}
+
+/** The job's `schedule`: one rate, or (with a second expression) the list of both, whose slots are the union. */
+export function scheduleOf(spec: JobSpec, periodS: number): string | string[] {
+  const rate = (s: number) => `rate(${s} ${s === 1 ? 'second' : 'seconds'})`;
+  return spec.extraPeriodS === undefined ? rate(periodS) : [rate(periodS), rate(spec.extraPeriodS)];
+}
+
+/** The periods of a grid (an epoch, a backfill window): the union of a job's expressions. */
+function periodsOf(grid: { periodMs: number; extraPeriodMs?: number | undefined }): number[] {
+  return grid.extraPeriodMs === undefined ? [grid.periodMs] : [grid.periodMs, grid.extraPeriodMs];
+}
+
+/** Whether `slot` is a slot of the grid (any of its expressions, from its anchor). */
+export function onGrid(
+  grid: { anchor: number; periodMs: number; extraPeriodMs?: number | undefined },
+  slot: number,
+): boolean {
+  return slot >= grid.anchor && periodsOf(grid).some((period) => (slot - grid.anchor) % period === 0);
+}
+
+/** The grid's slots in [from, to], ascending, deduplicated (two expressions naming one instant: one slot). */
+export function gridSlots(
+  grid: { anchor: number; periodMs: number; extraPeriodMs?: number | undefined },
+  from: number,
+  to: number,
+): number[] {
+  const slots = new Set<number>();
+  for (const period of periodsOf(grid)) {
+    // k may be negative: a backfill extends the grid before the anchor.
+    const first = grid.anchor + Math.ceil((from - grid.anchor) / period) * period;
+    for (let slot = first; slot <= to; slot += period) slots.add(slot);
+  }
+  return [...slots].sort((a, b) => a - b);
 }
 
 export function jobInput(spec: JobSpec, periodS = spec.periodS, edit = 0): Record<string, unknown> {
   const kind = spec.target ?? 'sync';
   return {
     id: spec.id,
-    schedule: `rate(${periodS} ${periodS === 1 ? 'second' : 'seconds'})`,
+    schedule: scheduleOf(spec, periodS),
     target: targetOf(kind),
     ...(kind === 'sync'
       ? {}
@@ -73,6 +109,8 @@ export function jobInput(spec: JobSpec, periodS = spec.periodS, edit = 0): Recor
 /** A rate schedule epoch: between two re-anchoring puts. */
 export interface Epoch {
   periodMs: number;
+  /** The second expression's period, for a job with two (JobSpec.extraPeriodS). */
+  extraPeriodMs?: number | undefined;
   anchor: number;
   /** True time the put that began it was called. */
   calledAt: number;
@@ -105,7 +143,13 @@ export interface JobModel {
   cursorAtPause?: number;
   cursorAtDelete?: number;
   /** Acknowledged backfill windows [from, to), with the grid they were cut from. */
-  backfills: { from: number; to: number; anchor: number; periodMs: number }[];
+  backfills: {
+    from: number;
+    to: number;
+    anchor: number;
+    periodMs: number;
+    extraPeriodMs?: number | undefined;
+  }[];
   triggers: string[];
   /** Replays acknowledged, by run id. */
   replays: Map<string, number>;
@@ -481,7 +525,7 @@ export class Model {
         job.epochs.forEach((epoch, index) => {
           const from = index === 0 ? epoch.anchor : Math.max(epoch.anchor, epoch.calledAt + BAND_MS);
           const to = Math.min(epoch.endCursor ?? Number.POSITIVE_INFINITY, until);
-          for (let slot = epoch.anchor; slot <= to; slot += epoch.periodMs) {
+          for (const slot of Number.isFinite(to) ? gridSlots(epoch, epoch.anchor, to) : []) {
             if (slot < from) continue;
             if (byslot.has(slot)) continue;
             // Slots behind the cursor whose records were deferred (paused-slot or catch-up ranges) are
@@ -502,19 +546,15 @@ export class Model {
           if (run.manual) continue;
           const slot = Date.parse(run.scheduledAt);
           if (job.backfills.some((w) => slot >= w.from && slot < w.to)) continue;
-          const onGrid = [...job.pastEpochs, ...job.epochs].some(
+          const named = [...job.pastEpochs, ...job.epochs].some(
             (epoch) =>
-              (slot - epoch.anchor) % epoch.periodMs === 0 &&
-              slot >= epoch.anchor &&
-              slot <= (epoch.endCalledAt ?? Number.POSITIVE_INFINITY) + BAND_MS,
+              onGrid(epoch, slot) && slot <= (epoch.endCalledAt ?? Number.POSITIVE_INFINITY) + BAND_MS,
           );
-          if (!onGrid) this.fail('record of a slot the schedule does not name', `${run.runId} ${run.status}`);
+          if (!named) this.fail('record of a slot the schedule does not name', `${run.runId} ${run.status}`);
         }
       }
       for (const window of job.backfills) {
-        const first =
-          window.anchor + Math.ceil((window.from - window.anchor) / window.periodMs) * window.periodMs;
-        for (let slot = first; slot < window.to; slot += window.periodMs)
+        for (const slot of gridSlots(window, window.from, window.to - 1))
           if (!byslot.has(slot)) this.fail('backfilled slot without a record', `${id}@${iso(slot)}`);
       }
       for (const runId of job.triggers)
@@ -604,8 +644,14 @@ export class Model {
         if (!item.dueAt) this.fail('enabled job not in the due index', `${id} at quiescence`);
         if (Date.parse(item.nextRunAt) < now - 5_000)
           this.fail('enabled job left behind', `${id}: nextRunAt ${item.nextRunAt}, now ${iso(now)}`);
-        const period = job.epochs.at(-1)?.periodMs ?? 1000;
-        if ((Date.parse(item.nextRunAt) - Date.parse(item.anchor)) % period !== 0 && job.editsInFlight === 0)
+        const epoch = job.epochs.at(-1);
+        const period = epoch?.periodMs ?? 1000;
+        const grid = {
+          periodMs: period,
+          extraPeriodMs: epoch?.extraPeriodMs,
+          anchor: Date.parse(item.anchor),
+        };
+        if (!onGrid(grid, Date.parse(item.nextRunAt)) && job.editsInFlight === 0)
           this.fail(
             'next slot off the schedule',
             `${id}: nextRunAt ${item.nextRunAt}, anchor ${item.anchor}, every ${period} ms`,

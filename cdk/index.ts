@@ -28,6 +28,7 @@ export {
 export type { GapAlarmOptions, PoolProps } from './config.js';
 export type { SchedulerAlarmProps } from './monitoring.js';
 export {
+  type ClientGrantOptions,
   OUTPUT_KEYS,
   Scheduler,
   type SchedulerHandlers,

@@ -26,6 +26,7 @@ import { Construct } from 'constructs';
 import { ENV } from '../functions/commons/config.js';
 import type { JobDefinition } from '../shared/jobs/index.js';
 import { MAX_RECEIVE_COUNT, VISIBILITY_FACTOR } from '../shared/queue/policy.js';
+import { jobIdPrefixProblem } from '../shared/store/model.js';
 import { TABLE_KEYS } from '../shared/store/table.js';
 import type { TargetPolicy } from '../shared/targets/policy.js';
 import { Completions } from './completions.js';
@@ -351,6 +352,19 @@ const DYNAMO_READ_WRITE = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Upd
 const TICK_TABLE = [...DYNAMO_READ_WRITE, 'dynamodb:Scan', 'dynamodb:BatchGetItem'];
 /** What PunctualClient reads: items (GetItem), a job's runs (Query), every job (Scan). */
 const CLIENT_READ = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'];
+
+/** How far a client grant reaches (`grantManageJobs`, `grantReadRuns`). */
+export interface ClientGrantOptions {
+  /**
+   * Only the jobs whose id starts with this (and their runs and definitions): `dynamodb:LeadingKeys` with
+   * `ForAllValues:StringLike` on `JOB#<prefix>*`, without Scan. Give the application's client the same
+   * `jobIdPrefix`. The tag index's items (partition key `TAG#…`) cannot be scoped by job: see
+   * docs/security.md "Least privilege per application".
+   *
+   * @example scheduler.grantManageJobs(billingFn, { jobIdPrefix: 'billing-' })
+   */
+  readonly jobIdPrefix?: string;
+}
 /** What it writes besides: jobs and runs created (PutItem), changed (UpdateItem), deleted (DeleteItem). */
 const CLIENT_MANAGE = [...CLIENT_READ, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
 /**
@@ -927,8 +941,8 @@ export class Scheduler extends Construct {
    * const app = new NodejsFunction(stack, 'Dashboard', { entry: 'src/dashboard.ts' });
    * scheduler.grantReadRuns(app);
    */
-  grantReadRuns(grantee: iam.IGrantable): iam.Grant {
-    return this.grantClient(grantee, CLIENT_READ, false);
+  grantReadRuns(grantee: iam.IGrantable, options: ClientGrantOptions = {}): iam.Grant {
+    return this.grantClient(grantee, CLIENT_READ, false, options);
   }
 
   /**
@@ -938,12 +952,15 @@ export class Scheduler extends Construct {
    * (a new job's first slots, triggers, replays and backfills are sent there). Not the DLQs: listing
    * and redriving them stays an operator's task.
    *
+   * With `{ jobIdPrefix }`, only the items of jobs whose id starts with it (ClientGrantOptions): give each
+   * application its own prefix, and its client the same `jobIdPrefix`.
+   *
    * @example
    * const signup = new NodejsFunction(stack, 'Signup', { entry: 'src/signup.ts' });
-   * scheduler.grantManageJobs(signup);
+   * scheduler.grantManageJobs(signup, { jobIdPrefix: 'signup-' });
    */
-  grantManageJobs(grantee: iam.IGrantable): iam.Grant {
-    return this.grantClient(grantee, CLIENT_MANAGE, true);
+  grantManageJobs(grantee: iam.IGrantable, options: ClientGrantOptions = {}): iam.Grant {
+    return this.grantClient(grantee, CLIENT_MANAGE, true, options);
   }
 
   /**
@@ -960,14 +977,43 @@ export class Scheduler extends Construct {
     return this.completions.grantReport(grantee);
   }
 
-  private grantClient(grantee: iam.IGrantable, tableActions: string[], send: boolean): iam.Grant {
+  private grantClient(
+    grantee: iam.IGrantable,
+    tableActions: string[],
+    send: boolean,
+    options: ClientGrantOptions,
+  ): iam.Grant {
     const stack = Stack.of(this);
-    let grant = iam.Grant.addToPrincipal({
-      grantee,
-      actions: tableActions,
-      // The table only, not `index/*`: the client's reads are GetItem, Query and Scan of the base table.
-      resourceArns: [this.table.tableArn],
-    });
+    const prefix = options.jobIdPrefix;
+    if (prefix !== undefined) {
+      const problem = jobIdPrefixProblem(prefix);
+      if (problem) throw new Error(`Scheduler grant: jobIdPrefix ${JSON.stringify(prefix)}: ${problem}`);
+    }
+    let grant =
+      prefix === undefined
+        ? iam.Grant.addToPrincipal({
+            grantee,
+            actions: tableActions,
+            // The table only, not `index/*`: the client's reads are GetItem, Query and Scan of the base table.
+            resourceArns: [this.table.tableArn],
+          })
+        : iam.Grant.addToPrincipal({
+            grantee,
+            // No Scan: a Scan names no partition key, and ForAllValues over no key at all holds.
+            actions: [
+              ...tableActions.filter((action) => action !== 'dynamodb:Scan'),
+              'dynamodb:BatchGetItem',
+            ],
+            resourceArns: [this.table.tableArn],
+            conditions: {
+              // Every partition key a request touches: this application's jobs (their job, run and definition
+              // items share pk JOB#<id>), and the tag index (pk TAG#<key>=<value>, sk JOB#<id>), whose
+              // partition key is the tag, not the job: docs/security.md says what that leaves open.
+              'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`JOB#${prefix}*`, 'TAG#*'] },
+              // …and at least one: a request naming none (Scan) is refused.
+              Null: { 'dynamodb:LeadingKeys': 'false' },
+            },
+          });
     grant = grant.combine(
       iam.Grant.addToPrincipal({
         grantee,

@@ -24,6 +24,7 @@ import {
 import { type JobFilter, listAllJobs, listJobsPage, overdueMs } from '../ops/list.js';
 import {
   backfill,
+  canonicalRunId,
   listRuns,
   type RunPhase,
   replayRun,
@@ -31,7 +32,7 @@ import {
   runsInWindow,
   showRun,
 } from '../ops/runs.js';
-import type { JobItem, RunStatus } from '../store/model.js';
+import { type JobItem, jobIdPrefixProblem, parseRunId, type RunStatus } from '../store/model.js';
 import { lookaheadFor } from '../tick/lookahead.js';
 import { DEFAULT_TICK_CONFIG } from '../tick/tick.js';
 import {
@@ -78,6 +79,12 @@ export type Instant = Date | number | string;
 interface CommonOptions {
   /** The clock (epoch ms) the operations read `now` from; Date.now by default. For tests. */
   clock?: () => number;
+  /**
+   * The job ids this client may reach, as its grant does (`grantManageJobs(fn, { jobIdPrefix })`): a job
+   * or run id outside it is refused here with a clear error instead of an AccessDenied from DynamoDB.
+   * Listing then needs a `jobId` (runs) or `tags` (jobs): a scoped grant allows no Scan.
+   */
+  jobIdPrefix?: string;
 }
 
 /** A deployed stack, found through its outputs: `new PunctualClient({ stackName: 'Punctual' })`. */
@@ -224,9 +231,16 @@ export class PunctualClient {
   #connect: () => Promise<Connection>;
   #connection: Promise<Connection> | undefined;
 
+  readonly #prefix: string | undefined;
+
   constructor(options: PunctualClientOptions) {
     checkOptions(options);
     this.#clock = options.clock ?? Date.now;
+    if (options.jobIdPrefix !== undefined) {
+      const problem = jobIdPrefixProblem(options.jobIdPrefix);
+      if (problem) throw new PunctualError(`jobIdPrefix ${JSON.stringify(options.jobIdPrefix)}: ${problem}`);
+    }
+    this.#prefix = options.jobIdPrefix;
     this.#connect =
       'stackName' in options && options.stackName
         ? () => connectStack(options)
@@ -251,11 +265,41 @@ export class PunctualClient {
       tableName: state.tableName,
       queues: state.pools ?? {},
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.jobIdPrefix !== undefined ? { jobIdPrefix: options.jobIdPrefix } : {}),
     });
     client.#connect = () => connectLocal(file, state);
     // Connect now: a state file left by a runtime that died is reported here, not at the first call.
     await client.#target();
     return client;
+  }
+
+  /** Refuses a job id outside `jobIdPrefix`. */
+  #own(jobId: string, what = 'job'): void {
+    if (this.#prefix !== undefined && !jobId.startsWith(this.#prefix))
+      throw new PunctualError(
+        `${what} ${JSON.stringify(jobId)}: outside this client's jobIdPrefix ${JSON.stringify(this.#prefix)}; ` +
+          "its grant (grantManageJobs / grantReadRuns with { jobIdPrefix }) reaches that application's jobs only",
+      );
+  }
+
+  /** Refuses a run id whose job is outside `jobIdPrefix`. */
+  #ownRun(runId: string): void {
+    if (this.#prefix === undefined) return;
+    const jobId = parseRunId(canonicalRunId(runId))?.jobId;
+    this.#own(jobId ?? runId, `run ${JSON.stringify(runId)} of job`);
+  }
+
+  /** A listing's filter narrowed to `jobIdPrefix`; a scoped grant has no Scan, so it needs tags. */
+  #ownFilter(filter: JobFilter): JobFilter {
+    if (this.#prefix === undefined) return filter;
+    if (!filter.tags || Object.keys(filter.tags).length === 0)
+      throw new PunctualError(
+        `listJobs with jobIdPrefix ${JSON.stringify(this.#prefix)} needs a tags filter: a grant scoped to a prefix ` +
+          'allows no Scan of the table, and a tag is a Query (tag your jobs, e.g. { app: "billing" })',
+      );
+    const prefix = filter.prefix ?? this.#prefix;
+    this.#own(prefix, 'prefix');
+    return { ...filter, prefix };
   }
 
   #target(): Promise<Connection> {
@@ -314,6 +358,7 @@ export class PunctualClient {
     const now = this.#clock();
     // The claim sends a new (or re-anchored) job's first slots at once, as the tick would.
     const result = await putJob(target.store, definition, now, {
+      ...(this.#prefix !== undefined ? { jobIdPrefix: this.#prefix } : {}),
       pools: Object.keys(target.pools),
       ...(target.handlerNames ? { handlerNames: target.handlerNames } : {}),
       ...(target.secretNames ? { secretNames: target.secretNames } : {}),
@@ -360,6 +405,7 @@ export class PunctualClient {
 
   /** A job with its definition, state, last 10 runs and next 10 slots. Throws `JobNotFoundError`. */
   async getJob(id: string): Promise<JobDetail> {
+    this.#own(id);
     const target = await this.#target();
     const now = this.#clock();
     const description = await describeJob(target.store, id, now);
@@ -378,7 +424,7 @@ export class PunctualClient {
     const target = await this.#target();
     const now = this.#clock();
     const tickMs = target.tickMs ?? STACK_TICK_MS;
-    return (await listAllJobs(target.store, filter, { now, tickMs })).map((item) =>
+    return (await listAllJobs(target.store, this.#ownFilter(filter), { now, tickMs })).map((item) =>
       this.#job(item, now, tickMs),
     );
   }
@@ -398,7 +444,7 @@ export class PunctualClient {
     const target = await this.#target();
     const now = this.#clock();
     const tickMs = target.tickMs ?? STACK_TICK_MS;
-    const page = await listJobsPage(target.store, filter, {
+    const page = await listJobsPage(target.store, this.#ownFilter(filter), {
       now,
       tickMs,
       ...(options.limit !== undefined ? { limit: options.limit } : {}),
@@ -412,6 +458,7 @@ export class PunctualClient {
 
   /** Pauses a job (no slot is due until it is resumed); idempotent. Throws `JobNotFoundError`. */
   async pauseJob(id: string, options: { note?: string } = {}): Promise<Job> {
+    this.#own(id);
     const target = await this.#target();
     const now = this.#clock();
     const item = await pauseJob(target.store, id, now, options.note ?? 'paused by operator');
@@ -423,6 +470,7 @@ export class PunctualClient {
    * `replay: true` handed to the job's catch-up policy. Throws `JobNotFoundError`.
    */
   async resumeJob(id: string, options: { replay?: boolean } = {}): Promise<Job> {
+    this.#own(id);
     const target = await this.#target();
     const now = this.#clock();
     const item = await resumeJob(target.store, id, now, {
@@ -434,18 +482,27 @@ export class PunctualClient {
 
   /** Deletes a job; its run records stay until they expire. Throws `JobNotFoundError`. */
   async deleteJob(id: string): Promise<void> {
+    this.#own(id);
     const target = await this.#target();
     await deleteJob(target.store, id, this.#clock());
   }
 
   /** Runs a job once now, as run `id@manual-<time>`; the schedule is unchanged. Throws `JobNotFoundError`. */
   async triggerJob(id: string): Promise<Run> {
+    this.#own(id);
     const target = await this.#target();
     return runView(await triggerJob(target.deps, id, this.#clock()));
   }
 
   /** Runs, newest slot first. Throws `JobNotFoundError` for a `jobId` that has neither a job nor runs. */
   async listRuns(options: ListRunsOptions = {}): Promise<Run[]> {
+    if (this.#prefix !== undefined) {
+      if (options.jobId === undefined)
+        throw new PunctualError(
+          `listRuns with jobIdPrefix ${JSON.stringify(this.#prefix)} needs a jobId: a grant scoped to a prefix allows no Scan of the table`,
+        );
+      this.#own(options.jobId);
+    }
     const target = await this.#target();
     const runs = await listRuns(target.store, {
       ...(options.jobId !== undefined ? { jobId: options.jobId } : {}),
@@ -471,6 +528,7 @@ export class PunctualClient {
    * } while (cursor);
    */
   async listJobRuns(jobId: string, options: JobRunsOptions): Promise<RunPage> {
+    this.#own(jobId);
     const target = await this.#target();
     const page = await runsInWindow(
       target.store,
@@ -489,6 +547,7 @@ export class PunctualClient {
    * not they have a run: what the tick will claim, or should have. Throws `JobNotFoundError`.
    */
   async jobSlots(jobId: string, options: WindowOptions & { limit?: number }): Promise<SlotList> {
+    this.#own(jobId);
     const target = await this.#target();
     return scheduleSlots(
       target.store,
@@ -500,12 +559,14 @@ export class PunctualClient {
 
   /** One run with its attempts. Throws `RunNotFoundError`. */
   async getRun(runId: string): Promise<Run> {
+    this.#ownRun(runId);
     const target = await this.#target();
     return runView(await showRun(target.store, runId));
   }
 
   /** Runs a missed, skipped, failed or cancelled run again under its own id. Throws `RunNotFoundError`. */
   async replayRun(runId: string): Promise<Run> {
+    this.#ownRun(runId);
     const target = await this.#target();
     return runView(await replayRun(target.deps, runId, this.#clock()));
   }
@@ -515,6 +576,7 @@ export class PunctualClient {
    * and bounded (`limit`, default 1000). Throws `JobNotFoundError`.
    */
   async backfill(jobId: string, options: BackfillOptions): Promise<BackfillResult> {
+    this.#own(jobId);
     const target = await this.#target();
     const window = {
       from: Date.parse(isoOf('from', options.from)),
@@ -562,6 +624,7 @@ export class PunctualClient {
   }
 
   async #report(report: Parameters<typeof reportRun>[1]): Promise<CompletionResult> {
+    this.#ownRun(report.runId);
     const target = await this.#target();
     const result = await reportRun(target.deps, report, this.#clock());
     return { outcome: result.outcome, run: runView(result.run) };

@@ -74,11 +74,25 @@ export async function putJob(
      * runtime's state file), when it says: a job naming another is refused, as its runs would be.
      */
     secretNames?: readonly string[];
+    /** The client's `jobIdPrefix`: a job id outside it is refused (its grant would refuse the write). */
+    jobIdPrefix?: string;
     claim?: ClaimDeps;
   } = {},
 ): Promise<PutResult> {
   const definition = parseJob(input);
   const target = definition.target;
+  if (options.jobIdPrefix !== undefined && !definition.id.startsWith(options.jobIdPrefix)) {
+    throw new JobValidationError(
+      [
+        {
+          path: 'id',
+          value: definition.id,
+          message: `must start with this client's jobIdPrefix ${JSON.stringify(options.jobIdPrefix)} (its grant reaches that application's jobs only)`,
+        },
+      ],
+      `job "${definition.id}"`,
+    );
+  }
   if (options.secretNames) {
     const undeclared = undeclaredSecrets(target, options.secretNames);
     if (undeclared.length) throw new JobValidationError(undeclared, `job "${definition.id}"`);

@@ -5,8 +5,11 @@
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import { formatViolation, JobValidationError } from '../errors.js';
+import { parseJob } from '../jobs/index.js';
 import { isAsyncTarget } from '../jobs/schema.js';
-import type { Target } from '../jobs/types.js';
+import type { JobDefinition, Target } from '../jobs/types.js';
+import { sameJson } from '../json.js';
 import { delayFor, MAX_DELAY_SECONDS } from '../queue/dispatcher.js';
 import { MESSAGE_FORMAT, newerMessageFormat, parseRunMessage } from '../queue/messages.js';
 import {
@@ -23,6 +26,7 @@ import {
   type RunReason,
   type RunStatus,
   sameIncarnation,
+  withoutPayload,
 } from '../store/model.js';
 import type { RawItem } from '../store/store.js';
 import type { RunContext, TargetResult } from '../targets/types.js';
@@ -206,6 +210,22 @@ export async function executeMessage(
     now - Date.parse(run.scheduledAt) > definition.startingDeadline
   ) {
     return (await endRun(deps, run, 'missed', 'deadline', now)) ? 'missed' : 'duplicate';
+  }
+
+  // A run record is data anyone with write access to the job's items can forge: its definition copy
+  // must be one validation accepts, and the definition item it names (content-addressed) must say the
+  // same, so that a forged record can raise neither its retry budget nor change its target.
+  const forged = await forgedDefinition(deps, run);
+  if (forged) {
+    deps.log.error('run record refused: its definition is not one the job was given', {
+      runId: run.runId,
+      forged,
+    });
+    return (await endRun(deps, run, 'failed', 'error', now, {
+      error: `not started: the run record's definition ${forged}`,
+    }))
+      ? 'failed'
+      : 'duplicate';
   }
 
   const refused = deps.refuseTarget?.(definition.target);
@@ -425,6 +445,35 @@ async function waitForJob(
 type TargetOutcome =
   | { ok: true; detail?: string }
   | { ok: false; error: string; retryable: boolean; timedOut: boolean };
+
+/**
+ * Why the definition a run record carries is not one the job was given, or undefined: it fails job
+ * validation (limits, target rules), or differs from the definition item the record names.
+ */
+async function forgedDefinition(deps: ExecuteDeps, run: RunItem): Promise<string | undefined> {
+  let carried: JobDefinition;
+  try {
+    carried = withoutPayload(parseJob(run.definition));
+  } catch (error) {
+    return `is not a valid job definition (${error instanceof JobValidationError ? error.violations.map(formatViolation).join('; ') : errorMessage(error)})`;
+  }
+  // Compared as parsed (defaults filled in, as the tick's claim wrote it).
+  const same = (given: unknown) => {
+    try {
+      return sameJson(withoutPayload(parseJob(given)), carried);
+    } catch {
+      return false;
+    }
+  };
+  if (run.definitionId) {
+    const item = await deps.store.getDefinition(run.jobId, run.definitionId);
+    if (item && !same(item)) return `differs from definition item ${run.definitionId} it names`;
+  }
+  // A job without a definition item (no payload) has nothing content-addressed to compare with: the job
+  // item's version moves with every advance, so an edit since the claim cannot be told from a forgery.
+  // Validation alone applies then (docs/security.md).
+  return undefined;
+}
 
 /**
  * The payload a run delivers: on the run record (records of older versions), or in the definition item

@@ -475,6 +475,16 @@ export const DUE_KEY_SPAN_MS = 60 * 60_000;
 export const DUE_KEY_MAX_STEP_MS = 5 * 60_000;
 
 /**
+ * Why `prefix` cannot scope job ids, or undefined: what a job id may start with (lower-case letters,
+ * digits, `-`, `_`, `.`), 1–64 characters, so that it is also a literal IAM `StringLike` pattern (no `*`, `?`).
+ */
+export function jobIdPrefixProblem(prefix: string): string | undefined {
+  return /^[a-z0-9][a-z0-9\-_.]{0,63}$/.test(prefix)
+    ? undefined
+    : 'must be the start of a job id: 1 to 64 of a-z, 0-9, "-", "_", ".", starting with a letter or digit (e.g. "billing-")';
+}
+
+/**
  * Whether an advance from `previousNext` to `next` may leave the job's due key where it is: the key is
  * still a lower bound of `next` (it never is later than the slot, or the job would be found late), within
  * `DUE_KEY_SPAN_MS` of it, in the shard the job belongs to, and the job steps by at most

@@ -64,6 +64,7 @@ const PSEUDO: Record<string, string> = {
   'AWS::AccountId': ACCOUNT,
   'AWS::URLSuffix': 'amazonaws.com',
   'AWS::StackName': 'Stack',
+  'AWS::StackId': `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/Stack/1`,
   'AWS::NoValue': '',
 };
 
@@ -157,7 +158,7 @@ export function policiesOfRole(
 export interface IamRequest {
   action: string;
   resource: string;
-  context?: Record<string, string>;
+  context?: Record<string, string | string[]>;
 }
 
 /** Whether `policies` allow `request` for role `roleArn`: 'Allowed', 'ImplicitlyDenied', 'ExplicitlyDenied', or the simulator's error. */

@@ -31,7 +31,8 @@ export type MetricName =
   | 'HeartbeatsMissed'
   | 'ExternalCheckFailed'
   | 'ExternalTokenMismatch'
-  | 'RunInProgressAge';
+  | 'RunInProgressAge'
+  | 'FormatTooNew';
 
 export type MetricUnit = 'Count' | 'Milliseconds';
 

@@ -166,10 +166,11 @@ export function mergeReports(reports: readonly TickReport[]): TickReport {
       'slotsDispatched',
       'slotsRecorded',
       'invalidJobs',
+      'newerFormat',
       'backlog',
       'sendFailures',
     ] as const)
-      out[key] += report[key];
+      out[key] += report[key] ?? 0; // a worker of the previous build may not report every count
     for (const key of ['examined', 'resent', 'missed', 'retried', 'failed'] as const)
       out.sweep[key] += report.sweep[key];
     out.overdueJobs.push(...report.overdueJobs);

@@ -15,7 +15,7 @@ import { delayFor, MAX_DELAY_SECONDS } from '../queue/dispatcher.js';
 import { type CheckExternal, sweepAsync } from '../runs/completion.js';
 import { recoverExpired } from '../runs/execute.js';
 import { endRun, type RunDeps, sendAttempt } from '../runs/lifecycle.js';
-import { iso, isScheduledRun, type RunItem } from '../store/model.js';
+import { assertReadable, FormatTooNewError, iso, isScheduledRun, type RunItem } from '../store/model.js';
 import { errorMessage, jitterMs, mapLimit } from '../util.js';
 
 /** How long a manual, backfill or replay run waits for its message (re-sent each grace period). */
@@ -79,6 +79,8 @@ async function sweepRun(
   report: SweepReport,
 ): Promise<void> {
   const { now, graceMs } = options;
+  // A run record of a newer format (a deploy in progress) is the new build's sweep's to act on.
+  if (leftForNewerBuild(deps, `run record ${run.runId}`, run)) return;
   const slot = Date.parse(run.scheduledAt) + jitterMs(run.runId, run.definition.jitter);
   if (
     (run.status === 'dispatched' || run.status === 'retrying') &&
@@ -163,6 +165,22 @@ async function sweepRun(
     }
     default:
       return;
+  }
+}
+
+/**
+ * Whether `item` (a job item, a run record) is of a newer format than this build reads: then it is logged
+ * and counted (metric `FormatTooNew`) and the caller leaves it alone, for the new build.
+ */
+export function leftForNewerBuild(deps: Pick<SweepDeps, 'log' | 'signals'>, what: string, item: object): boolean {
+  try {
+    assertReadable(what, item);
+    return false;
+  } catch (error) {
+    if (!(error instanceof FormatTooNewError)) throw error;
+    deps.log.warn('item of a newer format left for a newer build', { error: error.message });
+    deps.signals.metric('FormatTooNew', 1);
+    return true;
   }
 }
 

@@ -26,7 +26,7 @@ import {
 import type { RawItem } from '../store/store.js';
 import { errorMessage, jitterMs, mapLimit } from '../util.js';
 import { type CalendarSource, calendarSource } from './calendars.js';
-import { type SweepDeps, type SweepReport, sweep } from './sweep.js';
+import { leftForNewerBuild, type SweepDeps, type SweepReport, sweep } from './sweep.js';
 
 export interface TickConfig {
   /** Slots up to now + lookahead are sent ahead with a delay. Default 75 s (a 60 s tick + margin); ≤ 900 s. */
@@ -113,6 +113,8 @@ export interface TickReport {
   slotsDispatched: number;
   slotsRecorded: number;
   invalidJobs: number;
+  /** Due job items of a newer format than this build reads: left alone (a deploy in progress). */
+  newerFormat: number;
   overdueJobs: string[];
   /** Due jobs this tick could not reach within its budget (taken by the next tick). */
   backlog: number;
@@ -307,6 +309,7 @@ function emptyReport(start: number): TickReport {
     slotsDispatched: 0,
     slotsRecorded: 0,
     invalidJobs: 0,
+    newerFormat: 0,
     overdueJobs: [],
     backlog: 0,
     sendFailures: 0,
@@ -325,6 +328,13 @@ async function handleJob(
   planAt?: number,
 ): Promise<void> {
   const now = planAt ?? deps.clock();
+  // A job item of a newer format than this build reads (a deploy in progress): left as it is, for a tick
+  // of the new build. No claim and no write (markInvalid would take it out of the schedule); the other
+  // jobs go on.
+  if (leftForNewerBuild(deps, `job item "${String(raw.jobId ?? raw.pk)}"`, raw)) {
+    report.newerFormat += 1;
+    return;
+  }
   const decoded = decodeJob(raw);
   if (!decoded.ok) {
     await markInvalid(deps, decoded.jobId, decoded.error, now);
@@ -699,6 +709,7 @@ async function auditDueIndex(
   const { jobs, next } = await deps.store.auditPage(cursor, pageSize, segment, segments);
   const repaired: string[] = [];
   for (const job of jobs) {
+    if (leftForNewerBuild(deps, `job item "${job.jobId}"`, job)) continue;
     if (!(await deps.store.restoreDue(job, now))) continue;
     repaired.push(job.jobId);
     deps.log.error('enabled job was missing from the due index; put back', {

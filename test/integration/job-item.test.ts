@@ -401,4 +401,51 @@ describe('deploys: an item or message of a newer format is left for a newer buil
     expect(await executeBody(deps, JSON.stringify(body))).toBe('succeeded');
     expect(payloads).toEqual([{ n: 1 }]);
   });
+
+  it('the tick leaves a job item or run record of format 2 alone (logged, metric FormatTooNew) and goes on with the other jobs', async () => {
+    const clock = new ManualClock(T0);
+    const lines: string[] = [];
+    const log = {
+      ...silentLog,
+      warn: (message: string, extra?: Record<string, unknown>) =>
+        void lines.push(`${message} ${JSON.stringify(extra)}`),
+    };
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 }, log });
+    const rt = runtime;
+    for (const id of ['newer', 'older'])
+      await put(rt, job(id, { schedule: 'rate(1 minute)', target: { type: 'handler', name: 'noop' } }), T0);
+    const doc = DynamoDBDocumentClient.from(rt.dynamo);
+    const table = rt.store.tableName;
+    const key = { pk: 'JOB#newer', sk: 'JOB' };
+    const { Item } = await doc.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }));
+    // What a newer build might write: a field this one does not know, the schedule somewhere else.
+    const newer = { ...Item!, format: 2, schedule2: { every: '1m' } };
+    delete (newer as Record<string, unknown>).nextRunAt;
+    await doc.send(new PutCommand({ TableName: table, Item: newer }));
+
+    const report = await rt.tick();
+    expect(report.newerFormat).toBe(1);
+    expect(report.errors).toEqual([]);
+    expect(report.invalidJobs).toBe(0);
+    // Untouched: not claimed, not marked invalid, still due for a tick of the new build.
+    const after = await doc.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }));
+    expect(after.Item).toEqual(newer);
+    expect((await rt.allRuns()).map((run) => run.jobId)).toEqual(['older']);
+    expect(rt.signals.metrics.filter((m) => m.name === 'FormatTooNew')).toHaveLength(1);
+    expect(
+      lines.some((l) => l.includes('newer') && l.includes('has format 2; this build reads up to 1')),
+    ).toBe(true);
+
+    // A run record of format 2 past its deadline: the sweep leaves it to the new build's sweep.
+    const [run] = await rt.allRuns();
+    const runKeyOf = { pk: run!.pk, sk: run!.sk };
+    const { Item: record } = await doc.send(
+      new GetCommand({ TableName: table, Key: runKeyOf, ConsistentRead: true }),
+    );
+    await doc.send(new PutCommand({ TableName: table, Item: { ...record!, format: 2 } }));
+    clock.advance(60 * MINUTE);
+    await rt.tick();
+    expect(await rt.store.getRun(run!.runId)).toMatchObject({ status: 'dispatched', format: 2 });
+    expect(lines.join('\n')).toContain(`run record ${run!.runId} has format 2`);
+  });
 });

@@ -92,6 +92,7 @@ describe('merged report', () => {
     slotsDispatched: slots,
     slotsRecorded: 1,
     invalidJobs: 0,
+    newerFormat: 0,
     overdueJobs: [],
     backlog: 0,
     sendFailures: 0,

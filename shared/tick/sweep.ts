@@ -172,7 +172,11 @@ async function sweepRun(
  * Whether `item` (a job item, a run record) is of a newer format than this build reads: then it is logged
  * and counted (metric `FormatTooNew`) and the caller leaves it alone, for the new build.
  */
-export function leftForNewerBuild(deps: Pick<SweepDeps, 'log' | 'signals'>, what: string, item: object): boolean {
+export function leftForNewerBuild(
+  deps: Pick<SweepDeps, 'log' | 'signals'>,
+  what: string,
+  item: object,
+): boolean {
   try {
     assertReadable(what, item);
     return false;

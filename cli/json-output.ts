@@ -41,7 +41,8 @@ export const putOutput = z.array(
     created: z.boolean(),
     changes: z.array(z.string()).describe('the fields that changed'),
     warnings: z.array(z.string()),
-    nextRunAt: time.nullable(),
+    upcomingAt: time.nullable().describe('the next slot that will run, claimed (sent) or not'),
+    nextRunAt: time.nullable().describe('the next slot not yet claimed'),
   }),
 );
 

@@ -242,7 +242,7 @@ describe('the deployed configuration, run', () => {
       },
       lambdaContext('deploy-jobs'),
     )) as { Data: Record<string, number> };
-    expect(created.Data).toEqual({ Created: 2, Updated: 0, Unchanged: 0, Deleted: 0 });
+    expect(created.Data).toEqual({ Created: 2, Updated: 0, Unchanged: 0, Deleted: 0, LeftDeleted: 0 });
 
     // Tick: the heartbeat's first slot is its creation, so it is due now and sent to the default pool.
     const tick = await load(lambdaFunction('punctual tick'));

@@ -826,7 +826,7 @@ export class ModelSystem {
         const task = this.externalOf(invocation) as
           | { lastStatus: string; containers: { exitCode?: number }[] }
           | undefined;
-        if (!task || task.lastStatus !== 'STOPPED') continue;
+        if (task?.lastStatus !== 'STOPPED') continue;
         invocation.state = task.containers[0]?.exitCode === 0 ? 'ok' : 'failed';
         invocation.endedAt = this.now;
       }

@@ -26,7 +26,7 @@ import { type JobsFile, loadJobsFile, parseDuration } from '../../shared/jobs/in
 import { listJobs, putJob } from '../../shared/ops/jobs.js';
 import type { Log } from '../../shared/runs/lifecycle.js';
 import { decodeJob } from '../../shared/store/decode.js';
-import type { JobItem, RunItem } from '../../shared/store/model.js';
+import { type JobItem, RUNNING_MAX, type RunItem } from '../../shared/store/model.js';
 import { Store } from '../../shared/store/store.js';
 import {
   LOCAL_TARGET_POLICY,
@@ -472,11 +472,17 @@ export async function runDev(
 }
 
 /**
- * The runs the jobs' `running` sets name (overlap skip/queue only: one scheduled run per job, at most
- * RUNNING_MAX with operator runs; runs of overlap allow are not tracked on the job), newest first.
+ * The runs in progress, newest first: those the jobs' `running` sets name (overlap skip/queue: one
+ * scheduled run per job, at most RUNNING_MAX with operator runs), and for overlap allow, whose runs the
+ * job item does not track, those the open index holds (one query per such job, at most RUNNING_MAX).
  */
 async function runsInProgress(runtime: LocalRuntime, jobs: JobItem[]): Promise<RunItem[]> {
-  const ids = jobs.flatMap((job) => [...(job.running ?? [])]);
+  const allow = await Promise.all(
+    jobs
+      .filter((job) => (job.definition as { overlap?: string } | undefined)?.overlap === 'allow')
+      .map((job) => runtime.store.runningOf(job.jobId, RUNNING_MAX)),
+  );
+  const ids = [...jobs.flatMap((job) => [...(job.running ?? [])]), ...allow.flat()];
   const runs = await Promise.all(ids.map((id) => runtime.store.getRun(id)));
   return runs
     .filter((run): run is RunItem => run?.status === 'running')

@@ -157,7 +157,9 @@ export const jobDetailSchema = jobSchema
       cursor: time.nullable().describe('the last slot claimed (slots at or before it are sent to the queue)'),
       version: z.number().int(),
       pausedAt: time.nullable(),
-      running: z.array(z.string()).describe('run ids'),
+      running: z
+        .array(z.string())
+        .describe('run ids in progress (overlap allow: from the open index, at most 32)'),
       held: z.string().nullable().describe('the run held by overlap: queue'),
       createdAt: time.nullable(),
       updatedAt: time.nullable(),
@@ -327,7 +329,7 @@ export function jobDetailView(
       cursor: job.cursor ?? null,
       version: job.version,
       pausedAt: job.enabled ? null : (job.pausedAt ?? null),
-      running: [...(job.running ?? [])].sort(),
+      running: [...description.running].sort(),
       held: job.held ?? null,
       createdAt: job.createdAt ?? null,
       updatedAt: job.updatedAt ?? null,

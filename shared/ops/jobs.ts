@@ -309,6 +309,11 @@ export interface JobDescription {
   /** Of `nextSlots`, those the job's exclusion calendars exclude, with the calendar's name. */
   excludedSlots: Record<string, string>;
   counts: Partial<Record<RunStatus, number>>;
+  /**
+   * Its runs in progress: the job item's running set, or for overlap `allow` (whose runs the job item does
+   * not track) those the open index holds still running, at most RUNNING_MAX.
+   */
+  running: string[];
 }
 
 /** SPEC §4 describe: definition, state, the last 10 runs, the next 10 slots, counters by status. */
@@ -326,6 +331,7 @@ export async function describeJob(store: Store, jobId: string, now: number): Pro
       nextSlots: [],
       excludedSlots: {},
       counts: job.counts ?? {},
+      running: [...(job.running ?? [])],
     };
   // The slots that will run, claimed (sent, at or before the cursor) or not: one meaning of "next slot"
   // everywhere (jobs list, get, put, resume, the live view and the console), as upcomingSlot.
@@ -333,6 +339,10 @@ export async function describeJob(store: Store, jobId: string, now: number): Pro
     ? slotsBetween(decoded.job.schedule, now, Number.MAX_SAFE_INTEGER, 10).map(iso)
     : [];
   const excludedSlots = await excludedOf(store, decoded.job.definition.exclude, nextSlots);
+  const running =
+    decoded.job.definition.overlap === 'allow'
+      ? await store.runningOf(jobId, RUNNING_MAX)
+      : [...(job.running ?? [])];
   return {
     job,
     definition: decoded.job.definition,
@@ -341,6 +351,7 @@ export async function describeJob(store: Store, jobId: string, now: number): Pro
     nextSlots,
     excludedSlots,
     counts: job.counts ?? {},
+    running,
   };
 }
 

@@ -8,7 +8,7 @@
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime.js';
-import { deleteJob } from '../../shared/ops/jobs.js';
+import { deleteJob, describeJob } from '../../shared/ops/jobs.js';
 import { backfill } from '../../shared/ops/runs.js';
 import { reportCompletion } from '../../shared/runs/completion.js';
 import { messageFor, silentLog } from '../../shared/runs/lifecycle.js';
@@ -100,6 +100,33 @@ describe('defect 6: the job item stays bounded whatever runs are in flight', () 
     expect(after.counts?.succeeded).toBe(1);
     expect(after.lastOutcome).toMatchObject({ runId: first!.runId, status: 'succeeded' });
   }, 240_000);
+
+  it('overlap allow: jobs get (describeJob) shows the runs in progress from the open index', async () => {
+    const s = await sfnSetup('few-allow', {
+      schedule: 'rate(1 minute)',
+      overlap: 'allow',
+      heartbeatTimeout: '1h',
+      maxRunDuration: '24h',
+    });
+    await backfill(s.ops, 'few-allow', { from: T0 - 3 * MINUTE, to: T0 }, s.clock.now, { limit: 3 });
+    expect(await s.rt.drain()).toEqual(['handed-off', 'handed-off', 'handed-off']);
+    const runIds = (await s.rt.store.queryRuns('few-allow', { limit: 10, newestFirst: false })).items.map(
+      (run) => run.runId,
+    );
+
+    expect((await s.jobItem()).running).toBeUndefined();
+    expect((await describeJob(s.rt.store, 'few-allow', s.clock.now)).running.sort()).toEqual(runIds.sort());
+
+    const deps = { ...s.ops, graceMs: 60_000 };
+    await reportCompletion(
+      deps,
+      { runId: runIds[0]!, attempt: 1, source: 'stepfunctions', type: 'complete' },
+      s.clock.now,
+    );
+    expect((await describeJob(s.rt.store, 'few-allow', s.clock.now)).running.sort()).toEqual(
+      runIds.slice(1).sort(),
+    );
+  });
 
   it('overlap skip: operator runs beyond RUNNING_MAX wait their turn; the scheduled slot is still skipped', async () => {
     const s = await sfnSetup('many-skip', {

@@ -45,9 +45,9 @@ function def(id: string, fields: Parameters<typeof job>[1]): JobInput {
 }
 
 /** A runtime whose state file is in a fresh directory, and a client that found it there. */
-async function setup(clock: ManualClock) {
+async function setup(clock: ManualClock, lookaheadMs = 0) {
   const dir = await mkdtemp(join(tmpdir(), 'punctual-client-'));
-  runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 }, stateFile: stateFilePath(dir) });
+  runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs }, stateFile: stateFilePath(dir) });
   client = await PunctualClient.local(dir, { clock: clock.fn });
   return { runtime, client, dir };
 }
@@ -315,17 +315,7 @@ describe('punctual runs list, on the client', () => {
     const { runtime, client } = await setup(clock);
     await client.putJob(def('soon', { schedule: 'rate(1 hour)' }));
     await runtime.tick(); // sent, not yet received by an executor
-    const out: string[] = [];
-    const io = {
-      out: (text: string) => out.push(text),
-      err() {},
-      isTTY: false,
-      color: false,
-      columns: 160,
-      env: {},
-      cwd: '.',
-    };
-    const target = { ...(await client.deployment()), client, close() {} };
+    const { out, io, target } = await cliOn(client);
 
     await runRunsList(io, target, {}, clock.now);
     const happened = out.splice(0).join('');
@@ -338,28 +328,27 @@ describe('punctual runs list, on the client', () => {
   });
 });
 
+/** The CLI's commands on `client`: an Io that keeps what they print (`out`), and the target they act on. */
+async function cliOn(client: PunctualClient) {
+  const out: string[] = [];
+  const io = {
+    out: (t: string) => out.push(t),
+    err() {},
+    isTTY: false,
+    color: false,
+    columns: 160,
+    env: {},
+    cwd: '.',
+  };
+  return { out, io, target: { ...(await client.deployment()), client, close() {} } };
+}
+
 describe('the next slot: one meaning in every command', () => {
   it('is the next slot that will run, marked sent once claimed: put, get and list agree on an at() job', async () => {
     // A one-shot 20 s ahead: the put's own claim sends it (the lookahead is 60 s), so its next unclaimed slot is none.
     const clock = new ManualClock(T0);
-    const dir = await mkdtemp(join(tmpdir(), 'punctual-client-'));
-    runtime = await testRuntime({
-      clock: clock.fn,
-      tick: { lookaheadMs: 60_000 },
-      stateFile: stateFilePath(dir),
-    });
-    client = await PunctualClient.local(dir, { clock: clock.fn });
-    const out: string[] = [];
-    const io = {
-      out: (t: string) => out.push(t),
-      err() {},
-      isTTY: false,
-      color: false,
-      columns: 160,
-      env: {},
-      cwd: '.',
-    };
-    const target = { ...(await client.deployment()), client, close() {} };
+    const { runtime, client } = await setup(clock, 60_000);
+    const { out, io, target } = await cliOn(client);
 
     await runPut(
       io,
@@ -395,17 +384,7 @@ describe('the next slot: one meaning in every command', () => {
   it('a slot not yet claimed is the next slot, unmarked', async () => {
     const clock = new ManualClock(T0);
     const { client } = await setup(clock); // lookahead 0: a put claims nothing ahead
-    const out: string[] = [];
-    const io = {
-      out: (t: string) => out.push(t),
-      err() {},
-      isTTY: false,
-      color: false,
-      columns: 160,
-      env: {},
-      cwd: '.',
-    };
-    const target = { ...(await client.deployment()), client, close() {} };
+    const { out, io, target } = await cliOn(client);
 
     await runPut(
       io,

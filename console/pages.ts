@@ -450,6 +450,26 @@ ${
 
 // ── Health ─────────────────────────────────────────────────────────────────────────────────────────
 
+const ALARM_FATE: Record<string, string> = {
+  OK: 'fate-succeeded',
+  ALARM: 'fate-failed',
+  INSUFFICIENT_DATA: 'fate-upcoming',
+};
+
+/** A stack's CloudWatch alarms, those in ALARM first; nothing for a deployment without alarms to read. */
+function alarmsSection(alarms: StatusReport['alarms']): Html | string {
+  if (!alarms) return '';
+  if (alarms.error) return html`<h2>Alarms</h2><p class="error" data-alarms-error>${alarms.error}</p>`;
+  if (!alarms.list.length) return html`<h2>Alarms</h2><p class="muted">none notify ${alarms.topicArn}</p>`;
+  const order = (state: string) => (state === 'ALARM' ? 0 : state === 'INSUFFICIENT_DATA' ? 1 : 2);
+  const list = [...alarms.list].sort(
+    (a, b) => order(a.state) - order(b.state) || a.name.localeCompare(b.name),
+  );
+  return html`<h2>Alarms</h2>
+<table class="alarms"><thead><tr><th>alarm</th><th>state</th><th>since</th><th>reason</th></tr></thead>
+<tbody>${list.map((alarm) => html`<tr data-alarm="${alarm.name}" data-state="${alarm.state}"><td>${alarm.name}</td><td><span class="badge ${ALARM_FATE[alarm.state] ?? ''}">${alarm.state}</span></td><td>${when(alarm.since)}</td><td class="error">${alarm.state === 'OK' ? '' : alarm.reason}</td></tr>`)}</tbody></table>`;
+}
+
 export async function healthPage(client: PunctualClient): Promise<Html> {
   const report: StatusReport = await client.status();
   const hb = report.heartbeat;
@@ -471,6 +491,7 @@ ${report.problems.length ? html`<ul class="problems">${report.problems.map((prob
 </table></div>
 <div><h2>Runs, slots of the last hour</h2>${countsTable(report.runsLastHour)}</div>
 </section>
+${alarmsSection(report.alarms)}
 ${report.overdueJobs.length ? html`<h2>Overdue</h2><table><thead><tr><th>job</th><th>next slot</th><th>overdue by</th></tr></thead><tbody>${report.overdueJobs.map((job) => html`<tr><td><a href="${jobHref(job.id)}">${job.id}</a></td><td>${when(job.nextRunAt)}</td><td>${ms(job.overdueMs)}</td></tr>`)}</tbody></table>` : ''}
 ${report.invalidJobs.length ? html`<h2>Invalid</h2><table><tbody>${report.invalidJobs.map((job) => html`<tr><td><a href="${jobHref(job.id)}">${job.id}</a></td><td class="error">${job.error}</td></tr>`)}</tbody></table>` : ''}
 <h2>Queues</h2>

@@ -137,6 +137,11 @@ export interface SlotList {
   slots: string[];
   /** The window holds more slots than the limit: `slots` are its first ones. */
   truncated: boolean;
+  /**
+   * Of `slots`, those the job's exclusion calendars exclude (slot → calendar), as the calendars are now: the
+   * tick records each skipped(calendar) instead of running it.
+   */
+  excluded: Record<string, string>;
 }
 
 export interface BackfillOptions {

@@ -20,7 +20,7 @@
  * the named task definitions on the named clusters (and pass those task definitions' roles to ECS,
  * nothing else); the tick may read and stop executions named punctual-… (their names are made at run
  * time) and list, describe and stop the tasks of those clusters (a timed-out attempt is stopped before
- * its retry).
+ * its retry), and so may the executors (overlap replace: the slot that replaces a running run stops it).
  */
 import { ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -90,8 +90,8 @@ const END_STATUSES = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'];
 
 /** Grants the tick's sweep needs that name every execution and task of punctual's (see the class doc). */
 export const ASYNC_TARGETS_WILDCARD_REASON =
-  'Execution names and task ids are made at run time, so they cannot be listed: the executors may only ' +
-  'describe, and the tick describe and stop, executions whose names begin with punctual-; the tick may list, ' +
+  'Execution names and task ids are made at run time, so they cannot be listed: the tick and the executors may ' +
+  'describe and stop only executions whose names begin with punctual-, and list, ' +
   'describe and stop tasks under an ecs:cluster condition naming the clusters of the jobs (ListTasks has no ' +
   'resource type).';
 
@@ -142,7 +142,11 @@ export class AsyncTargets extends Construct {
   readonly ecsRule?: events.Rule;
   /** What the tick's sweep may ask AWS (DescribeExecution, ListTasks, DescribeTasks) and stop (StopExecution, StopTask), on the tick's and the tick worker's roles. */
   readonly tickPolicy: iam.Policy;
-  /** With state machines: DescribeExecution of punctual's executions, on every executor's role. */
+  /**
+   * On every executor's role: DescribeExecution and StopExecution of punctual's executions (state
+   * machines), ListTasks, DescribeTasks and StopTask on the jobs' clusters (ecs tasks): an executor stops
+   * the run a later slot replaces (overlap replace).
+   */
   readonly executorPolicy?: iam.Policy;
 
   constructor(scope: Construct, id: string, props: AsyncTargetsProps) {
@@ -255,8 +259,12 @@ export class AsyncTargets extends Construct {
         resourceName: `*:${EXECUTION_PREFIX}*`,
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       });
+      // An executor also stops the execution of a run that a later slot replaces (overlap replace).
       executorStatements.push(
-        new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [punctualExecutions] }),
+        new iam.PolicyStatement({
+          actions: ['states:DescribeExecution', 'states:StopExecution'],
+          resources: [punctualExecutions],
+        }),
       );
       tickStatements.push(
         new iam.PolicyStatement({
@@ -315,8 +323,9 @@ export class AsyncTargets extends Construct {
       }
       // The sweep's fallback: ListTasks (by startedBy) and DescribeTasks, and StopTask of a task that ran
       // past maxRunDuration, on these clusters only.
+      // The executors the same, to stop the task of a run that a later slot replaces (overlap replace).
       const onTheseClusters = { ArnEquals: { 'ecs:cluster': clusterArns } };
-      tickStatements.push(
+      const findAndStop = () => [
         new iam.PolicyStatement({
           actions: ['ecs:ListTasks'],
           resources: ['*'],
@@ -327,7 +336,9 @@ export class AsyncTargets extends Construct {
           resources: [stack.formatArn({ service: 'ecs', resource: 'task', resourceName: '*' })],
           conditions: onTheseClusters,
         }),
-      );
+      ];
+      tickStatements.push(...findAndStop());
+      executorStatements.push(...findAndStop());
     }
 
     // The tick's look at AWS, in a policy of this construct attached to the roles of every function that
@@ -346,11 +357,13 @@ export class AsyncTargets extends Construct {
         statements: executorStatements,
         roles: Object.values(scheduler.pools).map((pool) => pool.executor.role as iam.IRole),
       });
-      ack(
-        this.executorPolicy,
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:*:${EXECUTION_PREFIX}*]`,
-        ASYNC_TARGETS_WILDCARD_REASON,
-      );
+      for (const resource of [
+        `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:*:${EXECUTION_PREFIX}*`,
+        '*',
+        'arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/*',
+      ]) {
+        ack(this.executorPolicy, `AwsSolutions-IAM5[Resource::${resource}]`, ASYNC_TARGETS_WILDCARD_REASON);
+      }
     }
 
     // ── silence is impossible: an event that could not be applied raises the Scheduler's alarm ───

@@ -369,7 +369,10 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
           .option('--pool <name>', 'executor pool (default: default)')
           .option('--catch-up <policy>', 'skip | latest | all')
           .option('--max-catch-up <n>', 'with --catch-up all: most missed slots replayed', wholeNumber(0))
-          .option('--overlap <policy>', 'allow | skip | queue')
+          .option(
+            '--overlap <policy>',
+            'allow | skip | queue | replace (stepfunctions, ecs, completion: async)',
+          )
           .option(
             '--starting-deadline <duration>',
             'a slot not started within this is recorded missed(deadline)',

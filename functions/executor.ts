@@ -13,6 +13,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { type ExecuteDeps, type ExecuteOutcome, executeMessage } from '../shared/runs/execute.js';
 import type { Log } from '../shared/runs/lifecycle.js';
 import { parseEcsNetworkPolicy } from '../shared/targets/ecs-network.js';
+import { createExternalCheck } from '../shared/targets/external.js';
 import { defaultHandlers } from '../shared/targets/handlers.js';
 import { invokeTarget } from '../shared/targets/index.js';
 import { TargetGuard } from '../shared/targets/policy.js';
@@ -76,6 +77,8 @@ function lambda() {
       log,
       pool: config.pool,
       clock: Date.now,
+      // Overlap replace: the executor stops the run a later slot replaces (StopExecution, StopTask).
+      checkExternal: createExternalCheck(clients, config.stack),
       invoke: (target, context, signal) =>
         invokeTarget(target, context, {
           clients: {

@@ -250,20 +250,23 @@ export class LocalRuntime {
     const remoteSqs = injected.sqs ?? (aws ? new SQSClient(awsConfig) : undefined);
     const sfn = injected.sfn ?? (aws ? new SFNClient(awsConfig) : undefined);
     const ecs = injected.ecs ?? (aws ? new ECSClient(awsConfig) : undefined);
-    const tickDeps = {
-      ...deps,
-      config: this.tickConfig,
-      clock,
-      ...(options.faults ? { faults: options.faults } : {}),
-      // As on a stack, the sweep asks Step Functions / ECS about their attempts before ending them.
-      ...(sfn || ecs
+    // As on a stack, the sweep asks Step Functions / ECS about their attempts before ending them, and the
+    // executors stop the run a later slot replaces (overlap replace).
+    const external =
+      sfn || ecs
         ? {
             checkExternal: createExternalCheck(
               { ...(sfn ? { sfn } : {}), ...(ecs ? { ecs } : {}) },
               stackTag(state.tableName),
             ),
           }
-        : {}),
+        : {};
+    const tickDeps = {
+      ...deps,
+      config: this.tickConfig,
+      clock,
+      ...(options.faults ? { faults: options.faults } : {}),
+      ...external,
     };
     this.tickHandler = (invoker) => createTickHandler({ ...tickDeps, ...(invoker ? { invoker } : {}) });
     this.completions = createCompletionsHandler({
@@ -303,6 +306,7 @@ export class LocalRuntime {
           ...deps,
           pool: pool.name,
           clock,
+          ...external,
           ...(refuseTarget ? { refuseTarget } : {}),
           invoke: (target, context, signal) =>
             invokeTarget(target, context, {

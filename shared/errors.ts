@@ -98,12 +98,15 @@ export type CompletionRefusal =
   | 'attempt-ended'
   | 'not-async'
   | 'invalid-report'
-  | 'conflict';
+  | 'conflict'
+  /** Overlap replace: a later slot's run replaced this one; the report ended it cancelled(replaced). */
+  | 'cancelled';
 
 /**
  * A `heartbeat`, `complete` or `fail` report that changed nothing: the run does not exist, the token is
  * not one of the run's, the attempt is not the current one, or it has already ended (declared lost or
- * timed out: the report is then kept in the attempt's history, `kept`). A worker that gets this should
+ * timed out: the report is then kept in the attempt's history, `kept`), or a later slot's run replaced it
+ * (overlap replace: `refused` is `cancelled`; the heartbeat is the worker's cancel notice). A worker that gets this should
  * stop working on the run; a newer attempt, if any, has its own token.
  *
  * @example

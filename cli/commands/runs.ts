@@ -154,6 +154,13 @@ function asyncLines(run: Run, when: (time: string | null) => string): [string, s
   if (run.lastHeartbeatAt || run.heartbeatDeadline) lines.push(['last heartbeat', when(run.lastHeartbeatAt)]);
   if (run.heartbeatDeadline) lines.push(['heartbeat due', when(run.heartbeatDeadline)]);
   if (run.runDeadline) lines.push(['run deadline', when(run.runDeadline)]);
+  if (run.replacedBy)
+    lines.push([
+      'replaced by',
+      run.status === 'running'
+        ? `${run.replacedBy} (being stopped; it starts once this run ends)`
+        : run.replacedBy,
+    ]);
   if (run.output !== null && run.output !== undefined)
     lines.push(['output', JSON.stringify(run.output).slice(0, 200)]);
   return lines;
@@ -297,6 +304,7 @@ export async function runRunsReport(
     retrying: `attempt ${run.attempt} failed; retried with a new token (attempt ${run.attempt + 1})`,
     failed: 'run failed (no attempts left); its message is in the DLQ',
     duplicate: `already reported; the run is ${run.status}`,
+    cancelled: `run cancelled (replaced by ${run.replacedBy ?? 'a later slot'})`,
   };
   io.out(`${run.runId}: ${said[result.outcome]}\n`);
 }

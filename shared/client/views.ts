@@ -41,6 +41,7 @@ export const RUN_REASONS = [
   'aws-targets-off',
   'max-runs',
   'calendar',
+  'replaced',
 ] as const satisfies readonly RunReason[];
 
 // Compile-time checks that the lists above name every status and reason of the store's model.
@@ -77,6 +78,12 @@ export const runSchema = z
       .string()
       .nullable()
       .describe('skipped(calendar): the exclusion calendar that excluded the slot'),
+    replacedBy: z
+      .string()
+      .nullable()
+      .describe(
+        'overlap replace: the run of a later slot that stopped this one (set while it is being stopped; it ends cancelled(replaced))',
+      ),
     attempt: z.number().int().describe('the attempt in progress or last made; 0 before the first start'),
     manual: z.boolean().describe('created by a trigger'),
     backfill: z.boolean().describe('created by a backfill'),
@@ -122,9 +129,6 @@ export const jobSchema = z
     scheduleText: z.string().nullable().describe('the schedule in words (`every 5 minutes`)'),
     timezone: z.string().nullable(),
     tags: z.record(z.string(), z.string()).describe('the labels the job is listed by (`--tag key=value`)'),
-    exclude: z
-      .array(z.string())
-      .describe('the exclusion calendars whose slots it skips (recorded skipped(calendar))'),
     targetType: z.string().nullable().describe('http, lambda, sqs, eventbridge or handler'),
     pool: z.string().nullable(),
     enabled: z.boolean(),
@@ -204,8 +208,10 @@ export const backfillResultSchema = z.object({
 export const completionResultSchema = z
   .object({
     outcome: z
-      .enum(['heartbeat', 'succeeded', 'retrying', 'failed', 'duplicate'])
-      .describe('what the report did; `duplicate`: the same report had already ended the attempt'),
+      .enum(['heartbeat', 'succeeded', 'retrying', 'failed', 'duplicate', 'cancelled'])
+      .describe(
+        'what the report did; `duplicate`: the same report had already ended the attempt; `cancelled`: AWS reported the end of a replaced run (a worker’s report about one is refused instead)',
+      ),
     run: runSchema,
   })
   .meta({ id: 'CompletionResult', description: 'What a heartbeat, complete or fail report did' });
@@ -242,6 +248,7 @@ export function runView(run: RunItem): Run {
     status: run.status,
     reason: run.reason ?? null,
     calendar: run.calendar ?? null,
+    replacedBy: run.replacedBy ?? null,
     attempt: run.attempt ?? 0,
     manual: Boolean(run.manual),
     backfill: Boolean(run.backfill),
@@ -295,7 +302,6 @@ export function jobView(job: JobItem, upcoming: string | undefined, overdueMs?: 
     scheduleText: decoded.ok ? describeSchedule(decoded.job.schedule) : null,
     timezone: definition?.timezone ?? null,
     tags: { ...(definition?.tags ?? {}) },
-    exclude: [...(definition?.exclude ?? [])],
     targetType: definition?.target.type ?? null,
     pool: definition?.pool ?? null,
     enabled: job.enabled === true,

@@ -41,7 +41,7 @@ export const TARGET_TYPES = [
   'ecs',
 ] as const;
 export const CATCH_UP_POLICIES = ['skip', 'latest', 'all'] as const;
-export const OVERLAP_POLICIES = ['allow', 'skip', 'queue'] as const;
+export const OVERLAP_POLICIES = ['allow', 'skip', 'queue', 'replace'] as const;
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 export const JOB_ID_PATTERN = /^[a-z0-9][a-z0-9\-_.]{0,127}$/;
@@ -654,6 +654,7 @@ function crossFieldViolations(raw: Record<string, unknown>, prefix: string): Vio
   }
 
   violations.push(...completionViolations(raw, prefix));
+  violations.push(...replaceViolations(raw, prefix));
 
   const target = raw['target'] as { hmacSecret?: unknown; hmacSecretEnv?: unknown } | undefined;
   if (
@@ -687,6 +688,31 @@ export function isAsyncTarget(target: unknown): boolean {
   if (!written || typeof written !== 'object') return false;
   // stepfunctions and ecs targets hand off by nature: their end comes from AWS's own events.
   return written.completion === 'async' || written.type === 'stepfunctions' || written.type === 'ecs';
+}
+
+/**
+ * Whether punctual can stop a run of this target (as written) once it has started: a stepfunctions
+ * execution (StopExecution), an ecs task (StopTask), or the worker of an asynchronous target, which is told
+ * at its next heartbeat (docs/jobs.md "Overlap replace"). A synchronous call cannot be taken back.
+ */
+export function isStoppableTarget(target: unknown): boolean {
+  return isAsyncTarget(target);
+}
+
+/** Overlap `replace` only with a target whose running run punctual can stop. */
+function replaceViolations(raw: Record<string, unknown>, prefix: string): Violation[] {
+  const target = raw['target'] as { type?: unknown } | undefined;
+  if (raw['overlap'] !== 'replace' || !target || typeof target !== 'object') return [];
+  if (typeof target.type !== 'string' || !(TARGET_TYPES as readonly string[]).includes(target.type))
+    return [];
+  if (isStoppableTarget(target)) return [];
+  return [
+    {
+      path: joinPath(prefix, ['overlap']),
+      value: 'replace',
+      message: `needs a target punctual can stop once it runs: stepfunctions (StopExecution), ecs (StopTask) or completion: async (the worker is told at its heartbeat); a ${target.type} target ends when its invocation returns, so a running one cannot be replaced (use skip or queue)`,
+    },
+  ];
 }
 
 /** `completion: async` only where a hand-off exists; the async bounds only with an async target. */

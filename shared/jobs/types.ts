@@ -22,7 +22,7 @@ export type {
  *
  * @example const overlap: OverlapPolicy = 'skip';
  */
-export type OverlapPolicy = 'allow' | 'skip' | 'queue';
+export type OverlapPolicy = 'allow' | 'skip' | 'queue' | 'replace';
 
 /**
  * When a run of a target ends: `sync` (default) when the invocation returns; `async` when the worker the

@@ -392,18 +392,15 @@ export async function scheduleSlots(
   jobId: string,
   window: { from: number; to: number },
   limit: number,
-): Promise<{ slots: string[]; truncated: boolean; excluded: Record<string, string> }> {
+): Promise<{ slots: string[]; truncated: boolean }> {
   if (!(window.from < window.to))
     throw new PunctualError(`from ${iso(window.from)} must be before to ${iso(window.to)}`);
   const raw = await store.getJobRaw(jobId);
   if (!raw) throw new JobNotFoundError(jobId);
   const decoded = decodeJob(raw);
-  if (!decoded.ok) return { slots: [], truncated: false, excluded: {} };
+  if (!decoded.ok) return { slots: [], truncated: false };
   const slots = slotsBetween(decoded.job.schedule, window.from - 1, window.to - 1, limit + 1);
-  const listed = slots.slice(0, limit).map(iso);
-  // Read once and compiled once per call (calendarSource), checked per slot: a few windows each.
-  const excluded = await excludedOf(store, decoded.job.definition.exclude, listed);
-  return { slots: listed, truncated: slots.length > limit, excluded };
+  return { slots: slots.slice(0, limit).map(iso), truncated: slots.length > limit };
 }
 
 /** Every job item, sorted by id (invalid ones included, flagged). */

@@ -49,7 +49,8 @@ export type ReportResult =
   | {
       ok: true;
       /** `duplicate`: the same report had already ended the attempt (nothing changed). */
-      outcome: 'heartbeat' | 'succeeded' | 'retrying' | 'failed' | 'duplicate';
+      /** `cancelled`: AWS's word about a replaced run's execution or task ended it cancelled(replaced). */
+      outcome: 'heartbeat' | 'succeeded' | 'retrying' | 'failed' | 'duplicate' | 'cancelled';
       run: RunItem;
     }
   | {
@@ -68,7 +69,7 @@ export type ReportResult =
 export type CheckExternal = (
   run: RunItem,
   now: number,
-  options?: { stop?: string },
+  options?: { stop?: string; stopError?: string },
 ) => Promise<CompletionReport | { foreign: string } | undefined>;
 
 export interface CompletionDeps extends RunDeps {
@@ -273,6 +274,11 @@ async function applyReport(
   report: CompletionReport,
   now: number,
 ): Promise<ReportResult | undefined> {
+  // Overlap replace: whatever the worker or AWS says next ends the run cancelled(replaced) (AWS's "still
+  // running" excepted: the stop is under way).
+  if (run.replacedBy && !('source' in report && report.type === 'heartbeat')) {
+    return applyToReplaced(deps, run, report, now);
+  }
   if (report.type === 'heartbeat') {
     const updated = await heartbeat(deps, run, now, false);
     if (!updated) return undefined;
@@ -313,6 +319,69 @@ async function applyReport(
   if (!outcome) return undefined;
   if (startedAt) deps.signals.metric('RunDuration', now - Date.parse(startedAt), 'Milliseconds');
   return { ok: true, ...outcome };
+}
+
+function replacedText(run: Pick<RunItem, 'runId' | 'replacedBy'>): string {
+  return `run ${run.runId} was replaced by run ${run.replacedBy} (overlap replace)`;
+}
+
+/**
+ * Ends a run whose replacement was recorded (`replacedBy`) `cancelled(replaced)`, its attempt closed with
+ * `how` it ended; the job's `running` set lets it go and the replacement it holds is released (endRun).
+ * Undefined when the run moved meanwhile.
+ */
+export async function endReplaced(
+  deps: RunDeps,
+  run: RunItem,
+  now: number,
+  how: string,
+  options: {
+    condition?: { extraCondition: string; extraValues: Record<string, unknown> };
+    /** The replacement's run id, when it is not on the record yet (a run waiting for its retry). */
+    replacedBy?: string;
+  } = {},
+): Promise<RunItem | undefined> {
+  const replacedBy = options.replacedBy ?? run.replacedBy;
+  return endRun(deps, run, 'cancelled', 'replaced', now, {
+    from: [run.status === 'retrying' ? 'retrying' : 'running'],
+    attemptStatus: 'failed',
+    error: `${replacedText({ ...run, replacedBy })}: ${how}`,
+    ...(options.condition ? { condition: options.condition } : {}),
+    ...(options.replacedBy ? { extra: { replacedBy } } : {}),
+  });
+}
+
+/**
+ * A report about a run being replaced. The worker's heartbeat is its cancel notice: the run ends
+ * cancelled(replaced) and the answer (refused `cancelled`) tells the worker to stop. A `complete` or
+ * `fail` of the worker ends it the same (the report is kept on the attempt and changes nothing else);
+ * AWS's end of the execution or task (ABORTED after the stop, or an end that came first) too.
+ */
+async function applyToReplaced(
+  deps: CompletionDeps,
+  run: RunItem,
+  report: CompletionReport,
+  now: number,
+): Promise<ReportResult | undefined> {
+  const fromAws = 'source' in report;
+  const said =
+    report.type === 'complete'
+      ? 'succeeded'
+      : `failed${report.error?.trim() ? ` (${clipError(report.error.trim())})` : ''}`;
+  const how = fromAws
+    ? `its ${report.source === 'ecs' ? 'task' : 'execution'} ended: ${said}`
+    : report.type === 'heartbeat'
+      ? 'its worker was told at its heartbeat'
+      : `its worker's ${report.type} (${said}) came after the replacement was recorded and was not taken`;
+  const ended = await endReplaced(deps, run, now, how);
+  if (!ended) return undefined;
+  deps.log.info('replaced run ended', { runId: run.runId, replacedBy: run.replacedBy, how });
+  if (fromAws) return { ok: true, outcome: 'cancelled', run: ended };
+  return refuse(
+    'cancelled',
+    `${replacedText(run)}: stop the work; this ${report.type} ended it cancelled(replaced)${report.type === 'heartbeat' ? '' : ' and changed nothing else'}`,
+    report.type !== 'heartbeat',
+  );
 }
 
 /** A heartbeat: the next one is due `heartbeatTimeout` from now. The sweep also moves `openUntil`. */
@@ -441,9 +510,11 @@ async function settleEnded(
       type: report.type,
     });
   }
+  // A replaced run's worker goes on reporting: it is told so (its cancel notice), as at its first report.
+  const replaced = run.reason === 'replaced' && attempt === run.attempt;
   return refuse(
-    'attempt-ended',
-    `${ended}${newer}; this ${report.type} was kept in the attempt's history and changed nothing`,
+    replaced ? 'cancelled' : 'attempt-ended',
+    `${replaced ? `${replacedText(run)}: stop the work; ` : ''}${ended}${newer}; this ${report.type} was kept in the attempt's history and changed nothing`,
     true,
   );
 }
@@ -480,7 +551,7 @@ async function askExternal(
   deps: CompletionDeps,
   run: RunItem,
   now: number,
-  options: { stop?: string } = {},
+  options: { stop?: string; stopError?: string } = {},
 ): Promise<ExternalAnswer> {
   if (!deps.checkExternal) return {};
   try {
@@ -559,6 +630,7 @@ export async function sweepAsync(
   run: RunItem,
   now: number,
 ): Promise<AsyncSweepOutcome> {
+  if (run.replacedBy) return stopReplaced(deps, run, now);
   const runDeadline = Date.parse(run.runDeadline ?? iso(now));
   const heartbeatDeadline = Date.parse(run.heartbeatDeadline ?? iso(now));
   if (now < heartbeatDeadline && now < runDeadline) {
@@ -646,6 +718,112 @@ export async function sweepAsync(
     outcome: ended.outcome,
   });
   return ended.outcome === 'retrying' ? 'retried' : 'failed';
+}
+
+/**
+ * Stops a run whose replacement was recorded (`replacedBy`, overlap replace), or looks again later; the
+ * executor that recorded the replacement calls it at once, the sweep on every pass after.
+ *
+ *   stepfunctions / ecs  StopExecution / StopTask (through `checkExternal`), then AWS's word that the
+ *                        execution or task has ended ends the run cancelled(replaced) (here, from the
+ *                        events function, or a later sweep's Describe). Not found once the hand-off is
+ *                        recorded: nothing runs, it ends now. A look at AWS that fails, or a task still
+ *                        stopping: looked at again in a minute. Still not ended `STOP_PATIENCE_MS` after
+ *                        the stop: the run ends cancelled(replaced), and the replacement it held is
+ *                        recorded skipped(overlap) instead of starting beside it.
+ *   completion: async    the worker is told at its next heartbeat (the answer is refused `cancelled`),
+ *                        which ends the run; a worker silent past its heartbeat deadline (or a run past its
+ *                        maxRunDuration) is taken to have stopped, as an attempt declared lost is.
+ *
+ * The replacement starts only once the run has ended (endRun releases it), so never two runs of the job
+ * are in the target at once but for a worker that goes on after it was told, or silent, to stop.
+ */
+export async function stopReplaced(
+  deps: CompletionDeps,
+  run: RunItem,
+  now: number,
+): Promise<AsyncSweepOutcome> {
+  const type = run.definition.target.type;
+  const ended = (how: string, condition?: { extraCondition: string; extraValues: Record<string, unknown> }) =>
+    endReplaced(deps, run, now, how, condition ? { condition } : {}).then(
+      (done): AsyncSweepOutcome => (done ? 'reported' : 'moved'),
+    );
+  if (type === 'stepfunctions' || type === 'ecs') {
+    // An executor without a look at AWS leaves the stop to the sweep, at once.
+    if (!stoppable(deps, run)) return lookAgain(deps, run, now, now);
+    const since = run.stopRequestedAt ? Date.parse(run.stopRequestedAt) : now;
+    const waitOn = async () => {
+      if (now - since < STOP_PATIENCE_MS) {
+        const outcome = await lookAgain(deps, run, now, now + STOP_CHECK_MS);
+        return outcome === 'waiting' ? 'stopping' : outcome;
+      }
+      return giveUpReplace(deps, run, now, since);
+    };
+    let external = await askExternal(deps, run, now, {
+      stop: replacedText(run),
+      stopError: 'punctual.Replaced',
+    });
+    // StopExecution ends an execution at once (ABORTED): a second look finds it ended, and the
+    // replacement starts now rather than at the next sweep. A task takes its stopTimeout.
+    if (type === 'stepfunctions' && 'report' in external && external.report?.type === 'heartbeat')
+      external = await askExternal(deps, run, now);
+    if ('failed' in external) return waitOn();
+    if (external.report && external.report.type !== 'heartbeat') {
+      const result = await reportCompletion(deps, external.report, now);
+      return result.ok ? 'reported' : 'moved';
+    }
+    if (external.report) return waitOn();
+    // Not found: nothing of the attempt runs, unless its executor is still between the start's write and
+    // StartExecution / RunTask (it may yet create it): then look again when its lease is over.
+    if (run.leaseUntil && !run.lastHeartbeatAt && Date.parse(run.leaseUntil) > now) {
+      const outcome = await lookAgain(deps, run, now, Date.parse(run.leaseUntil));
+      return outcome === 'waiting' ? 'stopping' : outcome;
+    }
+    return ended('AWS knows no execution or task of its attempt (nothing to stop)');
+  }
+  const heartbeatDeadline = Date.parse(run.heartbeatDeadline ?? iso(now));
+  const runDeadline = Date.parse(run.runDeadline ?? iso(now));
+  if (now >= runDeadline) return ended(`${timeoutText(run)} before its worker heard of the replacement`);
+  if (now >= heartbeatDeadline) {
+    const bound = run.heartbeatTimeout ?? JOB_DEFAULTS.heartbeatTimeout;
+    // Conditional on the deadline judged here: a heartbeat that lands meanwhile is the worker's notice.
+    return ended(
+      `no heartbeat for ${formatDuration(bound)} (last ${run.lastHeartbeatAt ?? 'at the hand-off'}): its worker is taken to have stopped`,
+      run.heartbeatDeadline
+        ? { extraCondition: 'heartbeatDeadline = :judged', extraValues: { ':judged': run.heartbeatDeadline } }
+        : undefined,
+    );
+  }
+  const outcome = await lookAgain(deps, run, now, Math.min(heartbeatDeadline, runDeadline));
+  return outcome === 'waiting' ? 'stopping' : outcome;
+}
+
+/**
+ * A replaced run whose execution or task AWS has not confirmed ended `STOP_PATIENCE_MS` after the stop:
+ * its replacement must not start beside it, so the replacement is recorded skipped(overlap) first; then
+ * the run ends cancelled(replaced), the error saying it could not be confirmed stopped.
+ */
+async function giveUpReplace(
+  deps: CompletionDeps,
+  run: RunItem,
+  now: number,
+  since: number,
+): Promise<AsyncSweepOutcome> {
+  const replacement = run.replacedBy ? await deps.store.getRun(run.replacedBy) : undefined;
+  if (replacement && (replacement.status === 'queued' || replacement.status === 'dispatched')) {
+    const skipped = await endRun(deps, replacement, 'skipped', 'overlap', now, {
+      from: ['queued', 'dispatched'],
+      error: `the run it replaces, ${run.runId}, could not be confirmed stopped ${formatDuration(now - since)} after the stop; not started beside it`,
+    });
+    if (skipped) await deps.store.releaseHeld(run.jobId, replacement.runId);
+  }
+  const done = await endReplaced(
+    deps,
+    run,
+    now,
+    `still running ${formatDuration(now - since)} after it was stopped; its replacement was not started`,
+  );
+  return done ? 'failed' : 'moved';
 }
 
 /** The body of a message on the completions queue: `{ runId, token, type, output | error }`. */

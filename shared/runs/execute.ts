@@ -31,7 +31,15 @@ import {
 import type { RawItem } from '../store/store.js';
 import type { RunContext, TargetResult } from '../targets/types.js';
 import { errorMessage, jitterMs } from '../util.js';
-import { asyncAttemptFields, handedOff, newCompletionToken } from './completion.js';
+import {
+  asyncAttemptFields,
+  type CheckExternal,
+  endReplaced,
+  handedOff,
+  isAwaitingReport,
+  newCompletionToken,
+  stopReplaced,
+} from './completion.js';
 import {
   appendAttempt,
   attemptsLeft,
@@ -61,7 +69,9 @@ export type ExecuteOutcome =
   /** The attempt ended after the sweep had taken it over: its outcome is kept on the run record. */
   | 'late'
   /** An asynchronous target took the run: it stays `running` until the worker reports its end. */
-  | 'handed-off';
+  | 'handed-off'
+  /** Overlap replace: the run held on the job while the run it replaces is stopped; it starts after. */
+  | 'replacing';
 
 export type InvokeTarget = (
   target: Target,
@@ -79,6 +89,8 @@ export interface ExecuteDeps extends RunDeps {
    * untouched (the local runtime without `--aws-targets`: a laptop's shell credentials are nobody's target).
    */
   refuseTarget?: (target: Target) => RunReason | undefined;
+  /** Stops the stepfunctions execution or ecs task of a run a later slot replaces (overlap replace). */
+  checkExternal?: CheckExternal;
 }
 
 /** Most a message may arrive before its slot: DelaySeconds rounds down by under a second. */
@@ -339,8 +351,14 @@ export async function executeMessage(
   });
   // An asynchronous hand-off that failed here (say, a timed-out call) may still have reached the worker:
   // once its heartbeat is accepted, the attempt is the worker's, and this outcome is only kept (late).
+  // A run a later slot replaced meanwhile (overlap replace) is not retried either: the sweep ends it.
   const unreported = completionToken
-    ? { condition: { extraCondition: 'attribute_not_exists(lastHeartbeatAt)', extraValues: {} } }
+    ? {
+        condition: {
+          extraCondition: 'attribute_not_exists(lastHeartbeatAt) AND attribute_not_exists(replacedBy)',
+          extraValues: {},
+        },
+      }
     : {};
   if (result.retryable && attemptsLeft(running) > 0) {
     const retrying = await scheduleRetry(deps, running, now, {
@@ -556,7 +574,8 @@ async function healRunning(deps: ExecuteDeps, run: RunItem): Promise<boolean> {
 
 /** Another run of the job is running and the job does not allow overlap. */
 async function handleOverlap(deps: ExecuteDeps, run: RunItem, now: number): Promise<ExecuteOutcome> {
-  if (run.definition.overlap === 'queue' && (await deps.store.holdRun(run.jobId, run.runId, now))) {
+  const policy = run.definition.overlap;
+  if ((policy === 'queue' || policy === 'replace') && (await deps.store.holdRun(run.jobId, run.runId, now))) {
     const held = await deps.store.transitionRun(
       run.runId,
       ['dispatched', 'queued'],
@@ -572,6 +591,7 @@ async function handleOverlap(deps: ExecuteDeps, run: RunItem, now: number): Prom
       await deps.store.releaseHeld(run.jobId, run.runId);
       return 'duplicate';
     }
+    if (policy === 'replace') await replaceRunning(deps, held, now);
     // The running one may have ended between our start attempt and the hold, and its releaser may have
     // found nothing held yet: if nothing runs now, send ourselves (a duplicate start is refused anyway).
     const job = await deps.store.getJob(run.jobId);
@@ -579,11 +599,56 @@ async function handleOverlap(deps: ExecuteDeps, run: RunItem, now: number): Prom
       await deps.store.releaseHeld(run.jobId, run.runId);
       await sendAttempt(deps, held, held.attempt + 1, 0);
     }
-    return 'queued';
+    return policy === 'replace' ? 'replacing' : 'queued';
   }
   return (await endRun(deps, run, 'skipped', 'overlap', now, { from: ['dispatched', 'queued'] }))
     ? 'skipped'
     : 'duplicate';
+}
+
+/**
+ * Overlap replace: `held` (this slot's run, held on the job as with queue) replaces the runs that hold
+ * the job. One waiting for its retry has nothing in the target: it ends cancelled(replaced) now. One
+ * running gets `replacedBy` (once: conditional on none yet) and is stopped (stopReplaced); it ends
+ * cancelled(replaced) once AWS or its worker says so, and that end releases `held`. A run whose attempt
+ * ends by itself (synchronous: a definition from before an edit to replace) is left to end, `held`
+ * waiting for it as with queue. A slot that comes while a replacement waits is skipped(overlap).
+ */
+async function replaceRunning(deps: ExecuteDeps, held: RunItem, now: number): Promise<void> {
+  const job = await deps.store.getJob(held.jobId);
+  for (const id of [...(job?.running ?? [])].filter((other) => other !== held.runId)) {
+    const other = await deps.store.getRun(id);
+    if (!other) continue;
+    if (other.status === 'retrying') {
+      // Nothing of it is in the target: it ends now (its retry message then finds it ended).
+      await endReplaced(deps, other, now, `it was waiting for attempt ${other.attempt + 1}`, {
+        replacedBy: held.runId,
+      });
+      continue;
+    }
+    if (!isAwaitingReport(other)) continue;
+    const marked =
+      other.replacedBy !== undefined
+        ? other
+        : await deps.store.transitionRun(
+            other.runId,
+            ['running'],
+            { replacedBy: held.runId, stopRequestedAt: other.stopRequestedAt ?? iso(now) },
+            {
+              attempt: other.attempt,
+              now,
+              extraCondition: 'attribute_not_exists(replacedBy)',
+              extraValues: {},
+            },
+          );
+    if (!marked) continue;
+    deps.log.info('replacing a running run (overlap replace)', {
+      jobId: held.jobId,
+      runId: marked.runId,
+      replacedBy: marked.replacedBy,
+    });
+    await stopReplaced(deps, marked, now);
+  }
 }
 
 /** A run left `running` past its lease: its executor is gone. Retry if attempts are left, else failed(lost). */

@@ -78,7 +78,9 @@ export type RunReason =
   /** The job's `maxRuns` scheduled runs had started: a slot claimed before the limit was reached. */
   | 'max-runs'
   /** An exclusion calendar the job lists excludes the slot (the run record's `calendar` names it). */
-  | 'calendar';
+  | 'calendar'
+  /** Overlap `replace`: a later slot of the job stopped this run (the run record's `replacedBy` names it). */
+  | 'replaced';
 
 /** A range of past slots to record without running them, with the schedule that names them. */
 export interface DeferredRecords {
@@ -450,6 +452,13 @@ export interface RunItem {
    * never runs beside it.
    */
   stopRequestedAt?: string;
+  /**
+   * Overlap `replace`: the run of a later slot that replaces this one. Set (once) while this run is still
+   * running; from then on whatever ends it — AWS's word that the execution or task stopped, the worker's
+   * next heartbeat (which answers that the run was replaced), its report, or its heartbeat deadline — ends
+   * it `cancelled(replaced)`, and only then does the replacement start.
+   */
+  replacedBy?: string;
   /** What the worker's `complete` report carried (JSON, bounded). */
   output?: unknown;
   replays?: number;

@@ -57,6 +57,8 @@ export type ExternalFinding = ExternalReport | { foreign: string } | undefined;
 /** How the check is asked: `stop` (a reason) stops what still runs of the attempt. */
 export interface ExternalCheckOptions {
   stop?: string;
+  /** StopExecution's `error` (default `punctual.Timeout`; `punctual.Replaced` for overlap replace). */
+  stopError?: string;
 }
 
 /** StopExecution's `error` (at most 256 characters) and StopTask's `reason` (at most 255) are clipped. */
@@ -115,7 +117,7 @@ async function checkExecution(
       await sfn.send(
         new StopExecutionCommand({
           executionArn: arn,
-          error: STOP_ERROR,
+          error: options.stopError ?? STOP_ERROR,
           cause: options.stop.slice(0, 32_768),
         }),
       );

@@ -142,15 +142,22 @@ describe('AsyncTargets: least-privilege grants', () => {
       });
       expect(JSON.stringify(pass[0]?.Resource)).toContain(roleId(taskDefinition.taskRole));
       expect(JSON.stringify(pass[0]?.Resource)).toContain(roleId(taskDefinition.executionRole));
-      // Nothing to stop or list: the executor only hands off, and describes an execution whose name it
-      // found taken (punctual's executions only).
-      expect(statements.some((s) => actionsOf(s).some((a) => /Stop|ListTasks|DescribeTasks/.test(a)))).toBe(
-        false,
-      );
+      // It describes an execution whose name it found taken, and stops the execution or task of a run
+      // a later slot replaces (overlap replace): punctual's executions, the jobs' clusters' tasks only.
       const describe = statementsWith(statements, 'states:DescribeExecution');
       expect(describe.map((s) => resourceText(s.Resource))).toEqual([
         expect.stringMatching(/:states:.*:execution:\*:punctual-\*$/),
       ]);
+      expect(statementsWith(statements, 'states:StopExecution')).toEqual(describe);
+      for (const action of ['ecs:ListTasks', 'ecs:DescribeTasks', 'ecs:StopTask']) {
+        expect(statementsWith(statements, action)[0]?.Condition).toEqual({
+          ArnEquals: {
+            'ecs:cluster': [
+              { 'Fn::GetAtt': [stack.getLogicalId(cluster.node.defaultChild as never), 'Arn'] },
+            ],
+          },
+        });
+      }
     }
   });
 

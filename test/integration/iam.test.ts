@@ -138,7 +138,22 @@ async function runScenario(): Promise<Scenario> {
       { id: 'export', target: ecsTarget },
       { id: 'agent', target: { type: 'sqs', queueUrl: work, completion: 'async' } },
       { id: 'agent-fails', target: { type: 'sqs', queueUrl: work, completion: 'async' }, retry },
-    ].map((job) => ({ ...job, id: `${job.id}-${pool}`, pool, schedule })),
+    ]
+      .map((job) => ({ ...job, id: `${job.id}-${pool}`, pool, schedule }))
+      .concat(
+        // Overlap replace: the next minute's slot stops the running execution / task (the executor's
+        // StopExecution, ListTasks, DescribeTasks).
+        [
+          { id: 'swap', target: { type: 'stepfunctions', stateMachineArn: MACHINE } },
+          { id: 'swap-task', target: ecsTarget },
+        ].map((job) => ({
+          ...job,
+          id: `${job.id}-${pool}`,
+          pool,
+          schedule: 'rate(1 minute)',
+          overlap: 'replace',
+        })),
+      ),
   );
   for (const job of jobs) await put(runtime, job, T0 - 1000);
   const drainPools = async () => {
@@ -563,8 +578,12 @@ describe('IAM proven against the calls', () => {
         [`watch-${pool}`]: 'running',
         [`export-${pool}`]: 'succeeded',
         [`agent-${pool}`]: 'succeeded',
+        [`swap-${pool}`]: 'cancelled',
+        [`swap-task-${pool}`]: 'cancelled',
       });
     }
+    for (const call of ['SFNClient StopExecution', 'ECSClient ListTasks', 'ECSClient DescribeTasks'])
+      expect(kinds.has(`executor:default ${call}`), `${call} by an executor`).toBe(true);
   });
 
   it.each(VARIANTS.map((variant) => [variant.name, variant] as const))(

@@ -759,7 +759,7 @@ export const jobSpecs: fc.Arbitrary<JobSpec[]> = fc
   .array(
     fc.record({
       periodS: fc.constantFrom(2, 3, 5),
-      overlap: fc.constantFrom('allow' as const, 'skip' as const, 'queue' as const),
+      overlap: fc.constantFrom('allow' as const, 'skip' as const, 'queue' as const, 'replace' as const),
       catchUp: fc.constantFrom('skip' as const, 'latest' as const, 'all' as const),
       maxCatchUp: fc.integer({ min: 1, max: 3 }),
       maxAttempts: fc.integer({ min: 1, max: 3 }),
@@ -773,7 +773,18 @@ export const jobSpecs: fc.Arbitrary<JobSpec[]> = fc
     }),
     { minLength: 1, maxLength: 3 },
   )
-  .map((specs) => specs.map((spec, i) => ({ ...spec, id: `j${i}`, initial: i === 0 || spec.initial })));
+  .map((specs) =>
+    specs.map((spec, i) => ({
+      ...spec,
+      id: `j${i}`,
+      initial: i === 0 || spec.initial,
+      // Overlap replace only where a run can be stopped (validation refuses it on a sync target).
+      target:
+        spec.overlap === 'replace' && spec.target === 'sync'
+          ? (['worker', 'stepfunctions', 'ecs'] as const)[i % 3]!
+          : spec.target,
+    })),
+  );
 
 export const commandArbs: fc.Arbitrary<Command>[] = [
   fc

@@ -35,7 +35,7 @@ export const BAND_MS = MODEL_TICK.lookaheadMs + MAX_SKEW_MS + 1_000;
 export interface JobSpec {
   id: string;
   periodS: number;
-  overlap: 'allow' | 'skip' | 'queue';
+  overlap: 'allow' | 'skip' | 'queue' | 'replace';
   catchUp: 'skip' | 'latest' | 'all';
   maxCatchUp: number;
   maxAttempts: number;
@@ -358,7 +358,19 @@ export class Model {
         run.status === 'failed' &&
         run.reason === 'timeout' &&
         alive.every((i) => i.external && i.external !== 'worker');
-      if (alive.length && !(run.status === 'failed' && run.reason === 'lost') && !unconfirmedStop)
+      // Overlap replace alike: a replaced run's execution or task not confirmed stopped 10 minutes after
+      // the stop ends cancelled(replaced) (its replacement is then skipped, not started beside it), and a
+      // replaced run's silent worker is given up at its heartbeat deadline as a lost one is.
+      const givenUpReplaced =
+        run.status === 'cancelled' &&
+        run.reason === 'replaced' &&
+        /after it was stopped|taken to have stopped/.test(run.lastError ?? '');
+      if (
+        alive.length &&
+        !(run.status === 'failed' && run.reason === 'lost') &&
+        !unconfirmedStop &&
+        !givenUpReplaced
+      )
         this.fail(
           'run ended while an attempt runs',
           `${run.runId} ${run.status}(${run.reason}) while attempt ${alive[0]!.attempt} runs`,

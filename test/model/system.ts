@@ -589,6 +589,8 @@ export class ModelSystem {
       log: silentLog,
       clock: this.clockOf(actor),
       sleep: (ms) => this.sleep(actor, ms),
+      // Overlap replace: the executor stops the execution or task of the run it replaces.
+      checkExternal: this.checkExternal,
       invoke: (target, context, signal) => this.invoke(actor, target, context, signal),
     };
   }

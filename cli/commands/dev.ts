@@ -11,6 +11,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import {
+  assertEmulatorsInstalled,
   type Emulator,
   localDynamoClient,
   startDynamoLocal,
@@ -263,6 +264,8 @@ export async function runDev(
   };
 
   try {
+    // Optional peer dependencies: say which are missing (and the command) before starting either.
+    await assertEmulatorsInstalled();
     io.err(
       `starting DynamoDB Local${dataDir ? ` (data in ${dataDir})` : ' (in memory)'} and the SQS emulator…\n`,
     );

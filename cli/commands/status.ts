@@ -2,10 +2,31 @@
  * `punctual status`: is the scheduler healthy? Exit 0 when it is, 3 when something needs attention, so a
  * monitor can run it. What counts as attention is the client's (shared/client/health.ts).
  */
+import type { StatusReport } from '../../shared/client/health.js';
 import type { Target } from '../context.js';
 import { type Io, palette, printJson, roughDuration } from '../format.js';
 
 export const UNHEALTHY_EXIT = 3;
+
+/** A stack's alarms: how many in each state, the ones in ALARM named; nothing where there are none to read. */
+function alarmLine(report: StatusReport): [boolean, string, string][] {
+  const alarms = report.alarms;
+  if (!alarms) return [];
+  if (alarms.error) return [[true, 'alarms', alarms.error]];
+  const firing = alarms.list.filter((alarm) => alarm.state === 'ALARM').map((alarm) => alarm.name);
+  const count = (state: string) => alarms.list.filter((alarm) => alarm.state === state).length;
+  const counts = [`${count('OK')} OK`, `${firing.length} in ALARM`];
+  if (count('INSUFFICIENT_DATA')) counts.push(`${count('INSUFFICIENT_DATA')} insufficient data`);
+  return [
+    [
+      firing.length === 0,
+      'alarms',
+      alarms.list.length
+        ? `${counts.join(', ')}${firing.length ? `: ${firing.join(', ')}` : ''}`
+        : 'none notify the alarm topic',
+    ],
+  ];
+}
 
 export async function runStatus(io: Io, target: Target, options: { json?: boolean }): Promise<number> {
   const report = await target.client.status();
@@ -40,6 +61,7 @@ export async function runStatus(io: Io, target: Target, options: { json?: boolea
           .map(([status, n]) => `${status} ${n}`)
           .join(', ') || 'no runs',
       ],
+      ...alarmLine(report),
     ];
     const width = Math.max(...lines.map(([, label]) => label.length));
     io.out(`${p.bold('punctual status')}  ${p.dim(report.target)}\n`);

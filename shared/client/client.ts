@@ -35,6 +35,7 @@ import {
 import { type JobItem, jobIdPrefixProblem, parseRunId, type RunStatus } from '../store/model.js';
 import { lookaheadFor } from '../tick/lookahead.js';
 import { DEFAULT_TICK_CONFIG } from '../tick/tick.js';
+import { readAlarms } from './alarms.js';
 import {
   type Connection,
   connectLocal,
@@ -136,6 +137,11 @@ export interface SlotList {
   slots: string[];
   /** The window holds more slots than the limit: `slots` are its first ones. */
   truncated: boolean;
+  /**
+   * Of `slots`, those the job's exclusion calendars exclude (slot → calendar), as the calendars are now: the
+   * tick records each skipped(calendar) instead of running it.
+   */
+  excluded: Record<string, string>;
 }
 
 export interface BackfillOptions {
@@ -699,11 +705,14 @@ export class PunctualClient {
     return results;
   }
 
-  /** Health: tick heartbeat, overdue and invalid jobs, queue depths, runs of the last hour, problems. */
+  /**
+   * Health: tick heartbeat, overdue and invalid jobs, queue depths, runs of the last hour, a stack's
+   * CloudWatch alarms, problems.
+   */
   async status(): Promise<StatusReport> {
     const target = await this.#target();
     const now = this.#clock();
-    const [heartbeats, jobs, queues, runs] = await Promise.all([
+    const [heartbeats, jobs, queues, runs, alarms] = await Promise.all([
       readHeartbeats(target.store),
       listJobs(target.store),
       queueDepths(target),
@@ -711,6 +720,7 @@ export class PunctualClient {
         since: new Date(now - 3_600_000).toISOString(),
         limit: Number.MAX_SAFE_INTEGER,
       }),
+      target.alarms ? readAlarms(target.alarms) : undefined,
     ]);
     // Whose messages a non-empty DLQ holds (a sample, left in place), to tell a deleted job's apart.
     const dlqJobs: Record<string, (string | null)[]> = {};
@@ -721,6 +731,7 @@ export class PunctualClient {
     return assessStatus(
       {
         dlqJobs,
+        ...(alarms ? { alarms } : {}),
         label: target.label,
         ...(target.tickMs !== undefined ? { tickMs: target.tickMs } : {}),
         heartbeat: heartbeats.get(0),

@@ -22,6 +22,7 @@ import { silentLog } from '../runs/lifecycle.js';
 import { RecordingSignals } from '../signals.js';
 import { Store } from '../store/store.js';
 import { errorMessage } from '../util.js';
+import { type AlarmSource, alarmSource } from './alarms.js';
 
 /** The tick interval of a deployed stack: its EventBridge rule is rate(1 minute). */
 export const STACK_TICK_MS = 60_000;
@@ -50,7 +51,7 @@ export interface AwsOptions {
   credentials?: DynamoDBClientConfig['credentials'];
   /** A named profile of the shared config files. */
   profile?: string;
-  /** One endpoint for CloudFormation, DynamoDB and SQS alike (LocalStack, a VPC endpoint). */
+  /** One endpoint for CloudFormation, DynamoDB, SQS and CloudWatch alike (LocalStack, a VPC endpoint). */
   endpoint?: string;
 }
 
@@ -111,6 +112,8 @@ export interface Connection {
   handlerNames?: string[];
   /** The secrets it declares (names), when the deployment says (the stack's `SecretNames` output, the local runtime): puts are checked. */
   secretNames?: string[];
+  /** Where its CloudWatch alarms are read (a stack with the `AlarmTopicArn` output). */
+  alarms?: AlarmSource;
   /** Read capacity units DynamoDB reported for this connection's reads so far. */
   consumed: { read: number };
   close(): void;
@@ -406,5 +409,18 @@ export async function connectStack(options: StackOptions): Promise<Connection> {
       ? { secretNames: secretNamesOutput(name, outputs.SecretNames) }
       : {}),
   });
-  return { ...table, kind: 'stack', label: `stack ${name}${options.region ? ` (${options.region})` : ''}` };
+  const label = `stack ${name}${options.region ? ` (${options.region})` : ''}`;
+  if (!outputs.AlarmTopicArn) return { ...table, kind: 'stack', label };
+  // Every alarm of the stack notifies its topic: status reads their state through it.
+  const alarms = alarmSource(outputs.AlarmTopicArn, config);
+  return {
+    ...table,
+    kind: 'stack',
+    label,
+    alarms,
+    close: () => {
+      table.close();
+      alarms.cloudwatch.destroy();
+    },
+  };
 }

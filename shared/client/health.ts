@@ -19,6 +19,7 @@ import type { Store } from '../store/store.js';
 import { STOPPED_AFTER_TICKS, stoppedGroups } from '../tick/fanout.js';
 import { groupShards } from '../tick/tick.js';
 import { shortTime } from '../util.js';
+import type { AlarmsRead } from './alarms.js';
 import { type Connection, STACK_TICK_MS } from './connection.js';
 
 export const HEARTBEAT_KEY = { pk: 'TICK', sk: 'HEARTBEAT' } as const;
@@ -89,6 +90,25 @@ export const statusReportSchema = z
       )
       .describe('depths by pool'),
     runsLastHour: z.record(z.string(), z.number().int()).describe('runs by status, slots of the last hour'),
+    alarms: z
+      .object({
+        topicArn: z
+          .string()
+          .describe('the alarms read are those notifying this topic (the stack’s AlarmTopicArn)'),
+        error: z.string().nullable().describe('why they could not be read; null when they were'),
+        list: z.array(
+          z.object({
+            name: z.string(),
+            state: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
+            since: time.nullable().describe('when it entered its state'),
+            reason: z.string().describe('CloudWatch’s reason for the state'),
+          }),
+        ),
+      })
+      .nullable()
+      .describe(
+        'the stack’s CloudWatch alarms; null where there are none to read (a local runtime, a table named directly)',
+      ),
     problems: z.array(z.string()).describe('one line per thing that needs attention; empty when healthy'),
   })
   .describe('Health of a deployment');
@@ -143,6 +163,8 @@ export interface StatusInput {
   runs: RunItem[];
   /** The jobs of a sample of each non-empty DLQ's messages (null: a poison message), by pool. */
   dlqJobs?: Record<string, (string | null)[]>;
+  /** The stack's alarms, when it has them to read. */
+  alarms?: AlarmsRead;
 }
 
 /**
@@ -211,6 +233,14 @@ export function assessStatus(input: StatusInput, now: number): StatusReport {
         `pool ${pool}: ${depth.dlq} message(s) in the DLQ${dlqWhose(input.dlqJobs?.[pool], jobs)} (punctual dlq list --pool ${pool})`,
       );
   }
+  // An alarm in ALARM is attention; one that cannot be read is said (status.alarms.error), not counted: the
+  // deployment is not less healthy because the operator's credentials lack cloudwatch:DescribeAlarms.
+  for (const alarm of input.alarms?.list ?? []) {
+    if (alarm.state === 'ALARM')
+      problems.push(
+        `alarm ${alarm.name} is in ALARM${alarm.since ? ` since ${shortTime(alarm.since)}` : ''}: ${alarm.reason}`,
+      );
+  }
   const runsLastHour: Record<string, number> = {};
   for (const run of runs) runsLastHour[run.status] = (runsLastHour[run.status] ?? 0) + 1;
   const bad = (['failed', 'missed'] as const).filter((status) => runsLastHour[status]);
@@ -242,6 +272,7 @@ export function assessStatus(input: StatusInput, now: number): StatusReport {
     invalidJobs,
     queues,
     runsLastHour,
+    alarms: input.alarms ?? null,
     problems,
   };
 }

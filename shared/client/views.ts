@@ -129,6 +129,9 @@ export const jobSchema = z
     scheduleText: z.string().nullable().describe('the schedule in words (`every 5 minutes`)'),
     timezone: z.string().nullable(),
     tags: z.record(z.string(), z.string()).describe('the labels the job is listed by (`--tag key=value`)'),
+    exclude: z
+      .array(z.string())
+      .describe('the exclusion calendars whose slots it skips (recorded skipped(calendar))'),
     targetType: z.string().nullable().describe('http, lambda, sqs, eventbridge or handler'),
     pool: z.string().nullable(),
     enabled: z.boolean(),
@@ -302,6 +305,7 @@ export function jobView(job: JobItem, upcoming: string | undefined, overdueMs?: 
     scheduleText: decoded.ok ? describeSchedule(decoded.job.schedule) : null,
     timezone: definition?.timezone ?? null,
     tags: { ...(definition?.tags ?? {}) },
+    exclude: [...(definition?.exclude ?? [])],
     targetType: definition?.target.type ?? null,
     pool: definition?.pool ?? null,
     enabled: job.enabled === true,

@@ -392,15 +392,18 @@ export async function scheduleSlots(
   jobId: string,
   window: { from: number; to: number },
   limit: number,
-): Promise<{ slots: string[]; truncated: boolean }> {
+): Promise<{ slots: string[]; truncated: boolean; excluded: Record<string, string> }> {
   if (!(window.from < window.to))
     throw new PunctualError(`from ${iso(window.from)} must be before to ${iso(window.to)}`);
   const raw = await store.getJobRaw(jobId);
   if (!raw) throw new JobNotFoundError(jobId);
   const decoded = decodeJob(raw);
-  if (!decoded.ok) return { slots: [], truncated: false };
+  if (!decoded.ok) return { slots: [], truncated: false, excluded: {} };
   const slots = slotsBetween(decoded.job.schedule, window.from - 1, window.to - 1, limit + 1);
-  return { slots: slots.slice(0, limit).map(iso), truncated: slots.length > limit };
+  const listed = slots.slice(0, limit).map(iso);
+  // Read once and compiled once per call (calendarSource), checked per slot: a few windows each.
+  const excluded = await excludedOf(store, decoded.job.definition.exclude, listed);
+  return { slots: listed, truncated: slots.length > limit, excluded };
 }
 
 /** Every job item, sorted by id (invalid ones included, flagged). */

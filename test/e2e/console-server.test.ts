@@ -5,8 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { windowRuns } from '../../console/pages.js';
+import { putCalendar } from '../../shared/ops/calendars.js';
 import { ask, type ConsoleFixture, consoleFixture, tickGap, tokenCookie } from '../support/console.js';
-import { T0 } from '../support/runtime.js';
+import { job, put, T0 } from '../support/runtime.js';
 
 describe('console server', () => {
   let fixture: ConsoleFixture;
@@ -202,6 +203,58 @@ describe('console server', () => {
       expect(js.body).toContain('uPlot');
       const css = await ask(fixture.server, '/assets/console.css', { headers: { cookie } });
       expect(css.headers['content-type']).toBe('text/css');
+    });
+  });
+
+  describe('exclusion calendars', () => {
+    const local = (at: number) => new Date(at).toISOString().slice(0, 19);
+    const minute = (m: number) => T0 + m * 60_000;
+
+    it("shows a job's excluded slots, passed and upcoming, and the calendars page names who excludes what", async () => {
+      // Job `quiet` runs every minute and excludes `maintenance`: 00:10 (passed by the end) and 00:12 (ahead).
+      await putCalendar(
+        fixture.runtime.store,
+        'maintenance',
+        {
+          description: 'database upgrade',
+          ranges: [
+            { from: local(minute(10)), to: local(minute(10.5)) },
+            { from: local(minute(12)), to: local(minute(12.5)) },
+          ],
+        },
+        fixture.clock.now,
+      );
+      await put(
+        fixture.runtime,
+        job('quiet', { schedule: 'cron(* * * * ? *)', exclude: ['maintenance'] }),
+        fixture.clock.now,
+      );
+      for (const at of [minute(9), minute(10), minute(10.5)]) {
+        fixture.clock.set(at);
+        await fixture.runtime.tick();
+        await fixture.runtime.drain();
+      }
+
+      const page = await ask(fixture.server, '/jobs/quiet?window=hour', { headers: { cookie } });
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('excludes <a href="/calendars#maintenance">maintenance</a>');
+      // 00:10 was recorded skipped(calendar) by the tick; 00:12 is still ahead, shown excluded.
+      expect(page.body).toMatch(
+        /data-fate="skipped" data-at="2026-12-01T00:10:00.000Z" data-reason="calendar" title="[^"]*calendar maintenance/,
+      );
+      expect(page.body).toMatch(
+        /data-fate="excluded" data-at="2026-12-01T00:12:00.000Z"[^>]*title="[^"]*excluded by calendar maintenance/,
+      );
+      expect(page.body).toMatch(/data-fate="upcoming" data-at="2026-12-01T00:11:00.000Z"/);
+      expect(page.body).toMatch(
+        /<li>2026-12-01 00:12:00Z <span class="badge fate-excluded" data-excluded="maintenance">/,
+      );
+
+      const calendars = await ask(fixture.server, '/calendars', { headers: { cookie } });
+      expect(calendars.status).toBe(200);
+      expect(calendars.body).toMatch(
+        /<tr id="maintenance" data-calendar="maintenance">[\s\S]*database upgrade[\s\S]*2026-12-01T00:12:00 → 2026-12-01T00:12:30[\s\S]*<td data-users><a href="\/jobs\/quiet">quiet<\/a><\/td>/,
+      );
     });
   });
 });

@@ -15,7 +15,30 @@ import { getPage } from '../support/console.js';
 import { BIN } from '../support/dev.js';
 import { job, put, testRuntime } from '../support/runtime.js';
 
-/** CloudFormation's DescribeStacks (query protocol, XML) for `stack`; everything else forwarded by target. */
+const TOPIC = 'arn:aws:sns:us-east-1:000000000000:Punctual-AlarmTopic';
+
+/** Two of the stack's alarms as CloudWatch describes them: one quiet, one raised. */
+const ALARMS = [
+  {
+    AlarmName: 'Punctual-Scheduler-TickStopped',
+    StateValue: 'OK',
+    StateReason: 'Threshold Crossed: no datapoints were received',
+    StateUpdatedTimestamp: Date.parse('2026-12-07T09:00:00Z') / 1000,
+    AlarmActions: [TOPIC],
+  },
+  {
+    AlarmName: 'Punctual-Scheduler-DlqNotEmpty',
+    StateValue: 'ALARM',
+    StateReason: 'Threshold Crossed: 1 datapoint [3.0] was greater than the threshold (0.0).',
+    StateUpdatedTimestamp: Date.parse('2026-12-07T10:15:00Z') / 1000,
+    AlarmActions: [TOPIC],
+  },
+];
+
+/**
+ * CloudFormation's DescribeStacks (query protocol, XML) for `stack` and CloudWatch's DescribeAlarms; everything
+ * else forwarded by target.
+ */
 function stackEndpoint(
   stack: string,
   outputs: Record<string, string>,
@@ -41,6 +64,15 @@ function stackEndpoint(
       if (!amzTarget && body.toString().includes('Action=DescribeStacks')) {
         seen.push('cloudformation:DescribeStacks');
         outgoing.writeHead(200, { 'content-type': 'text/xml' }).end(describe);
+        return;
+      }
+      if (amzTarget === 'GraniteServiceVersion20100801.DescribeAlarms') {
+        // CloudWatch (JSON 1.0): the alarms that notify the topic asked for.
+        const asked = JSON.parse(body.toString()) as { ActionPrefix?: string };
+        seen.push(`cloudwatch:DescribeAlarms ${asked.ActionPrefix}`);
+        outgoing
+          .writeHead(200, { 'content-type': 'application/x-amz-json-1.0' })
+          .end(JSON.stringify({ MetricAlarms: asked.ActionPrefix === outputs.AlarmTopicArn ? ALARMS : [] }));
         return;
       }
       const to = new URL(amzTarget.startsWith('DynamoDB') ? endpoints.dynamo : endpoints.sqs);
@@ -91,7 +123,13 @@ describe('punctual console --stack', () => {
     );
     endpoint = stackEndpoint(
       'Punctual',
-      { TableName: runtime.state.tableName, Pools: JSON.stringify(pools), Shards: '4', RetentionDays: '30' },
+      {
+        TableName: runtime.state.tableName,
+        Pools: JSON.stringify(pools),
+        Shards: '4',
+        RetentionDays: '30',
+        AlarmTopicArn: TOPIC,
+      },
       inject('endpoints'),
     );
     const port = await listen(endpoint.server);
@@ -152,6 +190,15 @@ describe('punctual console --stack', () => {
     expect(page.body).toMatch(/class="cell fate-succeeded"/);
     const health = await getPage(`${base}/health`, login.cookie);
     expect(health.body).toContain('pool</th>');
+    // The alarms notifying the stack's topic, the raised one first and among the problems.
+    expect(endpoint.seen).toContain(`cloudwatch:DescribeAlarms ${TOPIC}`);
+    expect(health.body).toMatch(
+      /data-alarm="Punctual-Scheduler-DlqNotEmpty" data-state="ALARM">[\s\S]*data-alarm="Punctual-Scheduler-TickStopped" data-state="OK"/,
+    );
+    expect(health.body).toContain(
+      'alarm Punctual-Scheduler-DlqNotEmpty is in ALARM since 2026-12-07 10:15:00Z: Threshold Crossed: 1 datapoint [3.0]',
+    );
+    expect(health.body).toContain('data-healthy="false"');
     expect(endpoint.seen).toContain('cloudformation:DescribeStacks');
     expect(endpoint.seen.some((call) => call.startsWith('DynamoDB_20120810.Query'))).toBe(true);
   });

@@ -6,6 +6,8 @@
  * blocks run as modules from that directory, where `import … from 'punctual'` is this package (Node's
  * self-reference through package.json `exports`, so dist/ built by the test setup is what they import).
  *
+ * The same js/ts programs also type-check with the project's compiler options (ts strict, js with checkJs).
+ *
  * Fragments (a line of a handler, a construct prop) are not marked and only parse (command-lines.test.ts).
  */
 import { execFile } from 'node:child_process';
@@ -124,6 +126,35 @@ describe('runnable snippets of the README and docs/', () => {
     expect(where).toContain('README.md:bash');
     expect(where).toContain('docs/library.md:ts');
     expect(where).toContain('docs/library.md:js');
+  });
+
+  it('the js and ts programs type-check as written against the package’s types', async () => {
+    // What an app's editor and tsc would say: the project's compiler options (strict), `punctual` mapped to
+    // this checkout's sources as an app's node_modules maps it to the .d.ts built from them; js with checkJs.
+    const programs = all.filter((s) => s.lang === 'js' || s.lang === 'ts');
+    const types = join(root, '.snippets', `types-${process.pid}`);
+    await mkdir(types, { recursive: true });
+    try {
+      const files = await Promise.all(
+        programs.map(async (snippet) => {
+          const name = `${snippet.page.replace(/\W/g, '-')}-${snippet.line}.${snippet.lang === 'ts' ? 'mts' : 'mjs'}`;
+          await writeFile(join(types, name), snippet.code);
+          return name;
+        }),
+      );
+      const config = {
+        extends: '../../tsconfig.json',
+        compilerOptions: { allowJs: true, checkJs: true, noEmit: true },
+        include: files,
+      };
+      await writeFile(join(types, 'tsconfig.json'), JSON.stringify(config));
+      const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+      const result = await run(process.execPath, [tsc, '-p', join(types, 'tsconfig.json')], types);
+      // An error names the snippet's file: `docs-library-md-62.mts(12,5): error TS2339: …`.
+      expect({ code: result.code, errors: result.stdout.trim() }).toEqual({ code: 0, errors: '' });
+    } finally {
+      await rm(types, { recursive: true, force: true });
+    }
   });
 
   it.each(all.map((s) => [`${s.page}:${s.line} (${s.lang})`, s] as const))(

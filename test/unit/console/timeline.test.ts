@@ -88,4 +88,19 @@ describe('slot timeline', () => {
     ]);
     expect(timeline.cells[0]?.counts).toEqual({ succeeded: 2, failed: 1 });
   });
+
+  it('marks the upcoming slots a calendar excludes; a passed one without a record stays unrecorded', () => {
+    const now = T0 + 2.5 * 60_000;
+    const excluded = { [at(1)]: 'freeze', [at(4)]: 'freeze' };
+    const timeline = buildTimeline(slots, [run(0, 'succeeded')], now, 100, excluded);
+    expect(timeline.cells.map((cell) => [cell.fate, cell.calendar ?? null])).toEqual([
+      ['succeeded', null],
+      ['unrecorded', null],
+      ['unrecorded', null],
+      ['upcoming', null],
+      ['excluded', 'freeze'],
+      ['upcoming', null],
+    ]);
+    expect(timeline.totals).toEqual({ succeeded: 1, unrecorded: 2, upcoming: 2, excluded: 1 });
+  });
 });

@@ -31,6 +31,7 @@ export {
   type ClientGrantOptions,
   OUTPUT_KEYS,
   Scheduler,
+  type SchedulerApplication,
   type SchedulerHandlers,
   type SchedulerPool,
   type SchedulerProps,

@@ -24,10 +24,16 @@ import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/commons/config.js';
+import { formatViolation } from '../shared/errors.js';
 import type { JobDefinition } from '../shared/jobs/index.js';
 import { MAX_RECEIVE_COUNT, VISIBILITY_FACTOR } from '../shared/queue/policy.js';
 import { jobIdPrefixProblem } from '../shared/store/model.js';
 import { TABLE_KEYS } from '../shared/store/table.js';
+import {
+  type AccessList,
+  applicationPrefixViolations,
+  type TargetAccessPolicy,
+} from '../shared/targets/access.js';
 import type { TargetPolicy } from '../shared/targets/policy.js';
 import { Completions } from './completions.js';
 import {
@@ -76,6 +82,22 @@ export interface TargetAccess {
    * @default - none
    */
   readonly buses?: (events.IEventBus | string)[];
+}
+
+/**
+ * One application's jobs and what they may reach: the jobs whose id starts with `jobIdPrefix` (the prefix
+ * its `grantManageJobs(grantee, { jobIdPrefix })` grant is scoped to) may call the resources in
+ * `targetAccess` and nothing else of what the executors may call. The executors' role holds the union of
+ * every application's and the stack's `targetAccess`; the executor refuses a job reaching beyond its own
+ * list (a final failure, nothing called), and `putJob` refuses it where the client knows the stack.
+ *
+ * @example new Scheduler(stack, 'Scheduler', { applications: [{ jobIdPrefix: 'billing-', targetAccess: { functions: [billFn] } }] });
+ */
+export interface SchedulerApplication {
+  /** The start of every job id of this application (`billing-`); no other application's prefix may start with it. */
+  readonly jobIdPrefix: string;
+  /** What this application's jobs may call (`lambda`, `sqs`, `eventbridge` targets). */
+  readonly targetAccess: TargetAccess;
 }
 
 /**
@@ -276,6 +298,15 @@ export interface SchedulerProps {
    */
   readonly targetAccess?: TargetAccess;
   /**
+   * Per-application target access (docs/security.md, "Least privilege per application"). With it, a job
+   * whose id starts with an application's `jobIdPrefix` may reach that application's `targetAccess` only,
+   * and any other job the stack's `targetAccess` only; without it, every job may reach `targetAccess`.
+   * Prefixes may not overlap (`billing-` and `billing-eu-`).
+   * @default - none: `targetAccess` is shared by every job
+   * @example applications: [{ jobIdPrefix: 'billing-', targetAccess: { functions: [billFn] } }, { jobIdPrefix: 'reports-', targetAccess: { queues: [reportQueue] } }]
+   */
+  readonly applications?: SchedulerApplication[];
+  /**
    * Where `http` targets may go: the operator's decision, not the job author's (docs/security.md). Each
    * field given replaces its default. Every address a target's host resolves to is checked when the
    * executor connects; link-local and cloud metadata addresses are refused whatever this says.
@@ -341,6 +372,7 @@ export const OUTPUT_KEYS = {
   completionsQueueUrl: 'CompletionsQueueUrl',
   tickGroups: 'TickGroups',
   secretNames: 'SecretNames',
+  targetAccess: 'TargetAccess',
 } as const;
 
 const DYNAMO_READ_WRITE = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'];
@@ -379,6 +411,15 @@ const DYNAMO_JOB_WRITE = [
   // The calendar partition: a job that excludes calendars is checked against them, and its claim reads them.
   'dynamodb:Query',
 ];
+
+/** The ARNs a `TargetAccess` names (tokens until deploy). */
+function accessArns(access: TargetAccess): AccessList {
+  return {
+    functions: (access.functions ?? []).map((fn) => (typeof fn === 'string' ? fn : fn.functionArn)),
+    queues: (access.queues ?? []).map((queue) => (typeof queue === 'string' ? queue : queue.queueArn)),
+    buses: (access.buses ?? []).map((bus) => (typeof bus === 'string' ? bus : bus.eventBusArn)),
+  };
+}
 
 function attributeType(type: 'S' | 'N' | 'B'): dynamodb.AttributeType {
   return type === 'N'
@@ -668,12 +709,21 @@ export class Scheduler extends Construct {
     );
 
     // ── executors ─────────────────────────────────────────────────────────────────────────────────
-    const access = props.targetAccess ?? {};
-    const invokeArns = (access.functions ?? []).map((fn) => (typeof fn === 'string' ? fn : fn.functionArn));
-    const sendArns = (access.queues ?? []).map((queue) =>
-      typeof queue === 'string' ? queue : queue.queueArn,
-    );
-    const busArns = (access.buses ?? []).map((bus) => (typeof bus === 'string' ? bus : bus.eventBusArn));
+    const applications = props.applications ?? [];
+    const prefixProblems = applicationPrefixViolations(applications.map((app) => app.jobIdPrefix));
+    if (prefixProblems.length > 0) {
+      throw new Error(`Scheduler "${id}" props: ${prefixProblems.map(formatViolation).join('; ')}`);
+    }
+    const shared = accessArns(props.targetAccess ?? {});
+    const perApplication = applications.map((app) => ({
+      jobIdPrefix: app.jobIdPrefix,
+      access: accessArns(app.targetAccess),
+    }));
+    // The executors' role holds the union; the executor itself keeps each application to its own list.
+    const union = [shared, ...perApplication.map((app) => app.access)];
+    const invokeArns = [...new Set(union.flatMap((list) => list.functions))];
+    const sendArns = [...new Set(union.flatMap((list) => list.queues))];
+    const busArns = [...new Set(union.flatMap((list) => list.buses))];
     const wildcards = [...invokeArns, ...sendArns, ...busArns].filter(
       (arn) => !Token.isUnresolved(arn) && arn.includes('*'),
     );
@@ -682,6 +732,14 @@ export class Scheduler extends Construct {
         `Scheduler "${id}" props: targetAccess ${wildcards.join(', ')}: must name resources, not wildcards`,
       );
     }
+    // What each application's jobs may reach, for the executors (and the client, as the TargetAccess output).
+    const targetAccessJson =
+      applications.length > 0
+        ? stack.toJsonString({ shared, applications: perApplication } satisfies TargetAccessPolicy)
+        : undefined;
+    const encryptedQueues = [props.targetAccess, ...applications.map((app) => app.targetAccess)].flatMap(
+      (access) => access?.queues ?? [],
+    );
 
     // Where each declared secret is read (never its value): PUNCTUAL_SECRETS of the executors.
     const secretSources = stack.toJsonString(
@@ -709,6 +767,7 @@ export class Scheduler extends Construct {
           [ENV.pool]: pool.name,
           [ENV.targetPolicy]: JSON.stringify(config.targetPolicy),
           ...(declaredSecrets.length > 0 ? { [ENV.secrets]: secretSources } : {}),
+          ...(targetAccessJson ? { [ENV.targetAccess]: targetAccessJson } : {}),
         },
         logRetention,
         logLevel,
@@ -736,7 +795,7 @@ export class Scheduler extends Construct {
           new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: sendArns }),
         );
       }
-      for (const target of access.queues ?? []) {
+      for (const target of encryptedQueues) {
         if (typeof target !== 'string' && target.encryptionMasterKey) {
           target.encryptionMasterKey.grantEncryptDecrypt(executor.role);
           kmsRoles.add(executor.role);
@@ -913,6 +972,14 @@ export class Scheduler extends Construct {
         JSON.stringify(declaredSecrets.map(([name]) => name).sort()),
         'names of the declared secrets jobs may use, as JSON (values stay in Secrets Manager / SSM)',
       );
+      if (targetAccessJson) {
+        // The client refuses a put whose job would reach beyond its application's list.
+        output(
+          OUTPUT_KEYS.targetAccess,
+          targetAccessJson,
+          'what each application (jobIdPrefix) may reach, as JSON: { shared, applications: [{ jobIdPrefix, access }] }',
+        );
+      }
     }
 
     acknowledgeFindings({

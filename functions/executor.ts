@@ -12,6 +12,7 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type ExecuteDeps, type ExecuteOutcome, executeMessage } from '../shared/runs/execute.js';
 import type { Log } from '../shared/runs/lifecycle.js';
+import { parseTargetAccessPolicy } from '../shared/targets/access.js';
 import { parseEcsNetworkPolicy } from '../shared/targets/ecs-network.js';
 import { createExternalCheck } from '../shared/targets/external.js';
 import { defaultHandlers } from '../shared/targets/handlers.js';
@@ -67,6 +68,7 @@ function lambda() {
     const reserved = reservedFromEnv(process.env);
     const ecsNetwork = parseEcsNetworkPolicy(process.env[ENV.ecsNetwork]);
     const secrets = secretsFromEnv(process.env);
+    const access = parseTargetAccessPolicy(process.env[ENV.targetAccess], ENV.targetAccess);
     const log: Log = asLog(logger);
     lambdaHandler = createExecutorHandler({
       store: config.store,
@@ -94,6 +96,7 @@ function lambda() {
           policy,
           reserved,
           ecsNetwork,
+          ...(access ? { access } : {}),
           stack: config.stack,
         }),
     });

@@ -36,6 +36,7 @@ import { RecordingSignals } from '../shared/signals.js';
 import type { RunItem } from '../shared/store/model.js';
 import { Store } from '../shared/store/store.js';
 import { ensureTable } from '../shared/store/table.js';
+import type { TargetAccessPolicy } from '../shared/targets/access.js';
 import type { EcsNetworkPolicy } from '../shared/targets/ecs-network.js';
 import { createExternalCheck } from '../shared/targets/external.js';
 import { defaultHandlers, type HandlerRegistry } from '../shared/targets/handlers.js';
@@ -131,6 +132,11 @@ export interface LocalRuntimeOptions {
   targetPolicy?: ResolvedTargetPolicy;
   /** Where ecs tasks may be placed (AsyncTargets' `ecsNetwork` on a stack). Default: unchecked. */
   ecsNetwork?: EcsNetworkPolicy;
+  /**
+   * What each application's jobs may reach (the construct's `targetAccess` and `applications`, as ARNs or,
+   * for the emulator's queues, queue URLs). Default: unchecked.
+   */
+  targetAccess?: TargetAccessPolicy;
   /** The declared secrets jobs may name (`punctual dev --secret NAME=ENV_VAR`); none by default. */
   secrets?: SecretResolver;
 }
@@ -170,6 +176,8 @@ export interface LocalState {
   handlers: string[];
   /** The names (never the values) of the declared secrets: a put naming another is refused. */
   secrets: string[];
+  /** What each application's jobs may reach, when given: a put reaching beyond is refused. */
+  targetAccess?: TargetAccessPolicy;
   pools: Record<
     string,
     { queueUrl: string; dlqUrl: string; dlqArn: string; concurrency: number; timeout: number }
@@ -316,6 +324,7 @@ export class LocalRuntime {
               policy,
               reserved,
               ...(options.ecsNetwork ? { ecsNetwork: options.ecsNetwork } : {}),
+              ...(options.targetAccess ? { access: options.targetAccess } : {}),
               stack: stackTag(state.tableName),
             }),
           onOutcome: (outcome, record) => {
@@ -366,6 +375,7 @@ export class LocalRuntime {
         lookaheadMs: options.tick?.lookaheadMs ?? lookaheadFor(options.tickMs ?? 60_000),
         handlers: (options.handlers ?? defaultHandlers).names().sort(),
         secrets: [...(options.secrets?.names ?? [])].sort(),
+        ...(options.targetAccess ? { targetAccess: options.targetAccess } : {}),
         pools: Object.fromEntries(
           pools.map((pool) => [
             pool.name,
@@ -391,6 +401,7 @@ export class LocalRuntime {
           pools: pools.map((pool) => pool.name),
           handlerNames: state.handlers,
           secretNames: state.secrets,
+          ...(state.targetAccess ? { targetAccess: state.targetAccess } : {}),
         });
       }
       if (options.stateFile) {

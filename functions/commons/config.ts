@@ -48,6 +48,12 @@ export const ENV = {
    * `ecsNetwork`); nothing declared without it, so a job may name no network.
    */
   ecsNetwork: 'PUNCTUAL_ECS_NETWORK',
+  /**
+   * What each application's jobs may reach, JSON `{ shared, applications: [{ jobIdPrefix, access }] }`
+   * (the construct's `targetAccess` and `applications`, shared/targets/access.ts); set only when
+   * applications are declared.
+   */
+  targetAccess: 'PUNCTUAL_TARGET_ACCESS',
 } as const;
 
 export interface PoolQueues {

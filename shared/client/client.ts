@@ -368,6 +368,7 @@ export class PunctualClient {
       pools: Object.keys(target.pools),
       ...(target.handlerNames ? { handlerNames: target.handlerNames } : {}),
       ...(target.secretNames ? { secretNames: target.secretNames } : {}),
+      ...(target.targetAccess ? { targetAccess: target.targetAccess } : {}),
       claim: this.#claim(target),
     });
     return {

@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { parseTargetAccessPolicy, type TargetAccessPolicy } from '../targets/access.js';
 import { PunctualError } from '../errors.js';
 import type { OpsDeps } from '../ops/jobs.js';
 import { SqsDispatcher } from '../queue/dispatcher.js';
@@ -73,6 +74,11 @@ export interface TableOptions extends AwsOptions {
    * job naming another. Unknown when omitted (the executor still refuses such a job's runs).
    */
   secretNames?: string[];
+  /**
+   * What each application's jobs may reach (the stack's `TargetAccess` output): `putJob` refuses a job
+   * reaching beyond its list. Unchecked when omitted (the executor still refuses such a job's runs).
+   */
+  targetAccess?: TargetAccessPolicy;
 }
 
 /** The state file of `punctual dev` (local/runtime.ts LocalState): the fields a client uses. */
@@ -94,6 +100,8 @@ export interface DevState {
   handlers?: string[];
   /** The names of the secrets it declares, never their values (absent in older state files). */
   secrets?: string[];
+  /** What each application's jobs may reach, when the runtime was given applications. */
+  targetAccess?: TargetAccessPolicy;
 }
 
 export interface Connection {
@@ -112,6 +120,8 @@ export interface Connection {
   handlerNames?: string[];
   /** The secrets it declares (names), when the deployment says (the stack's `SecretNames` output, the local runtime): puts are checked. */
   secretNames?: string[];
+  /** What each application's jobs may reach, when the deployment declares applications: puts are checked. */
+  targetAccess?: TargetAccessPolicy;
   /** Where its CloudWatch alarms are read (a stack with the `AlarmTopicArn` output). */
   alarms?: AlarmSource;
   /** Read capacity units DynamoDB reported for this connection's reads so far. */
@@ -304,6 +314,9 @@ export async function connectLocal(file: string, state: DevState): Promise<Conne
     ...(typeof state.lookaheadMs === 'number' ? { lookaheadMs: state.lookaheadMs } : {}),
     ...(Array.isArray(state.handlers) ? { handlerNames: state.handlers } : {}),
     ...(Array.isArray(state.secrets) ? { secretNames: state.secrets } : {}),
+    ...(state.targetAccess
+      ? { targetAccess: policyOf(JSON.stringify(state.targetAccess), `local state file ${file}: targetAccess`) }
+      : {}),
   };
 }
 
@@ -339,7 +352,17 @@ export function connectTable(options: TableOptions): Connection {
   return {
     ...connection('table', label, dynamo, sqs, store, poolQueues(options.queues), STACK_TICK_MS),
     ...(options.secretNames ? { secretNames: [...options.secretNames] } : {}),
+    ...(options.targetAccess ? { targetAccess: options.targetAccess } : {}),
   };
+}
+
+/** A target access policy read from a deployment (state file, stack output), or a clear error. */
+function policyOf(text: string, source: string): TargetAccessPolicy | undefined {
+  try {
+    return parseTargetAccessPolicy(text, source);
+  } catch (error) {
+    throw new PunctualError(errorMessage(error));
+  }
 }
 
 /** The `SecretNames` output: a JSON list of the declared secrets' names. */
@@ -407,6 +430,10 @@ export async function connectStack(options: StackOptions): Promise<Connection> {
     // A stack deployed before the output existed does not say: its puts are not checked.
     ...(outputs.SecretNames !== undefined
       ? { secretNames: secretNamesOutput(name, outputs.SecretNames) }
+      : {}),
+    // Present only when the stack declares applications.
+    ...(outputs.TargetAccess !== undefined
+      ? { targetAccess: policyOf(outputs.TargetAccess, `stack "${name}": output TargetAccess`) }
       : {}),
   });
   const label = `stack ${name}${options.region ? ` (${options.region})` : ''}`;

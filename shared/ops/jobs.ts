@@ -3,6 +3,7 @@
  * CDK custom resource call these; `now` is a parameter like everywhere in shared/.
  */
 
+import { accessViolations, type TargetAccessPolicy } from '../targets/access.js';
 import { randomBytes } from 'node:crypto';
 import { excludedBy } from '../calendars/calendar.js';
 import { JobNotFoundError, JobValidationError, PunctualError } from '../errors.js';
@@ -74,6 +75,12 @@ export async function putJob(
      * runtime's state file), when it says: a job naming another is refused, as its runs would be.
      */
     secretNames?: readonly string[];
+    /**
+     * What each application's jobs may reach (the stack's `TargetAccess` output, the local runtime's
+     * state), when the deployment declares applications: a job reaching beyond its list is refused, as its
+     * runs would be.
+     */
+    targetAccess?: TargetAccessPolicy;
     /** The client's `jobIdPrefix`: a job id outside it is refused (its grant would refuse the write). */
     jobIdPrefix?: string;
     claim?: ClaimDeps;
@@ -96,6 +103,10 @@ export async function putJob(
   if (options.secretNames) {
     const undeclared = undeclaredSecrets(target, options.secretNames);
     if (undeclared.length) throw new JobValidationError(undeclared, `job "${definition.id}"`);
+  }
+  if (options.targetAccess) {
+    const refused = accessViolations(target, definition.id, options.targetAccess);
+    if (refused.length) throw new JobValidationError(refused, `job "${definition.id}"`);
   }
   if (options.handlerNames && target.type === 'handler' && !options.handlerNames.includes(target.name)) {
     throw new JobValidationError(

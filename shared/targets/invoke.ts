@@ -1,6 +1,7 @@
 /** Runs one attempt of a run against its target, within the caller's deadline. */
 import { formatViolation } from '../errors.js';
 import type { HandlerTarget, Target } from '../jobs/types.js';
+import { accessViolations, type TargetAccessPolicy } from './access.js';
 import { describeError, SNIPPET_CHARS, untilAborted } from './common.js';
 import { invokeEcs } from './ecs.js';
 import { type EcsNetworkPolicy, ecsNetworkViolations } from './ecs-network.js';
@@ -34,6 +35,11 @@ export interface InvokeOptions {
    * declared: no job may name a network). Default: unchecked (the local runtime, tests).
    */
   ecsNetwork?: EcsNetworkPolicy;
+  /**
+   * What each application's jobs may reach (./access.ts): given when the operator declared applications.
+   * Default: unchecked (IAM alone decides).
+   */
+  access?: TargetAccessPolicy;
   /**
    * The stack's tag (`stackTag(tableName)`, ./names.ts), which stepfunctions execution names and ecs
    * `startedBy` hold so that two stacks sharing a state machine or a cluster never share a name. Those
@@ -143,6 +149,16 @@ export async function invokeTarget(
     throw TargetError.timeout(timeoutMs, describeTarget(target), options.signal.reason);
   }
   if (options.reserved) checkReserved(target, options.reserved);
+  if (options.access) {
+    const refused = accessViolations(target, ctx.jobId, options.access);
+    // Final: the job's id decides its application, and no attempt changes it. Nothing is called.
+    if (refused.length) {
+      throw new TargetError(
+        `${describeTarget(target)}: refused: ${refused.map(formatViolation).join('; ')}`,
+        false,
+      );
+    }
+  }
   if (options.ecsNetwork) {
     const refused = ecsNetworkViolations(target, options.ecsNetwork);
     if (refused.length) {

@@ -26,7 +26,7 @@ export interface ReservedDestinations {
  * `account/name` of a queue URL, whatever its host spelling (`sqs.eu-west-1.amazonaws.com`,
  * `eu-west-1.queue.amazonaws.com`, a VPC endpoint); undefined when it is no queue URL.
  */
-function queueKey(url: string): string | undefined {
+export function queueKey(url: string): string | undefined {
   if (!URL.canParse(url)) return undefined;
   const segments = new URL(url).pathname.split('/').filter(Boolean);
   return segments.length >= 2 ? segments.slice(-2).join('/') : undefined;

@@ -1,0 +1,235 @@
+/**
+ * Per-application target access: which functions, queues and buses a job may reach, decided by its id's
+ * prefix. The operator gives each application (`Scheduler`'s `applications`: `{ jobIdPrefix, targetAccess }`)
+ * its own list; a job whose id starts with an application's prefix may reach that list only, any other job
+ * the stack's `targetAccess` only. The executors' IAM role holds the union, so this check, not IAM, keeps
+ * application A's jobs off application B's function.
+ *
+ * The executor may trust the job id's prefix: a grantee scoped with `grantManageJobs(grantee, { jobIdPrefix })`
+ * can write only items whose partition key is `JOB#<prefix>…` (dynamodb:LeadingKeys), and the executor
+ * reads the run record of the job the message names (docs/security.md).
+ */
+import type { Violation } from '../errors.js';
+import type { Target } from '../jobs/types.js';
+import { jobIdPrefixProblem } from '../store/model.js';
+import { queueKey } from './reserved.js';
+
+/** Resource ARNs (or, locally, queue URLs and bus names) one set of jobs may reach. */
+export interface AccessList {
+  functions: string[];
+  queues: string[];
+  buses: string[];
+}
+
+/** One application: the jobs whose id starts with `jobIdPrefix`, and what they may reach. */
+export interface ApplicationAccess {
+  jobIdPrefix: string;
+  access: AccessList;
+}
+
+/**
+ * What the executor checks (`PUNCTUAL_TARGET_ACCESS`, the stack's `TargetAccess` output, the local
+ * runtime's state): `shared` is the stack's `targetAccess`, for jobs of no application.
+ *
+ * @example { shared: { functions: [], queues: [], buses: [] }, applications: [{ jobIdPrefix: 'billing-', access: { functions: ['arn:aws:lambda:eu-west-1:123456789012:function:bill'], queues: [], buses: [] } }] }
+ */
+export interface TargetAccessPolicy {
+  shared: AccessList;
+  applications: ApplicationAccess[];
+}
+
+const EMPTY: AccessList = { functions: [], queues: [], buses: [] };
+
+/** The application a job belongs to: the one whose prefix its id starts with (prefixes never overlap). */
+export function applicationOf(jobId: string, policy: TargetAccessPolicy): ApplicationAccess | undefined {
+  return policy.applications.find((app) => jobId.startsWith(app.jobIdPrefix));
+}
+
+interface FunctionRef {
+  region?: string;
+  account?: string;
+  name: string;
+  qualifier?: string;
+}
+
+/**
+ * A Lambda function as FunctionName accepts it: a name (`my-fn`, `my-fn:live`), a partial ARN
+ * (`123456789012:function:my-fn`) or an ARN (`arn:aws:lambda:eu-west-1:123456789012:function:my-fn:live`).
+ * https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_RequestSyntax
+ */
+function functionRef(text: string): FunctionRef {
+  const parts = text.split(':');
+  if (parts[0]?.startsWith('arn') && parts[2] === 'lambda' && parts[5] === 'function') {
+    return { region: parts[3], account: parts[4], name: parts[6] ?? '', ...qualifier(parts[7]) };
+  }
+  if (parts[1] === 'function') return { account: parts[0], name: parts[2] ?? '', ...qualifier(parts[3]) };
+  return { name: parts[0] ?? '', ...qualifier(parts[1]) };
+}
+
+function qualifier(value: string | undefined): { qualifier?: string } {
+  return value && value !== '$LATEST' ? { qualifier: value } : {};
+}
+
+/** Equal where both say: an omitted account or region is the executor's own. */
+function sameWhereKnown(a: string | undefined, b: string | undefined): boolean {
+  return a === undefined || b === undefined || a === b;
+}
+
+function sameFunction(target: string, allowed: string): boolean {
+  const a = functionRef(target);
+  const b = functionRef(allowed);
+  return (
+    a.name === b.name &&
+    a.qualifier === b.qualifier &&
+    sameWhereKnown(a.account, b.account) &&
+    sameWhereKnown(a.region, b.region)
+  );
+}
+
+/** `account/name` of a queue ARN (`arn:aws:sqs:region:account:name`) or URL. */
+function queueIdentity(text: string): string | undefined {
+  if (text.startsWith('arn:')) {
+    const parts = text.split(':');
+    return parts.length === 6 ? `${parts[4]}/${parts[5]}` : undefined;
+  }
+  return queueKey(text);
+}
+
+interface BusRef {
+  account?: string;
+  name: string;
+}
+
+/** A bus name or ARN (`arn:aws:events:region:account:event-bus/NAME`). */
+function busRef(text: string): BusRef {
+  const marker = ':event-bus/';
+  const at = text.indexOf(marker);
+  if (at < 0) return { name: text };
+  return { account: text.slice(0, at).split(':')[4], name: text.slice(at + marker.length) };
+}
+
+function sameBus(target: string, allowed: string): boolean {
+  const a = busRef(target);
+  const b = busRef(allowed);
+  return a.name === b.name && sameWhereKnown(a.account, b.account);
+}
+
+const SHOWN = 5;
+
+function listed(values: readonly string[]): string {
+  if (values.length === 0) return 'none';
+  const shown = values.slice(0, SHOWN).join(', ');
+  return values.length > SHOWN ? `${shown} and ${values.length - SHOWN} more` : shown;
+}
+
+/**
+ * Why `target` of job `jobId` may not go where it goes under `policy` (empty when it may). Only `lambda`,
+ * `sqs` and `eventbridge` targets are governed by target access; the others pass.
+ *
+ * @example accessViolations({ type: 'lambda', functionName: 'payroll', timeout: 10_000 }, 'billing-run', policy)
+ */
+export function accessViolations(target: Target, jobId: string, policy: TargetAccessPolicy): Violation[] {
+  const app = applicationOf(jobId, policy);
+  const list = app?.access ?? policy.shared ?? EMPTY;
+  const whose = app
+    ? `job "${jobId}" is application "${app.jobIdPrefix}"'s (jobIdPrefix), whose targetAccess`
+    : `job "${jobId}" starts with no application's jobIdPrefix (${policy.applications
+        .map((a) => JSON.stringify(a.jobIdPrefix))
+        .join(', ')}), so the stack's targetAccess`;
+  const refuse = (path: string, value: string, field: keyof AccessList): Violation[] => [
+    {
+      path,
+      value,
+      message: `${whose}.${field} does not list it (it allows: ${listed(list[field])}); the operator grants it in the Scheduler's ${app ? 'applications[].targetAccess' : 'targetAccess'}`,
+    },
+  ];
+  switch (target.type) {
+    case 'lambda':
+      return list.functions.some((allowed) => sameFunction(target.functionName, allowed))
+        ? []
+        : refuse('target.functionName', target.functionName, 'functions');
+    case 'sqs': {
+      const key = queueIdentity(target.queueUrl);
+      return key !== undefined && list.queues.some((allowed) => queueIdentity(allowed) === key)
+        ? []
+        : refuse('target.queueUrl', target.queueUrl, 'queues');
+    }
+    case 'eventbridge':
+      return list.buses.some((allowed) => sameBus(target.eventBusName, allowed))
+        ? []
+        : refuse('target.eventBusName', target.eventBusName, 'buses');
+    default:
+      return [];
+  }
+}
+
+function stringList(value: unknown, path: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
+    throw new Error(`${path}: must be a list of strings`);
+  }
+  return value as string[];
+}
+
+function accessList(value: unknown, path: string): AccessList {
+  const v = (value ?? {}) as Record<string, unknown>;
+  return {
+    functions: stringList(v.functions, `${path}.functions`),
+    queues: stringList(v.queues, `${path}.queues`),
+    buses: stringList(v.buses, `${path}.buses`),
+  };
+}
+
+/**
+ * Reads a target access policy (JSON text: the executor's `PUNCTUAL_TARGET_ACCESS`, the stack's
+ * `TargetAccess` output); undefined when absent (no applications declared: IAM alone decides).
+ */
+export function parseTargetAccessPolicy(
+  text: string | undefined,
+  source: string,
+): TargetAccessPolicy | undefined {
+  if (!text) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error(`${source}: is not JSON`);
+  }
+  const v = (value ?? {}) as Record<string, unknown>;
+  if (!Array.isArray(v.applications)) throw new Error(`${source}.applications: must be a list`);
+  return {
+    shared: accessList(v.shared, `${source}.shared`),
+    applications: v.applications.map((app: unknown, index) => {
+      const a = (app ?? {}) as Record<string, unknown>;
+      if (typeof a.jobIdPrefix !== 'string' || a.jobIdPrefix === '') {
+        throw new Error(`${source}.applications[${index}].jobIdPrefix: must be a non-empty string`);
+      }
+      return {
+        jobIdPrefix: a.jobIdPrefix,
+        access: accessList(a.access, `${source}.applications[${index}].access`),
+      };
+    }),
+  };
+}
+
+/**
+ * The rules a list of application prefixes must keep: each a non-empty job id start, none a prefix of
+ * another (a job would belong to two applications).
+ */
+export function applicationPrefixViolations(prefixes: readonly string[], path = 'applications'): Violation[] {
+  const violations: Violation[] = [];
+  prefixes.forEach((prefix, index) => {
+    const problem = jobIdPrefixProblem(prefix);
+    if (problem) violations.push({ path: `${path}[${index}].jobIdPrefix`, value: prefix, message: problem });
+    prefixes.forEach((other, j) => {
+      if (j !== index && other.startsWith(prefix) && (other !== prefix || j < index)) {
+        violations.push({
+          path: `${path}[${index}].jobIdPrefix`,
+          value: prefix,
+          message: `overlaps applications[${j}].jobIdPrefix ${JSON.stringify(other)}: a job id could belong to both; give each application a prefix no other starts with`,
+        });
+      }
+    });
+  });
+  return violations;
+}

@@ -1,0 +1,247 @@
+/**
+ * Issue 18, per-application targetAccess: a job whose id starts with an application's jobIdPrefix may
+ * reach that application's functions, queues and buses only, any other job the stack's targetAccess only
+ * (the executors' role holds the union). The executor refuses the rest (final, nothing sent) and a client
+ * that knows the deployment refuses it at put. On the emulators: two applications' queues.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ENV } from '../../functions/commons/config.js';
+import { localSqsClient } from '../../local/emulators.js';
+import type { LocalRuntime } from '../../local/runtime.js';
+import { PunctualClient } from '../../shared/client/client.js';
+import { stateFilePath } from '../../shared/client/connection.js';
+import { JobValidationError } from '../../shared/errors.js';
+import type { Target } from '../../shared/jobs/types.js';
+import {
+  accessViolations,
+  applicationPrefixViolations,
+  parseTargetAccessPolicy,
+  type TargetAccessPolicy,
+} from '../../shared/targets/access.js';
+import { job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
+
+const ARN = 'arn:aws:lambda:eu-west-1:123456789012:function';
+const policy: TargetAccessPolicy = {
+  shared: { functions: [`${ARN}:ops`], queues: [], buses: [] },
+  applications: [
+    {
+      jobIdPrefix: 'billing-',
+      access: {
+        functions: [`${ARN}:bill`, `${ARN}:bill-v:live`],
+        queues: ['arn:aws:sqs:eu-west-1:123456789012:invoices'],
+        buses: ['arn:aws:events:eu-west-1:123456789012:event-bus/billing'],
+      },
+    },
+    {
+      jobIdPrefix: 'reports-',
+      access: { functions: [`${ARN}:payroll`], queues: [], buses: [] },
+    },
+  ],
+};
+const lambda = (functionName: string) => ({ type: 'lambda', functionName, timeout: 1000 }) as Target;
+
+describe('target access: the rule', () => {
+  it("lets an application's job reach its own function by name, partial ARN or ARN", () => {
+    // act + assert
+    for (const name of ['bill', '123456789012:function:bill', `${ARN}:bill`, 'bill-v:live']) {
+      expect(accessViolations(lambda(name), 'billing-run', policy), name).toEqual([]);
+    }
+  });
+
+  it("refuses another application's function, another account's, or another qualifier, naming field, value and rule", () => {
+    // act
+    const payroll = accessViolations(lambda('payroll'), 'billing-run', policy);
+
+    // assert
+    expect(payroll).toEqual([
+      {
+        path: 'target.functionName',
+        value: 'payroll',
+        message: expect.stringMatching(
+          /^job "billing-run" is application "billing-"'s \(jobIdPrefix\), whose targetAccess\.functions does not list it \(it allows: arn:aws:lambda:eu-west-1:123456789012:function:bill, .*\); the operator grants it in the Scheduler's applications\[\]\.targetAccess$/,
+        ),
+      },
+    ]);
+    expect(
+      accessViolations(lambda('arn:aws:lambda:eu-west-1:999999999999:function:bill'), 'billing-run', policy),
+    ).toHaveLength(1);
+    expect(accessViolations(lambda('bill:live'), 'billing-run', policy)).toHaveLength(1);
+    expect(accessViolations(lambda('bill'), 'reports-run', policy)).toHaveLength(1);
+  });
+
+  it("keeps a job of no application to the stack's targetAccess", () => {
+    // act
+    const refused = accessViolations(lambda('bill'), 'ops-cleanup', policy);
+
+    // assert
+    expect(accessViolations(lambda('ops'), 'ops-cleanup', policy)).toEqual([]);
+    expect(refused[0]?.message).toMatch(
+      /^job "ops-cleanup" starts with no application's jobIdPrefix \("billing-", "reports-"\), so the stack's targetAccess\.functions does not list it/,
+    );
+  });
+
+  it('compares queues by account and name (URL or ARN) and buses by name or ARN', () => {
+    // prepare
+    const sqs = (queueUrl: string) => ({ type: 'sqs', queueUrl, timeout: 1 }) as Target;
+    const bus = (eventBusName: string) =>
+      ({
+        type: 'eventbridge',
+        eventBusName,
+        source: 'billing.job',
+        detailType: 'Tick',
+        timeout: 1,
+      }) as Target;
+
+    // act + assert
+    expect(
+      accessViolations(sqs('https://sqs.eu-west-1.amazonaws.com/123456789012/invoices'), 'billing-a', policy),
+    ).toEqual([]);
+    expect(
+      accessViolations(
+        sqs('https://sqs.eu-west-1.amazonaws.com/999999999999/invoices'),
+        'billing-a',
+        policy,
+      )[0]?.path,
+    ).toBe('target.queueUrl');
+    expect(accessViolations(bus('billing'), 'billing-a', policy)).toEqual([]);
+    expect(accessViolations(bus('default'), 'billing-a', policy)[0]?.path).toBe('target.eventBusName');
+  });
+
+  it('leaves http and handler targets to the target policy', () => {
+    // act + assert
+    expect(
+      accessViolations({ type: 'handler', name: 'noop', timeout: 1 } as Target, 'billing-a', policy),
+    ).toEqual([]);
+    expect(
+      accessViolations(
+        { type: 'http', url: 'https://a.example/', method: 'POST', timeout: 1 } as Target,
+        'x',
+        policy,
+      ),
+    ).toEqual([]);
+  });
+
+  it("reads the executor's PUNCTUAL_TARGET_ACCESS, and refuses a malformed one", () => {
+    // act + assert
+    expect(ENV.targetAccess).toBe('PUNCTUAL_TARGET_ACCESS');
+    expect(parseTargetAccessPolicy(JSON.stringify(policy), ENV.targetAccess)).toEqual(policy);
+    expect(parseTargetAccessPolicy(undefined, ENV.targetAccess)).toBeUndefined();
+    expect(() => parseTargetAccessPolicy('{"applications":[{"jobIdPrefix":""}]}', 'X')).toThrow(
+      'X.applications[0].jobIdPrefix: must be a non-empty string',
+    );
+  });
+
+  it('refuses overlapping or malformed application prefixes', () => {
+    // act
+    const violations = applicationPrefixViolations(['billing-', 'billing-eu-', 'Reports']);
+
+    // assert
+    expect(violations.map((v) => `${v.path} ${v.value}`)).toEqual([
+      'applications[0].jobIdPrefix billing-',
+      'applications[2].jobIdPrefix Reports',
+    ]);
+    expect(violations[0]?.message).toMatch(/overlaps applications\[1\]\.jobIdPrefix "billing-eu-"/);
+  });
+});
+
+describe('target access: through the executor and the client, on the emulators', () => {
+  let runtime: LocalRuntime;
+  let dir: string;
+  const clock = new ManualClock(T0);
+  const queues: Record<'invoices' | 'payroll', string> = { invoices: '', payroll: '' };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'punctual-access-'));
+    const sqs = localSqsClient(inject('endpoints').sqs);
+    for (const name of Object.keys(queues) as (keyof typeof queues)[]) {
+      const created = await sqs.send(
+        new CreateQueueCommand({ QueueName: `${name}-${randomUUID().slice(0, 8)}` }),
+      );
+      queues[name] = created.QueueUrl ?? '';
+    }
+    sqs.destroy();
+    runtime = await testRuntime({
+      clock: clock.fn,
+      tick: { lookaheadMs: 0 },
+      stateFile: stateFilePath(dir),
+      targetAccess: {
+        shared: { functions: [], queues: [], buses: [] },
+        applications: [
+          { jobIdPrefix: 'billing-', access: { functions: [], queues: [queues.invoices], buses: [] } },
+          { jobIdPrefix: 'reports-', access: { functions: [], queues: [queues.payroll], buses: [] } },
+        ],
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await runtime?.stop();
+  });
+
+  async function messagesOn(queueUrl: string): Promise<string[]> {
+    const received = await runtime.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+    );
+    return (received.Messages ?? []).map((m) => JSON.parse(m.Body ?? '{}').jobId as string);
+  }
+
+  it("runs an application's job on its own queue, and fails one at another application's queue at once, sending nothing", async () => {
+    // prepare: written as a table-wide writer would (no client check), so that the executor decides.
+    const sqs = (queueUrl: string) => ({ type: 'sqs', queueUrl });
+    const at = (id: string, queueUrl: string) =>
+      job(id, { schedule: 'rate(1 hour)', target: sqs(queueUrl), retry: { maxAttempts: 3 } });
+    await put(runtime, at('billing-invoice', queues.invoices), T0 - 1000);
+    await put(runtime, at('billing-steal', queues.payroll), T0 - 1000);
+    await put(runtime, at('ops-stray', queues.invoices), T0 - 1000);
+    await runtime.tick();
+
+    // act
+    await runtime.drain();
+
+    // assert
+    const runs = Object.fromEntries((await runtime.allRuns()).map((run) => [run.jobId, run]));
+    expect(runs['billing-invoice']?.status).toBe('succeeded');
+    for (const id of ['billing-steal', 'ops-stray']) {
+      expect(runs[id]?.status, id).toBe('failed');
+      expect(runs[id]?.attempts, id).toHaveLength(1);
+    }
+    expect(runs['billing-steal']?.lastError).toContain(
+      `sqs ${queues.payroll}: refused: target.queueUrl "${queues.payroll}": job "billing-steal" is application "billing-"'s (jobIdPrefix), whose targetAccess.queues does not list it (it allows: ${queues.invoices})`,
+    );
+    expect(runs['ops-stray']?.lastError).toMatch(/starts with no application's jobIdPrefix/);
+    expect(await messagesOn(queues.payroll)).toEqual([]);
+    expect(await messagesOn(queues.invoices)).toEqual(['billing-invoice']);
+  });
+
+  it("refuses at put, through the client that reads the runtime's state, a job reaching beyond its application", async () => {
+    // prepare
+    const client = await PunctualClient.local(dir, { clock: clock.fn, jobIdPrefix: 'billing-' });
+
+    // act
+    const refused = await client
+      .putJob({
+        id: 'billing-steal-2',
+        schedule: 'rate(1 hour)',
+        target: { type: 'sqs', queueUrl: queues.payroll },
+      } as never)
+      .catch((error: unknown) => error);
+    const allowed = await client.putJob({
+      id: 'billing-invoice-2',
+      schedule: 'rate(1 hour)',
+      target: { type: 'sqs', queueUrl: queues.invoices },
+    } as never);
+
+    // assert
+    expect(refused).toBeInstanceOf(JobValidationError);
+    expect((refused as Error).message).toMatch(
+      /target\.queueUrl ".*payroll-[0-9a-f]+": job "billing-steal-2" is application "billing-"'s \(jobIdPrefix\), whose targetAccess\.queues does not list it/,
+    );
+    expect(allowed.created).toBe(true);
+    client.close();
+  });
+});

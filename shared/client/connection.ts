@@ -15,13 +15,13 @@ import { join, resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { parseTargetAccessPolicy, type TargetAccessPolicy } from '../targets/access.js';
 import { PunctualError } from '../errors.js';
 import type { OpsDeps } from '../ops/jobs.js';
 import { SqsDispatcher } from '../queue/dispatcher.js';
 import { silentLog } from '../runs/lifecycle.js';
 import { RecordingSignals } from '../signals.js';
 import { Store } from '../store/store.js';
+import { parseTargetAccessPolicy, type TargetAccessPolicy } from '../targets/access.js';
 import { errorMessage } from '../util.js';
 import { type AlarmSource, alarmSource } from './alarms.js';
 
@@ -315,7 +315,12 @@ export async function connectLocal(file: string, state: DevState): Promise<Conne
     ...(Array.isArray(state.handlers) ? { handlerNames: state.handlers } : {}),
     ...(Array.isArray(state.secrets) ? { secretNames: state.secrets } : {}),
     ...(state.targetAccess
-      ? { targetAccess: policyOf(JSON.stringify(state.targetAccess), `local state file ${file}: targetAccess`) }
+      ? {
+          targetAccess: policyOf(
+            JSON.stringify(state.targetAccess),
+            `local state file ${file}: targetAccess`,
+          ),
+        }
       : {}),
   };
 }

@@ -3,7 +3,6 @@
  * CDK custom resource call these; `now` is a parameter like everywhere in shared/.
  */
 
-import { accessViolations, type TargetAccessPolicy } from '../targets/access.js';
 import { randomBytes } from 'node:crypto';
 import { excludedBy } from '../calendars/calendar.js';
 import { JobNotFoundError, JobValidationError, PunctualError } from '../errors.js';
@@ -26,6 +25,7 @@ import {
   runIdFor,
 } from '../store/model.js';
 import type { Store } from '../store/store.js';
+import { accessViolations, type TargetAccessPolicy } from '../targets/access.js';
 import { undeclaredSecrets } from '../targets/secrets.js';
 import { calendarSource } from '../tick/calendars.js';
 import { type ClaimNowReport, claimNow, type TickConfig, type TickDeps } from '../tick/tick.js';

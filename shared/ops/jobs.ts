@@ -283,6 +283,9 @@ async function updateJob(
       warnings: next === undefined ? ['the schedule names no future slot'] : [],
     };
   const flips = !hasEnabled || (typeof before.enabled === 'boolean' && before.enabled !== definition.enabled);
+  // From allow to skip/queue: the job item does not know the runs started under allow still in flight;
+  // the write marks it so, and they are counted right after (adoptUntracked) before anything starts.
+  const fromAllow = before.overlap === 'allow' && definition.overlap !== 'allow';
   const enabled = flips ? definition.enabled : (existing.enabled as boolean);
   const version = typeof existing.version === 'number' ? existing.version : 0;
   const written = await store.updateJobDefinition(definition.id, version, {
@@ -298,17 +301,32 @@ async function updateJob(
       : undefined,
     recordsPending: Array.isArray(existing.deferred) && existing.deferred.length > 0,
     ...(typeof existing.definitionId === 'string' ? { previousDefinitionId: existing.definitionId } : {}),
+    ...(fromAllow
+      ? { untrackedRuns: 'mark' as const }
+      : definition.overlap === 'allow' && existing.untrackedRuns !== undefined
+        ? { untrackedRuns: 'clear' as const }
+        : {}),
     now,
   });
   if (!written) return undefined;
   if (!decoded.ok) changes.push('repaired (was invalid)');
+  const warnings = next === undefined ? ['the schedule names no future slot'] : [];
+  if (fromAllow) {
+    // Were this put to stop here, the next start of the job would count them (shared/runs/execute.ts).
+    const adopted = await store.adoptUntracked(definition.id);
+    if (adopted.state === 'busy')
+      warnings.push(
+        `more than ${RUNNING_MAX} runs started under overlap allow are still in flight: ` +
+          `no slot starts until fewer are (overlap ${definition.overlap})`,
+      );
+    else if (adopted.runIds.length)
+      warnings.push(
+        `${adopted.runIds.length} run(s) started under overlap allow still in flight: ` +
+          `the next slots wait for them (overlap ${definition.overlap})`,
+      );
+  }
   const job = (await store.getJobFull(definition.id)) as unknown as JobItem;
-  return {
-    job,
-    created: false,
-    changes,
-    warnings: next === undefined ? ['the schedule names no future slot'] : [],
-  };
+  return { job, created: false, changes, warnings };
 }
 
 export interface JobDescription {
@@ -350,9 +368,10 @@ export async function describeJob(store: Store, jobId: string, now: number): Pro
     ? slotsBetween(decoded.job.schedule, now, Number.MAX_SAFE_INTEGER, 10).map(iso)
     : [];
   const excludedSlots = await excludedOf(store, decoded.job.definition.exclude, nextSlots);
+  // (Runs of an edit from allow not yet counted on the item are in the open index too.)
   const running =
-    decoded.job.definition.overlap === 'allow'
-      ? await store.runningOf(jobId, RUNNING_MAX)
+    decoded.job.definition.overlap === 'allow' || job.untrackedRuns !== undefined
+      ? [...new Set([...(job.running ?? []), ...(await store.runningOf(jobId, RUNNING_MAX))])]
       : [...(job.running ?? [])];
   return {
     job,

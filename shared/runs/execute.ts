@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { formatViolation, JobValidationError } from '../errors.js';
 import { parseJob } from '../jobs/index.js';
 import { isAsyncTarget } from '../jobs/schema.js';
-import type { JobDefinition, Target } from '../jobs/types.js';
+import type { JobDefinition, OverlapPolicy, Target } from '../jobs/types.js';
 import { sameJson } from '../json.js';
 import { delayFor, MAX_DELAY_SECONDS } from '../queue/dispatcher.js';
 import { MESSAGE_FORMAT, newerMessageFormat, parseRunMessage } from '../queue/messages.js';
@@ -45,12 +45,11 @@ import {
   attemptsLeft,
   clipError,
   endRun,
-  occupiesJob,
+  overlapAtStart,
   RUN_SUCCEEDED_LOG,
   type RunDeps,
   scheduleRetry,
   sendAttempt,
-  tracksRun,
 } from './lifecycle.js';
 
 export type ExecuteOutcome =
@@ -245,8 +244,6 @@ export async function executeMessage(
     return (await endRun(deps, run, 'skipped', refused, now)) ? 'skipped' : 'duplicate';
   }
 
-  // Overlap skip/queue: a scheduled run holds the job from its first start to its end, retries included.
-  const exclusive = occupiesJob(run);
   const budget = Math.max(
     1_000,
     options.remainingMs() - (options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS),
@@ -267,22 +264,39 @@ export async function executeMessage(
     ...(asyncFields ? { tokenHash: asyncFields.completionTokenHash } : {}),
   };
   const history = appendAttempt(run, attemptRecord);
-  const startOptions = {
-    ...(firstAttempt && isScheduledRun(run) && definition.maxRuns !== undefined
-      ? { countStart: definition.maxRuns }
-      : {}),
-    exclusive,
-    track: tracksRun(run),
-    requireEnabled: isScheduledRun(run),
-    leaseUntil,
-    now,
-    attempt: message.attempt,
-    history,
-    ...(asyncFields ? { extra: asyncFields } : {}),
-  };
-  let started = await deps.store.startRun(run, ['dispatched', 'retrying', 'queued'], startOptions);
-  if (!started.ok && started.refused === 'job' && (await healRunning(deps, run))) {
-    started = await deps.store.startRun(run, ['dispatched', 'retrying', 'queued'], startOptions);
+  // The policy as the job item says it now (an edit from allow to skip/queue holds for runs claimed
+  // before it too): skip/queue track the run in the job's `running` set, and a scheduled run holds the
+  // job alone from its first start to its end, retries included.
+  let overlap = overlapAtStart(run, (job.definition as { overlap?: unknown } | undefined)?.overlap);
+  let exclusive = false;
+  let started: Awaited<ReturnType<typeof deps.store.startRun>> = { ok: false, refused: 'job' };
+  let healed = false;
+  for (let tries = 0; tries < 4; tries++) {
+    exclusive = isScheduledRun(run) && overlap !== 'allow';
+    started = await deps.store.startRun(run, ['dispatched', 'retrying', 'queued'], {
+      ...(firstAttempt && isScheduledRun(run) && definition.maxRuns !== undefined
+        ? { countStart: definition.maxRuns }
+        : {}),
+      exclusive,
+      track: overlap !== 'allow',
+      requireEnabled: isScheduledRun(run),
+      leaseUntil,
+      now,
+      attempt: message.attempt,
+      history,
+      ...(asyncFields ? { extra: asyncFields } : {}),
+    });
+    if (started.ok) break;
+    // The job was edited from allow to skip/queue since we read it: start by its policy now.
+    if (started.refused === 'policy') overlap = overlapAtStart(run, started.overlap);
+    // That edit's runs in flight are not counted yet (its put stopped before it counted them): count them.
+    else if (started.refused === 'untracked') {
+      if ((await deps.store.adoptUntracked(run.jobId)).state === 'busy') {
+        started = { ok: false, refused: 'job' };
+        break;
+      }
+    } else if (started.refused !== 'job' || healed || !(await healRunning(deps, run))) break;
+    else healed = true;
   }
   if (!started.ok) {
     if (started.refused === 'run') return 'duplicate';
@@ -296,7 +310,7 @@ export async function executeMessage(
     // skipped or queued while this run holds it), and so does an operator run that found the job's
     // `running` set full (RUNNING_MAX); a scheduled first attempt follows the overlap policy.
     if (!firstAttempt || !exclusive) return waitForJob(deps, run, message.attempt, now, graceMs);
-    return handleOverlap(deps, run, now);
+    return handleOverlap(deps, run, overlap, now);
   }
 
   const startedAt = now;
@@ -573,8 +587,12 @@ async function healRunning(deps: ExecuteDeps, run: RunItem): Promise<boolean> {
 }
 
 /** Another run of the job is running and the job does not allow overlap. */
-async function handleOverlap(deps: ExecuteDeps, run: RunItem, now: number): Promise<ExecuteOutcome> {
-  const policy = run.definition.overlap;
+async function handleOverlap(
+  deps: ExecuteDeps,
+  run: RunItem,
+  policy: OverlapPolicy,
+  now: number,
+): Promise<ExecuteOutcome> {
   if ((policy === 'queue' || policy === 'replace') && (await deps.store.holdRun(run.jobId, run.runId, now))) {
     const held = await deps.store.transitionRun(
       run.runId,
@@ -594,8 +612,9 @@ async function handleOverlap(deps: ExecuteDeps, run: RunItem, now: number): Prom
     if (policy === 'replace') await replaceRunning(deps, held, now);
     // The running one may have ended between our start attempt and the hold, and its releaser may have
     // found nothing held yet: if nothing runs now, send ourselves (a duplicate start is refused anyway).
+    // (Runs of an edit from allow still to be counted occupy it too: their ends release the held run.)
     const job = await deps.store.getJob(run.jobId);
-    if (job && (!job.running || job.running.size === 0)) {
+    if (job && (!job.running || job.running.size === 0) && job.untrackedRuns === undefined) {
       await deps.store.releaseHeld(run.jobId, run.runId);
       await sendAttempt(deps, held, held.attempt + 1, 0);
     }

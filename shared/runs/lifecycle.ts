@@ -4,6 +4,7 @@
  * so the two paths can race without a run ending twice.
  */
 import { jsonBytes } from '../jobs/limits.js';
+import type { OverlapPolicy } from '../jobs/types.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import { delayFor, MAX_DELAY_SECONDS } from '../queue/dispatcher.js';
 import type { RunMessage } from '../queue/messages.js';
@@ -158,6 +159,17 @@ export function occupiesJob(run: RunItem): boolean {
  */
 export function tracksRun(run: RunItem): boolean {
   return run.definition.overlap !== 'allow';
+}
+
+/**
+ * The overlap policy a start follows: the one the run was claimed under, unless that was `allow` and the
+ * job has been edited to `skip`/`queue`/`replace` since (`jobOverlap`, as the job item says now). Then the job's:
+ * its promise holds from the edit on, for runs claimed before it too (and the edit counts the runs
+ * already started under `allow` as running: RunRecords.adoptUntracked).
+ */
+export function overlapAtStart(run: RunItem, jobOverlap: unknown): OverlapPolicy {
+  if (run.definition.overlap !== 'allow') return run.definition.overlap;
+  return jobOverlap === 'skip' || jobOverlap === 'queue' || jobOverlap === 'replace' ? jobOverlap : 'allow';
 }
 
 /** Backoff before attempt n+1 (n ≥ 1): backoff × 2^(n−1), capped at an hour. */

@@ -9,9 +9,9 @@ import {
   type DeleteCommand,
   DynamoDBDocumentClient,
   type PutCommand,
-  type UpdateCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { DEFAULT_RETENTION_DAYS, DEFAULT_SHARDS, shardOf } from './model.js';
+import { DEFAULT_RETENTION_DAYS, DEFAULT_SHARDS, jobKey, shardOf } from './model.js';
 
 export interface StoreConfig {
   tableName: string;
@@ -170,6 +170,29 @@ export class StoreBase {
       const item = found.get(`${key.pk}\u0000${key.sk}`);
       return item ? [item] : [];
     });
+  }
+
+  /**
+   * Drops run ids from a job's `running` set (a run that ended without its job being told). Here, as the
+   * job and run modules both need it.
+   */
+  async forgetRunning(jobId: string, runIds: string[]): Promise<void> {
+    if (!runIds.length) return;
+    try {
+      await this.doc.send(
+        new UpdateCommand(
+          aliased({
+            TableName: this.tableName,
+            Key: jobKey(jobId),
+            UpdateExpression: 'DELETE running :runs',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':runs': new Set(runIds) },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   shardOf(jobId: string): number {

@@ -149,6 +149,11 @@ export class JobRecords extends StoreBase {
       recordsPending: boolean;
       /** The definition item the job referenced as read: it expires once the job leaves it. */
       previousDefinitionId?: string;
+      /**
+       * `mark`: the edit moves the job from overlap allow to skip/queue, so runs started under allow may be
+       * in flight untracked (`untrackedRuns`, until RunRecords.adoptUntracked counts them); `clear`: to allow.
+       */
+      untrackedRuns?: 'mark' | 'clear';
       now: number;
     },
   ): Promise<boolean> {
@@ -169,6 +174,8 @@ export class JobRecords extends StoreBase {
       sets.push('definitionId = :definitionId');
       values[':definitionId'] = stored.definitionId;
     } else removes.push('definitionId');
+    if (fields.untrackedRuns === 'mark') sets.push('untrackedRuns = :now');
+    else if (fields.untrackedRuns === 'clear') removes.push('untrackedRuns');
     if (fields.nextRunAt === undefined) removes.push('nextRunAt');
     else {
       sets.push('nextRunAt = :nextRunAt');
@@ -283,26 +290,6 @@ export class JobRecords extends StoreBase {
         }),
       ),
     );
-  }
-
-  /** Drops run ids from a job's `running` set (a run that ended without its job being told). */
-  async forgetRunning(jobId: string, runIds: string[]): Promise<void> {
-    if (!runIds.length) return;
-    try {
-      await this.doc.send(
-        new UpdateCommand(
-          aliased({
-            TableName: this.tableName,
-            Key: jobKey(jobId),
-            UpdateExpression: 'DELETE running :runs',
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeValues: { ':runs': new Set(runIds) },
-          }),
-        ),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
   }
 
   /**

@@ -319,6 +319,12 @@ export interface JobItem {
    * Runs of overlap allow are not tracked on the job.
    */
   running?: Set<string>;
+  /**
+   * Set (to the edit's time) by an edit from overlap `allow` to `skip`/`queue`: runs started under `allow`
+   * may still be in flight, not in `running`. While it is there every start that `running` would track is
+   * refused; `adoptUntracked` (runs.ts) adds those runs to `running` and removes it in one write.
+   */
+  untrackedRuns?: string;
   /** With overlap `queue`: the run held until the running one ends (at most one). */
   held?: string;
   /**

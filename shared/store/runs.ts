@@ -157,7 +157,10 @@ export class RunRecords extends StoreBase {
    * running but this run itself (overlap skip/queue: a run waiting for its retry stays in the set); a
    * tracked run that is not exclusive (an operator's run) starts while the set holds fewer than
    * RUNNING_MAX, so the set stays bounded. An untracked run (overlap allow) leaves the job item
-   * untouched: the job need only exist (and be enabled). `history` is the run's attempt list with the
+   * untouched: the job need only exist (and be enabled) and still have overlap `allow` (an edit to
+   * skip/queue in between: `policy`, with the job's policy now). A tracked start is refused while the job
+   * carries `untrackedRuns` (`untracked`: an edit from allow whose runs in flight are not yet in the set,
+   * see adoptUntracked). `history` is the run's attempt list with the
    * new attempt, already bounded (written whole: it changes only with the status and attempt this write
    * is conditional on). Result says which side refused.
    */
@@ -182,7 +185,11 @@ export class RunRecords extends StoreBase {
        */
       countStart?: number;
     },
-  ): Promise<{ ok: true } | { ok: false; refused: 'run' | 'job' | 'no-job' | 'paused' | 'max-runs' }> {
+  ): Promise<
+    | { ok: true }
+    | { ok: false; refused: 'run' | 'job' | 'no-job' | 'paused' | 'max-runs' | 'untracked' }
+    | { ok: false; refused: 'policy'; overlap: string }
+  > {
     const runKeyValue = runKey(run.runId)!;
     const startedAt = iso(options.now);
     const fromValues = Object.fromEntries(from.map((status, i) => [`:from${i}`, status]));
@@ -193,6 +200,9 @@ export class RunRecords extends StoreBase {
       : track
         ? ' AND (attribute_not_exists(#running) OR size(#running) < :max OR contains(#running, :self))'
         : '';
+    // The set counts every run in flight only once an edit from allow has added those started before it.
+    // Untracked: the policy read before this write must still hold (conditions cost no capacity).
+    const policy = track ? ' AND attribute_not_exists(untrackedRuns)' : ' AND definition.overlap = :allow';
     // A scheduled slot starts only on an enabled job: a pause that lands between the executor's read of
     // the job and this write still stops it.
     const enabled = options.requireEnabled ? ' AND enabled = :true' : '';
@@ -202,8 +212,9 @@ export class RunRecords extends StoreBase {
       : '';
     const counted = options.countStart !== undefined;
     const limit = counted ? ' AND (attribute_not_exists(runsStarted) OR runsStarted < :maxRuns)' : '';
-    const jobCondition = `attribute_exists(pk)${incarnation}${enabled}${exclusive}${limit}`;
+    const jobCondition = `attribute_exists(pk)${incarnation}${enabled}${exclusive}${policy}${limit}`;
     const jobValues = {
+      ...(track ? {} : { ':allow': 'allow' }),
       ...(counted ? { ':maxRuns': options.countStart } : {}),
       ...(options.exclusive ? { ':zero': 0, ':one': 1, ':self': run.runId } : {}),
       ...(track && !options.exclusive ? { ':max': RUNNING_MAX, ':self': run.runId } : {}),
@@ -305,7 +316,11 @@ export class RunRecords extends StoreBase {
           if (!job || !sameIncarnation(run, job)) return { ok: false, refused: 'no-job' };
           if (counted && typeof job.runsStarted === 'number' && job.runsStarted >= options.countStart!)
             return { ok: false, refused: 'max-runs' };
-          return { ok: false, refused: options.requireEnabled && job.enabled !== true ? 'paused' : 'job' };
+          if (options.requireEnabled && job.enabled !== true) return { ok: false, refused: 'paused' };
+          const overlap = String((job.definition as { overlap?: unknown } | undefined)?.overlap);
+          if (!track && overlap !== 'allow') return { ok: false, refused: 'policy', overlap };
+          if (track && job.untrackedRuns !== undefined) return { ok: false, refused: 'untracked' };
+          return { ok: false, refused: 'job' };
         }
       }
       throw error;
@@ -380,6 +395,61 @@ export class RunRecords extends StoreBase {
       if (running.length >= limit) break;
     }
     return running;
+  }
+
+  /**
+   * Completes an edit from overlap `allow` to `skip`/`queue` (the job item's `untrackedRuns` mark): the
+   * runs started under `allow` and still in flight — `running`, or `retrying` (under skip/queue a run
+   * waiting for its retry holds the job), found through the open index — go into the job's `running` set
+   * and the mark goes, in one write conditional on the mark read. While the mark is there every start the
+   * set would track is refused (startRun), and a start under `allow` needs the job's policy to be `allow`
+   * still, so no run can start unseen between the query and the write; the policy then holds for them too.
+   * A run that ended in between is dropped again after the write (its end's removal may have come first).
+   * `busy` when the set would hold more than RUNNING_MAX: the mark stays, and the job counts as occupied
+   * until enough of them have ended. Costs nothing unless the mark is there (one consistent read).
+   */
+  async adoptUntracked(jobId: string): Promise<{ state: 'adopted' | 'busy' | 'none'; runIds: string[] }> {
+    const { Item: job } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: jobKey(jobId), ConsistentRead: true }),
+    );
+    const mark = job?.untrackedRuns;
+    if (typeof mark !== 'string') return { state: 'none', runIds: [] };
+    const tracked = new Set<string>((job?.running as Set<string> | undefined) ?? []);
+    const found: string[] = [];
+    for await (const run of this.openRunsOf(jobId)) {
+      // A run of an earlier job under this id is counted by the create (createJob), not here.
+      if (!sameIncarnation(run, job!)) continue;
+      if (run.status !== 'running' && run.status !== 'retrying') continue;
+      if (!tracked.has(run.runId)) found.push(run.runId);
+      if (tracked.size + found.length > RUNNING_MAX) return { state: 'busy', runIds: found };
+    }
+    try {
+      await this.doc.send(
+        new UpdateCommand(
+          aliased({
+            TableName: this.tableName,
+            Key: jobKey(jobId),
+            UpdateExpression: `REMOVE untrackedRuns${found.length ? ' ADD running :runs' : ''}`,
+            ConditionExpression: 'untrackedRuns = :mark',
+            ExpressionAttributeValues: {
+              ':mark': mark,
+              ...(found.length ? { ':runs': new Set(found) } : {}),
+            },
+          }),
+        ),
+      );
+    } catch (error) {
+      // Another adopter (an executor, a put) got there first, or a later edit changed the mark.
+      if (isConditionFailure(error)) return { state: 'none', runIds: [] };
+      throw error;
+    }
+    const ended: string[] = [];
+    for (const runId of found) {
+      const run = await this.getRun(runId);
+      if (!run || isTerminal(run.status)) ended.push(runId);
+    }
+    await this.forgetRunning(jobId, ended);
+    return { state: 'adopted', runIds: found.filter((id) => !ended.includes(id)) };
   }
 
   /**

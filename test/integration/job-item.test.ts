@@ -268,6 +268,129 @@ describe('defect 10: a job deleted and created again while a run of the old one 
   });
 });
 
+describe('an edit from overlap allow to skip/queue waits for the runs started under allow', () => {
+  const fields = { schedule: 'rate(10 minutes)', heartbeatTimeout: '1h', maxRunDuration: '24h' };
+  const target = { type: 'stepfunctions', stateMachineArn: STATE_MACHINE };
+  type Setup = Awaited<ReturnType<typeof sfnSetup>>;
+  /** Ends a run's execution and reports it, as the events function would. */
+  const finish = async (s: Setup, runId: string) => {
+    s.sfn.finish(s.sfn.ofRun(runId)[0]!.executionArn, 'SUCCEEDED');
+    expect(
+      await reportCompletion(
+        { ...s.ops, graceMs: 60_000 },
+        { runId, attempt: 1, source: 'stepfunctions', type: 'complete' },
+        s.clock.now,
+      ),
+    ).toMatchObject({ ok: true });
+  };
+
+  it('overlap skip: the runs in flight are counted as running; the next slot is skipped until they end', async () => {
+    const s = await sfnSetup('to-skip', { ...fields, overlap: 'allow' });
+    await s.rt.tick();
+    expect(await s.rt.drain()).toEqual(['handed-off']);
+    s.clock.advance(10 * MINUTE);
+    await s.rt.tick();
+    expect(await s.rt.drain()).toEqual(['handed-off']);
+    const allowRuns = (await s.rt.allRuns()).map((run) => run.runId);
+    expect(s.sfn.running()).toHaveLength(2);
+
+    s.clock.advance(MINUTE);
+    const edit = await put(s.rt, job('to-skip', { ...fields, overlap: 'skip', target }), s.clock.now);
+    expect(edit.warnings).toContain(
+      '2 run(s) started under overlap allow still in flight: the next slots wait for them (overlap skip)',
+    );
+    const edited = await s.jobItem();
+    expect([...(edited.running ?? [])].sort()).toEqual(allowRuns.sort());
+    expect(edited.untrackedRuns).toBeUndefined();
+
+    // The next slot comes due beside them: skipped(overlap), no third execution.
+    s.clock.advance(9 * MINUTE);
+    await s.rt.tick();
+    expect(await s.rt.drain()).toEqual(['skipped']);
+    expect(s.sfn.running()).toHaveLength(2);
+
+    // One ends: the other still holds the job.
+    await finish(s, allowRuns[0]!);
+    s.clock.advance(10 * MINUTE);
+    await s.rt.tick();
+    expect(await s.rt.drain()).toEqual(['skipped']);
+    await finish(s, allowRuns[1]!);
+    expect((await s.jobItem()).running?.size ?? 0).toBe(0);
+
+    // Both ended: the next slot starts, alone.
+    s.clock.advance(10 * MINUTE);
+    await s.rt.tick();
+    expect(await s.rt.drain()).toEqual(['handed-off']);
+    expect(s.sfn.running()).toHaveLength(1);
+  });
+
+  it('a put that stops after its write: the next start counts the runs in flight, and a slot claimed under allow follows skip', async () => {
+    const s = await sfnSetup('to-skip-stopped', { ...fields, overlap: 'allow' });
+    await s.rt.tick();
+    expect(await s.rt.drain()).toEqual(['handed-off']);
+    const [first] = await s.rt.allRuns();
+    // The next slot is claimed under allow; its message waits in the queue.
+    s.clock.advance(10 * MINUTE);
+    await s.rt.tick();
+
+    // The edit is written, then its put stops before it counts the runs in flight.
+    const adopt = s.rt.store.adoptUntracked.bind(s.rt.store);
+    s.rt.store.adoptUntracked = async () => {
+      throw new Error('the put stopped here');
+    };
+    await expect(
+      put(s.rt, job('to-skip-stopped', { ...fields, overlap: 'skip', target }), s.clock.now),
+    ).rejects.toThrow('the put stopped here');
+    s.rt.store.adoptUntracked = adopt;
+    expect(await s.jobItem()).toMatchObject({ untrackedRuns: expect.any(String) });
+    expect((await s.jobItem()).running).toBeUndefined();
+
+    // The slot claimed under allow arrives: the start counts the first run, and skip applies to it.
+    expect(await s.rt.drain()).toEqual(['skipped']);
+    expect(s.sfn.running()).toHaveLength(1);
+    const after = await s.jobItem();
+    expect([...(after.running ?? [])]).toEqual([first!.runId]);
+    expect(after.untrackedRuns).toBeUndefined();
+  });
+
+  it('an edit that lands between the executor’s read of the job and its start: the start follows the new policy', async () => {
+    const s = await sfnSetup('to-queue-race', { ...fields, overlap: 'allow' });
+    await s.rt.tick();
+    expect(await s.rt.drain()).toEqual(['handed-off']);
+    const [first] = await s.rt.allRuns();
+    s.clock.advance(10 * MINUTE);
+    await s.rt.tick();
+
+    // The executor reads the job (allow), then the edit to queue is written and counted, then it starts.
+    const read = s.rt.store.getJobRaw.bind(s.rt.store);
+    let editing = false;
+    let edited = false;
+    s.rt.store.getJobRaw = async (...args) => {
+      const item = await read(...args);
+      if (!editing && !edited && args[0] === 'to-queue-race') {
+        editing = true;
+        await put(s.rt, job('to-queue-race', { ...fields, overlap: 'queue', target }), s.clock.now);
+        edited = true;
+      }
+      return item;
+    };
+    const outcomes = await s.rt.drain();
+    s.rt.store.getJobRaw = read;
+    expect(edited).toBe(true);
+    // Held behind the first run (overlap queue), not started beside it.
+    expect(outcomes).toEqual(['queued']);
+    expect(s.sfn.running()).toHaveLength(1);
+    const held = (await s.jobItem()).held;
+    expect(held).toEqual(expect.stringContaining('to-queue-race@'));
+
+    // The first run ends: the held one starts.
+    await finish(s, first!.runId);
+    expect(await s.rt.drain()).toEqual(['handed-off']);
+    expect(s.sfn.running()).toHaveLength(1);
+    expect(s.sfn.ofRun(held!)).toHaveLength(1);
+  });
+});
+
 describe('defect 7: a definition item lives as long as something references it, then expires', () => {
   /** Job `payloads`, handler `record` (keeps each run's payload), payload `{ n }`, put at `now`. */
   async function payloadJob(rt: LocalRuntime, n: number, now: number) {

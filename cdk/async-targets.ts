@@ -297,6 +297,8 @@ export class AsyncTargets extends Construct {
         allowPublicIp: network?.allowPublicIp ?? false,
       };
       checkDeclaredJobsNetwork(id, scheduler, declared);
+      // The client checks a put's ecs network against the same declaration (the stack's EcsNetwork output).
+      if (scheduler.ecsNetworkOutput) scheduler.ecsNetworkOutput.value = stack.toJsonString(declared);
       for (const pool of Object.values(scheduler.pools)) {
         pool.executor.addEnvironment(ENV.ecsNetwork, stack.toJsonString(declared));
         for (const task of tasks) {

@@ -34,6 +34,7 @@ import {
   applicationPrefixViolations,
   type TargetAccessPolicy,
 } from '../shared/targets/access.js';
+import { NO_ECS_NETWORK } from '../shared/targets/ecs-network.js';
 import type { TargetPolicy } from '../shared/targets/policy.js';
 import { Completions } from './completions.js';
 import {
@@ -373,6 +374,7 @@ export const OUTPUT_KEYS = {
   tickGroups: 'TickGroups',
   secretNames: 'SecretNames',
   targetAccess: 'TargetAccess',
+  ecsNetwork: 'EcsNetwork',
 } as const;
 
 const DYNAMO_READ_WRITE = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'];
@@ -477,6 +479,11 @@ export class Scheduler extends Construct {
    * function consuming it (`grantReportCompletion` lets a worker send).
    */
   readonly completions: Completions;
+  /**
+   * The `EcsNetwork` output (absent with `outputs: false`): where `ecs` targets may place tasks, as JSON,
+   * for the client's check at put. Nothing declared until `AsyncTargets` sets it from its `ecsNetwork`.
+   */
+  readonly ecsNetworkOutput?: CfnOutput;
 
   constructor(scope: Construct, id: string, props: SchedulerProps = {}) {
     super(scope, id);
@@ -930,8 +937,11 @@ export class Scheduler extends Construct {
 
     // ── outputs ───────────────────────────────────────────────────────────────────────────────────
     if (props.outputs !== false) {
-      const output = (key: string, value: string, description: string) =>
-        new CfnOutput(this, `Output-${key}`, { value, description }).overrideLogicalId(key);
+      const output = (key: string, value: string, description: string) => {
+        const made = new CfnOutput(this, `Output-${key}`, { value, description });
+        made.overrideLogicalId(key);
+        return made;
+      };
       output(OUTPUT_KEYS.tableName, this.table.tableName, 'punctual table');
       output(OUTPUT_KEYS.shards, String(config.shards), 'shards of the due and open indexes');
       output(OUTPUT_KEYS.retentionDays, String(config.retentionDays), 'days run records are kept');
@@ -971,6 +981,12 @@ export class Scheduler extends Construct {
         OUTPUT_KEYS.secretNames,
         JSON.stringify(declaredSecrets.map(([name]) => name).sort()),
         'names of the declared secrets jobs may use, as JSON (values stay in Secrets Manager / SSM)',
+      );
+      // The executors' PUNCTUAL_ECS_NETWORK, for the client: AsyncTargets replaces it with its ecsNetwork.
+      this.ecsNetworkOutput = output(
+        OUTPUT_KEYS.ecsNetwork,
+        JSON.stringify(NO_ECS_NETWORK),
+        'where ecs targets may place tasks, as JSON: { subnets, securityGroups, allowPublicIp }',
       );
       if (targetAccessJson) {
         // The client refuses a put whose job would reach beyond its application's list.

@@ -178,6 +178,8 @@ export interface LocalState {
   secrets: string[];
   /** What each application's jobs may reach, when given: a put reaching beyond is refused. */
   targetAccess?: TargetAccessPolicy;
+  /** Where ecs tasks may be placed, when given: a put naming another subnet, group or a public IP is refused. */
+  ecsNetwork?: EcsNetworkPolicy;
   pools: Record<
     string,
     { queueUrl: string; dlqUrl: string; dlqArn: string; concurrency: number; timeout: number }
@@ -376,6 +378,7 @@ export class LocalRuntime {
         handlers: (options.handlers ?? defaultHandlers).names().sort(),
         secrets: [...(options.secrets?.names ?? [])].sort(),
         ...(options.targetAccess ? { targetAccess: options.targetAccess } : {}),
+        ...(options.ecsNetwork ? { ecsNetwork: options.ecsNetwork } : {}),
         pools: Object.fromEntries(
           pools.map((pool) => [
             pool.name,
@@ -402,6 +405,7 @@ export class LocalRuntime {
           handlerNames: state.handlers,
           secretNames: state.secrets,
           ...(state.targetAccess ? { targetAccess: state.targetAccess } : {}),
+          ...(state.ecsNetwork ? { ecsNetwork: state.ecsNetwork } : {}),
         });
       }
       if (options.stateFile) {

@@ -369,6 +369,7 @@ export class PunctualClient {
       ...(target.handlerNames ? { handlerNames: target.handlerNames } : {}),
       ...(target.secretNames ? { secretNames: target.secretNames } : {}),
       ...(target.targetAccess ? { targetAccess: target.targetAccess } : {}),
+      ...(target.ecsNetwork ? { ecsNetwork: target.ecsNetwork } : {}),
       claim: this.#claim(target),
     });
     return {

@@ -22,6 +22,7 @@ import { silentLog } from '../runs/lifecycle.js';
 import { RecordingSignals } from '../signals.js';
 import { Store } from '../store/store.js';
 import { parseTargetAccessPolicy, type TargetAccessPolicy } from '../targets/access.js';
+import { type EcsNetworkPolicy, parseEcsNetworkPolicy } from '../targets/ecs-network.js';
 import { errorMessage } from '../util.js';
 import { type AlarmSource, alarmSource } from './alarms.js';
 
@@ -79,6 +80,11 @@ export interface TableOptions extends AwsOptions {
    * reaching beyond its list. Unchecked when omitted (the executor still refuses such a job's runs).
    */
   targetAccess?: TargetAccessPolicy;
+  /**
+   * Where ecs tasks may be placed (the stack's `EcsNetwork` output): `putJob` refuses an ecs target
+   * naming another subnet, security group or a public IP. Unchecked when omitted (the executor still refuses).
+   */
+  ecsNetwork?: EcsNetworkPolicy;
 }
 
 /** The state file of `punctual dev` (local/runtime.ts LocalState): the fields a client uses. */
@@ -102,6 +108,8 @@ export interface DevState {
   secrets?: string[];
   /** What each application's jobs may reach, when the runtime was given applications. */
   targetAccess?: TargetAccessPolicy;
+  /** Where ecs tasks may be placed, when the runtime was given an ecs network. */
+  ecsNetwork?: EcsNetworkPolicy;
 }
 
 export interface Connection {
@@ -122,6 +130,8 @@ export interface Connection {
   secretNames?: string[];
   /** What each application's jobs may reach, when the deployment declares applications: puts are checked. */
   targetAccess?: TargetAccessPolicy;
+  /** Where ecs tasks may be placed, when the deployment says: puts are checked. */
+  ecsNetwork?: EcsNetworkPolicy;
   /** Where its CloudWatch alarms are read (a stack with the `AlarmTopicArn` output). */
   alarms?: AlarmSource;
   /** Read capacity units DynamoDB reported for this connection's reads so far. */
@@ -322,6 +332,7 @@ export async function connectLocal(file: string, state: DevState): Promise<Conne
           ),
         }
       : {}),
+    ...(state.ecsNetwork ? { ecsNetwork: parseEcsNetworkPolicy(JSON.stringify(state.ecsNetwork)) } : {}),
   };
 }
 
@@ -358,7 +369,17 @@ export function connectTable(options: TableOptions): Connection {
     ...connection('table', label, dynamo, sqs, store, poolQueues(options.queues), STACK_TICK_MS),
     ...(options.secretNames ? { secretNames: [...options.secretNames] } : {}),
     ...(options.targetAccess ? { targetAccess: options.targetAccess } : {}),
+    ...(options.ecsNetwork ? { ecsNetwork: options.ecsNetwork } : {}),
   };
+}
+
+/** The `EcsNetwork` output: JSON `{ subnets, securityGroups, allowPublicIp }`. */
+function ecsNetworkOutput(stack: string, text: string): EcsNetworkPolicy {
+  try {
+    return parseEcsNetworkPolicy(text);
+  } catch (error) {
+    throw new PunctualError(`stack "${stack}": output EcsNetwork is not JSON (${errorMessage(error)})`);
+  }
 }
 
 /** A target access policy read from a deployment (state file, stack output), or a clear error. */
@@ -436,6 +457,8 @@ export async function connectStack(options: StackOptions): Promise<Connection> {
     ...(outputs.SecretNames !== undefined
       ? { secretNames: secretNamesOutput(name, outputs.SecretNames) }
       : {}),
+    // A stack deployed before the output existed does not say: its ecs networks are checked by the executor only.
+    ...(outputs.EcsNetwork !== undefined ? { ecsNetwork: ecsNetworkOutput(name, outputs.EcsNetwork) } : {}),
     // Present only when the stack declares applications.
     ...(outputs.TargetAccess !== undefined
       ? { targetAccess: policyOf(outputs.TargetAccess, `stack "${name}": output TargetAccess`) }

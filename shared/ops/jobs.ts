@@ -26,6 +26,7 @@ import {
 } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import { accessViolations, type TargetAccessPolicy } from '../targets/access.js';
+import { type EcsNetworkPolicy, ecsNetworkViolations } from '../targets/ecs-network.js';
 import { undeclaredSecrets } from '../targets/secrets.js';
 import { calendarSource } from '../tick/calendars.js';
 import { type ClaimNowReport, claimNow, type TickConfig, type TickDeps } from '../tick/tick.js';
@@ -81,6 +82,11 @@ export async function putJob(
      * runs would be.
      */
     targetAccess?: TargetAccessPolicy;
+    /**
+     * Where ecs tasks may be placed (the stack's `EcsNetwork` output, the local runtime's state), when
+     * the deployment says: an ecs target naming another subnet, security group or a public IP is refused.
+     */
+    ecsNetwork?: EcsNetworkPolicy;
     /** The client's `jobIdPrefix`: a job id outside it is refused (its grant would refuse the write). */
     jobIdPrefix?: string;
     claim?: ClaimDeps;
@@ -106,6 +112,10 @@ export async function putJob(
   }
   if (options.targetAccess) {
     const refused = accessViolations(target, definition.id, options.targetAccess);
+    if (refused.length) throw new JobValidationError(refused, `job "${definition.id}"`);
+  }
+  if (options.ecsNetwork) {
+    const refused = ecsNetworkViolations(target, options.ecsNetwork);
     if (refused.length) throw new JobValidationError(refused, `job "${definition.id}"`);
   }
   if (options.handlerNames && target.type === 'handler' && !options.handlerNames.includes(target.name)) {

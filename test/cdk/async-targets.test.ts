@@ -306,6 +306,34 @@ describe('AsyncTargets: ecsNetwork', () => {
     );
   });
 
+  it("puts the same declaration in the stack's EcsNetwork output the client checks puts against", () => {
+    // prepare
+    const bare = newStack({ bundle: false, name: 'Bare' });
+    new Scheduler(bare, 'Scheduler', exampleProps());
+
+    // act
+    const { s } = build(ECS_JOB, {
+      subnets: ['subnet-0aaa1111'],
+      groups: ['sg-0aaa1111'],
+      allowPublicIp: true,
+    });
+    const outputs = Template.fromStack(s).toJSON().Outputs as Record<string, { Value: unknown }>;
+    const bareOutputs = Template.fromStack(bare).toJSON().Outputs as Record<string, { Value: unknown }>;
+
+    // assert
+    expect(JSON.parse(resourceText(outputs.EcsNetwork?.Value))).toEqual({
+      subnets: ['subnet-0aaa1111'],
+      securityGroups: ['sg-0aaa1111'],
+      allowPublicIp: true,
+    });
+    // Without AsyncTargets the executors allow no network, and the output says so.
+    expect(JSON.parse(resourceText(bareOutputs.EcsNetwork?.Value))).toEqual({
+      subnets: [],
+      securityGroups: [],
+      allowPublicIp: false,
+    });
+  });
+
   it('fails synth for a declared job naming an undeclared subnet or group, or a public IP not allowed', () => {
     expect(() => build(ECS_JOB)).toThrow(
       /jobs\[0\] \(export\): target\.network\.subnets\[0\] "subnet-0aaa1111": is not a subnet the operator declared/,

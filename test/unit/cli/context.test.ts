@@ -146,6 +146,68 @@ describe('target resolution: a deployed stack', () => {
     target.close();
   });
 
+  it('reads the EcsNetwork and TargetAccess outputs, and putJob refuses what they do not allow before writing', async () => {
+    cfn.on(DescribeStacksCommand, { StackName: 'Punctual' }).resolves({
+      Stacks: [
+        {
+          StackName: 'Punctual',
+          CreationTime: new Date(),
+          StackStatus: 'CREATE_COMPLETE',
+          Outputs: [
+            { OutputKey: 'TableName', OutputValue: 'Punctual-Table-1' },
+            { OutputKey: 'Pools', OutputValue: JSON.stringify({ default: { queueUrl: 'https://sqs/q' } }) },
+            {
+              OutputKey: 'EcsNetwork',
+              OutputValue:
+                '{"subnets":["subnet-0aaa1111"],"securityGroups":["sg-0aaa1111"],"allowPublicIp":false}',
+            },
+            {
+              OutputKey: 'TargetAccess',
+              OutputValue: JSON.stringify({
+                shared: { functions: [], queues: [], buses: [] },
+                applications: [
+                  {
+                    jobIdPrefix: 'billing-',
+                    access: {
+                      functions: ['arn:aws:lambda:eu-west-1:123456789012:function:bill'],
+                      queues: [],
+                      buses: [],
+                    },
+                  },
+                ],
+              }),
+            },
+          ],
+        },
+      ],
+    });
+    const target = await resolveTarget({}, { PUNCTUAL_STACK: 'Punctual', PUNCTUAL_REGION: 'eu-west-1' }, dir);
+    const ecs = {
+      type: 'ecs',
+      cluster: 'jobs',
+      taskDefinition: 'export:1',
+      containerName: 'app',
+      launchType: 'FARGATE',
+      network: { subnets: ['subnet-0bbb2222'], securityGroups: ['sg-0aaa1111'], assignPublicIp: true },
+    };
+
+    // No table behind this stack: a refusal is all that can come back.
+    const network = target.client.putJob({ id: 'export', schedule: 'rate(1 day)', target: ecs } as never);
+    const access = target.client.putJob({
+      id: 'billing-pay',
+      schedule: 'rate(1 day)',
+      target: { type: 'lambda', functionName: 'payroll' },
+    } as never);
+
+    await expect(network).rejects.toThrow(
+      /target\.network\.subnets\[0\] "subnet-0bbb2222": is not a subnet the operator declared[^]*target\.network\.assignPublicIp true: is not allowed/,
+    );
+    await expect(access).rejects.toThrow(
+      /target\.functionName "payroll": job "billing-pay" is application "billing-"'s \(jobIdPrefix\)/,
+    );
+    target.close();
+  });
+
   it('says which stack and region it looked in when the stack does not exist', async () => {
     cfn.on(DescribeStacksCommand).rejects(new Error('Stack with id Nope does not exist'));
 

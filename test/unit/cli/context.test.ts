@@ -200,7 +200,7 @@ describe('target resolution: a deployed stack', () => {
     } as never);
 
     await expect(network).rejects.toThrow(
-      /target\.network\.subnets\[0\] "subnet-0bbb2222": is not a subnet the operator declared[^]*target\.network\.assignPublicIp true: is not allowed/,
+      /target\.network\.subnets\[0\] "subnet-0bbb2222": is not a subnet the operator declared[\s\S]*target\.network\.assignPublicIp true: is not allowed/,
     );
     await expect(access).rejects.toThrow(
       /target\.functionName "payroll": job "billing-pay" is application "billing-"'s \(jobIdPrefix\)/,

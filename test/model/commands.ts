@@ -6,13 +6,23 @@
 import fc from 'fast-check';
 import { createAwsEventsHandler } from '../../functions/aws-events.js';
 import { PunctualError } from '../../shared/errors.js';
+import { putCalendar } from '../../shared/ops/calendars.js';
 import { deleteJob, type PutResult, pauseJob, putJob, resumeJob, triggerJob } from '../../shared/ops/jobs.js';
 import { backfill, replayRun } from '../../shared/ops/runs.js';
 import { silentLog } from '../../shared/runs/lifecycle.js';
 import type { RunItem } from '../../shared/store/model.js';
 import type { AwsEvent } from '../../shared/targets/aws-events.js';
 import { ECS_ENV } from '../../shared/targets/ecs.js';
-import { iso, type JobModel, type JobSpec, jobInput, MAX_SKEW_MS, Model, type Span } from './model.js';
+import {
+  iso,
+  type JobModel,
+  type JobSpec,
+  jobInput,
+  MAX_SKEW_MS,
+  MODEL_CALENDAR,
+  Model,
+  type Span,
+} from './model.js';
 import { type Actor, type Invocation, ModelSystem, T0, type TargetKind } from './system.js';
 
 export interface Ctx {
@@ -770,6 +780,9 @@ export const jobSpecs: fc.Arbitrary<JobSpec[]> = fc
       target: targetKind,
       // Issue 20 feature 3: now and then a second expression on the same anchor (the slots are the union).
       extraPeriodS: fc.constantFrom(undefined, undefined, undefined, 7),
+      // Issue 20 features 2 and 4: now and then a run limit, or the model's exclusion calendar.
+      maxRuns: fc.constantFrom(undefined, undefined, undefined, 2, 5),
+      exclude: fc.constantFrom(false, false, true),
     }),
     { minLength: 1, maxLength: 3 },
   )
@@ -905,6 +918,8 @@ export async function setupCase(options: CaseOptions, specs: JobSpec[], groups =
     groups,
   );
   model = new Model(specs);
+  // The model's exclusion calendar exists before any job that excludes it (putJob refuses an unknown one).
+  await putCalendar(system.runtime.store, MODEL_CALENDAR.name, MODEL_CALENDAR.input, T0);
   for (const spec of specs.filter((s) => s.initial)) {
     // Through an actor, like every operation: its sends go through the harness's queue.
     const created = system.op(

@@ -49,6 +49,29 @@ export interface JobSpec {
   target?: TargetKind;
   /** Issue 20 feature 3: a second expression, `rate(extraPeriodS seconds)` on the same anchor. */
   extraPeriodS?: number | undefined;
+  /** Issue 20 feature 4: at most this many scheduled runs start; the job ends after the last. */
+  maxRuns?: number | undefined;
+  /** Issue 20 feature 2: the job excludes MODEL_CALENDAR (`excludedSlot` says which slots). */
+  exclude?: boolean | undefined;
+}
+
+/**
+ * The exclusion calendar of the model (issue 20 feature 2): a range of its first half minute and every
+ * minute whose number is 1 mod 3 (`cron(1/3 * * * ? *)`, to the minute), in UTC.
+ */
+export const MODEL_CALENDAR = {
+  name: 'model-off',
+  input: {
+    timezone: 'UTC',
+    ranges: [{ from: '2026-12-01T00:00:20', to: '2026-12-01T00:00:30' }],
+    cron: ['cron(1/3 * * * ? *)'],
+  },
+} as const;
+
+/** Whether MODEL_CALENDAR excludes `slot`: worked out here, not by the calendar code under test. */
+export function excludedSlot(slot: number): boolean {
+  const start = Date.parse('2026-12-01T00:00:20Z');
+  return (slot >= start && slot < start + 10_000) || new Date(slot).getUTCMinutes() % 3 === 1;
 }
 
 /** The job's `schedule`: one rate, or (with a second expression) the list of both, whose slots are the union. */
@@ -103,6 +126,8 @@ export function jobInput(spec: JobSpec, periodS = spec.periodS, edit = 0): Recor
     startingDeadline: `${spec.startingDeadlineS}s`,
     retry: { maxAttempts: spec.maxAttempts, backoff: '1s' },
     payload: { edit, pad: 'p'.repeat(spec.payloadKiB * 1024) },
+    ...(spec.maxRuns !== undefined ? { maxRuns: spec.maxRuns } : {}),
+    ...(spec.exclude ? { exclude: [MODEL_CALENDAR.name] } : {}),
   };
 }
 
@@ -253,6 +278,11 @@ export class Model {
         'two attempts of one run in the target at once',
         `${key} started at ${iso(invocation.at)} while attempt ${sibling.attempt} (started ${iso(sibling.at)}) was still in the target`,
       );
+    if (invocation.scheduled && job?.spec.exclude && excludedSlot(invocation.scheduledAt))
+      this.fail(
+        'excluded slot ran',
+        `${key} at ${iso(invocation.at)}: ${MODEL_CALENDAR.name} excludes its slot`,
+      );
     if (invocation.scheduled && invocation.overlap !== 'allow') {
       // SPEC §4 overlap: skip/queue mean one run of the job in the target at a time, retries included
       // (issue 10 #5). Manual, backfill and replay runs are outside the overlap policy by design.
@@ -395,6 +425,7 @@ export class Model {
     const runs = new Map(
       (items.filter((item) => item.type === 'run') as unknown as RunItem[]).map((run) => [run.runId, run]),
     );
+    this.checkLimits(runs);
     const inTarget = new Map<string, string[]>();
     const add = (runId: string, what: string) => inTarget.set(runId, [...(inTarget.get(runId) ?? []), what]);
     for (const i of invocations)
@@ -476,6 +507,42 @@ export class Model {
   }
 
   /**
+   * Issue 20, after every step: a job with `maxRuns` N never has more than N scheduled runs that started
+   * (per incarnation: a job created again counts anew; a replayed run is left out, its first start was
+   * counted or not); a slot the job's calendar excludes is recorded skipped(calendar), never anything else.
+   */
+  private checkLimits(runs: Map<string, RunItem>): void {
+    const started = new Map<string, string[]>();
+    for (const run of runs.values()) {
+      const spec = this.jobs.get(run.jobId)?.spec;
+      if (!spec || run.manual || run.backfill) continue;
+      if (spec.exclude && excludedSlot(Date.parse(run.scheduledAt)) && !run.replays) {
+        if (run.status !== 'dispatched' && !(run.status === 'skipped' && run.reason === 'calendar'))
+          this.fail(
+            'excluded slot not skipped(calendar)',
+            `${run.runId} ${run.status}(${run.reason ?? ''}): ${MODEL_CALENDAR.name} excludes it`,
+          );
+        if (run.status === 'skipped' && run.calendar !== MODEL_CALENDAR.name)
+          this.fail(
+            'skipped(calendar) without its calendar',
+            `${run.runId}: calendar ${String(run.calendar)}`,
+          );
+      }
+      if (spec.maxRuns === undefined || !run.startedAt || run.replays) continue;
+      const key = `${run.jobId} ${run.incarnation ?? ''}`;
+      started.set(key, [...(started.get(key) ?? []), run.runId]);
+    }
+    for (const [key, ids] of started) {
+      const limit = this.jobs.get(key.split(' ')[0]!)?.spec.maxRuns ?? Number.POSITIVE_INFINITY;
+      if (ids.length > limit)
+        this.fail(
+          'more scheduled runs started than maxRuns',
+          `${key}: ${ids.length} > ${limit}: ${ids.join(', ')}`,
+        );
+    }
+  }
+
+  /**
    * After a sweep at `sweepAt` (its own clock): every asynchronous attempt past its maxRunDuration has
    * ended, or (stepfunctions/ecs) is being stopped — and not for longer than the stop's patience.
    */
@@ -533,10 +600,20 @@ export class Model {
           : pausedAtEnd
             ? Math.min(endAt, job.cursorAtPause ?? Number.NEGATIVE_INFINITY)
             : endAt;
+      // maxRuns: a job that has ended (no next slot) owes no slot after the last one it recorded.
+      const lastRecorded = Math.max(
+        Number.NEGATIVE_INFINITY,
+        ...mine.filter((run) => !run.manual && !run.backfill).map((run) => Date.parse(run.scheduledAt)),
+      );
+      const ended = job.spec.maxRuns !== undefined && item !== undefined && !item.nextRunAt;
       if (job.editsInFlight === 0) {
         job.epochs.forEach((epoch, index) => {
           const from = index === 0 ? epoch.anchor : Math.max(epoch.anchor, epoch.calledAt + BAND_MS);
-          const to = Math.min(epoch.endCursor ?? Number.POSITIVE_INFINITY, until);
+          const to = Math.min(
+            epoch.endCursor ?? Number.POSITIVE_INFINITY,
+            until,
+            ended ? lastRecorded : Infinity,
+          );
           for (const slot of Number.isFinite(to) ? gridSlots(epoch, epoch.anchor, to) : []) {
             if (slot < from) continue;
             if (byslot.has(slot)) continue;

@@ -45,6 +45,7 @@ const runRunsReport = lazy(runsCommands, 'runRunsReport');
 const calendarCommands = () => import('./commands/calendars.js');
 const runCalendarPut = lazy(calendarCommands, 'runCalendarPut');
 const runCalendarList = lazy(calendarCommands, 'runCalendarList');
+const runCalendarGet = lazy(calendarCommands, 'runCalendarGet');
 const runCalendarDelete = lazy(calendarCommands, 'runCalendarDelete');
 const runScheduleNext = lazy(() => import('./commands/schedule.js'), 'runScheduleNext');
 const runStatus = lazy(() => import('./commands/status.js'), 'runStatus');
@@ -523,6 +524,19 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
     ),
     'punctual calendars put uk-bank-holidays --timezone Europe/London --date 2026-12-25 --date 2026-12-28',
     'punctual calendars put -f examples/jobs.yaml',
+  );
+  example(
+    addTargetOptions(
+      addJson(
+        calendars
+          .command('get')
+          .description('show a calendar: zone, dates, ranges [from, to) and cron expressions')
+          .argument('<name>', 'calendar name'),
+      ),
+    ).action(async (name: string, flags) =>
+      withTarget(io, now, flags, (target) => runCalendarGet(io, target, name, flags)),
+    ),
+    'punctual calendars get uk-bank-holidays',
   );
   example(
     addTargetOptions(addJson(calendars.command('list').description('list the calendars'))).action(

@@ -1,4 +1,4 @@
-/** `punctual calendars put | list | delete`: exclusion calendars (docs/jobs.md "Exclusion calendars"). */
+/** `punctual calendars put | get | list | delete`: exclusion calendars (docs/jobs.md "Exclusion calendars"). */
 import { readFile } from 'node:fs/promises';
 import type { CalendarDefinition } from '../../shared/calendars/calendar.js';
 import { PunctualError } from '../../shared/errors.js';
@@ -6,7 +6,7 @@ import { parseJobsFile } from '../../shared/jobs/index.js';
 import { errorMessage } from '../../shared/util.js';
 import type { Target } from '../context.js';
 import { UsageError } from '../context.js';
-import { type Io, printJson, table } from '../format.js';
+import { type Io, keyValues, printJson, table } from '../format.js';
 
 export interface CalendarPutFlags {
   file?: string;
@@ -101,6 +101,32 @@ export async function runCalendarList(io: Io, target: Target, flags: { json?: bo
           .join(', '),
       ]),
     ),
+  );
+}
+
+export async function runCalendarGet(
+  io: Io,
+  target: Target,
+  name: string,
+  flags: { json?: boolean },
+): Promise<void> {
+  const calendar = await target.client.getCalendar(name);
+  if (flags.json) {
+    printJson(io, calendar);
+    return;
+  }
+  io.out(
+    keyValues([
+      ['name', calendar.name],
+      ['zone', calendar.timezone],
+      ...(calendar.description ? ([['description', calendar.description]] as [string, string][]) : []),
+      ['dates', calendar.dates?.length ? calendar.dates.join(', ') : '-'],
+      [
+        'ranges',
+        calendar.ranges?.length ? calendar.ranges.map((r) => `[${r.from}, ${r.to})`).join(', ') : '-',
+      ],
+      ['cron', calendar.cron?.length ? calendar.cron.join(', ') : '-'],
+    ]),
   );
 }
 

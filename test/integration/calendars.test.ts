@@ -61,6 +61,38 @@ describe('exclusion calendars', () => {
     expect((await runtime.store.getJob('hourly'))?.nextRunAt).toBe('2026-12-26T01:00:00.000Z');
   });
 
+  it('catch-up latest whose newest owed slot is excluded runs nothing (the documented choice): older slots missed(coalesced)', async () => {
+    // prepare: hourly from 20:00 on 24 December; an outage until the 25th 00:30, a holiday
+    const start = Date.parse('2026-12-24T20:00:00Z');
+    const clock = new ManualClock(start);
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });
+    await putCalendar(runtime.store, 'xmas', { timezone: 'UTC', dates: ['2026-12-25'] }, start);
+    await put(
+      runtime,
+      job('latest', { schedule: 'rate(1 hour)', catchUp: 'latest', exclude: ['xmas'] }),
+      start,
+    );
+    await runtime.tick();
+    await runtime.drain();
+
+    // act: the next tick comes at 00:30 on the 25th: 21:00, 22:00, 23:00 and 00:00 are owed
+    clock.set(Date.parse('2026-12-25T00:30:00Z'));
+    await runtime.tick();
+    await runtime.drain();
+
+    // assert: the newest (00:00) is the calendar's; catch-up coalesced the older ones into it
+    const runs = await runtime.allRuns();
+    const fate = (iso: string) => {
+      const run = runs.find((r) => r.scheduledAt === iso);
+      return run ? `${run.status}(${run.reason})` : 'none';
+    };
+    expect(fate('2026-12-24T20:00:00.000Z')).toBe('succeeded(ok)');
+    for (const hour of ['21', '22', '23'])
+      expect(fate(`2026-12-24T${hour}:00:00.000Z`)).toBe('missed(coalesced)');
+    expect(fate('2026-12-25T00:00:00.000Z')).toBe('skipped(calendar)');
+    expect(byStatus(runs)).toEqual({ 'succeeded(ok)': 1, 'missed(coalesced)': 3, 'skipped(calendar)': 1 });
+  });
+
   it('excludes by range and by cron expression, each in its zone', async () => {
     // prepare: every 30 minutes; a night-time cron (New York) and a range (Berlin) exclude
     const clock = new ManualClock(T0);

@@ -7,6 +7,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runCalendarGet } from '../../cli/commands/calendars.js';
 import { runGet, runList, runPut } from '../../cli/commands/jobs.js';
 import { runRunsList } from '../../cli/commands/runs.js';
 import type { LocalRuntime } from '../../local/runtime.js';
@@ -453,5 +454,38 @@ describe('PunctualClient: finding a deployment', () => {
     } finally {
       direct.close();
     }
+  });
+});
+
+describe('calendars get', () => {
+  it('shows one calendar: zone, dates, ranges and cron (and --json the definition); an unknown name is an error', async () => {
+    const clock = new ManualClock(T0);
+    const { client } = await setup(clock);
+    const { out, io, target } = await cliOn(client);
+    await client.putCalendar('freeze', {
+      timezone: 'Europe/London',
+      description: 'change freeze',
+      dates: ['2026-12-25'],
+      ranges: [{ from: '2026-12-31T18:00:00', to: '2027-01-02' }],
+      cron: ['cron(0 * ? * SUN *)'],
+    });
+
+    await runCalendarGet(io, target, 'freeze', {});
+    const text = out.join('');
+    expect(text).toMatch(/name\s+freeze/);
+    expect(text).toMatch(/zone\s+Europe\/London/);
+    expect(text).toMatch(/description\s+change freeze/);
+    expect(text).toMatch(/dates\s+2026-12-25/);
+    expect(text).toContain('[2026-12-31T18:00:00, 2027-01-02)');
+    expect(text).toMatch(/cron\s+cron\(0 \* \? \* SUN \*\)/);
+
+    out.length = 0;
+    await runCalendarGet(io, target, 'freeze', { json: true });
+    expect(JSON.parse(out.join(''))).toMatchObject({
+      name: 'freeze',
+      timezone: 'Europe/London',
+      dates: ['2026-12-25'],
+    });
+    await expect(runCalendarGet(io, target, 'nope', {})).rejects.toThrow('no calendar "nope"');
   });
 });

@@ -70,8 +70,14 @@ function guaranteeOf(fn: string, op: string, kind: string, input: Record<string,
     return 'claim: one planner of a job at a time (lease, version unchanged)';
   if (kind === 'job' && condition.includes(':token'))
     return 'advance: cursor and next slot moved once (lease token)';
+  if (op === 'PutItem' && kind === 'run' && condition.includes(':lease'))
+    return 'a start the job refused, taken back: the run as it was';
   if (op === 'PutItem' && kind === 'run')
     return 'one record per slot (attribute_not_exists), written before it is sent';
+  if (op === 'UpdateItem' && kind === 'run' && /#status = :running/.test(update))
+    return 'start: at most one start per run id (conditional on its status and attempt)';
+  if (op === 'UpdateItem' && kind === 'job' && /^ADD #running/.test(update))
+    return 'start, after the run: the overlap policy (job’s running set), maxRuns, pause';
   if (kind === 'run' && fn === 'executor')
     return 'the run’s fate (status, reason, attempt), conditional on its state';
   if (kind === 'run' && fn === 'completions')

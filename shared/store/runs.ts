@@ -2,13 +2,11 @@
  * Run records (`JOB#id / RUN#time`): the whole run lifecycle's writes (create, start, transition, finish)
  * and the open-runs index the sweep reads.
  */
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   GetCommand,
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
-  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { aliased, isConditionFailure, type Page, StoreBase } from './base.js';
@@ -222,31 +220,6 @@ export class RunRecords extends StoreBase {
       ...(run.incarnation ? { ':incarnation': run.incarnation } : {}),
     };
     const adds = [...(track ? ['#running :run'] : []), ...(counted ? ['runsStarted :started'] : [])];
-    const jobSide = adds.length
-      ? {
-          Update: aliased({
-            TableName: this.tableName,
-            Key: jobKey(run.jobId),
-            UpdateExpression: `ADD ${adds.join(', ')}`,
-            ConditionExpression: jobCondition,
-            ExpressionAttributeNames: { '#running': 'running' },
-            ExpressionAttributeValues: {
-              ...(track ? { ':run': new Set([run.runId]) } : {}),
-              ...(counted ? { ':started': 1 } : {}),
-              ...jobValues,
-            },
-          }),
-        }
-      : {
-          // Nothing to write on the job: a condition check costs what a write does, but leaves the item
-          // (and every index copy of it) alone.
-          ConditionCheck: aliased({
-            TableName: this.tableName,
-            Key: jobKey(run.jobId),
-            ConditionExpression: jobCondition,
-            ...(Object.keys(jobValues).length ? { ExpressionAttributeValues: jobValues } : {}),
-          }),
-        };
     const extraNames: Record<string, string> = {};
     const extraValues: Record<string, unknown> = {};
     const extraSets: string[] = [];
@@ -264,65 +237,134 @@ export class RunRecords extends StoreBase {
     // there on every start. The sweep gives a run it finds still running its lease's end (sweep.ts).
     const keepOpenUntil = run.openUntil !== undefined && Date.parse(run.openUntil) <= options.leaseUntil;
     const openUntil = keepOpenUntil ? '' : 'openUntil = :lease, ';
+    const lease = iso(options.leaseUntil);
+
+    // 1. The run: at most one start per run id (its status and attempt are the condition). ALL_OLD keeps
+    //    the record as it was, to put back if the job refuses the start.
+    let before: Record<string, unknown>;
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand(
+          aliased({
+            TableName: this.tableName,
+            Key: runKeyValue,
+            UpdateExpression:
+              'SET #status = :running, #attempt = :attempt, startedAt = if_not_exists(startedAt, :startedAt), ' +
+              `leaseUntil = :lease, ${openUntil}updatedAt = :startedAt, ` +
+              `#attempts = :attempts${options.history.attemptsDropped ? ', attemptsDropped = :dropped' : ''}` +
+              `${extraSets.join('')} REMOVE nextAttemptAt${extraRemoves.map((name) => `, ${name}`).join('')}`,
+            ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')}) AND #attempt = :previous`,
+            ExpressionAttributeNames: {
+              '#status': 'status',
+              '#attempt': 'attempt',
+              '#attempts': 'attempts',
+              ...extraNames,
+            },
+            ExpressionAttributeValues: {
+              ...fromValues,
+              ':running': 'running',
+              ':attempt': options.attempt,
+              ':previous': run.attempt,
+              ':startedAt': startedAt,
+              ':lease': lease,
+              ':attempts': options.history.attempts,
+              ...(options.history.attemptsDropped ? { ':dropped': options.history.attemptsDropped } : {}),
+              ...extraValues,
+            },
+            ReturnValues: 'ALL_OLD',
+          }),
+        ),
+      );
+      before = Attributes ?? {};
+    } catch (error) {
+      if (isConditionFailure(error)) return { ok: false, refused: 'run' };
+      throw error;
+    }
+
+    // 2. The job, after the run: the overlap policy, maxRuns, pause and incarnation. A tracked or counted
+    //    start writes the job conditionally; an untracked one (overlap allow) reads it consistently, which
+    //    orders it the same way: a pause or delete that lands after the read lands after the start, as it
+    //    would after a transaction's. Two writes instead of one transaction: 2 WCU instead of 4 billed
+    //    (and a run record past 1 KB billed once, not twice). A crash between them leaves a run `running`
+    //    that never reached its target, as a crash after a transactional start does: the sweep takes it
+    //    over at its lease; it never held the job, so nothing of the job waits for it.
+    let job: Record<string, unknown> | undefined;
+    let jobOk: boolean;
+    if (adds.length) {
+      try {
+        await this.doc.send(
+          new UpdateCommand(
+            aliased({
+              TableName: this.tableName,
+              Key: jobKey(run.jobId),
+              UpdateExpression: `ADD ${adds.join(', ')}`,
+              ConditionExpression: jobCondition,
+              ExpressionAttributeNames: { '#running': 'running' },
+              ExpressionAttributeValues: {
+                ...(track ? { ':run': new Set([run.runId]) } : {}),
+                ...(counted ? { ':started': 1 } : {}),
+                ...jobValues,
+              },
+            }),
+          ),
+        );
+        jobOk = true;
+      } catch (error) {
+        if (!isConditionFailure(error)) {
+          await this.undoStart(before, options.attempt, lease);
+          throw error;
+        }
+        jobOk = false;
+      }
+    } else {
+      try {
+        ({ Item: job } = await this.doc.send(
+          new GetCommand({ TableName: this.tableName, Key: jobKey(run.jobId), ConsistentRead: true }),
+        ));
+      } catch (error) {
+        await this.undoStart(before, options.attempt, lease);
+        throw error;
+      }
+      jobOk = Boolean(job) && sameIncarnation(run, job!) && admits(job!, run.runId, options);
+    }
+    if (jobOk) return { ok: true };
+
+    // The job refused: the run goes back as it was (the caller then skips, queues or waits it, from the
+    // state it read), and the refusal is named from the job as it is.
+    if (!(await this.undoStart(before, options.attempt, lease))) return { ok: false, refused: 'run' };
+    if (adds.length) {
+      ({ Item: job } = await this.doc.send(
+        new GetCommand({ TableName: this.tableName, Key: jobKey(run.jobId), ConsistentRead: true }),
+      ));
+    }
+    if (!job || !sameIncarnation(run, job)) return { ok: false, refused: 'no-job' };
+    if (counted && typeof job.runsStarted === 'number' && job.runsStarted >= options.countStart!)
+      return { ok: false, refused: 'max-runs' };
+    if (options.requireEnabled && job.enabled !== true) return { ok: false, refused: 'paused' };
+    const overlap = overlapOf(job);
+    if (!track && overlap !== 'allow') return { ok: false, refused: 'policy', overlap };
+    if (track && job.untrackedRuns !== undefined) return { ok: false, refused: 'untracked' };
+    return { ok: false, refused: 'job' };
+  }
+
+  /**
+   * Puts a run back as it was before a start the job refused, if it is still that start (status, attempt
+   * and lease). False when something else moved it since (it is theirs to finish).
+   */
+  private async undoStart(before: Record<string, unknown>, attempt: number, lease: string): Promise<boolean> {
     try {
       await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: aliased({
-                TableName: this.tableName,
-                Key: runKeyValue,
-                UpdateExpression:
-                  'SET #status = :running, #attempt = :attempt, startedAt = if_not_exists(startedAt, :startedAt), ' +
-                  `leaseUntil = :lease, ${openUntil}updatedAt = :startedAt, ` +
-                  `#attempts = :attempts${options.history.attemptsDropped ? ', attemptsDropped = :dropped' : ''}` +
-                  `${extraSets.join('')} REMOVE nextAttemptAt${extraRemoves.map((name) => `, ${name}`).join('')}`,
-                ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')}) AND #attempt = :previous`,
-                ExpressionAttributeNames: {
-                  '#status': 'status',
-                  '#attempt': 'attempt',
-                  '#attempts': 'attempts',
-                  ...extraNames,
-                },
-                ExpressionAttributeValues: {
-                  ...fromValues,
-                  ':running': 'running',
-                  ':attempt': options.attempt,
-                  ':previous': run.attempt,
-                  ':startedAt': startedAt,
-                  ':lease': iso(options.leaseUntil),
-                  ':attempts': options.history.attempts,
-                  ...(options.history.attemptsDropped ? { ':dropped': options.history.attemptsDropped } : {}),
-                  ...extraValues,
-                },
-              }),
-            },
-            jobSide,
-          ],
+        new PutCommand({
+          TableName: this.tableName,
+          Item: before,
+          ConditionExpression: '#status = :running AND #attempt = :attempt AND leaseUntil = :lease',
+          ExpressionAttributeNames: { '#status': 'status', '#attempt': 'attempt' },
+          ExpressionAttributeValues: { ':running': 'running', ':attempt': attempt, ':lease': lease },
         }),
       );
-      return { ok: true };
+      return true;
     } catch (error) {
-      if (
-        error instanceof TransactionCanceledException ||
-        (error as Error)?.name === 'TransactionCanceledException'
-      ) {
-        const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
-        if (reasons[0]?.Code === 'ConditionalCheckFailed') return { ok: false, refused: 'run' };
-        if (reasons[1]?.Code === 'ConditionalCheckFailed') {
-          const { Item: job } = await this.doc.send(
-            new GetCommand({ TableName: this.tableName, Key: jobKey(run.jobId), ConsistentRead: true }),
-          );
-          if (!job || !sameIncarnation(run, job)) return { ok: false, refused: 'no-job' };
-          if (counted && typeof job.runsStarted === 'number' && job.runsStarted >= options.countStart!)
-            return { ok: false, refused: 'max-runs' };
-          if (options.requireEnabled && job.enabled !== true) return { ok: false, refused: 'paused' };
-          const overlap = String((job.definition as { overlap?: unknown } | undefined)?.overlap);
-          if (!track && overlap !== 'allow') return { ok: false, refused: 'policy', overlap };
-          if (track && job.untrackedRuns !== undefined) return { ok: false, refused: 'untracked' };
-          return { ok: false, refused: 'job' };
-        }
-      }
+      if (isConditionFailure(error)) return false;
       throw error;
     }
   }
@@ -579,3 +621,27 @@ const RUN_SUMMARY = {
     '#max': 'maxAttempts',
   },
 };
+
+/**
+ * Whether a job item (read consistently) admits an untracked, uncounted start: what the job side's
+ * condition expression says, for a start that writes nothing on the job (enabled when required; with
+ * `exclusive`, nothing running but the run itself).
+ */
+function admits(
+  job: Record<string, unknown>,
+  runId: string,
+  options: { exclusive: boolean; requireEnabled?: boolean },
+): boolean {
+  if (options.requireEnabled && job.enabled !== true) return false;
+  // Untracked: the job's policy must still be allow (an edit to skip/queue in between: see adoptUntracked).
+  if (overlapOf(job) !== 'allow') return false;
+  if (!options.exclusive) return true;
+  const running =
+    job.running instanceof Set ? [...job.running] : Array.isArray(job.running) ? job.running : [];
+  return running.length === 0 || (running.length === 1 && running[0] === runId);
+}
+
+/** The job item's overlap policy as stored (`definition.overlap`). */
+function overlapOf(job: Record<string, unknown>): string {
+  return String((job.definition as { overlap?: unknown } | undefined)?.overlap);
+}

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime.js';
 import { RUN_SUCCEEDED_LOG } from '../../shared/runs/execute.js';
 import { builtinHandlers } from '../../shared/targets/handlers.js';
-import { byStatus, job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
+import { byStatus, countingHandlers, job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
 
 let runtime: LocalRuntime | undefined;
 afterEach(async () => {
@@ -367,5 +367,112 @@ describe('unreadable messages', () => {
     expect(String(dlq[0]?.error)).toContain('not JSON');
     expect(String(dlq[1]?.error)).toContain('jobId');
     expect(runtime.signals.sum('PoisonMessages')).toBe(2);
+  });
+});
+
+describe('the start in two writes (the run, then the job)', () => {
+  /** Fails the job side of a start (`ADD #running`) and, with `undo`, the put that would take it back. */
+  function failStartOnJob(rt: LocalRuntime, options: { undo: boolean }) {
+    const failed: string[] = [];
+    rt.dynamo.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { UpdateExpression?: string; ConditionExpression?: string };
+        const jobSide =
+          context.commandName === 'UpdateItemCommand' && /^ADD #running/.test(input.UpdateExpression ?? '');
+        const undo =
+          options.undo &&
+          context.commandName === 'PutItemCommand' &&
+          /leaseUntil = :lease/.test(input.ConditionExpression ?? '');
+        if ((jobSide || undo) && failed.length < (options.undo ? 2 : 1)) {
+          failed.push(jobSide ? 'job' : 'undo');
+          throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError', $retryable: undefined });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'failStartOnJob', override: true },
+    );
+    return failed;
+  }
+
+  /** The run's message once more, as SQS delivers it again after the failed one's visibility timeout. */
+  async function deliverAgain(rt: LocalRuntime, run: { runId: string; jobId: string; scheduledAt: string }) {
+    await rt.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: rt.pools[0]!.queueUrl,
+        MessageBody: JSON.stringify({
+          v: 1,
+          runId: run.runId,
+          jobId: run.jobId,
+          scheduledAt: run.scheduledAt,
+          attempt: 1,
+        }),
+      }),
+    );
+  }
+
+  it('a job write that fails puts the run back as it was; the message comes again and starts it once', async () => {
+    const clock = new ManualClock(T0);
+    const { starts, handlers } = countingHandlers();
+    runtime = await testRuntime({ clock: clock.fn, handlers, tick: { lookaheadMs: 0 } });
+    await put(
+      runtime,
+      job('half', { schedule: 'rate(1 hour)', target: { type: 'handler', name: 'count' } }),
+      T0 - 1000,
+    );
+    await runtime.tick();
+    const [claimed] = await runtime.allRuns();
+    const failed = failStartOnJob(runtime, { undo: false });
+
+    const first = await runtime.drain().catch((error: Error) => error.message);
+    const between = await runtime.store.getRun(claimed!.runId);
+    await deliverAgain(runtime, claimed!);
+    const outcomes = await runtime.drain();
+
+    expect(failed).toEqual(['job']);
+    expect(String(first)).not.toContain('succeeded');
+    // Back as claimed: status, attempt, no attempt recorded, no start time, no lease.
+    expect(between).toEqual(claimed);
+    expect(outcomes).toEqual(['succeeded']);
+    expect(starts.get(claimed!.runId)).toBe(1);
+    expect((await runtime.store.getJob('half'))?.running).toBeUndefined();
+  });
+
+  it('an executor that dies between the two writes leaves a run that never reached its target: the sweep retries it at its lease, and it runs once', async () => {
+    const clock = new ManualClock(T0);
+    const { starts, handlers } = countingHandlers();
+    runtime = await testRuntime({ clock: clock.fn, handlers, tick: { lookaheadMs: 0 } });
+    await put(
+      runtime,
+      job('torn', {
+        schedule: 'rate(1 hour)',
+        target: { type: 'handler', name: 'count', timeout: '5s' },
+        retry: { maxAttempts: 2, backoff: '1s' },
+      }),
+      T0 - 1000,
+    );
+    await runtime.tick();
+    const [claimed] = await runtime.allRuns();
+    const failed = failStartOnJob(runtime, { undo: true });
+
+    await runtime.drain().catch(() => undefined);
+    const torn = await runtime.store.getRun(claimed!.runId);
+    // The message comes again while the lease holds: a duplicate, nothing starts.
+    await deliverAgain(runtime, claimed!);
+    const again = await runtime.drain();
+    clock.set(Date.parse(torn!.leaseUntil!) + 1);
+    const report = await runtime.tick();
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // the retry's 1 s DelaySeconds is real
+    const outcomes = await runtime.drain();
+
+    expect(failed).toEqual(['job', 'undo']);
+    expect(torn).toMatchObject({ status: 'running', attempt: 1 });
+    // It never held the job: nothing of the job waits for it.
+    expect((await runtime.store.getJob('torn'))?.running).toBeUndefined();
+    expect(again).toEqual(['duplicate']);
+    expect(report.sweep.retried).toBe(1);
+    expect(outcomes).toEqual(['succeeded']);
+    expect(starts.get(claimed!.runId)).toBe(1);
+    const [after] = await runtime.allRuns();
+    expect(after?.attempts.map((attempt) => attempt.status)).toEqual(['lost', 'succeeded']);
   });
 });

@@ -177,7 +177,11 @@ function emptyLedger(): Ledger {
 const WRITE_GROUPS: [string, RegExp][] = [
   ['job item: claim + advance + finish', /tick: claim|tick: advance|executor: finish \(job\)/],
   ['run item: record + finish', /tick: run records|executor: finish \(run\)/],
-  ['start transaction (run + job, billed ×2)', /executor: start \(transaction\)/],
+  ['start: the run, then the job (two writes)', /executor: start \((run|job)\)/],
+  [
+    'start transaction (run + job, billed ×2; none since the start is two writes)',
+    /executor: start \(transaction\)/,
+  ],
   ['tick overhead (audit, heartbeat, sweep)', /tick: (due-index audit|heartbeat|sweep|due query|other)/],
 ];
 
@@ -237,6 +241,12 @@ function stepOf(phase: 'tick' | 'executor', command: string, input: Record<strin
   }
   if (command === 'TransactWriteItemsCommand') return 'executor: start (transaction)';
   if (command === 'GetItemCommand') return `executor: start (read ${kind})`;
+  const update = String(input.UpdateExpression ?? '');
+  // The start in two writes: the run (its status and attempt the condition), then the job's running set.
+  if (command === 'UpdateItemCommand' && kind === 'run' && /#status = :running/.test(update))
+    return 'executor: start (run)';
+  if (command === 'UpdateItemCommand' && kind === 'job' && /^ADD #running/.test(update))
+    return 'executor: start (job)';
   if (command === 'UpdateItemCommand') return `executor: finish (${kind})`;
   return `executor: other ${command.replace('Command', '')} ${kind}`;
 }

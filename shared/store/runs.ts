@@ -150,8 +150,9 @@ export class RunRecords extends StoreBase {
   }
 
   /**
-   * Starts a run: `from → running` on the run and, for a run its job tracks (`track`: overlap skip/queue),
-   * adds it to the job's `running` set, in one transaction. With `exclusive` the job must have nothing
+   * Starts a run: `from → running` on the run and then, for a run its job tracks (`track`: overlap
+   * skip/queue), adds it to the job's `running` set: two conditional writes (a transaction bills twice),
+   * the run put back as it was when the job refuses. With `exclusive` the job must have nothing
    * running but this run itself (overlap skip/queue: a run waiting for its retry stays in the set); a
    * tracked run that is not exclusive (an operator's run) starts while the set holds fewer than
    * RUNNING_MAX, so the set stays bounded. An untracked run (overlap allow) leaves the job item

@@ -259,7 +259,7 @@ const cases: Case[] = [
     name: 'an unknown overlap policy',
     argv: ['jobs', 'put', 'x', ...PUT, '--overlap', 'never'],
     code: 1,
-    err: 'error: invalid job "x":\n  - overlap "never": must be one of allow, skip, queue\n',
+    err: 'error: invalid job "x":\n  - overlap "never": must be one of allow, skip, queue, replace\n',
   },
   {
     name: 'a backoff in words',

@@ -118,7 +118,13 @@ const DEFAULT_SAFETY_MARGIN_MS = 5_000;
  */
 export const LEASE_MARGIN_MS = 30_000;
 
-const REPLAYABLE: readonly RunStatus[] = ['failed', 'missed', 'skipped', 'cancelled'];
+/**
+ * The runs a replay message may reopen here: failed ones, whose DLQ entries a redrive moves back. A
+ * missed, skipped or cancelled run has no DLQ entry; its replay (`replayRun`) reopens the record before it
+ * sends, so a replay message finding one still ended is no redrive but a forged message (whoever may
+ * send to a pool queue, a grantManageJobs grantee of another application included): it changes nothing.
+ */
+const REDRIVABLE: readonly RunStatus[] = ['failed'];
 
 /** Whether a scheduled slot's time came while the job was paused (the pause recorded on resume). */
 function inLastPause(job: RawItem, run: RunItem): boolean {
@@ -156,7 +162,7 @@ export async function executeMessage(
 
   if (message.replay) {
     const replays = run.replays ?? 0;
-    if (REPLAYABLE.includes(run.status)) {
+    if (REDRIVABLE.includes(run.status)) {
       // A redrive (or a lost CLI send) is the replay after the run's last one; a message for a replay
       // that has already run is a duplicate delivery and must not run the target again.
       if (message.replays !== undefined && message.replays !== replays + 1) return 'duplicate';

@@ -47,6 +47,12 @@ import {
   TICK_TIMEOUT_MS,
 } from './config.js';
 import {
+  checkDeclaredJobsAccess,
+  type KnownAccessList,
+  type KnownAccessPolicy,
+  knownEntry,
+} from './declared-access.js';
+import {
   bundleWithHandlers,
   type HandlersBundle,
   PunctualFunction,
@@ -414,6 +420,45 @@ const DYNAMO_JOB_WRITE = [
   'dynamodb:Query',
 ];
 
+/** What synth knows of each resource a `TargetAccess` names (cdk/declared-access.ts). */
+function knownAccess(scope: Construct, access: TargetAccess, path: string): KnownAccessList {
+  return {
+    functions: (access.functions ?? []).map((fn, i) =>
+      typeof fn === 'string'
+        ? knownEntry(undefined, [fn], '', `${path}.functions[${i}]`, scope)
+        : knownEntry(
+            fn,
+            [fn.functionArn, fn.functionName],
+            'functionName',
+            `${path}.functions[${i}] (${fn.node.path})`,
+            scope,
+          ),
+    ),
+    queues: (access.queues ?? []).map((queue, i) =>
+      typeof queue === 'string'
+        ? knownEntry(undefined, [queue], '', `${path}.queues[${i}]`, scope)
+        : knownEntry(
+            queue,
+            [queue.queueArn, queue.queueUrl, queue.queueName],
+            'queueName',
+            `${path}.queues[${i}] (${queue.node.path})`,
+            scope,
+          ),
+    ),
+    buses: (access.buses ?? []).map((bus, i) =>
+      typeof bus === 'string'
+        ? knownEntry(undefined, [bus], '', `${path}.buses[${i}]`, scope)
+        : knownEntry(
+            bus,
+            [bus.eventBusArn, bus.eventBusName],
+            'name',
+            `${path}.buses[${i}] (${bus.node.path})`,
+            scope,
+          ),
+    ),
+  };
+}
+
 /** The ARNs a `TargetAccess` names (tokens until deploy). */
 function accessArns(access: TargetAccess): AccessList {
   return {
@@ -484,6 +529,13 @@ export class Scheduler extends Construct {
    * for the client's check at put. Nothing declared until `AsyncTargets` sets it from its `ecsNetwork`.
    */
   readonly ecsNetworkOutput?: CfnOutput;
+  /**
+   * What each application's jobs may reach, as the executors and the client are told it (ARNs, tokens
+   * until deploy): absent without `applications`. `AsyncTargets` adds `stateMachines` and `ecsTasks`.
+   */
+  readonly targetAccessPolicy?: TargetAccessPolicy;
+  /** The same, reduced to what synth knows of each entry: the declared jobs are checked against it. */
+  readonly knownTargetAccess?: KnownAccessPolicy;
 
   constructor(scope: Construct, id: string, props: SchedulerProps = {}) {
     super(scope, id);
@@ -740,10 +792,25 @@ export class Scheduler extends Construct {
       );
     }
     // What each application's jobs may reach, for the executors (and the client, as the TargetAccess output).
-    const targetAccessJson =
-      applications.length > 0
-        ? stack.toJsonString({ shared, applications: perApplication } satisfies TargetAccessPolicy)
-        : undefined;
+    // Serialized at synth (toJsonString is lazy): AsyncTargets adds its state machines and tasks to it.
+    if (applications.length > 0) {
+      this.targetAccessPolicy = { shared, applications: perApplication };
+      this.knownTargetAccess = {
+        shared: knownAccess(this, props.targetAccess ?? {}, 'targetAccess'),
+        applications: applications.map((app, i) => ({
+          jobIdPrefix: app.jobIdPrefix,
+          access: knownAccess(this, app.targetAccess, `applications[${i}].targetAccess`),
+        })),
+      };
+      checkDeclaredJobsAccess(`Scheduler "${id}" props`, this, this.jobs, this.knownTargetAccess, [
+        'lambda',
+        'sqs',
+        'eventbridge',
+      ]);
+    }
+    const targetAccessJson = this.targetAccessPolicy
+      ? stack.toJsonString(this.targetAccessPolicy)
+      : undefined;
     const encryptedQueues = [props.targetAccess, ...applications.map((app) => app.targetAccess)].flatMap(
       (access) => access?.queues ?? [],
     );

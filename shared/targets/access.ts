@@ -1,5 +1,6 @@
 /**
- * Per-application target access: which functions, queues and buses a job may reach, decided by its id's
+ * Per-application target access: which functions, queues, buses, state machines and ECS task definitions
+ * a job may reach, decided by its id's
  * prefix. The operator gives each application (`Scheduler`'s `applications`: `{ jobIdPrefix, targetAccess }`)
  * its own list; a job whose id starts with an application's prefix may reach that list only, any other job
  * the stack's `targetAccess` only. The executors' IAM role holds the union, so this check, not IAM, keeps
@@ -14,11 +15,23 @@ import type { Target } from '../jobs/types.js';
 import { jobIdPrefixProblem } from '../store/model.js';
 import { queueKey } from './reserved.js';
 
-/** Resource ARNs (or, locally, queue URLs and bus names) one set of jobs may reach. */
+/** A task definition (`family`, `family:revision` or its ARN) on a cluster (name or ARN). */
+export interface EcsTaskAccess {
+  cluster: string;
+  taskDefinition: string;
+}
+
+/**
+ * Resource ARNs (or, locally, queue URLs and bus names) one set of jobs may reach. `stateMachines` and
+ * `ecsTasks` are there when the stack has `AsyncTargets` (which grants them): absent, `stepfunctions` and
+ * `ecs` targets are not governed by this list (the executors hold no grant for them at all).
+ */
 export interface AccessList {
   functions: string[];
   queues: string[];
   buses: string[];
+  stateMachines?: string[];
+  ecsTasks?: EcsTaskAccess[];
 }
 
 /** One application: the jobs whose id starts with `jobIdPrefix`, and what they may reach. */
@@ -86,13 +99,23 @@ function sameFunction(target: string, allowed: string): boolean {
   );
 }
 
-/** `account/name` of a queue ARN (`arn:aws:sqs:region:account:name`) or URL. */
-function queueIdentity(text: string): string | undefined {
+/** A queue ARN (`arn:aws:sqs:region:account:name`), URL, or bare name (any account's queue of that name). */
+function queueRef(text: string): { account?: string; name: string } | undefined {
   if (text.startsWith('arn:')) {
     const parts = text.split(':');
-    return parts.length === 6 ? `${parts[4]}/${parts[5]}` : undefined;
+    return parts.length === 6 ? { account: parts[4], name: parts[5] ?? '' } : undefined;
   }
-  return queueKey(text);
+  if (/^[A-Za-z0-9_-]{1,80}(\.fifo)?$/.test(text)) return { name: text };
+  const key = queueKey(text);
+  if (!key) return undefined;
+  const [account, name] = key.split('/');
+  return { account, name: name ?? '' };
+}
+
+function sameQueue(target: string, allowed: string): boolean {
+  const a = queueRef(target);
+  const b = queueRef(allowed);
+  return a !== undefined && b !== undefined && a.name === b.name && sameWhereKnown(a.account, b.account);
 }
 
 interface BusRef {
@@ -114,6 +137,71 @@ function sameBus(target: string, allowed: string): boolean {
   return a.name === b.name && sameWhereKnown(a.account, b.account);
 }
 
+interface ArnRef {
+  region?: string;
+  account?: string;
+  name: string;
+  qualifier?: string;
+}
+
+/** `arn:aws:states:region:account:stateMachine:name[:qualifier]`. */
+function stateMachineRef(text: string): ArnRef {
+  const parts = text.split(':');
+  if (parts[0]?.startsWith('arn') && parts[5] === 'stateMachine') {
+    return {
+      region: parts[3],
+      account: parts[4],
+      name: parts[6] ?? '',
+      ...(parts[7] ? { qualifier: parts[7] } : {}),
+    };
+  }
+  return { name: text };
+}
+
+function sameArnRef(a: ArnRef, b: ArnRef): boolean {
+  return (
+    a.name === b.name &&
+    a.qualifier === b.qualifier &&
+    sameWhereKnown(a.account, b.account) &&
+    sameWhereKnown(a.region, b.region)
+  );
+}
+
+/** An ECS cluster name or ARN (`arn:aws:ecs:region:account:cluster/NAME`). */
+function clusterRef(text: string): ArnRef {
+  const marker = ':cluster/';
+  const at = text.indexOf(marker);
+  if (!text.startsWith('arn') || at < 0) return { name: text };
+  const parts = text.slice(0, at).split(':');
+  return { region: parts[3], account: parts[4], name: text.slice(at + marker.length) };
+}
+
+/** A task definition `family`, `family:revision` or ARN (`…:task-definition/family:revision`). */
+function taskDefinitionRef(text: string): ArnRef {
+  const marker = ':task-definition/';
+  const at = text.indexOf(marker);
+  const arn = text.startsWith('arn') && at >= 0;
+  const parts = arn ? text.slice(0, at).split(':') : [];
+  const [family, revision] = (arn ? text.slice(at + marker.length) : text).split(':');
+  return {
+    ...(arn ? { region: parts[3], account: parts[4] } : {}),
+    name: family ?? '',
+    ...(revision ? { qualifier: revision } : {}),
+  };
+}
+
+/** A revision is the same where both name one: a family alone is its latest ACTIVE revision, which IAM checks. */
+function sameTaskDefinition(target: string, allowed: string): boolean {
+  const a = taskDefinitionRef(target);
+  const b = taskDefinitionRef(allowed);
+  return (
+    a.name === b.name &&
+    sameWhereKnown(a.qualifier, b.qualifier) &&
+    sameWhereKnown(a.account, b.account) &&
+    sameWhereKnown(a.region, b.region)
+  );
+}
+
 const SHOWN = 5;
 
 function listed(values: readonly string[]): string {
@@ -123,8 +211,9 @@ function listed(values: readonly string[]): string {
 }
 
 /**
- * Why `target` of job `jobId` may not go where it goes under `policy` (empty when it may). Only `lambda`,
- * `sqs` and `eventbridge` targets are governed by target access; the others pass.
+ * Why `target` of job `jobId` may not go where it goes under `policy` (empty when it may). `lambda`, `sqs`
+ * and `eventbridge` targets are governed by target access, and `stepfunctions` and `ecs` ones where the
+ * list has `stateMachines` / `ecsTasks` (a stack with `AsyncTargets`); `http` and `handler` targets pass.
  *
  * @example accessViolations({ type: 'lambda', functionName: 'payroll', timeout: 10_000 }, 'billing-run', policy)
  */
@@ -136,28 +225,54 @@ export function accessViolations(target: Target, jobId: string, policy: TargetAc
     : `job "${jobId}" starts with no application's jobIdPrefix (${policy.applications
         .map((a) => JSON.stringify(a.jobIdPrefix))
         .join(', ')}), so the stack's targetAccess`;
-  const refuse = (path: string, value: string, field: keyof AccessList): Violation[] => [
-    {
-      path,
-      value,
-      message: `${whose}.${field} does not list it (it allows: ${listed(list[field])}); the operator grants it in the Scheduler's ${app ? 'applications[].targetAccess' : 'targetAccess'}`,
-    },
-  ];
+  const refuse = (path: string, value: string, field: keyof AccessList): Violation[] => {
+    const async = field === 'stateMachines' || field === 'ecsTasks';
+    const allows =
+      field === 'ecsTasks'
+        ? (list.ecsTasks ?? []).map((task) => `${task.taskDefinition} on ${task.cluster}`)
+        : ((list[field] ?? []) as string[]);
+    const where = async
+      ? `AsyncTargets' ${app ? 'applications[].' : ''}${field}`
+      : `Scheduler's ${app ? 'applications[].targetAccess' : 'targetAccess'}`;
+    return [
+      {
+        path,
+        value,
+        message: `${whose}.${field} does not list it (it allows: ${listed(allows)}); the operator grants it in the ${where}`,
+      },
+    ];
+  };
   switch (target.type) {
     case 'lambda':
       return list.functions.some((allowed) => sameFunction(target.functionName, allowed))
         ? []
         : refuse('target.functionName', target.functionName, 'functions');
-    case 'sqs': {
-      const key = queueIdentity(target.queueUrl);
-      return key !== undefined && list.queues.some((allowed) => queueIdentity(allowed) === key)
+    case 'sqs':
+      return list.queues.some((allowed) => sameQueue(target.queueUrl, allowed))
         ? []
         : refuse('target.queueUrl', target.queueUrl, 'queues');
-    }
     case 'eventbridge':
       return list.buses.some((allowed) => sameBus(target.eventBusName, allowed))
         ? []
         : refuse('target.eventBusName', target.eventBusName, 'buses');
+    case 'stepfunctions': {
+      if (!list.stateMachines) return [];
+      const wanted = stateMachineRef(target.stateMachineArn);
+      return list.stateMachines.some((allowed) => sameArnRef(wanted, stateMachineRef(allowed)))
+        ? []
+        : refuse('target.stateMachineArn', target.stateMachineArn, 'stateMachines');
+    }
+    case 'ecs': {
+      if (!list.ecsTasks) return [];
+      const cluster = clusterRef(target.cluster);
+      return list.ecsTasks.some(
+        (allowed) =>
+          sameArnRef(cluster, clusterRef(allowed.cluster)) &&
+          sameTaskDefinition(target.taskDefinition, allowed.taskDefinition),
+      )
+        ? []
+        : refuse('target.taskDefinition', `${target.taskDefinition} on ${target.cluster}`, 'ecsTasks');
+    }
     default:
       return [];
   }
@@ -171,12 +286,27 @@ function stringList(value: unknown, path: string): string[] {
   return value as string[];
 }
 
+function ecsTaskList(value: unknown, path: string): EcsTaskAccess[] {
+  if (!Array.isArray(value)) throw new Error(`${path}: must be a list of { cluster, taskDefinition }`);
+  return value.map((entry: unknown, index) => {
+    const e = (entry ?? {}) as Record<string, unknown>;
+    if (typeof e.cluster !== 'string' || typeof e.taskDefinition !== 'string') {
+      throw new Error(`${path}[${index}]: must be { cluster, taskDefinition } (strings)`);
+    }
+    return { cluster: e.cluster, taskDefinition: e.taskDefinition };
+  });
+}
+
 function accessList(value: unknown, path: string): AccessList {
   const v = (value ?? {}) as Record<string, unknown>;
   return {
     functions: stringList(v.functions, `${path}.functions`),
     queues: stringList(v.queues, `${path}.queues`),
     buses: stringList(v.buses, `${path}.buses`),
+    ...(v.stateMachines !== undefined
+      ? { stateMachines: stringList(v.stateMachines, `${path}.stateMachines`) }
+      : {}),
+    ...(v.ecsTasks !== undefined ? { ecsTasks: ecsTaskList(v.ecsTasks, `${path}.ecsTasks`) } : {}),
   };
 }
 

@@ -77,6 +77,11 @@ export function decodeJob(raw: Record<string, unknown>): DecodeResult {
         checkTime(r, 'until', true, problems);
         if (r.status !== 'missed' && r.status !== 'skipped')
           problems.push(`deferred[${i}].status: must be missed or skipped`);
+        if (
+          r.exclude !== undefined &&
+          !(Array.isArray(r.exclude) && r.exclude.every((name) => typeof name === 'string'))
+        )
+          problems.push(`deferred[${i}].exclude: must be a list of calendar names`);
         try {
           rangeSchedule(r as unknown as DeferredRecords);
         } catch (error) {

@@ -99,6 +99,12 @@ export interface DeferredRecords {
     startAt?: string;
     endAt?: string;
   };
+  /**
+   * The job's `exclude` when a catch-up backlog was cut into this range (missed ranges only): a slot one of
+   * these calendars excludes, as the calendar is when the tick writes the record, is recorded
+   * skipped(calendar) naming it instead of the range's missed(reason). Absent: none.
+   */
+  exclude?: string[];
 }
 
 /** Most pending ranges of records a job carries (docs/data-model.md "How big an item gets"). */
@@ -116,7 +122,8 @@ export function mergeDeferred(ranges: DeferredRecords[]): DeferredRecords[] {
       (other) =>
         other.status === range.status &&
         other.reason === range.reason &&
-        JSON.stringify(other.schedule) === JSON.stringify(range.schedule),
+        JSON.stringify(other.schedule) === JSON.stringify(range.schedule) &&
+        JSON.stringify(other.exclude ?? []) === JSON.stringify(range.exclude ?? []),
     );
     if (!same) merged.push({ ...range });
     else {

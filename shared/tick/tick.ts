@@ -379,6 +379,7 @@ async function handleJob(
     }
     excludeSlots(plan, definition.exclude, calendars);
   }
+  await excludeRecorded(deps, plan);
 
   const token = leaseToken();
   const claimed = await deps.store.claimJob(
@@ -453,8 +454,17 @@ async function handleJob(
 
 interface JobPlan {
   plan: Plan;
-  /** Slots recorded without running, besides the plan's own misses: deferred records. */
-  recorded: { slot: number; status: 'missed' | 'skipped'; reason: RunReason }[];
+  /**
+   * Slots recorded without running, besides the plan's own misses: deferred records. `exclude`: the
+   * calendars of a catch-up range (excludeRecorded); `calendar`: the one that excludes the slot.
+   */
+  recorded: {
+    slot: number;
+    status: 'missed' | 'skipped';
+    reason: RunReason;
+    exclude?: readonly string[];
+    calendar?: string;
+  }[];
   /** Deferred ranges left after this tick. */
   deferred: DeferredRecords[];
   /** Slots of the plan an exclusion calendar excludes: recorded skipped(calendar), never sent. */
@@ -483,6 +493,25 @@ function excludeSlots(
 }
 
 /**
+ * The deferred records of a catch-up range cut from a job that excludes calendars (a backlog longer than
+ * one tick's `maxSlotsPerJob`, written a page per tick): a slot one of the range's calendars excludes is
+ * recorded skipped(calendar) naming it, as a slot of a short outage is, instead of the range's
+ * missed(reason). The calendars are read as they are now (once per tick invocation); a calendar deleted
+ * since excludes nothing, and its slots keep the range's fate (they are past: missed either way).
+ */
+async function excludeRecorded(deps: TickDeps, jobPlan: Pick<JobPlan, 'recorded'>): Promise<void> {
+  if (!jobPlan.recorded.some((record) => record.exclude?.length)) return;
+  const calendars = await (deps.calendars ?? calendarSource(deps.store))();
+  for (const record of jobPlan.recorded) {
+    const calendar = excludedBy(record.exclude, calendars, record.slot);
+    if (calendar === undefined) continue;
+    record.status = 'skipped';
+    record.reason = 'calendar';
+    record.calendar = calendar;
+  }
+}
+
+/**
  * The plan for this tick, in two independent parts:
  *  1. deferred records (ranges behind the cursor, each with the schedule it was cut from): up to
  *     `maxSlotsPerJob` of them are written;
@@ -506,6 +535,8 @@ function planFor(job: DecodedJob, config: TickConfig, now: number): JobPlan {
       status: 'missed',
       reason,
       schedule: scheduleSnapshot(definition, item.anchor),
+      // Its slots are recorded later, a page per tick: the calendars go with them (excludeRecorded).
+      ...(definition.exclude?.length ? { exclude: [...definition.exclude] } : {}),
     });
     if (definition.catchUp === 'latest') {
       deferred.push(range(newest - 1, 'coalesced'));
@@ -557,7 +588,13 @@ function deferredPage(job: DecodedJob, config: TickConfig): Pick<JobPlan, 'recor
       budget + 1,
     );
     const page = slots.slice(0, budget);
-    for (const slot of page) recorded.push({ slot, status: range.status, reason: range.reason });
+    for (const slot of page)
+      recorded.push({
+        slot,
+        status: range.status,
+        reason: range.reason,
+        ...(range.exclude?.length ? { exclude: range.exclude } : {}),
+      });
     budget -= page.length;
     if (slots.length > page.length) deferred.push({ ...range, after: iso(page.at(-1)!) });
   }
@@ -586,6 +623,7 @@ async function writePendingRecords(
   const cursor = Date.parse(item.cursor);
   const next = item.nextRunAt ? Date.parse(item.nextRunAt) : undefined;
   const page = deferredPage(job, config);
+  await excludeRecorded(deps, page);
   const jobPlan: JobPlan = {
     plan: { dispatch: [], missed: [], cursor, more: false, next },
     ...page,
@@ -650,7 +688,7 @@ async function writeRecords(
       now,
     );
   const recorded = [
-    ...jobPlan.recorded.map(({ slot, status, reason }) => ended(slot, status, reason)),
+    ...jobPlan.recorded.map(({ slot, status, reason, calendar }) => ended(slot, status, reason, calendar)),
     ...jobPlan.plan.missed.map(({ slot, reason }) => ended(slot, 'missed', reason)),
     ...jobPlan.excluded.map(({ slot, calendar }) => ended(slot, 'skipped', 'calendar', calendar)),
   ];

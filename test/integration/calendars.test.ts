@@ -8,7 +8,7 @@ import type { LocalRuntime } from '../../local/runtime.js';
 import { JobValidationError } from '../../shared/errors.js';
 import { parseJobsDocument } from '../../shared/jobs/index.js';
 import { putCalendar } from '../../shared/ops/calendars.js';
-import { describeJob } from '../../shared/ops/jobs.js';
+import { describeJob, pauseJob } from '../../shared/ops/jobs.js';
 import { byStatus, job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
 
 let runtime: LocalRuntime | undefined;
@@ -205,6 +205,92 @@ describe('exclusion calendars', () => {
       },
     ]);
     expect((await runtime.store.getJob('orphan'))?.invalid?.error).toContain('calendar "gone-soon"');
+  });
+
+  // A backlog longer than maxSlotsPerJob (500) is cut into a deferred range and recorded a page per tick
+  // (shared/tick/tick.ts planFor): those slots are the calendar's too, whatever the catch-up policy.
+  it.each([
+    // latest: the newest slot (10:00) runs; older ones missed(coalesced)
+    { catchUp: 'latest', ran: 1, missed: 'missed(coalesced)', missedCount: 599 - 120 },
+    // skip: nothing past due runs; every slot up to 10:00 missed(catch-up-skip)
+    { catchUp: 'skip', ran: 0, missed: 'missed(catch-up-skip)', missedCount: 600 - 120 },
+    // all (maxCatchUp 3): the 3 oldest are past their starting deadline (missed(deadline)); the rest up to
+    // 10:00 missed(catch-up-limit)
+    { catchUp: 'all', ran: 0, missed: 'missed(catch-up-limit)', missedCount: 597 - 120, deadline: 3 },
+  ])(
+    'a $catchUp backlog of 600 slots (> 500 a tick) records its excluded slots skipped(calendar), a page per tick',
+    async ({ catchUp, ran, missed, missedCount, deadline }) => {
+      // prepare: every minute; maintenance [02:00, 04:00) UTC excludes 120 of them; the tick stops after 00:00
+      const clock = new ManualClock(T0);
+      runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });
+      await putCalendar(
+        runtime.store,
+        'maintenance',
+        { ranges: [{ from: '2026-12-01T02:00', to: '2026-12-01T04:00' }] },
+        T0,
+      );
+      await put(
+        runtime,
+        job('minutely', { schedule: 'rate(1 minute)', catchUp, maxCatchUp: 3, exclude: ['maintenance'] }),
+        T0,
+      );
+      await runtime.tick();
+      await runtime.drain();
+
+      // act: the tick is back at 10:00 (600 slots owed: 00:01 to 10:00); ticks until the backlog is written
+      clock.set(T0 + 10 * HOUR);
+      const reports = [];
+      for (let i = 0; i < 4; i++) {
+        reports.push(await runtime.tick());
+        await runtime.drain();
+      }
+
+      // assert: every owed slot has one record; the 120 in the window are the calendar's, named
+      expect(reports[0]?.slotsDispatched).toBe(ran);
+      expect(reports.map((report) => report.slotsRecorded).every((n) => n <= 500)).toBe(true);
+      const runs = (await runtime.allRuns()).filter((run) => run.scheduledAt > '2026-12-01T00:00:00.000Z');
+      expect(runs).toHaveLength(600);
+      expect(byStatus(runs)).toEqual({
+        ...(ran ? { 'succeeded(ok)': ran } : {}),
+        ...(deadline ? { 'missed(deadline)': deadline } : {}),
+        'skipped(calendar)': 120,
+        [missed]: missedCount,
+      });
+      const skipped = runs.filter((run) => run.status === 'skipped');
+      expect(skipped.every((run) => run.calendar === 'maintenance')).toBe(true);
+      expect(skipped[0]?.scheduledAt).toBe('2026-12-01T02:00:00.000Z');
+      expect(skipped.at(-1)?.scheduledAt).toBe('2026-12-01T03:59:00.000Z');
+      const item = await runtime.store.getJob('minutely');
+      expect(item?.deferred).toBeUndefined();
+      expect(item?.counts).toMatchObject({ skipped: 120, missed: missedCount + (deadline ?? 0) });
+      expect(item?.nextRunAt).toBe('2026-12-01T10:01:00.000Z');
+    },
+  );
+
+  it('a backlog range written while the job is paused keeps its calendar', async () => {
+    // prepare: a 600-slot backlog is cut on the first tick after the outage; then the job is paused
+    const clock = new ManualClock(T0);
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });
+    await putCalendar(
+      runtime.store,
+      'maintenance',
+      { ranges: [{ from: '2026-12-01T00:30', to: '2026-12-01T01:00' }] },
+      T0,
+    );
+    await put(runtime, job('minutely', { schedule: 'rate(1 minute)', exclude: ['maintenance'] }), T0);
+    clock.set(T0 + 10 * HOUR);
+    await runtime.tick();
+    await runtime.drain();
+    await pauseJob(runtime.store, 'minutely', clock.now);
+
+    // act: the paused job's records are written by the next ticks (nothing sent)
+    for (let i = 0; i < 3; i++) await runtime.tick();
+
+    // assert
+    const runs = await runtime.allRuns();
+    expect(runs).toHaveLength(601);
+    expect(byStatus(runs)).toEqual({ 'succeeded(ok)': 1, 'skipped(calendar)': 30, 'missed(coalesced)': 570 });
+    expect((await runtime.store.getJob('minutely'))?.deferred).toBeUndefined();
   });
 
   it('refuses a bad calendar naming field, value and rule', async () => {

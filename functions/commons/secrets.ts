@@ -5,8 +5,10 @@
  * lives, never a value.
  */
 
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import {
   isAwsReserved,
   NO_SECRETS,
@@ -27,10 +29,35 @@ export interface SecretReaders {
   ssm(name: string): Promise<unknown>;
 }
 
-const powertools: SecretReaders = {
-  secretsManager: (arn) => getSecret(arn, { maxAge: SECRET_MAX_AGE_SECONDS }),
-  ssm: (name) => getParameter(name, { decrypt: true, maxAge: SECRET_MAX_AGE_SECONDS }),
-};
+/** The SDK clients Powertools Parameters reads with; by default its own, made from the environment. */
+export interface PowertoolsClients {
+  secretsManager?: SecretsManagerClient;
+  ssm?: SSMClient;
+}
+
+/**
+ * Reads through Powertools Parameters: `GetSecretValue` (Secrets Manager), `GetParameter` with
+ * `WithDecryption` (SSM; KMS decrypts a SecureString for the caller), each value cached 5 minutes by its
+ * provider. One set per executor function (one cache); each provider is made at its first read, so a
+ * function that declares no secret of a kind never makes its client. `clients`: the SDK clients to read
+ * with (test/integration/iam.test.ts records their calls); Powertools makes its own otherwise.
+ */
+export function powertoolsReaders(clients: PowertoolsClients = {}): SecretReaders {
+  let secrets: SecretsProvider | undefined;
+  let parameters: SSMProvider | undefined;
+  return {
+    secretsManager: (arn) => {
+      secrets ??= new SecretsProvider(
+        clients.secretsManager ? { awsSdkV3Client: clients.secretsManager } : {},
+      );
+      return secrets.get(arn, { maxAge: SECRET_MAX_AGE_SECONDS });
+    },
+    ssm: (name) => {
+      parameters ??= new SSMProvider(clients.ssm ? { awsSdkV3Client: clients.ssm } : {});
+      return parameters.get(name, { decrypt: true, maxAge: SECRET_MAX_AGE_SECONDS });
+    },
+  };
+}
 
 /** The declarations of `PUNCTUAL_SECRETS`, checked: a malformed one stops the executor's start, loudly. */
 export function secretSourcesFromEnv(env: NodeJS.ProcessEnv): Record<string, SecretSource> {
@@ -60,7 +87,10 @@ export function secretSourcesFromEnv(env: NodeJS.ProcessEnv): Record<string, Sec
  * from where each name is declared). A failed read, or a value that is not a non-empty string (a binary
  * secret, an empty parameter), is an error naming the secret and where it lives; neither carries a value.
  */
-export function secretsFromEnv(env: NodeJS.ProcessEnv, readers: SecretReaders = powertools): SecretResolver {
+export function secretsFromEnv(
+  env: NodeJS.ProcessEnv,
+  readers: SecretReaders = powertoolsReaders(),
+): SecretResolver {
   const sources = secretSourcesFromEnv(env);
   if (Object.keys(sources).length === 0) return NO_SECRETS;
   const read = (name: string, source: SecretSource) => async () => {

@@ -3,9 +3,14 @@
  * and the SQS emulator while the real handlers run a scenario that reaches each kind of call (claims,
  * dispatch, every target type, a retry, a final failure to the DLQ, a stepfunctions run ended by its event,
  * an ecs run the sweep settles with ListTasks/DescribeTasks, an async run completed through the completions
- * queue, a second shard group), is evaluated against that function's role in the synthesized template by
- * an IAM policy simulator (@cloud-copilot/iam-simulate), for each construct variant. Every call must be
- * allowed; every statement of those roles must allow some recorded call, or say here why it exists.
+ * queue, a second shard group, a stepfunctions and an ecs run past maxRunDuration in each group (the sweep's
+ * StopExecution/StopTask, then its Describe until AWS says they ended), a signed http job whose secrets the
+ * executors read through Powertools Parameters: a Secrets Manager secret under a customer managed key, one
+ * by name, an SSM SecureString under a customer managed key), is evaluated against that function's role in
+ * the synthesized template by an IAM policy simulator (@cloud-copilot/iam-simulate), for each construct
+ * variant. Every call must be allowed; every statement of those roles must allow some recorded call, or
+ * say here why it exists. The secret reads count only for the variant that declares the secrets (the
+ * `secrets` prop); a stack without them refuses a job naming one.
  *
  * The tick's, the executors', the completions function's and the events function's roles are checked; the
  * deploy-jobs custom resource is not run here (its calls are PutItem/UpdateItem/Query/TransactWriteItems on
@@ -13,23 +18,35 @@
  * operator's credentials, or `grantManageJobs`).
  */
 import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AsyncTargets } from '../../cdk/async-targets.js';
 import { Scheduler, type SchedulerProps } from '../../cdk/scheduler.js';
 import { createAwsEventsHandler } from '../../functions/aws-events.js';
+import { ENV } from '../../functions/commons/config.js';
+import { powertoolsReaders, secretsFromEnv } from '../../functions/commons/secrets.js';
 import { type AwsCaller, awsCaller, type LocalRuntime } from '../../local/runtime.js';
 import { silentLog } from '../../shared/runs/lifecycle.js';
+import { shardOf } from '../../shared/store/model.js';
+import { ECS_ENV } from '../../shared/targets/ecs.js';
+import { verifySignature } from '../../shared/targets/http.js';
+import type { SecretResolver } from '../../shared/targets/secrets.js';
 import { exampleProps, newStack } from '../cdk/fixtures.js';
 import { type RecordedCall, recordCalls } from '../support/aws-calls.js';
 import { sfnEvent } from '../support/aws-events.js';
@@ -42,6 +59,7 @@ import {
   type PolicyDocument,
   policiesOfRole,
   REGION,
+  resolveIntrinsics,
 } from '../support/iam.js';
 import { ManualClock, put, T0, testRuntime } from '../support/runtime.js';
 
@@ -55,6 +73,27 @@ const EXECUTION_ROLE = `arn:aws:iam::${ACCOUNT}:role/export-execution`;
 const ORDERS_BUS = arn('events', 'event-bus/orders');
 const WORK_QUEUE = arn('sqs', 'work');
 const MINUTE = 60_000;
+
+// The secrets of the `secrets` variant: where each lives, as AWS names it (a secret's ARN ends in six
+// random characters; one imported by name is read by its partial ARN, which AWS resolves to the full one).
+const HOOK_SECRET = arn('secretsmanager', 'secret:billing/hook-Ab12Cd');
+const PLAIN_SECRET_NAME = 'billing/plain';
+const PLAIN_SECRET = arn('secretsmanager', `secret:${PLAIN_SECRET_NAME}-Xy34Zw`);
+const API_PARAMETER = '/billing/api-token';
+const SECRET_VALUES: Record<string, string> = {
+  [HOOK_SECRET]: 'hook-value-3b9f',
+  [PLAIN_SECRET]: 'plain-value-71c2',
+  [API_PARAMETER]: 'api-value-c04e',
+};
+/** The full ARN AWS authorizes a GetSecretValue of `secretId` (an ARN, partial or full) against. */
+const secretArnOf = (secretId: string) =>
+  secretId === arn('secretsmanager', `secret:${PLAIN_SECRET_NAME}`) ? PLAIN_SECRET : secretId;
+const parameterArnOf = (name: string) => arn('ssm', `parameter/${name.replace(/^\//, '')}`);
+
+/** A job id of `prefix` whose shard (of 4) tick group `group` (of 2) sweeps. */
+function inGroup(prefix: string, group: number): string {
+  for (let n = 0; ; n++) if (shardOf(`${prefix}-${n}`, 4) % 2 === group) return `${prefix}-${n}`;
+}
 
 // ── the scenario ──────────────────────────────────────────────────────────────────────────────────
 
@@ -73,21 +112,114 @@ function fakeAws(clock: ManualClock) {
   return { lambda, eventBridge, sfn: new FakeStepFunctions(clock.fn), ecs: new FakeEcs(ACCOUNT) };
 }
 
+/**
+ * Secrets Manager and SSM as the executors' Powertools Parameters providers see them (their calls are
+ * recorded into `calls` first). A SecureString read without decryption would come back as ciphertext.
+ */
+function fakeSecretStores(calls: RecordedCall[]) {
+  const secretsManager = new SecretsManagerClient({ region: REGION });
+  const parameters = new SSMClient({ region: REGION });
+  recordCalls(secretsManager, calls);
+  recordCalls(parameters, calls);
+  answerCalls(secretsManager, (command, input) => {
+    const secretArn = secretArnOf(String(input.SecretId));
+    const value = SECRET_VALUES[secretArn];
+    if (command !== 'GetSecretValue' || !value) return undefined;
+    return {
+      ARN: secretArn,
+      Name: secretArn.split(':')[6]?.slice(0, -7),
+      SecretString: value,
+      VersionId: 'v1',
+    };
+  });
+  answerCalls(parameters, (command, input) => {
+    const value = SECRET_VALUES[String(input.Name)];
+    if (command !== 'GetParameter' || !value) return undefined;
+    return {
+      Parameter: {
+        Name: input.Name,
+        Type: 'SecureString',
+        Value: input.WithDecryption ? value : 'AQICAHh…ciphertext',
+        ARN: parameterArnOf(String(input.Name)),
+        Version: 1,
+      },
+    };
+  });
+  return { secretsManager, ssm: parameters };
+}
+
+/**
+ * The executors' secrets as on Lambda: each pool's function reads `PUNCTUAL_SECRETS` as the stack sets it,
+ * through Powertools Parameters with its own providers (and its own cache), over the recorded clients.
+ */
+function executorSecrets(env: string, clients: ReturnType<typeof fakeSecretStores>): SecretResolver {
+  const byPool = new Map<string, SecretResolver>();
+  const resolver = () => {
+    const caller = awsCaller.getStore();
+    const pool = caller && 'pool' in caller ? caller.pool : '?';
+    let secrets = byPool.get(pool);
+    if (!secrets) {
+      secrets = secretsFromEnv({ [ENV.secrets]: env }, powertoolsReaders(clients));
+      byPool.set(pool, secrets);
+    }
+    return secrets;
+  };
+  const names = secretsFromEnv({ [ENV.secrets]: env }, powertoolsReaders(clients)).names;
+  return { names, has: (name) => names.includes(name), get: (name) => resolver().get(name) };
+}
+
+interface Received {
+  headers: IncomingHttpHeaders;
+  method: string;
+  path: string;
+  body: string;
+}
+
+/** A receiver of the signed http job: it keeps each request. */
+async function startReceiver(): Promise<{ server: Server; url: string; seen: Received[] }> {
+  const seen: Received[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      body += chunk;
+    });
+    req.on('end', () => {
+      seen.push({ headers: req.headers, method: req.method ?? '', path: req.url ?? '', body });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/in`, seen };
+}
+
 interface Scenario {
   calls: RecordedCall[];
+  /** The executors' reads of the declared secrets: counted for the variant that declares them only. */
+  secretCalls: RecordedCall[];
+  /** The requests the signed http job's receiver saw. */
+  received: Received[];
+  /** The executions and tasks of the runs past maxRunDuration, as the fakes ended them. */
+  overrun: Record<string, string>;
   runtime: LocalRuntime;
   /** The emulator's URL of each queue, by the template's ARN it stands for. */
   queueArns: Map<string, string>;
   statuses: Record<string, string>;
 }
 
-async function runScenario(): Promise<Scenario> {
+let receiver: Awaited<ReturnType<typeof startReceiver>> | undefined;
+
+/** `secretsEnv`: PUNCTUAL_SECRETS of the `secrets` variant's executors, as its template sets it. */
+async function runScenario(secretsEnv: string): Promise<Scenario> {
   const calls: RecordedCall[] = [];
+  const secretCalls: RecordedCall[] = [];
   const clock = new ManualClock(T0);
   const aws = fakeAws(clock);
   for (const client of [aws.lambda, aws.eventBridge, aws.sfn.client, aws.ecs.client])
     recordCalls(client, calls);
+  receiver = await startReceiver();
   const runtime = await testRuntime({
+    secrets: executorSecrets(secretsEnv, fakeSecretStores(secretCalls)),
     clock: clock.fn,
     shards: 4,
     tick: { lookaheadMs: 0, groups: 2 },
@@ -121,10 +253,34 @@ async function runScenario(): Promise<Scenario> {
     launchType: 'FARGATE',
     network: { subnets: ['subnet-0123abcd'] },
   };
+  // Past maxRunDuration (3 minutes) the sweep stops the execution / task (StopExecution, StopTask) and
+  // asks until AWS says it ended (DescribeExecution; ListTasks, DescribeTasks): one job of each in a
+  // shard of each tick group (the tick sweeps group 0, the tick worker group 1).
+  const overrunBounds = { heartbeatTimeout: '1m', maxRunDuration: '3m', retry: { maxAttempts: 1 } };
+  const overrunJobs = [0, 1].flatMap((group) => [
+    {
+      id: inGroup('overrun', group),
+      target: { type: 'stepfunctions', stateMachineArn: MACHINE },
+      ...overrunBounds,
+    },
+    { id: inGroup('overrun-task', group), target: ecsTarget, ...overrunBounds },
+  ]);
   // Every target in both pools: each executor role must allow what any job may make it call.
   const jobs = ['default', 'batch'].flatMap((pool) =>
     [
       { id: 'ok', target: { type: 'handler', name: 'noop' } },
+      {
+        id: 'signed',
+        target: {
+          type: 'http',
+          url: receiver!.url,
+          hmacSecret: 'hook',
+          headers: {
+            authorization: { secret: 'api', prefix: 'Bearer ' },
+            'x-plain': { secret: 'plain' },
+          },
+        },
+      },
       { id: 'broken', target: { type: 'handler', name: 'fail' }, retry },
       { id: 'remind', target: { type: 'lambda', functionName: FUNCTION } },
       { id: 'enqueue', target: { type: 'sqs', queueUrl: work } },
@@ -155,7 +311,9 @@ async function runScenario(): Promise<Scenario> {
         })),
       ),
   );
-  for (const job of jobs) await put(runtime, job, T0 - 1000);
+  for (const job of [...jobs, ...overrunJobs.map((job) => ({ ...job, schedule }))])
+    await put(runtime, job, T0 - 1000);
+  const overrunIds = new Set(overrunJobs.map((job) => job.id));
   const drainPools = async () => {
     await runtime.drain('default');
     await runtime.drain('batch');
@@ -219,21 +377,36 @@ async function runScenario(): Promise<Scenario> {
       }),
     );
   }
-  // The ecs tasks end without an event reaching punctual: the sweep finds them with ListTasks.
-  for (const task of aws.ecs.tasks.values()) aws.ecs.exit(task.taskArn, 0);
+  // The ecs tasks end without an event reaching punctual: the sweep finds them with ListTasks. Those of
+  // the runs past maxRunDuration run on (their executions too) until the sweep stops them.
+  const jobOfTask = (task: {
+    overrides: { containerOverrides?: { environment?: { name?: string; value?: string }[] }[] };
+  }) =>
+    task.overrides.containerOverrides?.[0]?.environment?.find((e) => e.name === ECS_ENV.jobId)?.value ?? '';
+  for (const task of aws.ecs.tasks.values())
+    if (!overrunIds.has(jobOfTask(task))) aws.ecs.exit(task.taskArn, 0);
   // The broken jobs' retries, then their final failures (to the DLQ); the async attempts' heartbeat
-  // deadlines pass without an event: the sweep asks ECS and Step Functions.
+  // deadlines pass without an event: the sweep asks ECS and Step Functions; past minute 3 it stops the
+  // overrun ones, and the tasks it stopped reach STOPPED a minute later.
   for (let minute = 1; minute <= 8; minute++) {
     clock.advance(MINUTE);
     await runtime.tick();
     await drainPools();
+    if (minute >= 4) aws.ecs.settle();
   }
+  const overrun: Record<string, string> = {};
+  for (const execution of aws.sfn.executions.values()) {
+    const { jobId } = JSON.parse(execution.input) as { jobId: string };
+    if (overrunIds.has(jobId)) overrun[jobId] = execution.status;
+  }
+  for (const task of aws.ecs.tasks.values())
+    if (overrunIds.has(jobOfTask(task))) overrun[jobOfTask(task)] = `${task.lastStatus} ${task.stopCode}`;
   const firstRuns = new Map<string, string>();
   for (const run of (await runtime.allRuns()).sort((a, b) => a.scheduledAt.localeCompare(b.scheduledAt)))
     if (!firstRuns.has(run.jobId)) firstRuns.set(run.jobId, run.status);
   const statuses = Object.fromEntries(firstRuns);
   const queueArns = new Map<string, string>([[WORK_QUEUE, work]]);
-  return { calls, runtime, queueArns, statuses };
+  return { calls, secretCalls, received: receiver.seen, overrun, runtime, queueArns, statuses };
 }
 
 // ── calls as IAM requests ─────────────────────────────────────────────────────────────────────────
@@ -245,6 +418,8 @@ interface StackNames {
   keyArn?: string;
   busArn: string;
   tickWorkerArn?: string;
+  /** The customer managed key of each declared secret under one, by where the executors read it. */
+  secretKeys: Map<string, string>;
 }
 
 const DYNAMO_READS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'ConditionCheckItem']);
@@ -342,9 +517,34 @@ function requestsOf(call: RecordedCall, names: StackNames): IamRequest[] {
       const tasks = (input.tasks as string[] | undefined) ?? [input.task as string];
       return tasks.map((task) => ({ action: `ecs:${call.command}`, resource: task, context }));
     }
+    case 'SecretsManagerClient': {
+      // Secrets Manager decrypts the value with the secret's key as the caller, via the service.
+      const key = names.secretKeys.get(String(input.SecretId));
+      return [
+        { action: `secretsmanager:${call.command}`, resource: secretArnOf(String(input.SecretId)) },
+        ...(key ? [viaService(key, 'secretsmanager')] : []),
+      ];
+    }
+    case 'SSMClient': {
+      // GetParameter WithDecryption: SSM has KMS decrypt the SecureString as the caller.
+      const key = input.WithDecryption ? names.secretKeys.get(String(input.Name)) : undefined;
+      return [
+        { action: `ssm:${call.command}`, resource: parameterArnOf(String(input.Name)) },
+        ...(key ? [viaService(key, 'ssm')] : []),
+      ];
+    }
     default:
       throw new Error(`no IAM mapping for ${call.client} ${call.command}`);
   }
+}
+
+/** The kms:Decrypt a service makes with the caller's credentials on a key (a secret's, a parameter's). */
+function viaService(keyArn: string, service: 'secretsmanager' | 'ssm'): IamRequest {
+  return {
+    action: 'kms:Decrypt',
+    resource: keyArn,
+    context: { 'kms:ViaService': `${service}.${REGION}.amazonaws.com`, 'kms:CallerAccount': ACCOUNT },
+  };
 }
 
 /**
@@ -376,6 +576,8 @@ interface Variant {
   name: string;
   props: Partial<SchedulerProps>;
   key?: boolean;
+  /** Declares the scenario's secrets (the `secrets` prop): its executors' reads of them count. */
+  secrets?: boolean;
 }
 
 const VARIANTS: Variant[] = [
@@ -387,23 +589,53 @@ const VARIANTS: Variant[] = [
     name: 'handlers: { entry }',
     props: { handlers: { entry: fileURLToPath(new URL('../../examples/app/handlers.ts', import.meta.url)) } },
   },
+  {
+    name: 'secrets: a Secrets Manager secret and an SSM SecureString under customer managed keys, one by name',
+    props: {},
+    secrets: true,
+  },
 ];
+const SECRETS_VARIANT = VARIANTS.find((variant) => variant.secrets)!;
 
 interface Synthesized {
   stack: Stack;
   template: { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
   scheduler: Scheduler;
   asyncTargets: AsyncTargets;
+  secretKeys: Map<string, string>;
 }
 
 function synthesize(variant: Variant): Synthesized {
   const stack = newStack({ bundle: false, name: `Iam${VARIANTS.indexOf(variant)}` });
   const key = variant.key ? new kms.Key(stack, 'TableKey', { enableKeyRotation: true }) : undefined;
+  const secretKeys = new Map<string, string>();
+  const keyArn = (k: kms.Key) => arn('kms', `key/${logicalId(stack, k as never)}`);
+  let secrets: SchedulerProps['secrets'];
+  if (variant.secrets) {
+    const hookKey = new kms.Key(stack, 'HookKey', { enableKeyRotation: true });
+    const apiKey = new kms.Key(stack, 'ApiKey', { enableKeyRotation: true });
+    secrets = {
+      hook: secretsmanager.Secret.fromSecretAttributes(stack, 'Hook', {
+        secretCompleteArn: HOOK_SECRET,
+        encryptionKey: hookKey,
+      }),
+      // By name, under the account's aws/secretsmanager key (whose key policy lets the account's
+      // principals decrypt via Secrets Manager: no grant).
+      plain: secretsmanager.Secret.fromSecretNameV2(stack, 'Plain', PLAIN_SECRET_NAME),
+      api: ssm.StringParameter.fromSecureStringParameterAttributes(stack, 'Api', {
+        parameterName: API_PARAMETER,
+        encryptionKey: apiKey,
+      }),
+    };
+    secretKeys.set(HOOK_SECRET, keyArn(hookKey));
+    secretKeys.set(API_PARAMETER, keyArn(apiKey));
+  }
   const scheduler = new Scheduler(stack, 'Scheduler', {
     ...exampleProps(),
     shards: 4,
     targetAccess: { functions: [FUNCTION], queues: [WORK_QUEUE], buses: [ORDERS_BUS] },
     ...(key ? { tableEncryptionKey: key } : {}),
+    ...(secrets ? { secrets } : {}),
     ...variant.props,
   });
   const taskDefinition = ecs.TaskDefinition.fromTaskDefinitionAttributes(stack, 'Export', {
@@ -430,7 +662,25 @@ function synthesize(variant: Variant): Synthesized {
       },
     ],
   });
-  return { stack, template: Template.fromStack(stack).toJSON() as never, scheduler, asyncTargets };
+  return {
+    stack,
+    template: Template.fromStack(stack).toJSON() as never,
+    scheduler,
+    asyncTargets,
+    secretKeys,
+  };
+}
+
+/** PUNCTUAL_SECRETS as the stack sets it on the executors (every pool's the same), resolved. */
+function secretsEnvOf(s: Synthesized): string {
+  const values = Object.values(s.scheduler.pools).map((pool) => {
+    const fn = s.template.Resources[logicalId(s.stack, pool.executor as never)];
+    const environment = fn?.Properties?.Environment as { Variables: Record<string, unknown> } | undefined;
+    return resolveIntrinsics(s.template, environment?.Variables[ENV.secrets]) as string;
+  });
+  if (!values[0] || values.some((value) => value !== values[0]))
+    throw new Error(`the executors' ${ENV.secrets} differ or are missing: ${values.join(' / ')}`);
+  return values[0];
 }
 
 function logicalId(stack: Stack, construct: { node: { defaultChild?: unknown } } | undefined): string {
@@ -475,6 +725,7 @@ function stackNames(s: Synthesized, scenario: Scenario): StackNames {
     ...(s.scheduler.tickWorkerFunction
       ? { tickWorkerArn: arn('lambda', `function:${logicalId(s.stack, s.scheduler.tickWorkerFunction)}`) }
       : {}),
+    secretKeys: s.secretKeys,
   };
 }
 
@@ -482,15 +733,15 @@ function callerKey(caller: AwsCaller): string {
   return 'pool' in caller ? `executor:${caller.pool}` : caller.fn;
 }
 
-/** A scenario's calls as requests, by role key, deduplicated. */
-function requestsByRole(scenario: Scenario, names: StackNames): Map<string, IamRequest[]> {
+/** A scenario's calls as requests, by role key, deduplicated (the secret reads where the variant declares them). */
+function requestsByRole(scenario: Scenario, names: StackNames, variant: Variant): Map<string, IamRequest[]> {
   const out = new Map<string, Map<string, IamRequest>>();
   const add = (key: string, request: IamRequest) => {
     const bucket = out.get(key) ?? new Map<string, IamRequest>();
     bucket.set(JSON.stringify(request), request);
     out.set(key, bucket);
   };
-  for (const call of scenario.calls) {
+  for (const call of [...scenario.calls, ...(variant.secrets ? scenario.secretCalls : [])]) {
     if (!call.caller) continue; // the operator's own calls (puts, the test's reads)
     for (const request of requestsOf(call, names)) add(callerKey(call.caller), request);
   }
@@ -521,15 +772,21 @@ let scenario: Scenario;
 const synthesized = new Map<Variant, Synthesized>();
 
 beforeAll(async () => {
-  scenario = await runScenario();
   for (const variant of VARIANTS) synthesized.set(variant, synthesize(variant));
+  scenario = await runScenario(secretsEnvOf(synthesized.get(SECRETS_VARIANT)!));
 }, 240_000);
 
-/** The resource policy AWS evaluates with a request, where one decides (a KMS key's key policy). */
+afterAll(async () => {
+  receiver?.server.closeAllConnections();
+  await new Promise<void>((resolve) => (receiver ? receiver.server.close(() => resolve()) : resolve()));
+});
+
+/** The resource policy AWS evaluates with a request, where one decides (a KMS key of the stack: its key policy). */
 function resourcePolicyFor(s: Synthesized, request: IamRequest): PolicyDocument | undefined {
-  const key = s.scheduler.table.encryptionKey;
-  if (!request.action.startsWith('kms:') || !key) return undefined;
-  return keyPolicyOf(s.template, logicalId(s.stack, key as never));
+  if (!request.action.startsWith('kms:')) return undefined;
+  const id = /:key\/([^/]+)$/.exec(request.resource)?.[1];
+  if (!id || s.template.Resources[id]?.Type !== 'AWS::KMS::Key') return undefined;
+  return keyPolicyOf(s.template, id);
 }
 
 const roleArnOf = (roleId: string) => `arn:aws:iam::${ACCOUNT}:role/${roleId}`;
@@ -584,6 +841,68 @@ describe('IAM proven against the calls', () => {
     }
     for (const call of ['SFNClient StopExecution', 'ECSClient ListTasks', 'ECSClient DescribeTasks'])
       expect(kinds.has(`executor:default ${call}`), `${call} by an executor`).toBe(true);
+    // The runs past maxRunDuration: each group's sweep stopped its execution and its task, and asked
+    // until AWS said they ended (then failed(timeout)).
+    for (const fn of ['tick', 'tick-worker'])
+      for (const call of [
+        'SFNClient StopExecution',
+        'SFNClient DescribeExecution',
+        'ECSClient StopTask',
+        'ECSClient ListTasks',
+        'ECSClient DescribeTasks',
+      ])
+        expect(kinds.has(`${fn} ${call}`), `${fn} ${call} in\n${[...kinds].join('\n')}`).toBe(true);
+    const overrun = Object.entries(scenario.overrun).sort();
+    expect(overrun.map(([, how]) => how).sort()).toEqual([
+      'ABORTED',
+      'ABORTED',
+      'STOPPED UserInitiated',
+      'STOPPED UserInitiated',
+    ]);
+    for (const [jobId] of overrun) expect(scenario.statuses[jobId], jobId).toBe('failed');
+  });
+
+  it('the executors read the declared secrets through Powertools Parameters: each value reached its request', () => {
+    const reads = new Set(
+      scenario.secretCalls.map(
+        (call) =>
+          `${callerKey(call.caller!)} ${call.command} ${String(call.input.SecretId ?? call.input.Name)}${call.input.WithDecryption ? ' decrypted' : ''}`,
+      ),
+    );
+    const env = JSON.parse(secretsEnvOf(synthesized.get(SECRETS_VARIANT)!)) as Record<string, unknown>;
+    expect(env).toEqual({
+      hook: { secretsManager: HOOK_SECRET },
+      plain: { secretsManager: arn('secretsmanager', `secret:${PLAIN_SECRET_NAME}`) },
+      api: { ssm: API_PARAMETER },
+    });
+    for (const pool of ['default', 'batch'])
+      expect([...reads]).toEqual(
+        expect.arrayContaining([
+          `executor:${pool} GetSecretValue ${HOOK_SECRET}`,
+          `executor:${pool} GetSecretValue ${arn('secretsmanager', `secret:${PLAIN_SECRET_NAME}`)}`,
+          `executor:${pool} GetParameter ${API_PARAMETER} decrypted`,
+        ]),
+      );
+    // Each pool's function read each value once (Powertools' cache), whatever its runs.
+    expect(scenario.secretCalls).toHaveLength(6);
+    expect(scenario.statuses).toMatchObject({ 'signed-default': 'succeeded', 'signed-batch': 'succeeded' });
+    expect(scenario.received.length).toBeGreaterThanOrEqual(2);
+    const origin = new URL(receiver!.url).origin;
+    for (const { headers, method, path, body } of scenario.received) {
+      expect(headers.authorization).toBe(`Bearer ${SECRET_VALUES[API_PARAMETER]}`);
+      expect(headers['x-plain']).toBe(SECRET_VALUES[PLAIN_SECRET]);
+      const request = {
+        method,
+        url: `${origin}${path}`,
+        body,
+        timestamp: headers['x-punctual-timestamp'] as string,
+      };
+      const signature = headers['x-punctual-signature-v2'] as string;
+      // Signed with the hook secret's value (the scenario's clock is days behind: any timestamp will do).
+      expect(
+        verifySignature(SECRET_VALUES[HOOK_SECRET]!, request, signature, { toleranceSeconds: 1e9 }),
+      ).toBe(true);
+    }
   });
 
   it.each(VARIANTS.map((variant) => [variant.name, variant] as const))(
@@ -592,7 +911,7 @@ describe('IAM proven against the calls', () => {
       const s = synthesized.get(variant)!;
       const roles = rolesOf(s);
       const denied: string[] = [];
-      for (const [key, requests] of requestsByRole(scenario, stackNames(s, scenario))) {
+      for (const [key, requests] of requestsByRole(scenario, stackNames(s, scenario), variant)) {
         const roleId = roles[key];
         if (!roleId) throw new Error(`no role for ${key}`);
         const policies = policiesOfRole(s.template, roleId);
@@ -613,7 +932,7 @@ describe('IAM proven against the calls', () => {
     async (_, variant) => {
       const s = synthesized.get(variant)!;
       const roles = rolesOf(s);
-      const requests = requestsByRole(scenario, stackNames(s, scenario));
+      const requests = requestsByRole(scenario, stackNames(s, scenario), variant);
       // A policy attached to several roles (the AsyncTargets tick policy) is used if any of them uses it.
       const policies = new Map<string, { policy: PolicyDocument; keys: string[] }>();
       for (const [key, roleId] of Object.entries(roles)) {

@@ -39,9 +39,16 @@ import { Construct } from 'constructs';
 import { ENV } from '../functions/commons/config.js';
 import { formatViolation } from '../shared/errors.js';
 import { TABLE_KEYS } from '../shared/store/table.js';
+import type { EcsTaskAccess } from '../shared/targets/access.js';
 import { ECS_DETAIL_TYPE, ECS_SOURCE, SFN_DETAIL_TYPE, SFN_SOURCE } from '../shared/targets/aws-events.js';
 import { type EcsNetworkPolicy, ecsNetworkViolations } from '../shared/targets/ecs-network.js';
 import { EXECUTION_PREFIX, STARTED_BY_PREFIX } from '../shared/targets/names.js';
+import {
+  checkDeclaredJobsAccess,
+  type KnownAccessList,
+  type KnownEntry,
+  knownEntry,
+} from './declared-access.js';
 import { PunctualFunction, prebuiltCode } from './functions.js';
 import { acknowledgeKeyGrant } from './nag.js';
 import type { Scheduler } from './scheduler.js';
@@ -62,14 +69,42 @@ export interface AsyncEcsNetwork {
   readonly allowPublicIp?: boolean;
 }
 
+/**
+ * One application's state machines and ECS tasks (docs/security.md, "Least privilege per application"):
+ * the jobs whose id starts with `jobIdPrefix`, one of the Scheduler's `applications`, may start these and
+ * no other.
+ *
+ * @example { jobIdPrefix: 'billing-', stateMachines: [invoiceMachine], ecsTasks: [{ cluster, taskDefinition: exportTask }] }
+ */
+export interface AsyncTargetsApplication {
+  /** The prefix of one of the Scheduler's `applications`. */
+  readonly jobIdPrefix: string;
+  /** State machines this application's `stepfunctions` targets may start. @default - none */
+  readonly stateMachines?: sfn.IStateMachine[];
+  /** Task definitions this application's `ecs` targets may run, with their clusters. @default - none */
+  readonly ecsTasks?: AsyncEcsTask[];
+}
+
 /** @example new AsyncTargets(stack, 'AsyncTargets', { scheduler, stateMachines: [machine], ecsTasks: [{ cluster, taskDefinition }] }); */
 export interface AsyncTargetsProps {
   /** The Scheduler whose runs these targets complete. */
   readonly scheduler: Scheduler;
-  /** Standard state machines `stepfunctions` targets may start (Express workflows send no events). */
+  /**
+   * Standard state machines `stepfunctions` targets may start (Express workflows send no events). When the
+   * Scheduler declares `applications`, these are for the jobs of no application; an application's jobs
+   * may start only those of its entry in `applications` below.
+   */
   readonly stateMachines?: sfn.IStateMachine[];
-  /** Task definitions `ecs` targets may run, with their clusters. */
+  /** Task definitions `ecs` targets may run, with their clusters (for the jobs of no application, as above). */
   readonly ecsTasks?: AsyncEcsTask[];
+  /**
+   * Per-application state machines and tasks, for the Scheduler's `applications`: a job whose id starts
+   * with an application's prefix may start only its entry's (none without an entry), checked by the
+   * client at put, at synth for declared jobs and by the executor before StartExecution/RunTask (a final
+   * failure). The executors' role holds the union.
+   * @default - none: an application's jobs start no state machine and no task
+   */
+  readonly applications?: AsyncTargetsApplication[];
   /**
    * Where `ecs` targets may place their tasks: a job's `network` may name only these subnets and security
    * groups (and must name one of these groups when any is declared), and `assignPublicIp: true` only with
@@ -152,14 +187,19 @@ export class AsyncTargets extends Construct {
   constructor(scope: Construct, id: string, props: AsyncTargetsProps) {
     super(scope, id);
     const { scheduler } = props;
-    const machines = props.stateMachines ?? [];
-    const tasks = props.ecsTasks ?? [];
+    const apps = props.applications ?? [];
+    // Grants and rules cover the union; the executors keep each application to its own (shared/targets/access.ts).
+    const machines = [
+      ...new Set([...(props.stateMachines ?? []), ...apps.flatMap((app) => app.stateMachines ?? [])]),
+    ];
+    const tasks = [...new Set([...(props.ecsTasks ?? []), ...apps.flatMap((app) => app.ecsTasks ?? [])])];
     if (machines.length === 0 && tasks.length === 0) {
       throw new Error(
         `AsyncTargets "${id}" props: stateMachines and ecsTasks are both empty: name what the jobs start`,
       );
     }
     const stack = Stack.of(this);
+    this.governAccess(id, props);
 
     // ── the events function ───────────────────────────────────────────────────────────────────────
     this.dlq = new sqs.Queue(this, 'Dlq', {
@@ -388,6 +428,92 @@ export class AsyncTargets extends Construct {
     ]) {
       ack(this.tickPolicy, `AwsSolutions-IAM5[Resource::${resource}]`, ASYNC_TARGETS_WILDCARD_REASON);
     }
+  }
+
+  /**
+   * Adds the state machines and tasks to the Scheduler's per-application target access (when it declares
+   * applications): the executors' and the client's `stateMachines` / `ecsTasks` lists, and checks the
+   * declared stepfunctions and ecs jobs against them.
+   */
+  private governAccess(id: string, props: AsyncTargetsProps): void {
+    const { scheduler } = props;
+    const apps = props.applications ?? [];
+    const policy = scheduler.targetAccessPolicy;
+    const known = scheduler.knownTargetAccess;
+    if (!policy || !known) {
+      if (apps.length > 0)
+        throw new Error(
+          `AsyncTargets "${id}" props: applications: the Scheduler declares no applications; declare each ` +
+            "jobIdPrefix in the Scheduler's applications first",
+        );
+      return;
+    }
+    const prefixes = policy.applications.map((app) => app.jobIdPrefix);
+    apps.forEach((app, index) => {
+      if (!prefixes.includes(app.jobIdPrefix))
+        throw new Error(
+          `AsyncTargets "${id}" props: applications[${index}].jobIdPrefix ${JSON.stringify(app.jobIdPrefix)}: ` +
+            `is not one of the Scheduler's applications (${prefixes.map((p) => JSON.stringify(p)).join(', ')})`,
+        );
+      if (apps.findIndex((other) => other.jobIdPrefix === app.jobIdPrefix) !== index)
+        throw new Error(
+          `AsyncTargets "${id}" props: applications[${index}].jobIdPrefix ${JSON.stringify(app.jobIdPrefix)}: is given twice`,
+        );
+    });
+    const arns = (entry: { stateMachines?: sfn.IStateMachine[]; ecsTasks?: AsyncEcsTask[] }) => ({
+      stateMachines: (entry.stateMachines ?? []).map((machine) => machine.stateMachineArn),
+      ecsTasks: (entry.ecsTasks ?? []).map((task) => ({
+        cluster: task.cluster.clusterArn,
+        taskDefinition: task.taskDefinition.taskDefinitionArn,
+      })),
+    });
+    const knownOf = (
+      entry: { stateMachines?: sfn.IStateMachine[]; ecsTasks?: AsyncEcsTask[] },
+      path: string,
+    ): Pick<KnownAccessList, 'stateMachines' | 'ecsTasks'> => ({
+      stateMachines: (entry.stateMachines ?? []).map((machine, i) =>
+        knownEntry(
+          machine,
+          [machine.stateMachineArn],
+          'stateMachineName',
+          `${path}.stateMachines[${i}] (${machine.node.path})`,
+          this,
+        ),
+      ),
+      ecsTasks: (entry.ecsTasks ?? []).map((task, i): KnownEntry<EcsTaskAccess> => {
+        const where = `${path}.ecsTasks[${i}]`;
+        const cluster = knownEntry(
+          task.cluster,
+          [task.cluster.clusterArn, task.cluster.clusterName],
+          'clusterName',
+          `${where}.cluster (${task.cluster.node.path})`,
+          this,
+        );
+        const family = (task.taskDefinition as { family?: string }).family;
+        const taskDefinition = knownEntry(
+          task.taskDefinition,
+          [task.taskDefinition.taskDefinitionArn, family],
+          'family',
+          `${where}.taskDefinition (${task.taskDefinition.node.path})`,
+          this,
+        );
+        if ('unknown' in cluster) return cluster;
+        if ('unknown' in taskDefinition) return taskDefinition;
+        return { known: { cluster: cluster.known, taskDefinition: taskDefinition.known } };
+      }),
+    });
+    const none = { stateMachines: [], ecsTasks: [] };
+    Object.assign(policy.shared, arns(props));
+    Object.assign(known.shared, knownOf(props, 'AsyncTargets.props'));
+    policy.applications.forEach((app, i) => {
+      const index = apps.findIndex((entry) => entry.jobIdPrefix === app.jobIdPrefix);
+      const entry = apps[index];
+      Object.assign(app.access, entry ? arns(entry) : none);
+      const knownApp = known.applications[i];
+      if (knownApp)
+        Object.assign(knownApp.access, entry ? knownOf(entry, `AsyncTargets.applications[${index}]`) : none);
+    });
+    checkDeclaredJobsAccess(`AsyncTargets "${id}"`, this, scheduler.jobs, known, ['stepfunctions', 'ecs']);
   }
 
   private acknowledge(fn: PunctualFunction): void {

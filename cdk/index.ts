@@ -23,6 +23,7 @@ export {
   type AsyncEcsNetwork,
   type AsyncEcsTask,
   AsyncTargets,
+  type AsyncTargetsApplication,
   type AsyncTargetsProps,
 } from './async-targets.js';
 export type { GapAlarmOptions, PoolProps } from './config.js';

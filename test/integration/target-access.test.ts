@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ENV } from '../../functions/commons/config.js';
@@ -43,6 +44,7 @@ const policy: TargetAccessPolicy = {
     },
   ],
 };
+const SFN_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine';
 const lambda = (functionName: string) => ({ type: 'lambda', functionName, timeout: 1000 }) as Target;
 
 describe('target access: the rule', () => {
@@ -126,6 +128,84 @@ describe('target access: the rule', () => {
     ).toEqual([]);
   });
 
+  it('governs stepfunctions and ecs targets where the lists have them (a stack with AsyncTargets)', () => {
+    // prepare
+    const SFN = 'arn:aws:states:eu-west-1:123456789012:stateMachine';
+    const TASKS = 'arn:aws:ecs:eu-west-1:123456789012';
+    const withAsync: TargetAccessPolicy = {
+      shared: { functions: [], queues: [], buses: [], stateMachines: [`${SFN}:ops`], ecsTasks: [] },
+      applications: [
+        {
+          jobIdPrefix: 'billing-',
+          access: {
+            functions: [],
+            queues: [],
+            buses: [],
+            stateMachines: [`${SFN}:bill`],
+            ecsTasks: [
+              { cluster: `${TASKS}:cluster/jobs`, taskDefinition: `${TASKS}:task-definition/export:3` },
+            ],
+          },
+        },
+        {
+          jobIdPrefix: 'reports-',
+          access: { functions: [], queues: [], buses: [], stateMachines: [], ecsTasks: [] },
+        },
+      ],
+    };
+    const flow = (arn: string) =>
+      ({ type: 'stepfunctions', stateMachineArn: arn, completion: 'async', timeout: 1 }) as Target;
+    const task = (cluster: string, taskDefinition: string) =>
+      ({
+        type: 'ecs',
+        cluster,
+        taskDefinition,
+        containerName: 'app',
+        completion: 'async',
+        timeout: 1,
+      }) as Target;
+
+    // act + assert: its own state machine, and its task by family, family:revision, ARN, cluster name or ARN
+    expect(accessViolations(flow(`${SFN}:bill`), 'billing-a', withAsync)).toEqual([]);
+    for (const [cluster, definition] of [
+      ['jobs', 'export'],
+      ['jobs', 'export:3'],
+      [`${TASKS}:cluster/jobs`, `${TASKS}:task-definition/export:3`],
+    ] as const) {
+      expect(accessViolations(task(cluster, definition), 'billing-a', withAsync), definition).toEqual([]);
+    }
+    // Another application's, another revision, another cluster, another account: refused, naming the rule.
+    const stolen = accessViolations(flow(`${SFN}:bill`), 'reports-a', withAsync);
+    expect(stolen.map((v) => v.path)).toEqual(['target.stateMachineArn']);
+    expect(stolen[0]?.message).toMatch(
+      /job "reports-a" is application "reports-"'s \(jobIdPrefix\), whose targetAccess\.stateMachines does not list it \(it allows: none\); the operator grants it in the AsyncTargets' applications\[\]\.stateMachines/,
+    );
+    expect(accessViolations(flow(`${SFN}:ops`), 'billing-a', withAsync)[0]?.path).toBe(
+      'target.stateMachineArn',
+    );
+    expect(accessViolations(flow(`${SFN}:bill`), 'nightly', withAsync)[0]?.message).toMatch(
+      /so the stack's targetAccess\.stateMachines does not list it \(it allows: .*:ops\)/,
+    );
+    for (const [cluster, definition] of [
+      ['jobs', 'export:4'],
+      ['other', 'export'],
+      ['arn:aws:ecs:eu-west-1:210987654321:cluster/jobs', 'export'],
+    ] as const) {
+      expect(accessViolations(task(cluster, definition), 'billing-a', withAsync)[0]?.path, cluster).toBe(
+        'target.taskDefinition',
+      );
+    }
+    expect(accessViolations(task('jobs', 'export'), 'reports-a', withAsync)[0]?.message).toMatch(
+      /targetAccess\.ecsTasks does not list it \(it allows: none\)/,
+    );
+    // Without the lists (no AsyncTargets: the executors hold no grant for them), not governed here.
+    expect(accessViolations(flow(`${SFN}:bill`), 'reports-a', policy)).toEqual([]);
+    expect(parseTargetAccessPolicy(JSON.stringify(withAsync), 'X')).toEqual(withAsync);
+    expect(() =>
+      parseTargetAccessPolicy('{"applications":[],"shared":{"ecsTasks":[{"cluster":"jobs"}]}}', 'X'),
+    ).toThrow('X.shared.ecsTasks[0]: must be { cluster, taskDefinition } (strings)');
+  });
+
   it("reads the executor's PUNCTUAL_TARGET_ACCESS, and refuses a malformed one", () => {
     // act + assert
     expect(ENV.targetAccess).toBe('PUNCTUAL_TARGET_ACCESS');
@@ -154,6 +234,21 @@ describe('target access: through the executor and the client, on the emulators',
   let dir: string;
   const clock = new ManualClock(T0);
   const queues: Record<'invoices' | 'payroll', string> = { invoices: '', payroll: '' };
+  // A Step Functions client that reaches nothing and counts its calls: the refusal must come before any.
+  const sfnCalls: string[] = [];
+  const sfn = new SFNClient({
+    region: 'eu-west-1',
+    endpoint: 'http://127.0.0.1:9',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+  });
+  sfn.middlewareStack.add(
+    (next, context) => async (args) => {
+      sfnCalls.push(String(context.commandName));
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'punctual-access-'));
@@ -169,11 +264,28 @@ describe('target access: through the executor and the client, on the emulators',
       clock: clock.fn,
       tick: { lookaheadMs: 0 },
       stateFile: stateFilePath(dir),
+      awsClients: { sfn },
       targetAccess: {
         shared: { functions: [], queues: [], buses: [] },
         applications: [
-          { jobIdPrefix: 'billing-', access: { functions: [], queues: [queues.invoices], buses: [] } },
-          { jobIdPrefix: 'reports-', access: { functions: [], queues: [queues.payroll], buses: [] } },
+          {
+            jobIdPrefix: 'billing-',
+            access: {
+              functions: [],
+              queues: [queues.invoices],
+              buses: [],
+              stateMachines: [`${SFN_ARN}:bill`],
+            },
+          },
+          {
+            jobIdPrefix: 'reports-',
+            access: {
+              functions: [],
+              queues: [queues.payroll],
+              buses: [],
+              stateMachines: [`${SFN_ARN}:reports`],
+            },
+          },
         ],
       },
     });
@@ -181,6 +293,7 @@ describe('target access: through the executor and the client, on the emulators',
 
   afterAll(async () => {
     await runtime?.stop();
+    sfn.destroy();
   });
 
   async function messagesOn(queueUrl: string): Promise<string[]> {
@@ -218,6 +331,29 @@ describe('target access: through the executor and the client, on the emulators',
     expect(await messagesOn(queues.invoices)).toEqual(['billing-invoice']);
   });
 
+  it("fails a job starting another application's state machine at once, starting nothing", async () => {
+    // prepare: written as a table-wide writer would (no client check), so that the executor decides.
+    const flow = job('billing-flow-steal', {
+      schedule: 'rate(1 hour)',
+      target: { type: 'stepfunctions', stateMachineArn: `${SFN_ARN}:reports` },
+      retry: { maxAttempts: 3 },
+    });
+    await put(runtime, flow, T0 - 1000);
+    await runtime.tick();
+
+    // act
+    await runtime.drain();
+
+    // assert: one attempt, final; the refusal comes before any Step Functions call (none is reachable here)
+    const run = (await runtime.allRuns()).find((r) => r.jobId === 'billing-flow-steal');
+    expect(run?.status, JSON.stringify(run)).toBe('failed');
+    expect(run?.attempts).toHaveLength(1);
+    expect(sfnCalls).toEqual([]);
+    expect(run?.lastError).toContain(
+      `stepfunctions ${SFN_ARN}:reports: refused: target.stateMachineArn "${SFN_ARN}:reports": job "billing-flow-steal" is application "billing-"'s (jobIdPrefix), whose targetAccess.stateMachines does not list it (it allows: ${SFN_ARN}:bill)`,
+    );
+  });
+
   it("refuses at put, through the client that reads the runtime's state, a job reaching beyond its application", async () => {
     // prepare
     const client = await PunctualClient.local(dir, { clock: clock.fn, jobIdPrefix: 'billing-' });
@@ -242,6 +378,17 @@ describe('target access: through the executor and the client, on the emulators',
       /target\.queueUrl ".*payroll-[0-9a-f]+": job "billing-steal-2" is application "billing-"'s \(jobIdPrefix\), whose targetAccess\.queues does not list it/,
     );
     expect(allowed.created).toBe(true);
+    const flow = await client
+      .putJob({
+        id: 'billing-flow-2',
+        schedule: 'rate(1 hour)',
+        target: { type: 'stepfunctions', stateMachineArn: `${SFN_ARN}:reports` },
+      } as never)
+      .catch((error: unknown) => error);
+    expect(flow).toBeInstanceOf(JobValidationError);
+    expect((flow as Error).message).toMatch(
+      /target\.stateMachineArn ".*:reports": .*targetAccess\.stateMachines does not list it/,
+    );
     client.close();
   });
 });

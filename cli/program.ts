@@ -255,6 +255,12 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
         "where http targets may go (JSON or YAML, the shape of the construct's targetPolicy; default: " +
           'https and http, public and loopback addresses, no redirects; docs/security.md)',
       )
+      .option(
+        '--applications <file>',
+        "what each application's jobs may reach (JSON or YAML, the construct's applications shape: " +
+          '[{ jobIdPrefix, targetAccess: { functions, queues, buses, stateMachines, ecsTasks } }]; ' +
+          'default: no per-application lists; docs/security.md)',
+      )
       .option('--no-console', 'do not serve the console (by default its URL is printed at start)')
       .option(
         '--console-port <port>',

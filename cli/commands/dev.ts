@@ -29,6 +29,7 @@ import type { Log } from '../../shared/runs/lifecycle.js';
 import { decodeJob } from '../../shared/store/decode.js';
 import { type JobItem, RUNNING_MAX, type RunItem } from '../../shared/store/model.js';
 import { Store } from '../../shared/store/store.js';
+import { parseApplicationsDocument, type TargetAccessPolicy } from '../../shared/targets/access.js';
 import {
   LOCAL_TARGET_POLICY,
   parseTargetPolicy,
@@ -62,6 +63,11 @@ export interface DevOptions {
   awsProfile?: string;
   /** A target policy file (JSON or YAML, the construct's `targetPolicy` shape) over the local default. */
   targetPolicy?: string;
+  /**
+   * An applications file (JSON or YAML, the construct's `applications` shape, or `{ targetAccess,
+   * applications }`): each application's jobs reach only its own list, as on a stack.
+   */
+  applications?: string;
   /** `NAME=ENV_VAR`, repeatable: declares secret NAME, read from this process's ENV_VAR at run time. */
   secret?: string[];
   /** A file of `NAME=$ENV_VAR` or `NAME=value` lines (parseSecretsFile). */
@@ -181,6 +187,27 @@ export async function loadTargetPolicyFile(path: string): Promise<ResolvedTarget
   return parseTargetPolicy(document.value ?? {}, LOCAL_TARGET_POLICY, subject);
 }
 
+/**
+ * Reads `--applications FILE` (shared/targets/access.ts parseApplicationsDocument): what each
+ * application's jobs may reach, enforced by the local executors and by clients of this runtime at put.
+ *
+ * @throws JobValidationError naming each field, value and rule broken; PunctualError when unreadable.
+ */
+export async function loadApplicationsFile(path: string): Promise<TargetAccessPolicy> {
+  const subject = `applications file ${JSON.stringify(path)}`;
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new PunctualError(`cannot read ${subject}: ${errorMessage(error)}`, { cause: error });
+  }
+  const document = readDocument(text, path);
+  if (!document.ok) throw new JobValidationError(document.violations, subject);
+  const parsed = parseApplicationsDocument(document.value);
+  if (!parsed.ok) throw new JobValidationError(parsed.violations, subject);
+  return parsed.policy;
+}
+
 /** The shortest tick: one second is the schedule floor. */
 const MIN_TICK_MS = 1000;
 const RECENT_LINES = 8;
@@ -226,6 +253,9 @@ export async function runDev(
   );
   const targetPolicy = options.targetPolicy
     ? await loadTargetPolicyFile(resolve(io.cwd, options.targetPolicy))
+    : undefined;
+  const targetAccess = options.applications
+    ? await loadApplicationsFile(resolve(io.cwd, options.applications))
     : undefined;
   // The state file stays in the working directory whatever --data-dir says: that is where the CLI and
   // `PunctualClient.local()` look for it. It records the data directory.
@@ -302,6 +332,7 @@ export async function runDev(
       stateFile,
       log,
       ...(targetPolicy ? { targetPolicy } : {}),
+      ...(targetAccess ? { targetAccess } : {}),
       secrets,
       ...(options.awsTargets || options.awsRegion || options.awsProfile
         ? {

@@ -363,3 +363,133 @@ export function applicationPrefixViolations(prefixes: readonly string[], path = 
   });
   return violations;
 }
+
+const LIST_FIELDS = ['functions', 'queues', 'buses', 'stateMachines', 'ecsTasks'] as const;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Reads an applications document (`punctual dev --applications FILE`): the construct's `applications`
+ * prop with plain strings, `[{ jobIdPrefix, targetAccess: { functions, queues, buses, stateMachines,
+ * ecsTasks } }]`, or `{ targetAccess, applications }` to give the jobs of no application their list too
+ * (the construct's `targetAccess`; none when left out). Locally entries are what the targets name: function
+ * names or ARNs, queue URLs (the local emulator's or AWS'), bus names or ARNs, state machine ARNs, `{
+ * cluster, taskDefinition }`. `stateMachines` and `ecsTasks` are governed when any list names them (as on a
+ * stack with `AsyncTargets`); otherwise not, as on a stack without it.
+ *
+ * @example parseApplicationsDocument([{ jobIdPrefix: 'billing-', targetAccess: { queues: ['http://127.0.0.1:9324/000000000000/invoices'] } }])
+ */
+export function parseApplicationsDocument(
+  value: unknown,
+): { ok: true; policy: TargetAccessPolicy } | { ok: false; violations: Violation[] } {
+  const violations: Violation[] = [];
+  const top = Array.isArray(value) ? { applications: value } : value;
+  if (!isObject(top) || !Array.isArray(top.applications)) {
+    return {
+      ok: false,
+      violations: [
+        {
+          path: '',
+          value: undefined,
+          message:
+            'must be a list of { jobIdPrefix, targetAccess }, or { targetAccess, applications: [{ jobIdPrefix, targetAccess }] }',
+        },
+      ],
+    };
+  }
+  for (const key of Object.keys(top)) {
+    if (key !== 'applications' && key !== 'targetAccess')
+      violations.push({
+        path: key,
+        value: undefined,
+        message: 'is not a field (targetAccess, applications)',
+      });
+  }
+  const governed = { stateMachines: false, ecsTasks: false };
+  const list = (raw: unknown, path: string): AccessList => {
+    const result: AccessList = { functions: [], queues: [], buses: [] };
+    if (raw === undefined) return result;
+    if (!isObject(raw)) {
+      violations.push({ path, value: undefined, message: `must be an object of ${LIST_FIELDS.join(', ')}` });
+      return result;
+    }
+    for (const [key, entries] of Object.entries(raw)) {
+      const field = LIST_FIELDS.find((f) => f === key);
+      if (!field) {
+        violations.push({
+          path: `${path}.${key}`,
+          value: undefined,
+          message: `is not a field (${LIST_FIELDS.join(', ')})`,
+        });
+        continue;
+      }
+      if (!Array.isArray(entries)) {
+        violations.push({ path: `${path}.${key}`, value: undefined, message: 'must be a list' });
+        continue;
+      }
+      if (field === 'ecsTasks') {
+        governed.ecsTasks = true;
+        result.ecsTasks = [];
+        entries.forEach((entry: unknown, i) => {
+          if (
+            isObject(entry) &&
+            typeof entry.cluster === 'string' &&
+            typeof entry.taskDefinition === 'string'
+          )
+            result.ecsTasks?.push({ cluster: entry.cluster, taskDefinition: entry.taskDefinition });
+          else
+            violations.push({
+              path: `${path}.ecsTasks[${i}]`,
+              value: undefined,
+              message:
+                'must be { cluster, taskDefinition } (a cluster name or ARN, a family[:revision] or ARN)',
+            });
+        });
+        continue;
+      }
+      if (field === 'stateMachines') governed.stateMachines = true;
+      const strings: string[] = [];
+      entries.forEach((entry: unknown, i) => {
+        if (typeof entry === 'string' && entry !== '' && !entry.includes('*')) strings.push(entry);
+        else
+          violations.push({
+            path: `${path}.${key}[${i}]`,
+            value: typeof entry === 'string' ? entry : undefined,
+            message: 'must name one resource (a name, URL or ARN; no wildcards)',
+          });
+      });
+      result[field] = strings;
+    }
+    return result;
+  };
+  const shared = list(top.targetAccess, 'targetAccess');
+  const applications: ApplicationAccess[] = top.applications.map((raw: unknown, index) => {
+    const path = `applications[${index}]`;
+    if (!isObject(raw)) {
+      violations.push({ path, value: undefined, message: 'must be { jobIdPrefix, targetAccess }' });
+      return { jobIdPrefix: '', access: { functions: [], queues: [], buses: [] } };
+    }
+    for (const key of Object.keys(raw)) {
+      if (key !== 'jobIdPrefix' && key !== 'targetAccess')
+        violations.push({
+          path: `${path}.${key}`,
+          value: undefined,
+          message: 'is not a field (jobIdPrefix, targetAccess)',
+        });
+    }
+    return {
+      jobIdPrefix: typeof raw.jobIdPrefix === 'string' ? raw.jobIdPrefix : '',
+      access: list(raw.targetAccess, `${path}.targetAccess`),
+    };
+  });
+  violations.push(...applicationPrefixViolations(applications.map((app) => app.jobIdPrefix)));
+  if (violations.length > 0) return { ok: false, violations };
+  // Governed everywhere or nowhere: a list that does not name them allows none.
+  for (const access of [shared, ...applications.map((app) => app.access)]) {
+    if (governed.stateMachines) access.stateMachines ??= [];
+    if (governed.ecsTasks) access.ecsTasks ??= [];
+  }
+  return { ok: true, policy: { shared, applications } };
+}

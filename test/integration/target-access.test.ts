@@ -5,12 +5,15 @@
  * that knows the deployment refuses it at put. On the emulators: two applications' queues.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadApplicationsFile } from '../../cli/commands/dev.js';
+import type { Io } from '../../cli/format.js';
+import { allCommands, createProgram } from '../../cli/program.js';
 import { ENV } from '../../functions/commons/config.js';
 import { localSqsClient } from '../../local/emulators.js';
 import type { LocalRuntime } from '../../local/runtime.js';
@@ -390,5 +393,164 @@ describe('target access: through the executor and the client, on the emulators',
       /target\.stateMachineArn ".*:reports": .*targetAccess\.stateMachines does not list it/,
     );
     client.close();
+  });
+});
+
+describe('punctual dev --applications FILE', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'punctual-applications-'));
+  });
+
+  it('is in `punctual dev --help`', () => {
+    // prepare
+    let text = '';
+    const io: Io = {
+      out: (t) => (text += t),
+      err: () => {},
+      isTTY: false,
+      color: false,
+      columns: 200,
+      env: {},
+      cwd: '.',
+    };
+    const dev = allCommands(createProgram(io, { exitCode: 0 }, { helpWidth: 200 })).find(
+      (command) => command.name() === 'dev',
+    );
+
+    // act
+    dev?.outputHelp();
+
+    // assert
+    expect(text).toMatch(
+      /--applications <file> +what each application's jobs may reach \(JSON or YAML, the construct's applications shape/,
+    );
+  });
+
+  it("reads the construct's shape (YAML or JSON, a list or { targetAccess, applications })", async () => {
+    // prepare
+    const yaml = join(dir, 'applications.yaml');
+    await writeFile(
+      yaml,
+      [
+        '- jobIdPrefix: billing-',
+        '  targetAccess:',
+        '    queues: [http://127.0.0.1:9324/000000000000/invoices]',
+        '    stateMachines: [arn:aws:states:eu-west-1:123456789012:stateMachine:bill]',
+        '- jobIdPrefix: reports-',
+        '  targetAccess: { functions: [payroll] }',
+      ].join('\n'),
+    );
+    const json = join(dir, 'applications.json');
+    await writeFile(
+      json,
+      JSON.stringify({ targetAccess: { buses: ['default'] }, applications: [{ jobIdPrefix: 'billing-' }] }),
+    );
+
+    // act
+    const fromYaml = await loadApplicationsFile(yaml);
+    const fromJson = await loadApplicationsFile(json);
+
+    // assert: stateMachines named by one list are governed on every list (none where not named)
+    expect(fromYaml).toEqual({
+      shared: { functions: [], queues: [], buses: [], stateMachines: [] },
+      applications: [
+        {
+          jobIdPrefix: 'billing-',
+          access: {
+            functions: [],
+            queues: ['http://127.0.0.1:9324/000000000000/invoices'],
+            buses: [],
+            stateMachines: ['arn:aws:states:eu-west-1:123456789012:stateMachine:bill'],
+          },
+        },
+        {
+          jobIdPrefix: 'reports-',
+          access: { functions: ['payroll'], queues: [], buses: [], stateMachines: [] },
+        },
+      ],
+    });
+    expect(fromJson).toEqual({
+      shared: { functions: [], queues: [], buses: ['default'] },
+      applications: [{ jobIdPrefix: 'billing-', access: { functions: [], queues: [], buses: [] } }],
+    });
+  });
+
+  it('refuses a malformed file, naming each field, value and rule', async () => {
+    // prepare
+    const bad = join(dir, 'bad.yaml');
+    await writeFile(
+      bad,
+      [
+        '- jobIdPrefix: billing-',
+        '  targetAccess: { functions: ["*"], topics: [x] }',
+        '- jobIdPrefix: billing-eu-',
+        '  targetAccess: { ecsTasks: [{ cluster: jobs }] }',
+      ].join('\n'),
+    );
+
+    // act
+    const error = await loadApplicationsFile(bad).catch((e: unknown) => e);
+    const missing = await loadApplicationsFile(join(dir, 'none.yaml')).catch((e: unknown) => e);
+
+    // assert
+    expect(error).toBeInstanceOf(JobValidationError);
+    const message = (error as Error).message;
+    expect(message).toContain(`invalid applications file ${JSON.stringify(bad)}:`);
+    expect(message).toContain('applications[0].targetAccess.functions[0] "*": must name one resource');
+    expect(message).toContain('applications[0].targetAccess.topics: is not a field');
+    expect(message).toContain(
+      'applications[1].targetAccess.ecsTasks[0]: must be { cluster, taskDefinition }',
+    );
+    expect(message).toMatch(
+      /applications\[0\]\.jobIdPrefix "billing-": overlaps applications\[1\]\.jobIdPrefix "billing-eu-"/,
+    );
+    expect((missing as Error).message).toMatch(/^cannot read applications file /);
+  });
+
+  it('makes the local executors and clients enforce it, as on a stack', async () => {
+    // prepare: the file, as `punctual dev --applications` reads it, given to the runtime as runDev does
+    const sqs = localSqsClient(inject('endpoints').sqs);
+    const created = await sqs.send(
+      new CreateQueueCommand({ QueueName: `ledger-${randomUUID().slice(0, 8)}` }),
+    );
+    sqs.destroy();
+    const ledger = created.QueueUrl ?? '';
+    const file = join(dir, 'local.yaml');
+    await writeFile(file, `- jobIdPrefix: billing-\n  targetAccess: { queues: [${ledger}] }\n`);
+    const stateDir = await mkdtemp(join(tmpdir(), 'punctual-applications-state-'));
+    const clock = new ManualClock(T0);
+    const runtime = await testRuntime({
+      clock: clock.fn,
+      tick: { lookaheadMs: 0 },
+      stateFile: stateFilePath(stateDir),
+      targetAccess: await loadApplicationsFile(file),
+    });
+    try {
+      const target = { type: 'sqs', queueUrl: ledger };
+      await put(runtime, job('billing-ledger', { schedule: 'rate(1 hour)', target }), T0 - 1000);
+      await put(runtime, job('ops-ledger', { schedule: 'rate(1 hour)', target }), T0 - 1000);
+      await runtime.tick();
+
+      // act
+      await runtime.drain();
+      const client = await PunctualClient.local(stateDir, { clock: clock.fn });
+      const refused = await client
+        .putJob({ id: 'ops-ledger-2', schedule: 'rate(1 hour)', target } as never)
+        .catch((e: unknown) => e);
+      client.close();
+
+      // assert
+      const runs = Object.fromEntries((await runtime.allRuns()).map((run) => [run.jobId, run]));
+      expect(runs['billing-ledger']?.status).toBe('succeeded');
+      expect(runs['ops-ledger']?.status).toBe('failed');
+      expect(runs['ops-ledger']?.lastError).toMatch(
+        /job "ops-ledger" starts with no application's jobIdPrefix \("billing-"\), so the stack's targetAccess\.queues does not list it \(it allows: none\)/,
+      );
+      expect(refused).toBeInstanceOf(JobValidationError);
+    } finally {
+      await runtime.stop();
+    }
   });
 });

@@ -418,6 +418,8 @@ const DYNAMO_JOB_WRITE = [
   'dynamodb:DeleteItem',
   // The calendar partition: a job that excludes calendars is checked against them, and its claim reads them.
   'dynamodb:Query',
+  // A deploy that stops declaring a calendar first finds the jobs that still exclude it (one Scan, only then).
+  'dynamodb:Scan',
 ];
 
 /** What synth knows of each resource a `TargetAccess` names (cdk/declared-access.ts). */

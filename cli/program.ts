@@ -553,12 +553,22 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
   example(
     addTargetOptions(
       addJson(
-        calendars.command('delete').description('delete a calendar').argument('<name>', 'calendar name'),
+        calendars
+          .command('delete')
+          .description(
+            'delete a calendar; refused while a job excludes it (the error names them) unless --force',
+          )
+          .argument('<name>', 'calendar name')
+          .option(
+            '--force',
+            'delete it although jobs exclude it: each is marked invalid by the next tick and runs nothing until the calendar is put back and the job put again',
+          ),
       ),
     ).action(async (name: string, flags) =>
       withTarget(io, now, flags, (target) => runCalendarDelete(io, target, name, flags)),
     ),
     'punctual calendars delete old-freeze',
+    'punctual calendars delete old-freeze --force',
   );
 
   // ── runs ─────────────────────────────────────────────────────────────────────────────────────────

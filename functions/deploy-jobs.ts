@@ -12,9 +12,14 @@
  *   gone from the table was deleted by its completion (or by hand): it is left deleted, not created
  *   again; a changed declaration creates it again.
  * - Calendars (the construct's `calendars`): written before the jobs (which may exclude them); on Update,
- *   one no longer declared is deleted after the jobs.
+ *   one no longer declared is deleted after the jobs, but refused (the deploy fails, before anything is
+ *   written, naming the jobs) while a job the deploy does not delete still excludes it: one put from the
+ *   CLI or the client. `punctual calendars delete NAME --force` first is the override (a deploy's delete
+ *   of a calendar already gone is a no-op).
  * - Delete (stack deleted, or jobs no longer declared at all): the declared jobs are deleted, then the
- *   declared calendars. Their run records stay until their TTL.
+ *   declared calendars, whatever still excludes them (a stack delete is not refused: a job put from the CLI
+ *   that excludes one is then marked invalid by the next tick, if the table stays). Their run records stay
+ *   until their TTL.
  *
  * The physical id names the table, so a replaced table makes CloudFormation send Delete for the old one
  * (with the old properties) after the new one is filled.
@@ -195,6 +200,43 @@ export function createDeployJobsHandler(deps: DeployJobsDeps) {
     }
   }
 
+  /**
+   * Refuses an Update that stops declaring a calendar some job will still exclude after it: a job the
+   * deploy neither deletes nor rewrites without it (one put from the CLI or the client). Checked before
+   * anything is written; one Scan of the table (store.jobsExcluding), only when a calendar is dropped.
+   */
+  async function refuseDroppedInUse(
+    store: Store,
+    current: ReturnType<typeof readProperties>,
+    previous: ReturnType<typeof readProperties>,
+  ): Promise<void> {
+    const declaredNow = new Set(current.calendars.map((calendar) => calendar.name));
+    let dropped = previous.calendars
+      .map((calendar) => calendar.name)
+      .filter((name) => !declaredNow.has(name));
+    if (!dropped.length) return;
+    // One already gone (deleted with --force before the deploy: the override) is no longer the deploy's to refuse.
+    const stored = new Set((await store.listCalendars()).map((calendar) => calendar.name));
+    dropped = dropped.filter((name) => stored.has(name));
+    if (!dropped.length) return;
+    const jobsNow = new Map(current.jobs.map((job) => [idOf(job), job as { exclude?: unknown }]));
+    const jobsBefore = new Set(previous.jobs.map(idOf));
+    const users = await store.jobsExcluding(dropped);
+    for (const name of dropped) {
+      const left = (users.get(name) ?? []).filter((id) => {
+        const declared = jobsNow.get(id);
+        if (declared) return Array.isArray(declared.exclude) && declared.exclude.includes(name);
+        return !jobsBefore.has(id); // declared before and not now: this deploy deletes it
+      });
+      if (left.length)
+        throw new PunctualError(
+          `the deploy stops declaring calendar "${name}", but ${left.length} job(s) the deploy leaves in place still exclude it ` +
+            `(${left.slice(0, 10).join(', ')}${left.length > 10 ? `, and ${left.length - 10} more` : ''}): ` +
+            `edit them to drop it, keep declaring it, or delete it first with \`punctual calendars delete ${name} --force\``,
+        );
+    }
+  }
+
   return async (event: Event): Promise<DeployJobsResult> => {
     const now = deps.clock();
     const current = readProperties(event.ResourceProperties);
@@ -223,6 +265,7 @@ export function createDeployJobsHandler(deps: DeployJobsDeps) {
     // Same table: compare with what was declared before. Another table: CloudFormation deletes the old set
     // through a Delete event, since the physical id changed.
     const sameTable = previous?.tableName === current.tableName;
+    if (previous && sameTable) await refuseDroppedInUse(store, current, previous);
     for (const { name, ...calendar } of current.calendars) await putCalendar(store, name, calendar, now);
     const counts = await putAll(store, current.jobs, current.pools, now, sameTable ? previous.jobs : []);
     let Deleted = 0;

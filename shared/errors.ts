@@ -74,6 +74,33 @@ export class JobValidationError extends PunctualError {
   }
 }
 
+/** How many of a calendar's users a CalendarInUseError names in its message. */
+export const CALENDAR_USERS_SHOWN = 10;
+
+/**
+ * A calendar delete refused because jobs still exclude the calendar; `jobIds` names them (all of them,
+ * sorted), the message the first few and the count.
+ *
+ * @example
+ * try { await client.deleteCalendar('uk-2026'); } catch (error) { if (error instanceof CalendarInUseError) console.log(error.jobIds); }
+ */
+export class CalendarInUseError extends PunctualError {
+  constructor(
+    readonly calendar: string,
+    readonly jobIds: string[],
+  ) {
+    const shown = jobIds.slice(0, CALENDAR_USERS_SHOWN);
+    const more = jobIds.length - shown.length;
+    super(
+      `calendar "${calendar}" is excluded by ${jobIds.length} job${jobIds.length === 1 ? '' : 's'} ` +
+        `(${shown.join(', ')}${more ? `, and ${more} more` : ''}): edit them to drop it from exclude, ` +
+        'or delete it anyway with --force (client: { force: true }), and each of them is marked invalid by the ' +
+        'next tick that plans it, running nothing until the calendar is put back and the job put again',
+    );
+    this.name = 'CalendarInUseError';
+  }
+}
+
 /** @example if (error instanceof JobNotFoundError) console.error(`no job ${error.jobId}`); */
 export class JobNotFoundError extends PunctualError {
   constructor(readonly jobId: string) {

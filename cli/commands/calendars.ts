@@ -1,7 +1,7 @@
 /** `punctual calendars put | get | list | delete`: exclusion calendars (docs/jobs.md "Exclusion calendars"). */
 import { readFile } from 'node:fs/promises';
 import type { CalendarDefinition } from '../../shared/calendars/calendar.js';
-import { PunctualError } from '../../shared/errors.js';
+import { CALENDAR_USERS_SHOWN, PunctualError } from '../../shared/errors.js';
 import { parseJobsFile } from '../../shared/jobs/index.js';
 import { errorMessage } from '../../shared/util.js';
 import type { Target } from '../context.js';
@@ -134,9 +134,21 @@ export async function runCalendarDelete(
   io: Io,
   target: Target,
   name: string,
-  flags: { json?: boolean },
+  flags: { json?: boolean; force?: boolean },
 ): Promise<void> {
-  await target.client.deleteCalendar(name);
-  if (flags.json) printJson(io, { name, deleted: true });
-  else io.out(`deleted calendar ${name}; a job that still excludes it is marked invalid by the next tick\n`);
+  const result = await target.client.deleteCalendar(name, { force: flags.force === true });
+  if (flags.json) {
+    printJson(io, result);
+    return;
+  }
+  io.out(`deleted calendar ${name}\n`);
+  if (result.excludedBy.length) {
+    const shown = result.excludedBy.slice(0, CALENDAR_USERS_SHOWN);
+    const more = result.excludedBy.length - shown.length;
+    io.err(
+      `warning: ${result.excludedBy.length} job(s) still exclude it (${shown.join(', ')}${more ? `, and ${more} more` : ''}): ` +
+        'the next tick that plans each marks it invalid, and it runs nothing until the calendar is put back and ' +
+        'the job put again\n',
+    );
+  }
 }

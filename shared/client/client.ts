@@ -8,7 +8,13 @@ import type { z } from 'zod';
 import type { CalendarDefinition } from '../calendars/calendar.js';
 import { PunctualError } from '../errors.js';
 import type { jobSchema as jobInputSchema } from '../jobs/schema.js';
-import { deleteCalendar, getCalendar, listCalendars, putCalendar } from '../ops/calendars.js';
+import {
+  type CalendarDeleteResult,
+  deleteCalendar,
+  getCalendar,
+  listCalendars,
+  putCalendar,
+} from '../ops/calendars.js';
 import {
   type ClaimDeps,
   deleteJob,
@@ -406,9 +412,16 @@ export class PunctualClient {
     return listCalendars((await this.#target()).store);
   }
 
-  /** Deletes a calendar; a job that still excludes it is marked invalid by the next tick. */
-  async deleteCalendar(name: string): Promise<void> {
-    await deleteCalendar((await this.#target()).store, name);
+  /**
+   * Deletes a calendar. Refused with `CalendarInUseError` (naming the jobs) while a job excludes it, unless
+   * `force`: then each job that still excludes it is marked invalid by the next tick that plans it, naming
+   * the calendar, and runs nothing until the calendar is put back and the job put again (`excludedBy` lists
+   * them). Finding them reads the table once (a Scan). Throws a `PunctualError` when there is no such calendar.
+   *
+   * @example await client.deleteCalendar('freeze-2026'); // CalendarInUseError while payroll excludes it
+   */
+  async deleteCalendar(name: string, options: { force?: boolean } = {}): Promise<CalendarDeleteResult> {
+    return deleteCalendar((await this.#target()).store, name, options);
   }
 
   /** A job with its definition, state, last 10 runs and next 10 slots. Throws `JobNotFoundError`. */

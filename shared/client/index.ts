@@ -9,6 +9,7 @@
  * await client.putJob({ id: 'hello', schedule: 'rate(1 minute)', target: { type: 'handler', name: 'noop' } });
  */
 export {
+  CalendarInUseError,
   type CompletionRefusal,
   CompletionRefusedError,
   InvalidScheduleError,
@@ -19,6 +20,7 @@ export {
   type Violation,
 } from '../errors.js';
 export type { SerializedJob } from '../jobs/index.js';
+export type { CalendarDeleteResult } from '../ops/calendars.js';
 export { JOB_STATES, type JobFilter, type JobState } from '../ops/list.js';
 export type {
   BackfillOptions,

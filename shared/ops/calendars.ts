@@ -3,7 +3,7 @@
  * client, the CLI and the deploy custom resource call these.
  */
 import { type CalendarDefinition, checkCalendar } from '../calendars/calendar.js';
-import { JobValidationError, PunctualError } from '../errors.js';
+import { CalendarInUseError, JobValidationError, PunctualError } from '../errors.js';
 import type { JobDefinition } from '../jobs/types.js';
 import type { CalendarItem } from '../store/calendars.js';
 import type { Store } from '../store/store.js';
@@ -37,12 +37,34 @@ export async function listCalendars(store: Store): Promise<CalendarDefinition[]>
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
+export interface CalendarDeleteResult {
+  name: string;
+  deleted: true;
+  /** The jobs that still exclude it (a forced delete): each is marked invalid by the next tick that plans it. */
+  excludedBy: string[];
+}
+
 /**
- * Deletes the calendar. A job that still excludes it is marked invalid by the next tick that plans it (with
- * the calendar's name), not run unfiltered.
+ * Deletes the calendar, refused while jobs exclude it (`CalendarInUseError`, naming them) unless `force`.
+ * Finding them is a Scan of the table (store.jobsExcluding): a delete reads every item once.
+ *
+ * After a forced delete a job that still excludes it is marked invalid by the next tick that plans it, naming
+ * the calendar: it runs nothing (never a slot the calendar was meant to skip) and records nothing until the
+ * calendar is put back and the job is put again, when its catch-up policy takes the slots that passed. The
+ * same holds for a job that excluded it through a race (a put between the check and the delete).
+ *
+ * @throws PunctualError when there is no calendar by that name.
  */
-export async function deleteCalendar(store: Store, name: string): Promise<void> {
+export async function deleteCalendar(
+  store: Store,
+  name: string,
+  options: { force?: boolean } = {},
+): Promise<CalendarDeleteResult> {
+  if (!(await store.getCalendar(name))) throw new PunctualError(`no calendar "${name}"`);
+  const excludedBy = (await store.jobsExcluding([name])).get(name) ?? [];
+  if (excludedBy.length && !options.force) throw new CalendarInUseError(name, excludedBy);
   if (!(await store.deleteCalendar(name))) throw new PunctualError(`no calendar "${name}"`);
+  return { name, deleted: true, excludedBy };
 }
 
 /**

@@ -274,12 +274,16 @@ async function updateJob(
   // read, and a pause bumps it, so a pause that lands after our read makes us read again.
   const hasEnabled = typeof existing.enabled === 'boolean';
   // Nothing to write: the same definition over a sound item in its shard (a deploy leaves such jobs untouched).
+  // An item the tick marked invalid (a calendar or pool it named was missing) is not sound: put again, it
+  // goes back into the schedule.
+  const markedInvalid = existing.invalid !== undefined;
   const inItsShard = existing.dueShard === undefined || existing.dueShard === store.shardOf(definition.id);
   // A payload lives in a definition item; one still inline (an item from before they existed) is moved.
   const payloadInPlace = definition.payload === undefined || typeof existing.definitionId === 'string';
   if (
     changes.length === 0 &&
     decoded.ok &&
+    !markedInvalid &&
     hasEnabled &&
     inItsShard &&
     payloadInPlace &&
@@ -319,7 +323,7 @@ async function updateJob(
     now,
   });
   if (!written) return undefined;
-  if (!decoded.ok) changes.push('repaired (was invalid)');
+  if (!decoded.ok || markedInvalid) changes.push('repaired (was invalid)');
   const warnings = next === undefined ? ['the schedule names no future slot'] : [];
   if (fromAllow) {
     // Were this put to stop here, the next start of the job would count them (shared/runs/execute.ts).

@@ -7,7 +7,7 @@
  * job excludes one (shared/tick/tick.ts): never a read per job per tick. The job item carries only the
  * names it excludes.
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { CalendarDefinition } from '../calendars/calendar.js';
 import { type RawItem, StoreBase } from './base.js';
 
@@ -65,6 +65,42 @@ export class CalendarRecords extends StoreBase {
       next = page.LastEvaluatedKey;
     } while (next);
     return items;
+  }
+
+  /**
+   * The ids of the jobs that exclude each of `names` (a name no job excludes maps to []), sorted. A Scan of
+   * the table with a filter: it reads every item (run records included), whatever it returns, so it is
+   * for the rare calendar delete only, never the tick (docs/jobs.md "Exclusion calendars").
+   */
+  async jobsExcluding(names: readonly string[]): Promise<Map<string, string[]>> {
+    const users = new Map<string, string[]>(names.map((name) => [name, []]));
+    if (!names.length) return users;
+    const values: Record<string, unknown> = { ':job': 'JOB' };
+    const any = names.map((name, i) => {
+      values[`:c${i}`] = name;
+      return `contains(#definition.#exclude, :c${i})`;
+    });
+    let next: RawItem | undefined;
+    do {
+      const page = await this.doc.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: `sk = :job AND (${any.join(' OR ')})`,
+          ProjectionExpression: 'jobId, #definition.#exclude',
+          ExpressionAttributeNames: { '#definition': 'definition', '#exclude': 'exclude' },
+          ExpressionAttributeValues: values,
+          ...(next ? { ExclusiveStartKey: next } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const exclude = (item.definition as { exclude?: unknown } | undefined)?.exclude;
+        for (const name of Array.isArray(exclude) ? exclude : [])
+          users.get(String(name))?.push(String(item.jobId));
+      }
+      next = page.LastEvaluatedKey;
+    } while (next);
+    for (const ids of users.values()) ids.sort();
+    return users;
   }
 
   /** Deletes the calendar; true when it existed. */

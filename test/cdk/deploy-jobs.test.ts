@@ -13,7 +13,8 @@ import {
 } from '../../functions/deploy-jobs.js';
 import { localDynamoClient, localSqsClient } from '../../local/emulators.js';
 import { parseJob } from '../../shared/jobs/index.js';
-import { pauseJob } from '../../shared/ops/jobs.js';
+import { deleteCalendar } from '../../shared/ops/calendars.js';
+import { pauseJob, putJob } from '../../shared/ops/jobs.js';
 import { SqsDispatcher } from '../../shared/queue/dispatcher.js';
 import { silentLog } from '../../shared/runs/lifecycle.js';
 import { RecordingSignals } from '../../shared/signals.js';
@@ -234,6 +235,53 @@ describe('deploy-jobs: calendars and jobs that end themselves', () => {
     expect((await store.listCalendars()).map((c) => c.name)).toEqual(['uk-holidays']);
     expect((await stored(store, 'payroll'))?.definition.exclude).toEqual(['uk-holidays']);
     await handler(remove(after));
+    expect(await store.listCalendars()).toEqual([]);
+  });
+
+  it('refuses, before writing anything, a deploy that drops a calendar a job it leaves in place still excludes', async () => {
+    // prepare: the stack declares "freeze" and a job excluding it; a CLI-put job excludes it too
+    const { tableName, store } = await newTable();
+    const before = {
+      ...properties(tableName, [job('declared', { exclude: ['freeze'] })]),
+      Calendars: calendars('freeze'),
+    };
+    await handler(create(before));
+    await putJob(store, job('from-cli', { exclude: ['freeze'] }), T0, { pools: POOLS });
+
+    // act: a deploy that drops the calendar, deletes the declared job that excluded it and adds another
+    const after = { ...properties(tableName, [job('added')]), Calendars: '[]' };
+    const refused = await handler(update(after, before)).catch((error: unknown) => error);
+    const untouched = {
+      calendars: (await store.listCalendars()).map((c) => c.name),
+      declared: await stored(store, 'declared'),
+      added: await stored(store, 'added'),
+    };
+    // the override: delete it from the CLI first (--force), then deploy
+    await deleteCalendar(store, 'freeze', { force: true });
+    const result = await handler(update(after, before));
+
+    // assert
+    expect((refused as Error).message).toBe(
+      'the deploy stops declaring calendar "freeze", but 1 job(s) the deploy leaves in place still exclude it ' +
+        '(from-cli): edit them to drop it, keep declaring it, or delete it first with ' +
+        '`punctual calendars delete freeze --force`',
+    );
+    expect(untouched).toEqual({ calendars: ['freeze'], declared: expect.anything(), added: undefined });
+    expect(result.Data).toMatchObject({ Created: 1, Deleted: 1 });
+    expect(await store.listCalendars()).toEqual([]);
+  });
+
+  it('drops a calendar only the jobs it deletes excluded', async () => {
+    const { tableName, store } = await newTable();
+    const before = {
+      ...properties(tableName, [job('declared', { exclude: ['freeze'] })]),
+      Calendars: calendars('freeze'),
+    };
+    await handler(create(before));
+
+    const result = await handler(update({ ...properties(tableName, []), Calendars: '[]' }, before));
+
+    expect(result.Data).toMatchObject({ Deleted: 1 });
     expect(await store.listCalendars()).toEqual([]);
   });
 

@@ -5,9 +5,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime.js';
-import { JobValidationError } from '../../shared/errors.js';
+import { CalendarInUseError, JobValidationError } from '../../shared/errors.js';
 import { parseJobsDocument } from '../../shared/jobs/index.js';
-import { putCalendar } from '../../shared/ops/calendars.js';
+import { deleteCalendar, putCalendar } from '../../shared/ops/calendars.js';
 import { describeJob, pauseJob } from '../../shared/ops/jobs.js';
 import { byStatus, job, ManualClock, put, T0, testRuntime } from '../support/runtime.js';
 
@@ -291,6 +291,54 @@ describe('exclusion calendars', () => {
     expect(runs).toHaveLength(601);
     expect(byStatus(runs)).toEqual({ 'succeeded(ok)': 1, 'skipped(calendar)': 30, 'missed(coalesced)': 570 });
     expect((await runtime.store.getJob('minutely'))?.deferred).toBeUndefined();
+  });
+
+  it('a forced delete: the jobs that excluded the calendar are marked invalid and run nothing until it is put back and they are put again', async () => {
+    // prepare: a minutely job excludes "freeze" (which excludes nothing today); one slot runs
+    const clock = new ManualClock(T0);
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });
+    await putCalendar(runtime.store, 'freeze', { dates: ['2027-01-01'] }, T0);
+    const definition = job('deploys', { schedule: 'rate(1 minute)', exclude: ['freeze'] });
+    await put(runtime, definition, T0);
+    await runtime.tick();
+    await runtime.drain();
+
+    // act: refused, then forced; two ticks pass; the calendar is put back and the job put again
+    const refused = await deleteCalendar(runtime.store, 'freeze').catch((error: unknown) => error);
+    const forced = await deleteCalendar(runtime.store, 'freeze', { force: true });
+    clock.advance(MINUTE);
+    const marked = await runtime.tick();
+    clock.advance(MINUTE);
+    await runtime.tick();
+    const invalid = await runtime.store.getJob('deploys');
+    const runsWhileInvalid = await runtime.allRuns();
+    clock.advance(MINUTE);
+    await putCalendar(runtime.store, 'freeze', { dates: ['2027-01-01'] }, clock.now);
+    await put(runtime, definition, clock.now);
+    await runtime.tick();
+    await runtime.drain();
+
+    // assert
+    expect(refused).toBeInstanceOf(CalendarInUseError);
+    expect((refused as CalendarInUseError).jobIds).toEqual(['deploys']);
+    expect(forced).toEqual({ name: 'freeze', deleted: true, excludedBy: ['deploys'] });
+    expect(marked.invalidJobs).toBe(1);
+    expect(invalid?.invalid?.error).toBe(
+      'exclude names calendar "freeze", which does not exist: put it, or edit the job',
+    );
+    expect(invalid?.dueAt).toBeUndefined();
+    expect(runsWhileInvalid.map((run) => `${run.scheduledAt.slice(11, 16)} ${run.status}`)).toEqual([
+      '00:00 succeeded',
+    ]);
+    const after = await runtime.allRuns();
+    // Put again, the job's catch-up (latest) takes the slots that passed while it was invalid.
+    expect(after.map((run) => `${run.scheduledAt.slice(11, 16)} ${run.status}(${run.reason})`)).toEqual([
+      '00:00 succeeded(ok)',
+      '00:01 missed(coalesced)',
+      '00:02 missed(coalesced)',
+      '00:03 succeeded(ok)',
+    ]);
+    expect((await runtime.store.getJob('deploys'))?.invalid).toBeUndefined();
   });
 
   it('refuses a bad calendar naming field, value and rule', async () => {

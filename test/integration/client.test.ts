@@ -7,7 +7,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCalendarGet } from '../../cli/commands/calendars.js';
+import { runCalendarDelete, runCalendarGet } from '../../cli/commands/calendars.js';
 import { runGet, runList, runPut } from '../../cli/commands/jobs.js';
 import { runRunsList } from '../../cli/commands/runs.js';
 import type { LocalRuntime } from '../../local/runtime.js';
@@ -15,6 +15,7 @@ import { stateFilePath } from '../../shared/client/connection.js';
 import { dlqEntrySchema, redriveResultSchema } from '../../shared/client/dlq.js';
 import { statusReportSchema } from '../../shared/client/health.js';
 import {
+  CalendarInUseError,
   type JobInput,
   JobNotFoundError,
   JobValidationError,
@@ -332,16 +333,17 @@ describe('punctual runs list, on the client', () => {
 /** The CLI's commands on `client`: an Io that keeps what they print (`out`), and the target they act on. */
 async function cliOn(client: PunctualClient) {
   const out: string[] = [];
+  const err: string[] = [];
   const io = {
     out: (t: string) => out.push(t),
-    err() {},
+    err: (t: string) => err.push(t),
     isTTY: false,
     color: false,
     columns: 160,
     env: {},
     cwd: '.',
   };
-  return { out, io, target: { ...(await client.deployment()), client, close() {} } };
+  return { out, err, io, target: { ...(await client.deployment()), client, close() {} } };
 }
 
 describe('the next slot: one meaning in every command', () => {
@@ -487,5 +489,41 @@ describe('calendars get', () => {
       dates: ['2026-12-25'],
     });
     await expect(runCalendarGet(io, target, 'nope', {})).rejects.toThrow('no calendar "nope"');
+  });
+});
+
+describe('calendars delete', () => {
+  it('is refused while jobs exclude the calendar, naming the first 10 and the count; --force deletes it and warns', async () => {
+    // prepare: 12 jobs exclude "freeze"; "spare" is excluded by none
+    const clock = new ManualClock(T0);
+    const { client } = await setup(clock);
+    const { out, err, io, target } = await cliOn(client);
+    await client.putCalendar('freeze', { dates: ['2026-12-25'] });
+    await client.putCalendar('spare', { dates: ['2026-12-26'] });
+    const ids = Array.from({ length: 12 }, (_, i) => `job-${String(i).padStart(2, '0')}`);
+    for (const id of ids) await client.putJob(def(id, { schedule: 'rate(1 hour)', exclude: ['freeze'] }));
+    await client.putJob(def('free', { schedule: 'rate(1 hour)' }));
+
+    // act
+    const refused = await client.deleteCalendar('freeze').catch((error: unknown) => error);
+    const refusedCli = await runCalendarDelete(io, target, 'freeze', {}).catch((error: unknown) => error);
+    const spare = await client.deleteCalendar('spare');
+    await runCalendarDelete(io, target, 'freeze', { force: true });
+    const gone = await client.deleteCalendar('freeze').catch((error: unknown) => error);
+
+    // assert
+    expect(refused).toBeInstanceOf(CalendarInUseError);
+    expect((refused as CalendarInUseError).jobIds).toEqual(ids);
+    expect((refused as Error).message).toContain(
+      `calendar "freeze" is excluded by 12 jobs (${ids.slice(0, 10).join(', ')}, and 2 more): edit them to drop it`,
+    );
+    expect((refused as Error).message).toContain('--force');
+    expect((refusedCli as CalendarInUseError).exitCode).toBe(1);
+    expect(spare).toEqual({ name: 'spare', deleted: true, excludedBy: [] });
+    expect(out.join('')).toBe('deleted calendar freeze\n');
+    expect(err.join('')).toContain('warning: 12 job(s) still exclude it (job-00, job-01');
+    expect(err.join('')).toContain('marks it invalid');
+    expect(await client.listCalendars()).toEqual([]);
+    expect((gone as Error).message).toBe('no calendar "freeze"');
   });
 });

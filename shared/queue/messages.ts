@@ -25,6 +25,14 @@ export const RunMessageSchema = z
      * in messages written before it existed (they replay as before).
      */
     replays: z.number().int().min(1).optional(),
+    /**
+     * DLQ bodies: the failed run's `redriveToken`, so that moving this body back to the queue (a redrive)
+     * reopens the run, and a replay message without it (forged by a sender of the pool queue) does not.
+     */
+    redrive: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{16,64}$/)
+      .optional(),
     /** DLQ only: why the run failed, for a person reading the queue. */
     failedAt: z.string().optional(),
     lastError: z.string().optional(),

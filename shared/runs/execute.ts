@@ -166,6 +166,15 @@ export async function executeMessage(
       // A redrive (or a lost CLI send) is the replay after the run's last one; a message for a replay
       // that has already run is a duplicate delivery and must not run the target again.
       if (message.replays !== undefined && message.replays !== replays + 1) return 'duplicate';
+      // Only the run's DLQ entry carries its token: a replay message forged on the pool queue (whoever
+      // may send there: any grantManageJobs grantee) reopens nothing.
+      if (!run.redriveToken || message.redrive !== run.redriveToken) {
+        deps.log.warn(
+          'replay message without the failed run’s redrive token; ignored (replay the run with `punctual runs replay`)',
+          { runId: run.runId },
+        );
+        return 'duplicate';
+      }
       const reopened = await reopenForReplay(deps, run, now, graceMs);
       if (!reopened) return 'duplicate';
       run = reopened;
@@ -708,6 +717,8 @@ export async function reopenForReplay(
       status: 'dispatched',
       reason: undefined,
       finishedAt: undefined,
+      // Spent: a second redrive of the same DLQ entry, or a copy of it, finds no token to match.
+      redriveToken: undefined,
       dispatchedAt: iso(now),
       replays: (run.replays ?? 0) + 1,
       attemptBase: run.attempt,

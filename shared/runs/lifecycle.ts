@@ -3,6 +3,7 @@
  * path): send an attempt, schedule a retry, end it. Every step is a conditional write on the run record,
  * so the two paths can race without a run ending twice.
  */
+import { randomBytes } from 'node:crypto';
 import { jsonBytes } from '../jobs/limits.js';
 import type { OverlapPolicy } from '../jobs/types.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
@@ -347,9 +348,30 @@ export async function sendToDlq(deps: RunDeps, run: RunItem, now: number): Promi
     });
     return;
   }
+  // The token a redrive of this body shows the executor (RunItem.redriveToken): recorded on the failed
+  // run first, so a replay message without it, forged on the pool queue, cannot reopen the run. When the
+  // write fails the entry goes without a token; its run is then replayed with `runs replay`.
+  const token = randomBytes(16).toString('base64url');
+  let marked = false;
+  try {
+    marked = Boolean(
+      await deps.store.transitionRun(
+        run.runId,
+        ['failed'],
+        { redriveToken: token },
+        { attempt: run.attempt, now },
+      ),
+    );
+  } catch (error) {
+    deps.log.error('could not record the redrive token of a failed run', {
+      runId: run.runId,
+      error: String(error),
+    });
+  }
   const body: RunMessage = {
     // A redrive of this body is the run's next replay.
     ...messageFor(run, run.attempt + 1, (run.replays ?? 0) + 1),
+    ...(marked ? { redrive: token } : {}),
     failedAt: iso(now),
     lastError: (run.lastError ?? '').slice(0, 4000),
     attempts: run.attempt,

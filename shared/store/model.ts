@@ -475,6 +475,12 @@ export interface RunItem {
   /** What the worker's `complete` report carried (JSON, bounded). */
   output?: unknown;
   replays?: number;
+  /**
+   * Set when a failed run's message is copied to its DLQ, and carried by that message: a replay message
+   * reopens a failed run only with it, so only a redrive of the DLQ entry (the operator's) can, not a
+   * message someone else forges on the pool queue (docs/security.md). Random, 128 bits.
+   */
+  redriveToken?: string;
   /** How often the sweep has re-sent this run's message. */
   resends?: number;
   /** Attempts made before the last replay: the retry budget counts from here. */

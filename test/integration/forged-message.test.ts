@@ -3,10 +3,10 @@
  * (a put sends a new job's first slots at once, and triggers and replays send theirs), so application A
  * can put any body there, naming application B's runs. A message only names a run: the executor reads
  * the run record (partition key JOB#<jobId>, which A cannot write outside its prefix) and its job item,
- * and acts on those alone. Every forged message below starts nothing; the one thing a message can do to
- * another application's run (re-run a failed run, as a redrive of its DLQ entry does) is pinned down last.
+ * and acts on those alone. Every forged message below starts nothing, a replay of a failed run included:
+ * only its DLQ entry carries the run's redrive token (the operator's redrive), pinned down last.
  */
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime.js';
 import { pauseJob, resumeJob } from '../../shared/ops/jobs.js';
@@ -140,7 +140,7 @@ describe("a message forged by one application for another's job", () => {
     expect(starts.size).toBe(0);
   });
 
-  it("as a replay of B's failed run: runs it once more with B's own definition, as a redrive of its DLQ entry would (the residual risk)", async () => {
+  it("as a replay of B's failed run: changes nothing (before: it ran B's run once more); the operator's redrive of its DLQ entry still does", async () => {
     // prepare
     const { rt } = await setup();
     await put(
@@ -156,9 +156,8 @@ describe("a message forged by one application for another's job", () => {
     await rt.drain();
     const [run] = await rt.allRuns();
     expect(run?.status).toBe('failed');
-
-    // act
-    await forge(rt, {
+    expect(run?.redriveToken).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    const replay = {
       v: 1,
       runId: run!.runId,
       jobId: run!.jobId,
@@ -166,13 +165,39 @@ describe("a message forged by one application for another's job", () => {
       attempt: run!.attempt + 1,
       replay: true,
       replays: (run!.replays ?? 0) + 1,
-    });
-    const outcomes = await rt.drain();
+    };
 
-    // assert: B's target and retry budget, from B's run record; the same replay again is a duplicate.
+    // act: A forges B's replay, without the token and with a guessed one
+    await forge(rt, replay);
+    await forge(rt, { ...replay, redrive: 'AAAAAAAAAAAAAAAAAAAAAA' });
+    const forged = await rt.drain();
+
+    // assert
+    expect(forged).toEqual(['duplicate', 'duplicate']);
+    expect(await rt.store.getRun(run!.runId)).toMatchObject({ status: 'failed', attempt: 1 });
+
+    // act: the operator's redrive moves the DLQ entry (its body, token included) back to the queue
+    const received = await rt.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: rt.pools[0]!.dlqUrl, MaxNumberOfMessages: 10 }),
+    );
+    const entries = received.Messages ?? [];
+    expect(entries).toHaveLength(1);
+    const body = JSON.parse(entries[0]?.Body ?? '{}') as Record<string, unknown>;
+    expect(body.redrive).toBe(run!.redriveToken);
+    await forge(rt, body);
+    const redriven = await rt.drain();
+
+    // assert: B's target and retry budget, from B's run record; the token is spent
     const after = await rt.store.getRun(run!.runId);
-    expect(outcomes).toEqual(['failed']);
+    expect(redriven).toEqual(['failed']);
     expect(after?.replays).toBe(1);
+    expect(after?.attempt).toBe(2);
     expect(after?.definition.target).toEqual(run!.definition.target);
+    // The run failed again: a new token, for its new DLQ entry; the old body (a copy A kept) opens nothing.
+    expect(after?.redriveToken).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(after?.redriveToken).not.toBe(run!.redriveToken);
+    await forge(rt, { ...body, replays: 2 });
+    expect(await rt.drain()).toEqual(['duplicate']);
+    expect((await rt.store.getRun(run!.runId))?.attempt).toBe(2);
   });
 });

@@ -642,12 +642,17 @@ export function createProgram(io: Io, state: RunState, options: ProgramOptions =
             '--to <iso>',
             'end of the window (exclusive: a slot at --to is left out), ISO-8601, not in the future',
           )
-          .option('--limit <n>', 'refuse a window with more slots than this (default 1000)', wholeNumber(1)),
+          .option('--limit <n>', 'refuse a window with more slots than this (default 1000)', wholeNumber(1))
+          .option(
+            '--ignore-calendars',
+            "run the slots the job's exclusion calendars exclude too (by default each is recorded skipped(calendar), not run)",
+          ),
       ),
     ).action(async (id: string, flags) =>
       withTarget(io, now, flags, (target) => runBackfill(io, target, id, flags)),
     ),
     'punctual runs backfill nightly-report --from 2026-11-01T00:00:00Z --to 2026-11-08T00:00:00Z',
+    'punctual runs backfill payroll --from 2026-12-01T00:00:00Z --to 2026-12-31T00:00:00Z --ignore-calendars',
   );
   // Asynchronous completion: what a worker handed a run (completion: async) reports with its token.
   // The token is a credential: on argv it shows in `ps` and shell history, so it may come from the

@@ -224,6 +224,7 @@ export interface BackfillOptions {
   from: string;
   to: string;
   limit?: number;
+  ignoreCalendars?: boolean;
   json?: boolean;
 }
 
@@ -241,6 +242,7 @@ export async function runBackfill(
     from,
     to,
     ...(options.limit !== undefined ? { limit: options.limit } : {}),
+    ...(options.ignoreCalendars ? { ignoreCalendars: true } : {}),
     onProgress: (done, total) => {
       // Progress on stderr: redrawn in place on a terminal, a line a second (and the last) otherwise.
       if (errTTY) io.err(`\rbackfill ${jobId}: ${done}/${total}${done === total ? '\n' : ''}`);
@@ -255,7 +257,11 @@ export async function runBackfill(
   else {
     io.out(
       `backfill ${jobId} [${summary.from}, ${summary.to}): ${result.slots} slot(s), ${result.created} run(s) created, ` +
-        `${result.existing} already had a run\n`,
+        `${result.existing} already had a run` +
+        (result.excluded
+          ? `, ${result.excluded} recorded skipped(calendar) (excluded by the job's calendars; --ignore-calendars runs them)`
+          : '') +
+        '\n',
     );
   }
 }

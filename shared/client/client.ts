@@ -157,6 +157,11 @@ export interface BackfillOptions {
   to: Instant;
   /** Refuse a window holding more slots than this (default 1000). */
   limit?: number;
+  /**
+   * Run the slots the job's exclusion calendars exclude too. By default a backfill honours them: an excluded
+   * slot is recorded skipped(calendar), naming the calendar, and not run (counted in `excluded`).
+   */
+  ignoreCalendars?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -594,7 +599,8 @@ export class PunctualClient {
 
   /**
    * Runs every slot of a past window [from, to) as ordinary runs; idempotent (a slot with a run keeps it)
-   * and bounded (`limit`, default 1000). Throws `JobNotFoundError`.
+   * and bounded (`limit`, default 1000). Honours the job's exclusion calendars unless `ignoreCalendars`: an
+   * excluded slot is recorded skipped(calendar) instead of run (`excluded`). Throws `JobNotFoundError`.
    */
   async backfill(jobId: string, options: BackfillOptions): Promise<BackfillResult> {
     this.#own(jobId);
@@ -605,6 +611,7 @@ export class PunctualClient {
     };
     return backfill(target.deps, jobId, window, this.#clock(), {
       ...(options.limit !== undefined ? { limit: options.limit } : {}),
+      ...(options.ignoreCalendars ? { ignoreCalendars: true } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
   }

@@ -206,6 +206,12 @@ export const backfillResultSchema = z.object({
   slots: z.number().int().describe('slots in the window'),
   created: z.number().int().describe('runs created'),
   existing: z.number().int().describe('slots that had a run already (kept)'),
+  excluded: z
+    .number()
+    .int()
+    .describe(
+      "slots the job's exclusion calendars exclude, recorded skipped(calendar) instead of run (ignoreCalendars runs them)",
+    ),
 });
 
 export const completionResultSchema = z

@@ -1,6 +1,7 @@
 /**
  * Operations on runs (SPEC §4): show, list, replay, backfill.
  */
+import { excludedBy } from '../calendars/calendar.js';
 import { JobNotFoundError, PunctualError, RunNotFoundError } from '../errors.js';
 import {
   type CompletionReport,
@@ -9,11 +10,12 @@ import {
   reportCompletion,
 } from '../runs/completion.js';
 import { reopenForReplay } from '../runs/execute.js';
-import { sendAttempt } from '../runs/lifecycle.js';
+import { runEventDetail, sendAttempt } from '../runs/lifecycle.js';
 import { type Schedule, type SingleSchedule, slotsBetween } from '../schedule/index.js';
 import { decodeJob } from '../store/decode.js';
 import { iso, parseRunId, type RunItem, type RunStatus, runDefinition, runIdFor } from '../store/model.js';
 import type { Store } from '../store/store.js';
+import { calendarSource } from '../tick/calendars.js';
 import { mapLimit } from '../util.js';
 import { listJobs, type OpsDeps } from './jobs.js';
 
@@ -165,6 +167,11 @@ export interface BackfillResult {
   slots: number;
   created: number;
   existing: number;
+  /**
+   * Slots the job's exclusion calendars exclude, recorded skipped(calendar) (naming it) instead of run, as the
+   * tick records them; `ignoreCalendars` runs them instead. A slot that had a record is counted in `existing`.
+   */
+  excluded: number;
 }
 
 /** Most slots one backfill may create unless the caller raises it. */
@@ -173,13 +180,21 @@ export const DEFAULT_BACKFILL_LIMIT = 1000;
 /**
  * Runs every slot of a past window [from, to) as an ordinary run (`jobId@slot`). Idempotent: a slot that already
  * has a record keeps it. Bounded: a window with more than `limit` slots is refused before anything is written.
+ * A backfill honours the job's exclusion calendars (as they are now): an excluded slot is recorded
+ * skipped(calendar) naming the calendar, never run (counted in `excluded`); with `ignoreCalendars` it runs.
+ * Such a record, like any, is kept by a later backfill: replay it (`runs replay`) to run it after all.
  */
 export async function backfill(
   deps: OpsDeps,
   jobId: string,
   window: { from: number; to: number },
   now: number,
-  options: { limit?: number; onProgress?: (done: number, total: number) => void } = {},
+  options: {
+    limit?: number;
+    /** Run the slots the job's calendars exclude too. */
+    ignoreCalendars?: boolean;
+    onProgress?: (done: number, total: number) => void;
+  } = {},
 ): Promise<BackfillResult> {
   if (!(window.from < window.to))
     throw new PunctualError(`--from ${iso(window.from)} must be before --to ${iso(window.to)}`);
@@ -198,9 +213,42 @@ export async function backfill(
       `the window holds more than ${limit} slots of "${jobId}"; narrow it or raise --limit`,
     );
   }
-  const result: BackfillResult = { slots: slots.length, created: 0, existing: 0 };
+  const result: BackfillResult = { slots: slots.length, created: 0, existing: 0, excluded: 0 };
+  const exclude = options.ignoreCalendars ? [] : (decoded.job.definition.exclude ?? []);
+  const calendars = exclude.length ? await calendarSource(deps.store)() : new Map();
+  const missing = exclude.find((name) => !calendars.has(name));
+  if (missing !== undefined)
+    throw new PunctualError(
+      `job "${jobId}" excludes calendar "${missing}", which does not exist: put it back, or backfill with --ignore-calendars`,
+    );
   let done = 0;
   await mapLimit(slots, 8, async (slot) => {
+    const calendar = exclude.length ? excludedBy(exclude, calendars, slot) : undefined;
+    if (calendar !== undefined) {
+      const skipped = deps.store.newRun(
+        {
+          runId: runIdFor(jobId, slot),
+          jobId,
+          scheduledAt: iso(slot),
+          backfill: true,
+          status: 'skipped',
+          reason: 'calendar',
+          calendar,
+          ...runDefinition(decoded.job.item, decoded.job.definition),
+          jobVersion: decoded.job.item.version,
+          finishedAt: iso(now),
+        },
+        now,
+      );
+      if (await deps.store.createRun(skipped)) {
+        result.excluded += 1;
+        deps.signals.metric('RunsSkipped', 1);
+        deps.signals.event('Run Skipped', runEventDetail(skipped));
+      } else result.existing += 1;
+      done += 1;
+      options.onProgress?.(done, slots.length);
+      return;
+    }
     const run = deps.store.newRun(
       {
         runId: runIdFor(jobId, slot),

@@ -716,6 +716,8 @@ export async function reopenForReplay(
     {
       status: 'dispatched',
       reason: undefined,
+      // A replayed skipped(calendar) run is an operator's act: it runs, and no longer names the calendar.
+      calendar: undefined,
       finishedAt: undefined,
       // Spent: a second redrive of the same DLQ entry, or a copy of it, finds no token to match.
       redriveToken: undefined,

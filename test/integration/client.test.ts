@@ -213,8 +213,13 @@ describe('PunctualClient: runs', () => {
     expect(afterReplay).toMatchObject({ status: 'succeeded', replays: 1, attempt: 2 });
     expect(manual).toMatchObject({ jobId: 'flaky', manual: true, status: 'dispatched' });
     expect(manual.runId).toBe('flaky@manual-2026-12-01T00:01:01.000Z');
-    expect(backfillResultSchema.parse(backfilled)).toEqual({ slots: 3, created: 3, existing: 0 });
-    expect(again).toEqual({ slots: 3, created: 0, existing: 3 });
+    expect(backfillResultSchema.parse(backfilled)).toEqual({
+      slots: 3,
+      created: 3,
+      existing: 0,
+      excluded: 0,
+    });
+    expect(again).toEqual({ slots: 3, created: 0, existing: 3, excluded: 0 });
     // An operator may leave out the slot's seconds and milliseconds (issue 21 item 10).
     expect((await client.getRun('flaky@2026-12-01T00:00Z')).runId).toBe(shown.runId);
     expect((await client.getRun('flaky@2026-12-01T00:00:00Z')).runId).toBe(shown.runId);
@@ -489,6 +494,61 @@ describe('calendars get', () => {
       dates: ['2026-12-25'],
     });
     await expect(runCalendarGet(io, target, 'nope', {})).rejects.toThrow('no calendar "nope"');
+  });
+});
+
+describe('calendars and operator runs', () => {
+  it('a manual trigger and a replay run whatever the calendars say; a backfill honours them unless ignoreCalendars', async () => {
+    // prepare: hourly, excluding [22:00 on 30 November, 01:00 on 1 December); created at 00:00 on the 1st
+    const clock = new ManualClock(T0);
+    const { runtime, client } = await setup(clock);
+    await client.putCalendar('window', { ranges: [{ from: '2026-11-30T22:00', to: '2026-12-01T01:00' }] });
+    await client.putJob(def('hourly', { schedule: 'rate(1 hour)', exclude: ['window'] }));
+    await runtime.tick();
+    await runtime.drain();
+
+    // act: a trigger inside the window; a replay of the slot it skipped; backfills of the evening before
+    clock.advance(60_000);
+    const manual = await client.triggerJob('hourly');
+    const replayed = await client.replayRun('hourly@2026-12-01T00:00:00.000Z');
+    await runtime.drain();
+    const window = { from: '2026-11-30T20:00:00Z', to: '2026-12-01T00:00:00Z' };
+    const honoured = await client.backfill('hourly', window);
+    const again = await client.backfill('hourly', window);
+    await client.backfill('hourly', { from: '2026-11-30T19:00:00Z', to: '2026-11-30T20:00:00Z' });
+    await client.putJob(def('other', { schedule: 'rate(1 hour)', exclude: ['window'] }));
+    const ignoring = await client.backfill('other', { ...window, ignoreCalendars: true });
+    await runtime.drain();
+
+    // assert
+    expect((await client.getRun(manual.runId)).status).toBe('succeeded');
+    expect(replayed.runId).toBe('hourly@2026-12-01T00:00:00.000Z');
+    const slot = await client.getRun('hourly@2026-12-01T00:00:00.000Z');
+    expect(slot).toMatchObject({ status: 'succeeded', replays: 1 });
+    expect(slot.calendar).toBeNull(); // the replay no longer names the calendar
+    expect(honoured).toEqual({ slots: 4, created: 2, existing: 0, excluded: 2 });
+    expect(again).toEqual({ slots: 4, created: 0, existing: 4, excluded: 0 });
+    const evening = await client.listRuns({
+      jobId: 'hourly',
+      since: new Date('2026-11-30T19:00:00Z'),
+      limit: 20,
+    });
+    const fates = Object.fromEntries(
+      evening
+        .filter((run) => run.scheduledAt < '2026-12-01T00:00:00.000Z')
+        .map((run) => [
+          run.scheduledAt.slice(11, 16),
+          `${run.status}(${run.reason ?? ''}${run.calendar ? ` ${run.calendar}` : ''})`,
+        ]),
+    );
+    expect(fates).toEqual({
+      '19:00': 'succeeded(ok)',
+      '20:00': 'succeeded(ok)',
+      '21:00': 'succeeded(ok)',
+      '22:00': 'skipped(calendar window)',
+      '23:00': 'skipped(calendar window)',
+    });
+    expect(ignoring).toEqual({ slots: 4, created: 4, existing: 0, excluded: 0 });
   });
 });
 

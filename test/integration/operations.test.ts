@@ -274,8 +274,8 @@ describe('backfill', () => {
     );
     const outcomes = await runtime.drain();
 
-    expect(first).toEqual({ slots: 10, created: 10, existing: 0 });
-    expect(second).toEqual({ slots: 10, created: 0, existing: 10 });
+    expect(first).toEqual({ slots: 10, created: 10, existing: 0, excluded: 0 });
+    expect(second).toEqual({ slots: 10, created: 0, existing: 10, excluded: 0 });
     expect(progress.at(-1)).toBe(10);
     expect(outcomes.filter((outcome) => outcome === 'succeeded')).toHaveLength(10);
   });

@@ -286,7 +286,7 @@ export async function jobPage(client: PunctualClient, id: string, options: JobPa
   );
   const replayable = window.runs.filter((run) => run.status === 'failed' || run.status === 'missed');
   return html`<h1>${detail.id} ${stateBadge(detail)}</h1>
-<p class="muted">${detail.scheduleText ?? detail.schedule ?? ''}${detail.timezone ? ` · ${detail.timezone}` : ''} · pool ${detail.pool ?? 'default'} · target ${detail.targetType ?? '—'}${detail.exclude.length ? html` · excludes ${joinHtml(detail.exclude.map(calendarLink))}` : ''}</p>
+<p class="muted">${detail.scheduleText ?? detail.schedule ?? ''}${detail.timezone ? ` · ${detail.timezone}` : ''} · pool ${detail.pool ?? 'default'} · target ${detail.targetType ?? '—'}${detail.exclude.length ? html` · excludes ${joinHtml(detail.exclude.map(calendarLink))}` : ''}${detail.state.runsStarted !== null ? html` · <span data-runs-started>runs started ${detail.state.runsStarted} of maxRuns ${String(detail.definition?.maxRuns ?? '?')}</span>` : ''}${detail.state.previous ? html` · <span data-previous>previous run (handed to the next): <a href="${runHref(detail.state.previous.runId)}">${detail.state.previous.runId}</a> ${detail.state.previous.status}${detail.state.previous.reason && detail.state.previous.reason !== 'ok' ? `(${detail.state.previous.reason})` : ''}</span>` : ''}</p>
 ${detail.enabled ? '' : html`<p class="flash warn" data-pause-note>Paused${detail.state.pausedAt ? ` since ${when(detail.state.pausedAt)}` : ''}: ${detail.note ?? 'no note'}</p>`}
 ${detail.invalid ? html`<p class="flash error">Invalid: ${detail.invalid}</p>` : ''}
 ${options.allowActions ? jobActions(detail, from, Math.min(to, options.now), replayable) : ''}

@@ -371,6 +371,17 @@ export async function runGet(
         ['version', String(detail.state.version)],
         ['running', detail.state.running.join(', ') || '-'],
         ['held', detail.state.held ?? '-'],
+        ...(detail.state.runsStarted !== null
+          ? ([
+              ['runs started', `${detail.state.runsStarted} of maxRuns ${detail.definition?.maxRuns ?? '?'}`],
+            ] as [string, string][])
+          : []),
+        [
+          'previous',
+          detail.state.previous
+            ? `${statusText(p, detail.state.previous.status, detail.state.previous.reason)} ${detail.state.previous.runId} (handed to the next run)`
+            : '-',
+        ],
         ['failures in a row', String(detail.consecutiveFailures)],
         [
           'last outcome',

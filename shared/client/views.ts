@@ -11,7 +11,14 @@ import { type SerializedJob, serializeJob } from '../jobs/index.js';
 import type { JobDescription } from '../ops/jobs.js';
 import { describeSchedule } from '../schedule/index.js';
 import { decodeJob } from '../store/decode.js';
-import type { AttemptRecord, JobItem, RunItem, RunReason, RunStatus } from '../store/model.js';
+import {
+  type AttemptRecord,
+  type JobItem,
+  previousRunOf,
+  type RunItem,
+  type RunReason,
+  type RunStatus,
+} from '../store/model.js';
 
 export const RUN_STATUSES = [
   'dispatched',
@@ -171,6 +178,25 @@ export const jobDetailSchema = jobSchema
         .array(z.string())
         .describe('run ids in progress (overlap allow: from the open index, at most 32)'),
       held: z.string().nullable().describe('the run held by overlap: queue'),
+      runsStarted: z
+        .number()
+        .int()
+        .nullable()
+        .describe('scheduled runs started, counted for maxRuns (null for a job without maxRuns)'),
+      previous: z
+        .object({
+          runId: z.string(),
+          scheduledAt: time,
+          status: z.string(),
+          reason: z.string().nullable(),
+          finishedAt: time,
+          output: z.unknown().optional(),
+          outputBytes: z.number().int().optional(),
+        })
+        .nullable()
+        .describe(
+          "the job's last scheduled run that started and ended: what the next run receives as `previous`",
+        ),
       createdAt: time.nullable(),
       updatedAt: time.nullable(),
     }),
@@ -335,6 +361,20 @@ export function jobView(job: JobItem, upcoming: string | undefined, overdueMs?: 
   };
 }
 
+function previousView(job: JobItem): JobDetail['state']['previous'] {
+  const previous = previousRunOf(job.lastRun, job.jobId);
+  if (!previous) return null;
+  return {
+    runId: previous.runId,
+    scheduledAt: previous.scheduledAt,
+    status: previous.status,
+    reason: previous.reason ?? null,
+    finishedAt: previous.finishedAt,
+    ...(previous.output !== undefined ? { output: previous.output } : {}),
+    ...(previous.outputBytes !== undefined ? { outputBytes: previous.outputBytes } : {}),
+  };
+}
+
 export function jobDetailView(
   description: JobDescription,
   upcoming: string | undefined,
@@ -351,6 +391,8 @@ export function jobDetailView(
       pausedAt: job.enabled ? null : (job.pausedAt ?? null),
       running: [...description.running].sort(),
       held: job.held ?? null,
+      runsStarted: description.definition?.maxRuns !== undefined ? (job.runsStarted ?? 0) : null,
+      previous: previousView(job),
       createdAt: job.createdAt ?? null,
       updatedAt: job.updatedAt ?? null,
     },

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runCalendarDelete, runCalendarGet } from '../../cli/commands/calendars.js';
 import { runGet, runList, runPut } from '../../cli/commands/jobs.js';
 import { runRunsList } from '../../cli/commands/runs.js';
+import { jobPage } from '../../console/pages.js';
 import type { LocalRuntime } from '../../local/runtime.js';
 import { stateFilePath } from '../../shared/client/connection.js';
 import { dlqEntrySchema, redriveResultSchema } from '../../shared/client/dlq.js';
@@ -494,6 +495,45 @@ describe('calendars get', () => {
       dates: ['2026-12-25'],
     });
     await expect(runCalendarGet(io, target, 'nope', {})).rejects.toThrow('no calendar "nope"');
+  });
+});
+
+describe('maxRuns progress and the previous run, where a job is shown', () => {
+  it('getJob, jobs get and the console job page show the runs started of maxRuns and the run handed on as previous', async () => {
+    // prepare: a job with maxRuns 3; two slots run
+    const clock = new ManualClock(T0);
+    const { runtime, client } = await setup(clock);
+    const { out, io, target } = await cliOn(client);
+    await client.putJob(def('limited', { schedule: 'rate(1 minute)', maxRuns: 3 }));
+    await client.putJob(def('unlimited', { schedule: 'rate(1 hour)' }));
+    for (let i = 0; i < 2; i++) {
+      await runtime.tick();
+      await runtime.drain();
+      clock.advance(60_000);
+    }
+
+    // act
+    const detail = await client.getJob('limited');
+    const other = await client.getJob('unlimited');
+    await runGet(io, target, 'limited', {}, clock.now);
+    const page = String(
+      await jobPage(client, 'limited', { window: 'hour', now: clock.now, allowActions: false }),
+    );
+
+    // assert
+    expect(jobDetailSchema.parse(detail)).toEqual(detail);
+    expect(detail.state.runsStarted).toBe(2);
+    expect(detail.state.previous).toMatchObject({
+      runId: 'limited@2026-12-01T00:01:00.000Z',
+      status: 'succeeded',
+      reason: 'ok',
+    });
+    expect(other.state).toMatchObject({ runsStarted: null });
+    const text = out.join('');
+    expect(text).toMatch(/runs started\s+2 of maxRuns 3/);
+    expect(text).toMatch(/previous\s+succeeded limited@2026-12-01T00:01:00.000Z \(handed to the next run\)/);
+    expect(page).toContain('<span data-runs-started>runs started 2 of maxRuns 3</span>');
+    expect(page).toContain('limited@2026-12-01T00:01:00.000Z</a> succeeded</span>');
   });
 });
 

@@ -8,8 +8,15 @@ import type { JobDefinition } from '../jobs/types.js';
 import type { Store } from '../store/store.js';
 import type { Log } from './lifecycle.js';
 
-/** Deletes the job if it asks to be deleted after its last run and nothing of it is left to run. */
-export async function deleteIfFinished(deps: { store: Store; log: Log }, jobId: string): Promise<boolean> {
+/**
+ * Deletes the job if it asks to be deleted after its last run and nothing of it is left to run; the
+ * definition item it referenced gets its TTL (`now` + run retention + 1 day) in the same write.
+ */
+export async function deleteIfFinished(
+  deps: { store: Store; log: Log },
+  jobId: string,
+  now: number,
+): Promise<boolean> {
   const raw = await deps.store.getJobRaw(jobId);
   if (!raw) return false;
   const definition = raw.definition as Partial<JobDefinition> | undefined;
@@ -23,7 +30,15 @@ export async function deleteIfFinished(deps: { store: Store; log: Log }, jobId: 
   )
     return false;
   if (await deps.store.hasOpenRun(jobId)) return false;
-  if (typeof raw.version !== 'number' || !(await deps.store.deleteFinishedJob(jobId, raw.version)))
+  const definitionId = typeof raw.definitionId === 'string' ? raw.definitionId : undefined;
+  if (
+    typeof raw.version !== 'number' ||
+    !(await deps.store.deleteFinishedJob(
+      jobId,
+      raw.version,
+      definitionId ? { definitionId, now } : undefined,
+    ))
+  )
     return false;
   if (definition.tags && Object.keys(definition.tags).length)
     await deps.store.deleteTagEntries(jobId, definition.tags);

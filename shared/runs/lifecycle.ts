@@ -261,7 +261,7 @@ export async function endRun(
   }
   if (status === 'failed') await sendToDlq(deps, ended, now);
   if (outcome?.held && outcome.held !== ended.runId) await releaseHeldRun(deps, ended.jobId, outcome.held);
-  if (outcome?.scheduleEnded) await deleteIfFinished(deps, ended.jobId);
+  if (outcome?.scheduleEnded) await deleteIfFinished(deps, ended.jobId, now);
   return ended;
 }
 

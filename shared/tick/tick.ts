@@ -448,7 +448,7 @@ async function handleJob(
   report.slotsRecorded += plan.plan.missed.length + plan.recorded.length + plan.excluded.length;
   // The schedule ended with this advance: a job with afterLastRun delete goes once its runs have ended.
   if (plan.plan.next === undefined && !plan.deferred.length && definition.afterLastRun === 'delete')
-    await deleteIfFinished(deps, item.jobId);
+    await deleteIfFinished(deps, item.jobId, now);
   if (plan.plan.more || plan.deferred.length) report.backlog += 1;
 }
 

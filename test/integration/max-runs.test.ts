@@ -3,6 +3,8 @@
  * scheduled runs that started; the job ends after its Nth, a slot claimed before the limit was reached
  * is recorded skipped(max-runs), and no later slot is owed.
  */
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime.js';
 import { validateJob } from '../../shared/jobs/index.js';
@@ -173,6 +175,44 @@ describe('afterLastRun', () => {
     expect(await runtime.store.getJob('limited')).toBeUndefined();
     expect(byStatus(await runtime.allRuns())).toEqual({ 'succeeded(ok)': 2 });
     expect((await runtime.store.queryTagged('team', 'growth', { limit: 10 })).items).toEqual([]);
+  });
+
+  it('delete: the definition item the job referenced gets its TTL in the same write (issue 17 defect 7; the model test found it)', async () => {
+    // prepare: a payload in the job's definition item
+    const clock = new ManualClock(T0);
+    runtime = await testRuntime({ clock: clock.fn, tick: { lookaheadMs: 0 } });
+    await put(
+      runtime,
+      job('report-once', {
+        schedule: 'at(2026-12-01T00:01:00)',
+        afterLastRun: 'delete',
+        payload: { pad: 'p'.repeat(60 * 1024) },
+      }),
+      T0,
+    );
+    const definitionId = (await runtime.store.getJob('report-once'))?.definitionId;
+    const definitions = async () =>
+      ((await runtime!.dynamo.send(new ScanCommand({ TableName: runtime!.state.tableName }))).Items ?? [])
+        .map((item) => unmarshall(item))
+        .filter((item) => item.type === 'definition' && item.jobId === 'report-once');
+
+    // act
+    clock.advance(MINUTE);
+    await runtime.tick();
+    const whileOpen = await definitions();
+    await runtime.drain();
+
+    // assert: the job is gone; its definition item expires a day after its run record does (before: no
+    // TTL, kept for ever)
+    expect(definitionId).toEqual(expect.any(String));
+    expect(whileOpen.map((item) => item.expiresAt)).toEqual([undefined]);
+    expect(await runtime.store.getJob('report-once')).toBeUndefined();
+    const run = await runtime.store.getRun('report-once@2026-12-01T00:01:00.000Z');
+    expect(run?.status).toBe('succeeded');
+    const [definition] = await definitions();
+    expect(definition?.definitionId).toBe(definitionId);
+    expect(definition?.expiresAt).toBe(Math.floor(clock.now / 1000) + 30 * 86_400 + 86_400);
+    expect(definition?.expiresAt).toBeGreaterThan(run?.expiresAt ?? Number.POSITIVE_INFINITY);
   });
 
   it('refuses an afterLastRun other than delete or keep, naming field, value and rule', () => {

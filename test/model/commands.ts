@@ -21,6 +21,7 @@ import {
   MAX_SKEW_MS,
   MODEL_CALENDAR,
   Model,
+  type PolicyPut,
   type Span,
 } from './model.js';
 import { type Actor, type Invocation, ModelSystem, T0, type TargetKind } from './system.js';
@@ -53,17 +54,22 @@ export async function afterStep(ctx: Ctx, label: string): Promise<void> {
   if (ctx.model.violations.length) throw new ModelViolation(ctx);
 }
 
-/** The executions and tasks the fakes still run, by the run their input or environment names. */
-function externalRunning(system: ModelSystem): { runId: string; what: string }[] {
+/** The executions and tasks the fakes still run, by the run (and attempt) their input or environment names. */
+function externalRunning(system: ModelSystem): { runId: string; attempt: number; what: string }[] {
   const executions = system.sfn.running().map((e) => {
     const input = JSON.parse(e.input) as { runId?: string; attempt?: number };
-    return { runId: String(input.runId), what: `execution of attempt ${input.attempt} (${e.name})` };
+    return {
+      runId: String(input.runId),
+      attempt: Number(input.attempt),
+      what: `execution of attempt ${input.attempt} (${e.name})`,
+    };
   });
   const tasks = system.ecs.running().map((t) => {
     const env = t.overrides.containerOverrides?.[0]?.environment ?? [];
     const value = (name: string) => env.find((e) => e.name === name)?.value;
     return {
       runId: String(value(ECS_ENV.runId)),
+      attempt: Number(value(ECS_ENV.attempt)),
       what: `task of attempt ${value(ECS_ENV.attempt)} (${t.lastStatus})`,
     };
   });
@@ -435,10 +441,44 @@ async function settleOp(ctx: Ctx, actor: Actor, label: string) {
   );
 }
 
+/**
+ * The job was created anew (a re-create after a delete, or a put after afterLastRun deleted it): another
+ * incarnation; the old one's epochs stay for its records, the operations' history starts again.
+ */
+function bornAgain(job: JobModel, item: PutResult['job'], at: number, goneAt: number): void {
+  for (const epoch of job.epochs) {
+    epoch.endCalledAt ??= goneAt;
+    job.pastEpochs.push(epoch);
+  }
+  job.epochs = [
+    {
+      periodMs: Number(/rate\((\d+) /.exec(String(item.definition.schedule))?.[1] ?? job.spec.periodS) * 1000,
+      extraPeriodMs: extraPeriodOf(job.spec),
+      anchor: Date.parse(item.anchor),
+      calledAt: at,
+    },
+  ];
+  job.deleted = undefined;
+  job.pauses = [];
+  job.resumes = [];
+  job.cursorAtPause = undefined;
+  job.cursorAtDelete = undefined;
+  job.recreated += 1;
+}
+
+/** A put's policy, on the job's timeline (Model.policyNow), acknowledged or refused as the put ends. */
+function policyPut(ctx: Ctx, job: JobModel): PolicyPut {
+  const put: PolicyPut = { overlap: job.overlap, callSeq: ctx.model.seq() };
+  job.policyPuts.push(put);
+  return put;
+}
+
 class PutCommand implements Command {
+  /** The overlap policy the put wrote (an overlap edit toggles it). */
+  private wrote: string | undefined;
   constructor(
     readonly job: number,
-    readonly edit: 'payload' | 'schedule' | 'retry',
+    readonly edit: 'payload' | 'schedule' | 'retry' | 'overlap',
     readonly periodS: number,
     readonly options: OpOptions,
   ) {}
@@ -453,6 +493,10 @@ class PutCommand implements Command {
     const create = !job.created;
     const current = job.epochs.at(-1)?.periodMs ?? job.spec.periodS * 1000;
     const periodS = this.edit === 'schedule' && !create ? this.periodS : current / 1000;
+    // An overlap edit (issue 17): allow → skip or queue, and back (replace jobs keep theirs).
+    if (this.edit === 'overlap' && job.spec.overlap !== 'replace')
+      job.overlap = job.overlap === 'allow' ? (this.periodS % 2 ? 'skip' : 'queue') : 'allow';
+    this.wrote = job.overlap;
     const input = jobInput(
       {
         ...job.spec,
@@ -460,10 +504,12 @@ class PutCommand implements Command {
       },
       periodS,
       ++job.edits,
+      job.overlap,
     );
     const calledAt = ctx.system.now;
     const endCursor = create ? undefined : await cursorOf(ctx, id);
     job.editsInFlight += 1;
+    const policy = policyPut(ctx, job);
     const actor = startOp(
       ctx,
       `${create ? 'create' : `edit ${this.edit}`} ${id}`,
@@ -476,6 +522,14 @@ class PutCommand implements Command {
         }),
       (a) => {
         job.editsInFlight -= 1;
+        policy.ackSeq = ctx.model.seq();
+        const result = a.result as PutResult;
+        if (result.created && job.created) {
+          // afterLastRun: delete removed the job meanwhile: this put created it again.
+          job.policyPuts = [policy];
+          bornAgain(job, result.job, a.endedAt ?? calledAt, calledAt);
+          return;
+        }
         job.created = true;
         // The schedule as this put left it (read by the put right after its write): with edits in flight at
         // once, a put may re-anchor although it did not mean to change the schedule (its input carries
@@ -498,12 +552,13 @@ class PutCommand implements Command {
       },
       () => {
         job.editsInFlight -= 1;
+        policy.failed = true;
       },
     );
     await settleOp(ctx, actor, String(this));
   }
   toString() {
-    return `put(job ${this.job}, ${this.edit}${this.edit === 'schedule' ? ` ${this.periodS}s` : ''}${this.options.stepwise ? ', stepwise' : ''}${this.options.skewMs ? `, skew ${this.options.skewMs}` : ''})`;
+    return `put(job ${this.job}, ${this.edit}${this.edit === 'schedule' ? ` ${this.periodS}s` : ''}${this.edit === 'overlap' ? ` → ${this.wrote ?? (this.periodS % 2 ? 'skip or allow' : 'queue or allow')}` : ''}${this.options.stepwise ? ', stepwise' : ''}${this.options.skewMs ? `, skew ${this.options.skewMs}` : ''})`;
   }
 }
 
@@ -619,9 +674,12 @@ class RecreateCommand implements Command {
   async run(_m: Model, ctx: Ctx) {
     const job = jobAt(ctx, this.job);
     if (job.deleted?.ackSeq === undefined) return;
-    const input = jobInput(job.spec, job.spec.periodS, ++job.edits);
+    const input = jobInput(job.spec, job.spec.periodS, ++job.edits, job.overlap);
     const deletedAt = job.deleted.calledAt;
     job.editsInFlight += 1;
+    // A new incarnation: its policy timeline starts with this put.
+    job.policyPuts = [];
+    const policy = policyPut(ctx, job);
     const actor = startOp(
       ctx,
       `create ${job.spec.id} again`,
@@ -633,28 +691,12 @@ class RecreateCommand implements Command {
         }),
       (a) => {
         job.editsInFlight -= 1;
-        const item = (a.result as PutResult).job;
-        for (const epoch of job.epochs) {
-          epoch.endCalledAt ??= deletedAt;
-          job.pastEpochs.push(epoch);
-        }
-        job.epochs = [
-          {
-            periodMs: job.spec.periodS * 1000,
-            extraPeriodMs: extraPeriodOf(job.spec),
-            anchor: Date.parse(item.anchor),
-            calledAt: a.endedAt ?? ctx.system.now,
-          },
-        ];
-        job.deleted = undefined;
-        job.pauses = [];
-        job.resumes = [];
-        job.cursorAtPause = undefined;
-        job.cursorAtDelete = undefined;
-        job.recreated += 1;
+        policy.ackSeq = ctx.model.seq();
+        bornAgain(job, (a.result as PutResult).job, a.endedAt ?? ctx.system.now, deletedAt);
       },
       () => {
         job.editsInFlight -= 1;
+        policy.failed = true;
       },
     );
     await settleOp(ctx, actor, String(this));
@@ -783,12 +825,15 @@ export const jobSpecs: fc.Arbitrary<JobSpec[]> = fc
       // Issue 20 features 2 and 4: now and then a run limit, or the model's exclusion calendar.
       maxRuns: fc.constantFrom(undefined, undefined, undefined, 2, 5),
       exclude: fc.constantFrom(false, false, true),
+      // With maxRuns, now and then the job deletes itself after its last run.
+      afterLastRun: fc.constantFrom(undefined, 'delete' as const),
     }),
     { minLength: 1, maxLength: 3 },
   )
   .map((specs) =>
     specs.map((spec, i) => ({
       ...spec,
+      afterLastRun: spec.maxRuns === undefined ? undefined : spec.afterLastRun,
       id: `j${i}`,
       initial: i === 0 || spec.initial,
       // Overlap replace only where a run can be stopped (validation refuses it on a sync target).
@@ -834,7 +879,7 @@ export const commandArbs: fc.Arbitrary<Command>[] = [
   fc
     .tuple(
       jobIndex,
-      fc.constantFrom('payload' as const, 'schedule' as const, 'retry' as const),
+      fc.constantFrom('payload' as const, 'schedule' as const, 'retry' as const, 'overlap' as const),
       fc.constantFrom(2, 3, 4, 5),
       opOptions,
     )
@@ -935,6 +980,7 @@ export async function setupCase(options: CaseOptions, specs: JobSpec[], groups =
     await system.settle(created);
     const job = model.job(spec.id);
     job.created = true;
+    job.policyPuts = [{ overlap: spec.overlap, callSeq: 0, ackSeq: 0 }];
     job.epochs.push({
       periodMs: spec.periodS * 1000,
       extraPeriodMs: extraPeriodOf(spec),
@@ -1170,6 +1216,52 @@ export const directedPrograms: DirectedProgram[] = [
       new ClockCommand(5_000),
       new TickCommand(false, 0, undefined),
       new DeliverCommand(0, false, false, false, 0),
+    ],
+  },
+  {
+    // An edit from overlap allow to skip while two workers of the job run (started under allow), then
+    // back: the first slot after the edit waits for them (skipped), none starts beside them.
+    name: 'overlap allow → skip with runs in flight, and back',
+    specs: [directedSpec('worker', { overlap: 'allow', periodS: 3 })],
+    commands: [
+      new TickCommand(false, 0, undefined),
+      new DeliverCommand(0, false, false, false, 0),
+      new WorkerCommand(0, 'beat-on'),
+      new ClockCommand(3_000),
+      new TickCommand(false, 0, undefined),
+      new DeliverCommand(0, false, false, false, 0),
+      new WorkerCommand(1, 'beat-on'),
+      new PutCommand(0, 'overlap', 3, { stepwise: false, skewMs: 0 }),
+      new ClockCommand(3_000),
+      new TickCommand(false, 0, undefined),
+      new DeliverCommand(0, false, false, false, 0),
+      new ClockCommand(3_000),
+      new TickCommand(false, 0, undefined),
+      new DeliverCommand(0, false, false, false, 0),
+      new WorkerCommand(0, 'complete'),
+      new WorkerCommand(0, 'complete'),
+      new PutCommand(0, 'overlap', 3, { stepwise: false, skewMs: 0 }),
+      new ClockCommand(3_000),
+      new TickCommand(false, 0, undefined),
+      new DeliverCommand(0, false, false, false, 0),
+    ],
+  },
+  {
+    // afterLastRun: delete with maxRuns 2 and a payload in its own definition item: after the second run
+    // the job goes, and every item of it left behind can expire.
+    name: 'afterLastRun: delete after maxRuns',
+    specs: [directedSpec('sync', { maxRuns: 2, afterLastRun: 'delete', payloadKiB: 60, periodS: 2 })],
+    commands: [
+      new TickCommand(false, 0, undefined),
+      new DeliverCommand(0, false, false, false, 0),
+      new ClockCommand(2_000),
+      new TickCommand(false, 0, undefined),
+      new DeliverCommand(0, false, false, false, 0),
+      new ClockCommand(2_000),
+      new TickCommand(false, 0, undefined),
+      new DeliverCommand(0, false, false, false, 0),
+      new ClockCommand(2_000),
+      new TickCommand(false, 0, undefined),
     ],
   },
   {

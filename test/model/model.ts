@@ -53,6 +53,8 @@ export interface JobSpec {
   maxRuns?: number | undefined;
   /** Issue 20 feature 2: the job excludes MODEL_CALENDAR (`excludedSlot` says which slots). */
   exclude?: boolean | undefined;
+  /** Issue 20 feature 4 (with maxRuns): the job deletes itself once its last run has a final fate. */
+  afterLastRun?: 'delete' | undefined;
 }
 
 /**
@@ -108,7 +110,12 @@ export function gridSlots(
   return [...slots].sort((a, b) => a - b);
 }
 
-export function jobInput(spec: JobSpec, periodS = spec.periodS, edit = 0): Record<string, unknown> {
+export function jobInput(
+  spec: JobSpec,
+  periodS = spec.periodS,
+  edit = 0,
+  overlap: JobSpec['overlap'] = spec.overlap,
+): Record<string, unknown> {
   const kind = spec.target ?? 'sync';
   return {
     id: spec.id,
@@ -120,7 +127,7 @@ export function jobInput(spec: JobSpec, periodS = spec.periodS, edit = 0): Recor
           heartbeatTimeout: `${HEARTBEAT_TIMEOUT_MS / 1000}s`,
           maxRunDuration: `${MAX_RUN_DURATION_MS / 1000}s`,
         }),
-    overlap: spec.overlap,
+    overlap,
     catchUp: spec.catchUp,
     maxCatchUp: spec.maxCatchUp,
     startingDeadline: `${spec.startingDeadlineS}s`,
@@ -128,6 +135,7 @@ export function jobInput(spec: JobSpec, periodS = spec.periodS, edit = 0): Recor
     payload: { edit, pad: 'p'.repeat(spec.payloadKiB * 1024) },
     ...(spec.maxRuns !== undefined ? { maxRuns: spec.maxRuns } : {}),
     ...(spec.exclude ? { exclude: [MODEL_CALENDAR.name] } : {}),
+    ...(spec.afterLastRun && spec.maxRuns !== undefined ? { afterLastRun: spec.afterLastRun } : {}),
   };
 }
 
@@ -157,9 +165,24 @@ export interface Span {
   effective?: boolean;
 }
 
+/**
+ * A put's overlap policy (every put writes one: an edit of the payload carries the policy as it was when it
+ * was called), with its call and acknowledgement in the program's logical order; `failed`: refused.
+ */
+export interface PolicyPut {
+  overlap: JobSpec['overlap'];
+  callSeq: number;
+  ackSeq?: number;
+  failed?: boolean;
+}
+
 export interface JobModel {
   spec: JobSpec;
   created: boolean;
+  /** The overlap policy the next put writes (an `overlap` edit toggles allow ↔ skip/queue). */
+  overlap: JobSpec['overlap'];
+  /** The puts of this incarnation, for the policy timeline (`policyNow`). */
+  policyPuts: PolicyPut[];
   epochs: Epoch[];
   pauses: Span[];
   resumes: Span[];
@@ -209,6 +232,8 @@ export class Model {
       this.jobs.set(spec.id, {
         spec,
         created: false,
+        overlap: spec.overlap,
+        policyPuts: [],
         epochs: [],
         pauses: [],
         resumes: [],
@@ -238,6 +263,22 @@ export class Model {
 
   job(id: string): JobModel {
     return this.jobs.get(id)!;
+  }
+
+  /**
+   * The overlap policy of the job now, per the puts: the policy of each acknowledged put no other
+   * acknowledged put was called after (either may have been linearized last), and of each put in flight
+   * (its write may have landed). `strict`: every one is skip/queue/replace; `allow`: every one is allow.
+   */
+  policyNow(job: JobModel): 'strict' | 'allow' | 'either' {
+    const puts = job.policyPuts.filter((put) => !put.failed);
+    const acked = puts.filter((put) => put.ackSeq !== undefined);
+    const candidates = new Set<string>();
+    for (const put of puts)
+      if (put.ackSeq === undefined || !acked.some((other) => other.callSeq > put.ackSeq!))
+        candidates.add(put.overlap === 'allow' ? 'allow' : 'strict');
+    if (candidates.size === 0) return job.overlap === 'allow' ? 'allow' : 'strict';
+    return candidates.size > 1 ? 'either' : (candidates.values().next().value as 'strict' | 'allow');
   }
 
   /** Paused now per the operations acknowledged: a pause acked and no resume called since. */
@@ -283,9 +324,18 @@ export class Model {
         'excluded slot ran',
         `${key} at ${iso(invocation.at)}: ${MODEL_CALENDAR.name} excludes its slot`,
       );
-    if (invocation.scheduled && invocation.overlap !== 'allow') {
+    // The policy the start follows is the job's at that moment (an edit from allow to skip/queue holds
+    // for runs claimed before it too; docs/data-model.md): with an edit in flight, either is right.
+    invocation.policyAtStart = job
+      ? this.policyNow(job)
+      : invocation.overlap === 'allow'
+        ? 'allow'
+        : 'strict';
+    if (invocation.scheduled && invocation.policyAtStart === 'strict') {
       // SPEC §4 overlap: skip/queue mean one run of the job in the target at a time, retries included
-      // (issue 10 #5). Manual, backfill and replay runs are outside the overlap policy by design.
+      // (issue 10 #5), whatever policy the runs in the target started under (runs started under allow
+      // before an edit to skip/queue count: the edit waits for them). Manual, backfill and replay runs
+      // are outside the overlap policy by design.
       const other = all.find(
         (o) =>
           o !== invocation &&
@@ -295,7 +345,7 @@ export class Model {
       );
       if (other)
         this.fail(
-          `overlap ${invocation.overlap} broken`,
+          `overlap ${job?.overlap ?? invocation.overlap} broken`,
           `${key} started at ${iso(invocation.at)} while ${other.runId}#${other.attempt} was in the target`,
         );
     }
@@ -419,35 +469,54 @@ export class Model {
   checkAsync(
     items: Record<string, unknown>[],
     invocations: Invocation[],
-    external: { runId: string; what: string }[],
+    external: { runId: string; attempt: number; what: string }[],
     busy: Set<string>,
   ): void {
     const runs = new Map(
       (items.filter((item) => item.type === 'run') as unknown as RunItem[]).map((run) => [run.runId, run]),
     );
     this.checkLimits(runs);
-    const inTarget = new Map<string, string[]>();
-    const add = (runId: string, what: string) => inTarget.set(runId, [...(inTarget.get(runId) ?? []), what]);
+    const inTarget = new Map<string, { attempt: number; what: string }[]>();
+    const add = (runId: string, attempt: number, what: string) =>
+      inTarget.set(runId, [...(inTarget.get(runId) ?? []), { attempt, what }]);
     for (const i of invocations)
       if ((i.state === 'held' || i.state === 'active') && !i.external?.match(/stepfunctions|ecs/))
-        add(i.runId, `${i.external ?? 'handler'} attempt ${i.attempt}`);
-    for (const e of external) add(e.runId, e.what);
+        add(i.runId, i.attempt, `${i.external ?? 'handler'} attempt ${i.attempt}`);
+    for (const e of external) add(e.runId, e.attempt, e.what);
     for (const [runId, what] of inTarget)
       if (what.length > 1)
-        this.fail('two attempts of one run in the target at once', `${runId}: ${what.join(' and ')}`);
-    const byJob = new Map<string, string[]>();
+        this.fail(
+          'two attempts of one run in the target at once',
+          `${runId}: ${what.map((w) => w.what).join(' and ')}`,
+        );
+    // With skip/queue, no scheduled run beside another (issue 17 #10: across a delete and re-create,
+    // too): of two scheduled runs of a job in the target now, the later started while the earlier was
+    // there, so it must have started under allow (or while an edit of the policy was in flight).
+    const byJob = new Map<string, { runId: string; what: string; started?: Invocation }[]>();
     for (const [runId, what] of inTarget) {
       const run = runs.get(runId);
       if (!run || run.manual || run.backfill || run.replays) continue;
-      const job = this.jobs.get(run.jobId);
-      // The policy of the job now: with skip/queue, no scheduled run beside another (issue 17 #10: across
-      // a delete and re-create, too).
-      if (!job || job.spec.overlap === 'allow') continue;
-      byJob.set(run.jobId, [...(byJob.get(run.jobId) ?? []), ...what.map((w) => `${runId} ${w}`)]);
+      for (const w of what) {
+        const started = [...invocations].reverse().find((i) => i.runId === runId && i.attempt === w.attempt);
+        byJob.set(run.jobId, [
+          ...(byJob.get(run.jobId) ?? []),
+          { runId, what: w.what, ...(started ? { started } : {}) },
+        ]);
+      }
     }
-    for (const [jobId, what] of byJob)
-      if (what.length > 1)
-        this.fail(`overlap ${this.job(jobId).spec.overlap} broken`, `${jobId}: ${what.join(' and ')}`);
+    for (const [jobId, entries] of byJob) {
+      if (entries.length < 2) continue;
+      const ordered = [...entries].sort((a, b) => (a.started?.seq ?? 0) - (b.started?.seq ?? 0));
+      const later = ordered.slice(1).find((e) => (e.started?.policyAtStart ?? 'strict') === 'strict');
+      if (later)
+        this.fail(
+          `overlap ${this.job(jobId).overlap} broken`,
+          `${jobId}: ${later.runId} ${later.what} started under ${later.started?.policyAtStart ?? 'strict'} beside ${ordered
+            .filter((e) => e !== later)
+            .map((e) => `${e.runId} ${e.what}`)
+            .join(' and ')}`,
+        );
+    }
 
     for (const item of items) {
       const bytes = itemBytes(item);
@@ -495,9 +564,11 @@ export class Model {
         const referenced =
           other.type === 'definition' && item !== undefined && other.sk === `DEF#${item.definitionId}`;
         if (referenced) continue;
-        // Unreferenced definition items (an edit moved the job off them), and once the job is gone every
-        // item of it but the runs still open, need a way to expire.
-        if (other.type === 'definition' || (!item && job.deleted?.ackSeq !== undefined && !open))
+        // Unreferenced definition items (an edit moved the job off them), and once the job is gone (a
+        // delete, or afterLastRun: delete) every item of it but the runs still open, need a way to expire.
+        const gone =
+          !item && (job.deleted?.ackSeq !== undefined || (job.created && job.spec.afterLastRun === 'delete'));
+        if (other.type === 'definition' || (gone && !open))
           this.fail(
             'item without a way to expire',
             `${String(other.pk)} ${String(other.sk)} (${String(other.type)})`,
@@ -584,9 +655,32 @@ export class Model {
       const byslot = new Map(
         mine.filter((run) => !run.manual).map((run) => [Date.parse(run.scheduledAt), run]),
       );
+      // afterLastRun: delete — the job goes once its maxRuns runs have started and every run has a fate.
+      const startedRuns = mine.filter((run) => !run.manual && !run.backfill && run.startedAt).length;
+      const finished =
+        job.spec.afterLastRun === 'delete' &&
+        job.spec.maxRuns !== undefined &&
+        startedRuns >= job.spec.maxRuns;
       if (job.deleted?.ackSeq !== undefined) {
         if (item) this.fail('deleted job still there', id);
-      } else if (!item) this.fail('job lost', id);
+      } else if (!item) {
+        if (!finished) this.fail('job lost', id);
+      } else if (
+        job.spec.afterLastRun === 'delete' &&
+        job.spec.maxRuns !== undefined &&
+        !item.nextRunAt &&
+        !item.deferred?.length &&
+        !item.held &&
+        !(item.running && [...item.running].length) &&
+        mine.every((run) => isTerminal(run.status)) &&
+        // Lenient where the spec lets a race keep it: the delete is conditional on the version read, so
+        // an operation on the job (a put, pause or resume) at its last run's end may keep it.
+        job.policyPuts.length <= 1 &&
+        !job.pauses.length &&
+        !job.resumes.length &&
+        job.editsInFlight === 0
+      )
+        this.fail('finished job not deleted (afterLastRun: delete)', `${id}: ${startedRuns} runs started`);
 
       // Expected slots: each epoch's grid, from its start (exact past the band after a re-anchoring
       // put) to where it ended (the cursor read before the put, pause or delete that ended it: slots the
@@ -605,7 +699,7 @@ export class Model {
         Number.NEGATIVE_INFINITY,
         ...mine.filter((run) => !run.manual && !run.backfill).map((run) => Date.parse(run.scheduledAt)),
       );
-      const ended = job.spec.maxRuns !== undefined && item !== undefined && !item.nextRunAt;
+      const ended = job.spec.maxRuns !== undefined && (item === undefined ? finished : !item.nextRunAt);
       if (job.editsInFlight === 0) {
         job.epochs.forEach((epoch, index) => {
           const from = index === 0 ? epoch.anchor : Math.max(epoch.anchor, epoch.calledAt + BAND_MS);
@@ -673,11 +767,13 @@ export class Model {
       // the second) and the resume's now.
       // A create's first slot is its anchor; an edit's schedule starts after the cursor it moved to now,
       // so its anchor slot is not one of its own (a tick may have recorded it under the old schedule).
-      const starts = [
-        ...job.epochs.map((epoch, i) => (i === 0 ? epoch.anchor - 1_000 : epoch.anchor)),
+      // An edit's window covers the slots of its own schedule only: a slot of the schedule before it,
+      // recorded missed by a put whose clock ran ahead of the edit's, is no first slot of the edit's.
+      const starts: { at: number; grid?: Epoch }[] = [
+        ...job.epochs.map((epoch, i) => ({ at: i === 0 ? epoch.anchor - 1_000 : epoch.anchor, grid: epoch })),
         ...job.resumes
           .filter((r) => r.ackSeq !== undefined && !r.replay && r.effective)
-          .map((r) => r.localAt ?? r.calledAt),
+          .map((r) => ({ at: r.localAt ?? r.calledAt })),
       ];
       for (const run of mine) {
         if (
@@ -686,11 +782,13 @@ export class Model {
         )
           continue;
         const slot = Date.parse(run.scheduledAt);
-        const start = starts.find((t) => slot > t && slot <= t + MODEL_TICK.lookaheadMs);
+        const start = starts.find(
+          (t) => slot > t.at && slot <= t.at + MODEL_TICK.lookaheadMs && (!t.grid || onGrid(t.grid, slot)),
+        );
         if (start !== undefined)
           this.fail(
             'first slots recorded missed',
-            `${run.runId} missed(${run.reason}), within the lookahead of a create, edit or resume at ${iso(start)}`,
+            `${run.runId} missed(${run.reason}), within the lookahead of a create, edit or resume at ${iso(start.at)}`,
           );
       }
 

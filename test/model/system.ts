@@ -119,6 +119,8 @@ export interface Invocation {
   /** A run of the schedule (not manual, backfill or replay): the ones overlap and pause apply to. */
   scheduled: boolean;
   overlap: string;
+  /** The job's overlap policy when the attempt started, as the model judges it (Model.onInvoke). */
+  policyAtStart?: 'strict' | 'allow' | 'either';
   scheduledAt: number;
   /** True time and the executor's own clock at the start. */
   at: number;

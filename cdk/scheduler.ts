@@ -5,7 +5,7 @@
  * lifecycle events on an EventBridge bus, alarms on an SNS topic, a dashboard, and the jobs declared in
  * the props written to the table by a custom resource.
  */
-import { CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { CfnOutput, CustomResource, Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -52,6 +52,7 @@ import {
   type KnownAccessPolicy,
   knownEntry,
 } from './declared-access.js';
+import { environmentSize, LAMBDA_ENVIRONMENT_LIMIT } from './environment-size.js';
 import {
   bundleWithHandlers,
   type HandlersBundle,
@@ -461,6 +462,24 @@ function knownAccess(scope: Construct, access: TargetAccess, path: string): Know
   };
 }
 
+/** The policy without its empty `functions`, `queues` and `buses` lists (absent reads as empty). */
+function compactAccessPolicy(policy: TargetAccessPolicy): unknown {
+  const compact = (list: AccessList) =>
+    Object.fromEntries(
+      Object.entries(list).filter(
+        ([key, value]) =>
+          !(['functions', 'queues', 'buses'].includes(key) && (value as unknown[]).length === 0),
+      ),
+    );
+  return {
+    shared: compact(policy.shared),
+    applications: policy.applications.map((app) => ({
+      jobIdPrefix: app.jobIdPrefix,
+      access: compact(app.access),
+    })),
+  };
+}
+
 /** The ARNs a `TargetAccess` names (tokens until deploy). */
 function accessArns(access: TargetAccess): AccessList {
   return {
@@ -810,8 +829,11 @@ export class Scheduler extends Construct {
         'eventbridge',
       ]);
     }
-    const targetAccessJson = this.targetAccessPolicy
-      ? stack.toJsonString(this.targetAccessPolicy)
+    // Produced at synth, after AsyncTargets has added its lists; empty function, queue and bus lists left
+    // out (the reader takes them as empty): the 4 KB environment is what bounds the applications.
+    const policy = this.targetAccessPolicy;
+    const targetAccessJson = policy
+      ? Lazy.string({ produce: () => stack.toJsonString(compactAccessPolicy(policy)) })
       : undefined;
     const encryptedQueues = [props.targetAccess, ...applications.map((app) => app.targetAccess)].flatMap(
       (access) => access?.queues ?? [],
@@ -905,6 +927,26 @@ export class Scheduler extends Construct {
       };
     }
     this.pools = pools;
+    // Lambda refuses an environment over 4 KB only at deploy; the per-application lists are most of it.
+    this.node.addValidation({
+      validate: () =>
+        Object.values(pools).flatMap((pool) => {
+          const { total, variables } = environmentSize(pool.executor);
+          if (total <= LAMBDA_ENVIRONMENT_LIMIT) return [];
+          const largest = Object.entries(variables)
+            .sort(([, a], [, b]) => b - a)
+            .slice(0, 3)
+            .map(([key, size]) => `${key} ${size}`)
+            .join(', ');
+          return [
+            `Scheduler "${id}": the environment of pool "${pool.name}"'s executor would be up to ${total} bytes once ` +
+              `deployed, over Lambda's limit of ${LAMBDA_ENVIRONMENT_LIMIT} (keys and values; largest: ${largest}). ` +
+              `The per-application target access (${applications.length} applications, ${ENV.targetAccess}) grows with ` +
+              'every resource listed: list fewer, name them by ARN strings (shorter than the ARNs of resources CloudFormation ' +
+              'names), or give applications that share resources one prefix (docs/security.md, "How many applications fit")',
+          ];
+        }),
+    });
 
     // ── declared jobs ─────────────────────────────────────────────────────────────────────────────
     let deployJobs: PunctualFunction | undefined;

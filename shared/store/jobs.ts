@@ -403,7 +403,12 @@ export class JobRecords extends StoreBase {
    */
   async advanceJob(
     jobId: string,
-    token: string,
+    /**
+     * The lease token of a claim (a paused job's pending records), or `null`: the advance is the claim
+     * itself (a tick's ordinary protocol) — conditional on the version and next slot read, and on no live
+     * lease, as a claim is.
+     */
+    token: string | null,
     change: {
       /** The version read when the job was claimed: an edit, pause or resume since then wins. */
       version: number;
@@ -421,7 +426,7 @@ export class JobRecords extends StoreBase {
   ): Promise<boolean> {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {
-      ':token': token,
+      ...(token === null ? {} : { ':token': token }),
       ':version': change.version,
       ':cursor': iso(change.cursor),
       ':one': 1,
@@ -461,6 +466,16 @@ export class JobRecords extends StoreBase {
       values[`:c_${status}`] = n;
       adds.push(`counts.#c_${status} :c_${status}`);
     }
+    // Leased: our claim still holds. Unleased: nothing moved the job since it was read (every advance,
+    // edit, pause and resume bumps the version) and no claim of another build holds it.
+    let lease = 'lease.#token = :token';
+    let leaseNames: Record<string, string> = { '#token': 'token' };
+    if (token === null) {
+      if (!change.seen) throw new Error('an unleased advance needs the job as it was read (seen)');
+      lease = `${change.seen?.nextRunAt === undefined ? 'attribute_not_exists(nextRunAt)' : 'nextRunAt = :seenNext'} AND (attribute_not_exists(#lease) OR #lease.#until < :now)`;
+      leaseNames = { '#lease': 'lease', '#until': 'until' };
+      if (change.seen?.nextRunAt !== undefined) values[':seenNext'] = change.seen.nextRunAt;
+    }
     try {
       await this.withCounts(jobId, () =>
         this.doc.send(
@@ -470,8 +485,8 @@ export class JobRecords extends StoreBase {
               Key: jobKey(jobId),
               UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')} ADD ${adds.join(', ')}`,
               // `enabled`: belt and braces; a pause bumps the version too.
-              ConditionExpression: 'lease.#token = :token AND version = :version AND enabled = :true',
-              ExpressionAttributeNames: { ...names, '#token': 'token' },
+              ConditionExpression: `${lease} AND version = :version AND enabled = :true`,
+              ExpressionAttributeNames: { ...names, ...leaseNames },
               ExpressionAttributeValues: values,
             }),
           ),

@@ -90,10 +90,10 @@ export function groupShards(group: number, groups: number, shards: number): numb
 
 /** Faults injected by tests at named steps of the claim protocol. */
 export interface TickFaults {
-  /** Called after the run records are written and before the send; throw to simulate a crash there. */
-  beforeSend?(jobId: string): void;
-  /** Called after the send and before the advance. */
+  /** Called after the run records are written and before the advance; throw to simulate a crash there. */
   beforeAdvance?(jobId: string): void;
+  /** Called after the advance and before the send. */
+  beforeSend?(jobId: string): void;
 }
 
 export interface TickDeps extends SweepDeps {
@@ -381,54 +381,19 @@ async function handleJob(
   }
   await excludeRecorded(deps, plan);
 
-  const token = leaseToken();
-  const claimed = await deps.store.claimJob(
-    item.jobId,
-    { version: item.version, nextRunAt: item.nextRunAt },
-    token,
-    now + config.leaseMs,
-    now,
-  );
-  if (!claimed) {
-    report.contended += 1;
-    return;
-  }
-  report.jobsClaimed += 1;
-
-  // Step 2: one run record per slot, written before anything is sent (attribute_not_exists: a retry of
-  // this step after a crash finds the records and goes on).
+  // Step 1: one run record per slot, written before the job moves (attribute_not_exists: a tick that
+  // died before its advance left them, and the next one finds them and goes on).
   const toSend = await writeRecords(deps, job, plan, now, config.deliveryGraceMs);
-  deps.faults?.beforeSend?.(item.jobId);
-
-  // Step 3: send. One failed entry stops the advance: the lease is released, the next tick sends again
-  // (the run ids are the same, the executor absorbs a duplicate).
-  if (toSend.length) {
-    const queueUrl = deps.pools.queueUrl(definition.pool)!;
-    // The delay counts from the send, not from the claim: writing the records took time.
-    const sendAt = deps.clock();
-    const messages: OutgoingMessage[] = toSend.map((run) => ({
-      body: messageFor(run, run.attempt + 1),
-      delaySeconds: delayFor(Date.parse(run.scheduledAt) + jitterMs(run.runId, definition.jitter), sendAt),
-    }));
-    const { failed } = await deps.dispatcher.send(queueUrl, messages);
-    if (failed.length) {
-      report.sendFailures += 1;
-      deps.log.warn('send failed; job not advanced', { jobId: item.jobId, failed: failed.slice(0, 3) });
-      await deps.store.releaseLease(item.jobId, token);
-      return;
-    }
-    const sentAt = deps.clock();
-    for (const run of toSend)
-      deps.signals.metric('DispatchLag', Math.max(0, sentAt - Date.parse(run.scheduledAt)), 'Milliseconds');
-  }
   deps.faults?.beforeAdvance?.(item.jobId);
 
-  // Step 4: advance, conditional on our lease.
+  // Step 2: the claim, in one write: move the job to its next slot, conditional on the version and next
+  // slot read (every advance, edit, pause and resume bumps the version). Of ticks that planned the same
+  // slots, exactly one gets here; the others send nothing (the winner sends the records they share).
   const counts: Partial<Record<RunStatus, number>> = {};
   for (const { status } of plan.recorded) counts[status] = (counts[status] ?? 0) + 1;
   if (plan.plan.missed.length) counts.missed = (counts.missed ?? 0) + plan.plan.missed.length;
   if (plan.excluded.length) counts.skipped = (counts.skipped ?? 0) + plan.excluded.length;
-  const advanced = await deps.store.advanceJob(item.jobId, token, {
+  const advanced = await deps.store.advanceJob(item.jobId, null, {
     version: item.version,
     cursor: plan.plan.cursor,
     next: plan.plan.next,
@@ -438,11 +403,39 @@ async function handleJob(
     seen: item,
   });
   if (!advanced) {
-    // The job was edited, paused or resumed since the claim (or our lease expired): what we sent stands
-    // (run ids are idempotent); the next tick plans again from the job as it is now.
-    deps.log.warn('job changed before advance; the next tick plans it again', { jobId: item.jobId });
-    await deps.store.releaseLease(item.jobId, token);
+    // Another tick advanced it (it sends), or an edit, pause or resume landed since it was read: the
+    // next tick plans again from the job as it is now, and finds the records written here. One that no
+    // plan sends any more (an edit moved the schedule) is sent by the sweep past its delivery grace,
+    // and the executor judges it against the job then (paused: cancelled).
+    report.contended += 1;
     return;
+  }
+  report.jobsClaimed += 1;
+  deps.faults?.beforeSend?.(item.jobId);
+
+  // Step 3: send. What a failed entry or a crash here leaves unsent is a `dispatched` record the sweep
+  // sends past its delivery grace (the run ids are the same, the executor absorbs a duplicate).
+  if (toSend.length) {
+    const queueUrl = deps.pools.queueUrl(definition.pool)!;
+    // The delay counts from the send, not from the plan: writing the records took time.
+    const sendAt = deps.clock();
+    const messages: OutgoingMessage[] = toSend.map((run) => ({
+      body: messageFor(run, run.attempt + 1),
+      delaySeconds: delayFor(Date.parse(run.scheduledAt) + jitterMs(run.runId, definition.jitter), sendAt),
+    }));
+    const { failed } = await deps.dispatcher.send(queueUrl, messages);
+    if (failed.length) {
+      report.sendFailures += 1;
+      deps.log.warn('send failed; the sweep sends these runs past their delivery grace', {
+        jobId: item.jobId,
+        failed: failed.slice(0, 3),
+      });
+    }
+    const sentAt = deps.clock();
+    const unsent = new Set(failed.map((failure) => failure.runId));
+    for (const run of toSend)
+      if (!unsent.has(run.runId))
+        deps.signals.metric('DispatchLag', Math.max(0, sentAt - Date.parse(run.scheduledAt)), 'Milliseconds');
   }
   report.slotsDispatched += plan.plan.dispatch.length;
   report.slotsRecorded += plan.plan.missed.length + plan.recorded.length + plan.excluded.length;

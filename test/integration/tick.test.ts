@@ -52,47 +52,58 @@ describe('claim protocol', () => {
     // 1,500 writes and 500 target runs: generous, so a loaded machine never fails it on time.
   }, 240_000);
 
-  it('a tick that dies between claim and send leaves the slot to the next tick, which sends it', async () => {
-    const clock = new ManualClock(T0);
-    let crashes = 1;
-    runtime = await testRuntime({
-      clock: clock.fn,
-      tick: { lookaheadMs: 0, leaseMs: 5_000 },
-      faults: {
-        beforeSend: () => {
-          if (crashes-- > 0) throw new Error('injected crash before send');
-        },
-      },
-    });
-    await put(runtime, job('crashy', { schedule: 'rate(1 minute)' }), T0 - 1000);
-
-    const first = await runtime.tick();
-    const held = await runtime.tick();
-    clock.advance(6_000);
-    const third = await runtime.tick();
-    const outcomes = await runtime.drain();
-
-    expect(first.errors.map((error) => error.error)).toEqual(['injected crash before send']);
-    expect(held.contended).toBe(1);
-    expect(third.slotsDispatched).toBe(1);
-    expect(outcomes).toEqual(['succeeded']);
-    const runs = await runtime.allRuns();
-    expect(runs.map((run) => [run.runId, run.status])).toEqual([
-      ['crashy@2026-11-30T23:59:59.000Z', 'succeeded'],
-    ]);
-    const item = await runtime.store.getJob('crashy');
-    expect(item?.nextRunAt).toBe('2026-12-01T00:00:59.000Z');
-    expect(item?.lease).toBeUndefined();
-  });
-
-  it('a crash after the send but before the advance re-sends the same run id, and the executor absorbs it', async () => {
+  it('a tick that dies between its advance and the send leaves the slot to the sweep, which sends it past its grace', async () => {
     const clock = new ManualClock(T0);
     let crashes = 1;
     const { starts, handlers } = countingHandlers();
     runtime = await testRuntime({
       clock: clock.fn,
       handlers,
-      tick: { lookaheadMs: 0, leaseMs: 5_000 },
+      tick: { lookaheadMs: 0, deliveryGraceMs: 10_000 },
+      faults: {
+        beforeSend: () => {
+          if (crashes-- > 0) throw new Error('injected crash before send');
+        },
+      },
+    });
+    await put(
+      runtime,
+      job('crashy', { schedule: 'rate(1 minute)', target: { type: 'handler', name: 'count' } }),
+      T0 - 1000,
+    );
+
+    const first = await runtime.tick();
+    expect(first.errors.map((error) => error.error)).toEqual(['injected crash before send']);
+    // The job moved on (the advance is the claim); its slot is recorded, waiting for its message.
+    const item = await runtime.store.getJob('crashy');
+    expect(item?.nextRunAt).toBe('2026-12-01T00:00:59.000Z');
+    expect(item?.lease).toBeUndefined();
+    expect((await runtime.allRuns()).map((run) => [run.runId, run.status])).toEqual([
+      ['crashy@2026-11-30T23:59:59.000Z', 'dispatched'],
+    ]);
+    expect(await runtime.drain()).toEqual([]);
+
+    // Within the grace the next tick has nothing to send; past it, its sweep sends the run.
+    const second = await runtime.tick();
+    expect([second.slotsDispatched, second.contended, second.sweep.resent]).toEqual([0, 0, 0]);
+    clock.advance(11_000);
+    const third = await runtime.tick();
+    expect(third.sweep.resent).toBe(1);
+    expect(await runtime.drain()).toEqual(['succeeded']);
+    expect([...starts.values()]).toEqual([1]);
+    expect((await runtime.allRuns()).map((run) => [run.runId, run.status])).toEqual([
+      ['crashy@2026-11-30T23:59:59.000Z', 'succeeded'],
+    ]);
+  });
+
+  it('a tick that dies after its records but before its advance sent nothing: the next tick sends them once', async () => {
+    const clock = new ManualClock(T0);
+    let crashes = 1;
+    const { starts, handlers } = countingHandlers();
+    runtime = await testRuntime({
+      clock: clock.fn,
+      handlers,
+      tick: { lookaheadMs: 0 },
       faults: {
         beforeAdvance: () => {
           if (crashes-- > 0) throw new Error('injected crash before advance');
@@ -101,16 +112,60 @@ describe('claim protocol', () => {
     });
     await put(
       runtime,
-      job('twice-sent', { schedule: 'rate(1 minute)', target: { type: 'handler', name: 'count' } }),
+      job('twice-planned', { schedule: 'rate(1 minute)', target: { type: 'handler', name: 'count' } }),
       T0 - 1000,
     );
 
-    await runtime.tick();
-    clock.advance(6_000);
-    await runtime.tick();
-    const outcomes = await runtime.drain();
+    const first = await runtime.tick();
+    expect(first.errors.map((error) => error.error)).toEqual(['injected crash before advance']);
+    expect((await runtime.store.getJob('twice-planned'))?.nextRunAt).toBe('2026-11-30T23:59:59.000Z');
+    expect(await runtime.drain()).toEqual([]);
 
-    expect(outcomes.sort()).toEqual(['duplicate', 'succeeded']);
+    // No lease to wait out: the next tick plans the same slot, finds its record and sends it.
+    const second = await runtime.tick();
+    expect(second.slotsDispatched).toBe(1);
+    expect(await runtime.drain()).toEqual(['succeeded']);
+    expect([...starts.values()]).toEqual([1]);
+    expect((await runtime.store.getJob('twice-planned'))?.nextRunAt).toBe('2026-12-01T00:00:59.000Z');
+  });
+
+  it('of two ticks that planned the same slots, only the one whose advance lands sends them', async () => {
+    const clock = new ManualClock(T0);
+    const { starts, handlers } = countingHandlers();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let waiting = 0;
+    runtime = await testRuntime({
+      clock: clock.fn,
+      handlers,
+      tick: { lookaheadMs: 0 },
+      faults: {
+        // Both ticks have read the job and written (or found) its records before either advances.
+        beforeAdvance: () => {
+          waiting += 1;
+          if (waiting === 2) release();
+        },
+      },
+    });
+    await put(
+      runtime,
+      job('raced', { schedule: 'rate(1 minute)', target: { type: 'handler', name: 'count' } }),
+      T0 - 1000,
+    );
+    const store = runtime.store;
+    const advance = store.advanceJob.bind(store);
+    store.advanceJob = async (...args) => {
+      await gate;
+      return advance(...args);
+    };
+
+    const reports = await Promise.all([runtime.tick(), runtime.tick()]);
+    expect(reports.map((report) => report.slotsDispatched).sort()).toEqual([0, 1]);
+    expect(reports.map((report) => report.contended).sort()).toEqual([0, 1]);
+    // One message, one start: the loser sent nothing.
+    expect(await runtime.drain()).toEqual(['succeeded']);
     expect([...starts.values()]).toEqual([1]);
   });
 });

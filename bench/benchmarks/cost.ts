@@ -847,7 +847,7 @@ export const cost: Benchmark = {
           `(payload included) ${r.itemBytes.definition} B in each\n`,
       );
     }
-    // The per-request ledger of one fire in each of five cases (issue 19, goal 2).
+    // The per-request ledger of one fire in each of six cases (issue 19, goal 2).
     const ledgers = await fireLedgers(context);
     const ledger = ledgerMarkdown(ledgers);
     await mkdir(RESULTS_DIR, { recursive: true });

@@ -66,6 +66,8 @@ function guaranteeOf(fn: string, op: string, kind: string, input: Record<string,
     return fn === 'completions'
       ? 'the run’s state before its report (token, attempt)'
       : 'the run as claimed (status, attempt, replays) before its conditional start';
+  if (kind === 'job' && update.includes('cursor') && !condition.includes(':token'))
+    return 'claim: the advance itself — cursor and next slot moved once (version and next slot read, no live lease); the tick sends after it';
   if (kind === 'job' && update.includes('#lease') && !condition.includes(':token'))
     return 'claim: one planner of a job at a time (lease, version unchanged)';
   if (kind === 'job' && condition.includes(':token'))
@@ -264,7 +266,7 @@ async function tracedRuntime(context: BenchContext, name: string, clock: () => n
 
 const T0 = Date.parse('2026-12-01T00:00:00.000Z');
 
-/** The ledgers of the five cases, each a list of rows in the order the requests were made. */
+/** The ledgers of the six cases, each a list of rows in the order the requests were made. */
 export async function fireLedgers(context: BenchContext): Promise<Record<string, LedgerRow[]>> {
   const out: Record<string, LedgerRow[]> = {};
   const run = async (
@@ -310,6 +312,17 @@ export async function fireLedgers(context: BenchContext): Promise<Record<string,
       clock.now = T0;
       t.start();
       await t.phase('tick', () => t.runtime.tick());
+      await executeAt(t, clock, T0);
+    },
+  );
+  await run(
+    'overlapping ticks (two ticks plan the same slot at once)',
+    { schedule: 'rate(1 minute)', target: { type: 'handler', name: 'noop' } },
+    async (t, clock) => {
+      clock.now = T0;
+      t.start();
+      // Both read the due job before either advances: one advance lands and that tick alone sends.
+      await t.phase('tick', () => Promise.all([t.runtime.tick(), t.runtime.tick()]));
       await executeAt(t, clock, T0);
     },
   );

@@ -139,7 +139,23 @@ async function tracedRuntime(context: BenchContext, name: string, clock: () => n
       const op = (ctx.commandName ?? '?').replace('Command', '');
       const input = args.input as Record<string, unknown>;
       if (op !== 'DescribeTable' && op !== 'CreateTable') input.ReturnConsumedCapacity = 'INDEXES';
-      const result = await next(args);
+      let result: Awaited<ReturnType<typeof next>>;
+      try {
+        result = await next(args);
+      } catch (error) {
+        // A refused conditional write is billed (1 WCU a KB of the item; the items here are under 1 KB),
+        // but the error carries no ConsumedCapacity: count it, or the losers of a race look free.
+        if (tracing && (error as Error).name === 'ConditionalCheckFailedException')
+          rows.push({
+            fn,
+            service: 'DynamoDB',
+            request: `${op} ${itemKind(input)} (condition failed)`,
+            units: '1 WCU (billed; a refused write reports no capacity)',
+            wcu: 1,
+            guarantee: `refused: ${guaranteeOf(fn, op, itemKind(input), input)}`,
+          });
+        throw error;
+      }
       if (tracing) {
         const kind =
           op === 'Query'

@@ -125,6 +125,7 @@ class TickCommand implements Command {
   ) {}
   check = () => true;
   async run(_m: Model, ctx: Ctx) {
+    ctx.model.ticks.push(ctx.system.now);
     const actor = ctx.system.tick({
       stepwise: this.stepwise,
       skewMs: this.skewMs,
@@ -548,7 +549,7 @@ class PutCommand implements Command {
           previous.endCursor = endCursor ?? previous.endCursor;
           previous.endCalledAt = at;
         }
-        job.epochs.push({ periodMs, extraPeriodMs, anchor, calledAt: at });
+        job.epochs.push({ periodMs, extraPeriodMs, anchor, calledAt: at, opCalledAt: calledAt });
       },
       () => {
         job.editsInFlight -= 1;

@@ -145,8 +145,10 @@ export interface Epoch {
   /** The second expression's period, for a job with two (JobSpec.extraPeriodS). */
   extraPeriodMs?: number | undefined;
   anchor: number;
-  /** True time the put that began it was called. */
+  /** True time the put that began it was acknowledged (the epoch is known from then). */
   calledAt: number;
+  /** True time that put was called (before its write; a stepwise put may be suspended until its ack). */
+  opCalledAt?: number;
   /** The cursor read just before the put that ended it was called (slots up to it were handled). */
   endCursor?: number;
   endCalledAt?: number;
@@ -219,6 +221,8 @@ export interface Violation {
 export class Model {
   readonly jobs = new Map<string, JobModel>();
   readonly violations: Violation[] = [];
+  /** True times the program's ticks ran (each claims what is due by its clock). */
+  readonly ticks: number[] = [];
   steps = 0;
   private order = 0;
 
@@ -769,12 +773,24 @@ export class Model {
       // so its anchor slot is not one of its own (a tick may have recorded it under the old schedule).
       // An edit's window covers the slots of its own schedule only: a slot of the schedule before it,
       // recorded missed by a put whose clock ran ahead of the edit's, is no first slot of the edit's.
-      const starts: { at: number; grid?: Epoch }[] = [
-        ...job.epochs.map((epoch, i) => ({ at: i === 0 ? epoch.anchor - 1_000 : epoch.anchor, grid: epoch })),
+      // `span`: the operation's call and acknowledgement (true times). A tick that ran while the
+      // operation was in flight (suspended between its write and its own claim) may find those slots
+      // past due first and judge them by catch-up: that is the tick's call, not the operation's claim.
+      const starts: { at: number; grid?: Epoch; span: [number, number] }[] = [
+        ...job.epochs.map((epoch, i) => ({
+          at: i === 0 ? epoch.anchor - 1_000 : epoch.anchor,
+          grid: epoch,
+          span: [epoch.opCalledAt ?? epoch.calledAt, epoch.calledAt] as [number, number],
+        })),
         ...job.resumes
           .filter((r) => r.ackSeq !== undefined && !r.replay && r.effective)
-          .map((r) => ({ at: r.localAt ?? r.calledAt })),
+          .map((r) => ({
+            at: r.localAt ?? r.calledAt,
+            span: [r.calledAt, r.ackedAt ?? r.calledAt] as [number, number],
+          })),
       ];
+      const tickedMeanwhile = (span: [number, number], slot: number) =>
+        this.ticks.some((t) => t > span[0] && t <= span[1] && slot <= t + MAX_SKEW_MS);
       for (const run of mine) {
         if (
           run.status !== 'missed' ||
@@ -783,7 +799,11 @@ export class Model {
           continue;
         const slot = Date.parse(run.scheduledAt);
         const start = starts.find(
-          (t) => slot > t.at && slot <= t.at + MODEL_TICK.lookaheadMs && (!t.grid || onGrid(t.grid, slot)),
+          (t) =>
+            slot > t.at &&
+            slot <= t.at + MODEL_TICK.lookaheadMs &&
+            (!t.grid || onGrid(t.grid, slot)) &&
+            !tickedMeanwhile(t.span, slot),
         );
         if (start !== undefined)
           this.fail(

@@ -471,8 +471,13 @@ describe('6: a replay is one more attempt sequence, whatever SQS delivers', () =
 
   it('a redriven DLQ message delivered twice replays the run once', async () => {
     const { rt, clock, deps, calls, failed } = await failedRun('f');
-    // The body the executor put on the DLQ, redriven and delivered twice.
-    const redriven = JSON.stringify(messageFor(failed, failed.attempt + 1, 1));
+    // The body the executor put on the DLQ (a replay message with the run's redrive token), redriven and
+    // delivered twice.
+    expect(failed.redriveToken).toBeDefined();
+    const redriven = JSON.stringify({
+      ...messageFor(failed, failed.attempt + 1, 1),
+      redrive: failed.redriveToken,
+    });
 
     clock.set(T0 + 60 * S);
     expect(await executeBody(deps, redriven)).toBe('failed');

@@ -3,15 +3,20 @@
  * conditional write. Every state change is a conditional write: the conditions, not a lock, are what make
  * overlapping ticks and duplicate deliveries harmless.
  */
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
-  type DeleteCommand,
+  DeleteCommand,
   DynamoDBDocumentClient,
   type PutCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { DEFAULT_RETENTION_DAYS, DEFAULT_SHARDS, jobKey, shardOf } from './model.js';
+import { DEFAULT_RETENTION_DAYS, DEFAULT_SHARDS, definitionKey, jobKey, shardOf } from './model.js';
 
 export interface StoreConfig {
   tableName: string;
@@ -201,5 +206,67 @@ export class StoreBase {
 
   expiresAt(now: number): number {
     return Math.floor(now / 1000) + this.retentionDays * 86_400;
+  }
+
+  /**
+   * The TTL a definition item gets once no job item references it: the run records that reference it
+   * were created before that instant, so each expires (created + retention) before the item does; a day
+   * more covers a claim racing the edit. A put of the same definition again writes the item afresh,
+   * without the TTL.
+   */
+  definitionExpiresAt(now: number): number {
+    return this.expiresAt(now) + 86_400;
+  }
+
+  /**
+   * Writes `jobWrite` (an Update or Delete of the job item, conditional) and, in the same transaction
+   * when `droppedDefinitionId` is set, gives that definition item its TTL: it is referenced no more by
+   * the job, only by run records that expire before it. False when the job's condition failed. Shared by
+   * an edit, `jobs delete` and `afterLastRun: delete` (FinishedJobs).
+   */
+  protected async leavingDefinition(
+    jobId: string,
+    jobWrite: { Update: Record<string, unknown> } | { Delete: Record<string, unknown> },
+    droppedDefinitionId: string | undefined,
+    now: number,
+  ): Promise<boolean> {
+    const alone = () =>
+      this.conditional(
+        'Update' in jobWrite
+          ? new UpdateCommand(jobWrite.Update as never)
+          : new DeleteCommand(jobWrite.Delete as never),
+      );
+    if (droppedDefinitionId === undefined) return alone();
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            jobWrite as never,
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: definitionKey(jobId, droppedDefinitionId),
+                UpdateExpression: 'SET expiresAt = :expires',
+                ConditionExpression: 'attribute_exists(pk)',
+                ExpressionAttributeValues: { ':expires': this.definitionExpiresAt(now) },
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (
+        !(error instanceof TransactionCanceledException) &&
+        (error as Error)?.name !== 'TransactionCanceledException'
+      )
+        throw error;
+      const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
+      if (reasons[0]?.Code === 'ConditionalCheckFailed') return false;
+      // The definition item is not there (removed by hand, or a table of an older version): the job's
+      // write alone.
+      if (reasons[1]?.Code === 'ConditionalCheckFailed') return alone();
+      throw error;
+    }
   }
 }

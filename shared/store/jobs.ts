@@ -1,13 +1,4 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  ScanCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { JobDefinition } from '../jobs/types.js';
 import { aliased, isConditionFailure, type Page, type RawItem, StoreBase } from './base.js';
 import {
@@ -211,67 +202,6 @@ export class JobRecords extends StoreBase {
         ? fields.previousDefinitionId
         : undefined;
     return this.leavingDefinition(jobId, { Update: update }, dropped, fields.now);
-  }
-
-  /**
-   * The TTL a definition item gets once no job item references it: the run records that reference it
-   * were created before that instant, so each expires (created + retention) before the item does; a day
-   * more covers a claim racing the edit. A put of the same definition again writes the item afresh,
-   * without the TTL.
-   */
-  definitionExpiresAt(now: number): number {
-    return this.expiresAt(now) + 86_400;
-  }
-
-  /**
-   * Writes `jobWrite` (an Update or Delete of the job item, conditional) and, in the same transaction
-   * when `droppedDefinitionId` is set, gives that definition item its TTL: it is referenced no more by
-   * the job, only by run records that expire before it. False when the job's condition failed.
-   */
-  private async leavingDefinition(
-    jobId: string,
-    jobWrite: { Update: Record<string, unknown> } | { Delete: Record<string, unknown> },
-    droppedDefinitionId: string | undefined,
-    now: number,
-  ): Promise<boolean> {
-    const alone = () =>
-      this.conditional(
-        'Update' in jobWrite
-          ? new UpdateCommand(jobWrite.Update as never)
-          : new DeleteCommand(jobWrite.Delete as never),
-      );
-    if (droppedDefinitionId === undefined) return alone();
-    try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            jobWrite as never,
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: definitionKey(jobId, droppedDefinitionId),
-                UpdateExpression: 'SET expiresAt = :expires',
-                ConditionExpression: 'attribute_exists(pk)',
-                ExpressionAttributeValues: { ':expires': this.definitionExpiresAt(now) },
-              },
-            },
-          ],
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (
-        !(error instanceof TransactionCanceledException) &&
-        (error as Error)?.name !== 'TransactionCanceledException'
-      )
-        throw error;
-      const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
-      if (reasons[0]?.Code === 'ConditionalCheckFailed') return false;
-      // The definition item is not there (removed by hand, or a table of an older version): the job's
-      // write alone.
-      if (reasons[1]?.Code === 'ConditionalCheckFailed') return alone();
-      throw error;
-    }
   }
 
   /**

@@ -176,6 +176,11 @@ export async function loadSecretsFile(io: Io, path: string): Promise<SecretSourc
  */
 export async function loadTargetPolicyFile(path: string): Promise<ResolvedTargetPolicy> {
   const subject = `target policy file ${JSON.stringify(path)}`;
+  return parseTargetPolicy((await readPolicyFile(path, subject)) ?? {}, LOCAL_TARGET_POLICY, subject);
+}
+
+/** A YAML or JSON file of `dev`'s policy flags, read and parsed; its own errors name `subject`. */
+async function readPolicyFile(path: string, subject: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -184,7 +189,7 @@ export async function loadTargetPolicyFile(path: string): Promise<ResolvedTarget
   }
   const document = readDocument(text, path);
   if (!document.ok) throw new JobValidationError(document.violations, subject);
-  return parseTargetPolicy(document.value ?? {}, LOCAL_TARGET_POLICY, subject);
+  return document.value;
 }
 
 /**
@@ -195,15 +200,7 @@ export async function loadTargetPolicyFile(path: string): Promise<ResolvedTarget
  */
 export async function loadApplicationsFile(path: string): Promise<TargetAccessPolicy> {
   const subject = `applications file ${JSON.stringify(path)}`;
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new PunctualError(`cannot read ${subject}: ${errorMessage(error)}`, { cause: error });
-  }
-  const document = readDocument(text, path);
-  if (!document.ok) throw new JobValidationError(document.violations, subject);
-  const parsed = parseApplicationsDocument(document.value);
+  const parsed = parseApplicationsDocument(await readPolicyFile(path, subject));
   if (!parsed.ok) throw new JobValidationError(parsed.violations, subject);
   return parsed.policy;
 }

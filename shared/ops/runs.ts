@@ -10,7 +10,7 @@ import {
   reportCompletion,
 } from '../runs/completion.js';
 import { reopenForReplay } from '../runs/execute.js';
-import { runEventDetail, sendAttempt } from '../runs/lifecycle.js';
+import { sendAttempt, signalTerminal } from '../runs/lifecycle.js';
 import { type Schedule, type SingleSchedule, slotsBetween } from '../schedule/index.js';
 import { decodeJob } from '../store/decode.js';
 import { iso, parseRunId, type RunItem, type RunStatus, runDefinition, runIdFor } from '../store/model.js';
@@ -242,8 +242,7 @@ export async function backfill(
       );
       if (await deps.store.createRun(skipped)) {
         result.excluded += 1;
-        deps.signals.metric('RunsSkipped', 1);
-        deps.signals.event('Run Skipped', runEventDetail(skipped));
+        signalTerminal(deps.signals, skipped);
       } else result.existing += 1;
       done += 1;
       options.onProgress?.(done, slots.length);

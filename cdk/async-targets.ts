@@ -502,6 +502,13 @@ export class AsyncTargets extends Construct {
         return { known: { cluster: cluster.known, taskDefinition: taskDefinition.known } };
       }),
     });
+    // The lists are the Scheduler's one policy: a second AsyncTargets would replace the first one's
+    // (its grants would stay on the role while the executor refused its machines and tasks).
+    if (policy.shared.stateMachines !== undefined)
+      throw new Error(
+        `AsyncTargets "${id}": the Scheduler declares applications and another AsyncTargets already gave ` +
+          'their stepfunctions and ecs targets; declare every state machine and task in one AsyncTargets',
+      );
     const none = { stateMachines: [], ecsTasks: [] };
     Object.assign(policy.shared, arns(props));
     Object.assign(known.shared, knownOf(props, 'AsyncTargets.props'));

@@ -11,7 +11,7 @@
  * https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html ("The total size of all
  * environment variables doesn't exceed 4 KB")
  */
-import { CfnResource, Stack } from 'aws-cdk-lib';
+import { CfnResource, Stack, Token } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 
@@ -91,12 +91,13 @@ const PSEUDO: Record<string, (stack: Stack) => number> = {
   'AWS::AccountId': () => ACCOUNT,
   'AWS::Partition': () => PARTITION,
   'AWS::URLSuffix': () => 'amazonaws.com.cn'.length,
-  'AWS::StackName': (stack) => (Token(stack.stackName) ? 128 : stack.stackName.length),
+  'AWS::StackName': (stack) => stackNameLength(stack),
   'AWS::StackId': () => arn('cloudformation', 'stack/'.length + 128 + 37),
 };
 
-function Token(value: string): boolean {
-  return value.includes('${Token[');
+/** The longest the stack's name can be: its own length, or CloudFormation's 128 while it is a token. */
+function stackNameLength(stack: Stack): number {
+  return Token.isUnresolved(stack.stackName) ? 128 : stack.stackName.length;
 }
 
 /** The longest a value can be once deployed, `value` being CloudFormation (after `stack.resolve`). */
@@ -142,7 +143,7 @@ function referenceLength(
   if (!resource || !shape) return UNKNOWN;
   const given = (resource as unknown as Record<string, unknown>)[shape.nameProperty];
   const resolved = typeof given === 'string' ? stack.resolve(given) : undefined;
-  const stackName = Token(stack.stackName) ? 128 : stack.stackName.length;
+  const stackName = stackNameLength(stack);
   const name =
     typeof resolved === 'string'
       ? resolved.length

@@ -21,8 +21,9 @@ export const RunMessageSchema = z
     replay: z.boolean().optional(),
     /**
      * With `replay`: the replay this message belongs to (the run's `replays` once it is reopened). A
-     * duplicate delivery of a replay that already ran finds the run past it and changes nothing. Absent
-     * in messages written before it existed (they replay as before).
+     * duplicate delivery of a replay that already ran finds the run past it and changes nothing. A replay
+     * of a failed run reopens it only with the run's `redrive` token (below): DLQ bodies written before
+     * the token existed change nothing when redriven; `punctual runs replay` replays those runs.
      */
     replays: z.number().int().min(1).optional(),
     /**

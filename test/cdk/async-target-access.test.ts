@@ -94,6 +94,19 @@ const exportJob = (id: string) => ({
 });
 
 describe("AsyncTargets' applications: per-application state machines and tasks", () => {
+  it('refuses a second AsyncTargets on a Scheduler with applications: it would replace the first lists', () => {
+    // prepare
+    const { stack, scheduler } = build();
+
+    // act + assert
+    const more = new sfn.StateMachine(stack, 'More', {
+      definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'MoreWork')),
+    });
+    expect(() => new AsyncTargets(stack, 'MoreTargets', { scheduler, stateMachines: [more] })).toThrow(
+      /AsyncTargets "MoreTargets": the Scheduler declares applications and another AsyncTargets already gave/,
+    );
+  });
+
   it('tell each executor and the client which application may start what; the role holds the union', () => {
     // prepare
     const { stack, scheduler, ids } = build();
